@@ -1,0 +1,1 @@
+//! remote-policy (work in progress)

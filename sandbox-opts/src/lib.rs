@@ -1,0 +1,1 @@
+//! sandbox-opts (work in progress)

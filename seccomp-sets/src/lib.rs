@@ -1,0 +1,1 @@
+//! seccomp-sets (work in progress)

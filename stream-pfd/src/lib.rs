@@ -1,0 +1,1 @@
+//! stream-pfd (work in progress)

@@ -1,0 +1,89 @@
+//! `cargo xtask test`: host checks first, then the VM suite, then one results table.
+
+use crate::deps;
+use crate::util::{Outcome, cargo, print_summary, run, step};
+
+/// The library crates (published; each must stand alone).
+pub(crate) const LIBRARY_CRATES: &[&str] = &[
+    "stream-pfd",
+    "remote-policy",
+    "sandbox-opts",
+    "seccomp-sets",
+];
+
+/// `cargo xtask test [--host-only | --vm-only]`.
+pub(crate) fn test_command(args: &[String]) -> Result<(), String> {
+    let mut host = true;
+    let mut vm = true;
+    for a in args {
+        match a.as_str() {
+            "--host-only" => vm = false,
+            "--vm-only" => host = false,
+            other => {
+                return Err(format!(
+                    "unknown option `{other}` for `test`; expected --host-only or --vm-only"
+                ));
+            }
+        }
+    }
+    if !host && !vm {
+        return Err("--host-only and --vm-only exclude each other".into());
+    }
+    let mut needs: Vec<deps::Need> = deps::HOST.to_vec();
+    if vm {
+        needs.extend_from_slice(deps::VM);
+    }
+    deps::ensure(&needs)?;
+
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    if host {
+        host_steps(&mut outcomes);
+    }
+    if vm {
+        crate::vm::suite(&mut outcomes);
+    }
+    if print_summary(&outcomes) {
+        Ok(())
+    } else {
+        Err("some steps failed; see the table above (VM logs are under target/vmtests/)".into())
+    }
+}
+
+fn host_steps(outcomes: &mut Vec<Outcome>) {
+    step(outcomes, "host: cargo fmt --check", || {
+        run(cargo().args(["fmt", "--all", "--", "--check"]))
+    });
+    step(outcomes, "host: cargo clippy -D warnings", || {
+        run(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    });
+    step(outcomes, "host: cargo test (all features)", || {
+        run(cargo()
+            .args(["test", "--workspace", "--all-features"])
+            .env("HARDEN_TEST_STRICT", "1"))
+    });
+    step(
+        outcomes,
+        "host: each library crate alone, no features",
+        || {
+            for krate in LIBRARY_CRATES {
+                run(cargo()
+                    .args(["test", "--package", krate, "--no-default-features"])
+                    .env("HARDEN_TEST_STRICT", "1"))?;
+            }
+            Ok(())
+        },
+    );
+    step(outcomes, "host: cargo doc -D warnings", || {
+        run(cargo()
+            .args(["doc", "--workspace", "--no-deps", "--all-features"])
+            .env("RUSTDOCFLAGS", "-D warnings"))
+    });
+}

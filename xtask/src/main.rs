@@ -1,0 +1,62 @@
+//! `cargo xtask`: the project's automation, with no dependencies beyond std.
+//!
+//! ```text
+//! cargo xtask test [--host-only | --vm-only]   every test (installs what a fresh machine lacks)
+//! cargo xtask demo                             boot a systemd VM and narrate echod's walkthrough
+//! cargo xtask bench                            benchmarks, reported as ratios against a baseline
+//! cargo xtask image [--rebuild]                build (or rebuild) the cached guest image
+//! cargo xtask vm [-- CMD...]                   a shell in the guest, or one command and its status
+//! cargo xtask deps                             only install the prerequisites
+//! ```
+
+mod bench;
+mod deps;
+mod host;
+mod util;
+mod vm;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  test [--host-only | --vm-only]  run every test: host checks (fmt, clippy, tests, docs, packaging)
+                                  then the VM suite under real systemd; installs missing packages
+  demo                            boot a systemd VM and walk through socket activation and sandboxing
+  bench                           run the benchmarks (ratios against a baseline in the same run)
+  image [--rebuild]               build the guest image (cached under the user's cache directory)
+  vm [-- CMD...]                  interactive shell in the guest, or run CMD and return its status
+  deps                            install the prerequisites only (apt-get, when root)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (cmd, rest) = match args.split_first() {
+        Some((cmd, rest)) => (cmd.as_str(), rest),
+        None => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cmd {
+        "test" => host::test_command(rest),
+        "demo" => vm::demo_command(rest),
+        "bench" => bench::bench_command(rest),
+        "image" => vm::image_command(rest),
+        "vm" => vm::vm_command(rest),
+        "deps" => deps::deps_command(rest),
+        "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("xtask: error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
