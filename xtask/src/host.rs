@@ -86,4 +86,12 @@ fn host_steps(outcomes: &mut Vec<Outcome>) {
             .args(["doc", "--workspace", "--no-deps", "--all-features"])
             .env("RUSTDOCFLAGS", "-D warnings"))
     });
+    step(outcomes, "host: cargo package (library crates)", || {
+        let mut cmd = cargo();
+        cmd.args(["package", "--allow-dirty", "--no-verify"]);
+        for krate in LIBRARY_CRATES {
+            cmd.args(["--package", krate]);
+        }
+        run(&mut cmd)
+    });
 }

@@ -1,0 +1,180 @@
+//! serde integration (feature `serde`).
+//!
+//! [`Sandbox`] serialises as its canonical string (`"on,spawn=deny"`) and
+//! deserialises from either that string form or a map with QEMU's key names:
+//!
+//! ```
+//! use sandbox_opts::Sandbox;
+//!
+//! let s: Sandbox = serde_json::from_str(r#""on,spawn=deny""#)?;
+//! assert_eq!(serde_json::to_string(&s)?, r#""on,spawn=deny""#);
+//!
+//! let m: Sandbox = serde_json::from_str(
+//!     r#"{ "enable": true, "elevateprivileges": "children", "spawn": "deny" }"#,
+//! )?;
+//! assert_eq!(m.to_string(), "on,elevateprivileges=children,spawn=deny");
+//!
+//! let err = serde_json::from_str::<Sandbox>(r#"{ "enable": "on", "spawn": "maybe" }"#).unwrap_err();
+//! assert!(err.to_string().starts_with(r#"invalid argument for spawn: "maybe""#));
+//! # Ok::<(), serde_json::Error>(())
+//! ```
+//!
+//! The map form: `enable` is required (a boolean, or a string QEMU accepts
+//! for booleans: `"on"`, `"yes"`, ...) because `{ "spawn": "deny" }` quietly
+//! meaning "off" would be a trap; `obsolete`, `elevateprivileges`, `spawn`,
+//! `resourcecontrol` are optional strings with QEMU's values and defaults.
+//! Unknown or repeated keys are rejected. Errors use the messages of
+//! [`ParseError`] where one applies; the `input` shown is `key=value`.
+//! Warnings cannot travel through serde and are dropped.
+//!
+//! The map form needs a self-describing format (JSON, TOML, YAML, ...). To
+//! also *serialise* as a map, use [`as_map`] with `#[serde(with = ...)]`.
+
+use std::fmt;
+
+use ::serde::de::{self, Deserializer, MapAccess, Visitor};
+use ::serde::ser::{SerializeMap, Serializer};
+use ::serde::{Deserialize, Serialize};
+
+use crate::error::ParseError;
+use crate::key::{Key, parse_bool, write_alternatives};
+use crate::permission::{ElevatePrivileges, Permission};
+use crate::sandbox::Sandbox;
+
+impl Serialize for Sandbox {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Sandbox {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(SandboxVisitor)
+    }
+}
+
+/// `#[serde(with = "sandbox_opts::serde::as_map")]`: serialise as a map with
+/// all five keys (`enable` as a boolean); deserialise from either form.
+///
+/// ```
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// struct Config {
+///     #[serde(with = "sandbox_opts::serde::as_map")]
+///     sandbox: sandbox_opts::Sandbox,
+/// }
+///
+/// let c = Config { sandbox: "on,spawn=deny".parse().unwrap() };
+/// let json = serde_json::to_string(&c)?;
+/// assert_eq!(json, r#"{"sandbox":{"enable":true,"obsolete":"deny","elevateprivileges":"allow","spawn":"deny","resourcecontrol":"allow"}}"#);
+/// let back: Config = serde_json::from_str(&json)?;
+/// assert_eq!(back.sandbox, c.sandbox);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub mod as_map {
+    use super::*;
+
+    /// Serialises `sandbox` as a map with all five keys.
+    pub fn serialize<S: Serializer>(sandbox: &Sandbox, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(Key::ALL.len()))?;
+        map.serialize_entry(Key::Enable.name(), &sandbox.enabled)?;
+        for key in Key::SUB_OPTIONS {
+            map.serialize_entry(key.name(), sandbox.value_of(key))?;
+        }
+        map.end()
+    }
+
+    /// Deserialises from the string form or the map form.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Sandbox, D::Error> {
+        Sandbox::deserialize(deserializer)
+    }
+}
+
+struct SandboxVisitor;
+
+impl<'de> Visitor<'de> for SandboxVisitor {
+    type Value = Sandbox;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a sandbox option string such as \"on,spawn=deny\" or a map with the keys ")?;
+        write_alternatives(f, &Key::ALL.map(Key::name))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Sandbox, E> {
+        v.parse().map_err(E::custom)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Sandbox, A::Error> {
+        let mut seen = [false; 5];
+        let mut sandbox = Sandbox::OFF;
+        while let Some(name) = map.next_key::<String>()? {
+            let Some(key) = Key::from_name(&name) else {
+                return Err(de::Error::custom(ParseError::InvalidParameter {
+                    input: name.clone(),
+                    name,
+                }));
+            };
+            let index = key as usize;
+            if std::mem::replace(&mut seen[index], true) {
+                return Err(de::Error::duplicate_field(key.name()));
+            }
+            match key {
+                Key::Enable => sandbox.enabled = map.next_value::<EnableValue>()?.0,
+                _ => {
+                    let value: String = map.next_value()?;
+                    let bad = || {
+                        de::Error::custom(ParseError::InvalidArgument {
+                            option: key,
+                            input: format!("{key}={value}"),
+                            value: value.clone(),
+                        })
+                    };
+                    match key {
+                        Key::Obsolete => {
+                            sandbox.obsolete = Permission::parse(&value).ok_or_else(bad)?;
+                        }
+                        Key::ElevatePrivileges => {
+                            sandbox.elevate_privileges =
+                                ElevatePrivileges::parse(&value).ok_or_else(bad)?;
+                        }
+                        Key::Spawn => sandbox.spawn = Permission::parse(&value).ok_or_else(bad)?,
+                        _ => {
+                            sandbox.resource_control = Permission::parse(&value).ok_or_else(bad)?
+                        }
+                    }
+                }
+            }
+        }
+        if !seen[Key::Enable as usize] {
+            return Err(de::Error::missing_field(Key::Enable.name()));
+        }
+        Ok(sandbox)
+    }
+}
+
+/// `enable` in the map form: a boolean or one of QEMU's boolean strings.
+struct EnableValue(bool);
+
+impl<'de> Deserialize<'de> for EnableValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = EnableValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a boolean or one of ")?;
+                write_alternatives(f, Key::Enable.accepted_values())
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<EnableValue, E> {
+                Ok(EnableValue(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<EnableValue, E> {
+                parse_bool(v).map(EnableValue).ok_or_else(|| {
+                    E::custom(ParseError::EnableExpectsOnOff {
+                        value: v.to_owned(),
+                        input: format!("enable={v}"),
+                    })
+                })
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}

@@ -1,0 +1,86 @@
+//! Property tests: arbitrary input never panics; accepted input round-trips.
+
+use proptest::prelude::*;
+use sandbox_opts::{Key, Sandbox, parse_with_warnings};
+
+/// Strings built from the grammar's own pieces, so that many are accepted.
+fn grammar_like() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("on".to_owned()),
+        Just("off".to_owned()),
+        Just("enable".to_owned()),
+        Just("noenable".to_owned()),
+        Just("y".to_owned()),
+        Just("false".to_owned()),
+        Just("allow".to_owned()),
+        Just("deny".to_owned()),
+        Just("children".to_owned()),
+        Just("help".to_owned()),
+        Just("id".to_owned()),
+        prop::sample::select(Key::ALL.map(Key::name).to_vec()).prop_map(str::to_owned),
+        "[a-zA-Z]{0,3}",
+        Just(",".to_owned()),
+        Just(",,".to_owned()),
+        Just("=".to_owned()),
+    ];
+    prop::collection::vec(piece, 0..12).prop_map(|v| v.concat())
+}
+
+fn check(s: &str) {
+    match parse_with_warnings(s) {
+        Ok((sandbox, warnings)) => {
+            let canonical = sandbox.to_string();
+            assert_eq!(canonical.parse::<Sandbox>().unwrap(), sandbox, "{s:?}");
+            assert_eq!(format!("{sandbox:#}").parse::<Sandbox>().unwrap(), sandbox);
+            // The canonical form of a canonical form is itself.
+            assert_eq!(canonical.parse::<Sandbox>().unwrap().to_string(), canonical);
+            for w in warnings {
+                assert!(!w.to_string().is_empty());
+            }
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(!msg.is_empty());
+            assert_eq!(e.input(), s, "error must name the whole input");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn arbitrary_strings_never_panic(s in any::<String>()) {
+        check(&s);
+    }
+
+    #[test]
+    fn grammar_like_strings_round_trip(s in grammar_like()) {
+        check(&s);
+    }
+
+    #[test]
+    fn valid_options_in_any_order_round_trip(
+        enable in prop::sample::select(sandbox_opts::BOOL_TRUE.iter().chain(&sandbox_opts::BOOL_FALSE).copied().collect::<Vec<_>>()),
+        subs in prop::collection::vec((0usize..4, 0usize..3), 0..6),
+    ) {
+        let mut s = enable.to_owned();
+        for (k, v) in &subs {
+            let key = Key::SUB_OPTIONS[*k];
+            let values = key.accepted_values();
+            s.push_str(&format!(",{}={}", key.name(), values[v % values.len()]));
+        }
+        let (sandbox, _) = parse_with_warnings(&s).unwrap();
+        prop_assert_eq!(sandbox.enabled, sandbox_opts::BOOL_TRUE.contains(&enable));
+        // Last value of each key wins.
+        for key in Key::SUB_OPTIONS {
+            let last = subs.iter().rev().find(|(k, _)| Key::SUB_OPTIONS[*k] == key);
+            let expected = match last {
+                Some((_, v)) => key.accepted_values()[v % key.accepted_values().len()],
+                None => key.default_value(),
+            };
+            prop_assert_eq!(sandbox.value_of(key), expected);
+        }
+        check(&s);
+    }
+}

@@ -1,0 +1,545 @@
+//! The guest image: a Debian root built with debootstrap from a recipe (one const), cached under
+//! the user's cache directory keyed by a hash of the recipe, built in a temporary directory and
+//! renamed into place so an interrupted build never looks valid.
+
+use super::{cache_root, find_command, seconds};
+use crate::util::{is_root, output, run, show};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// Everything that determines the image's content. Change anything here and the cache key
+/// changes, so the next run builds a new image.
+#[derive(Debug)]
+pub(crate) struct Recipe {
+    /// Debian suite (the host's binaries must run in it: same or newer glibc).
+    pub(crate) suite: &'static str,
+    /// debootstrap variant.
+    pub(crate) variant: &'static str,
+    /// Packages on top of the variant.
+    pub(crate) packages: &'static [&'static str],
+    /// Files written into the root after debootstrap: (path, mode, content).
+    pub(crate) overlay: &'static [(&'static str, u32, &'static str)],
+    /// Units masked (linked to /dev/null) to shorten boot: nothing here is needed by a test.
+    pub(crate) masked: &'static [&'static str],
+    /// Units enabled (linked into multi-user.target.wants).
+    pub(crate) enabled: &'static [&'static str],
+    /// Size of the root image (mkfs.ext4 size argument).
+    pub(crate) disk_size: &'static str,
+}
+
+/// The one recipe.
+pub(crate) const RECIPE: Recipe = Recipe {
+    suite: "bookworm",
+    variant: "minbase",
+    packages: &[
+        "systemd",
+        "systemd-sysv",
+        "udev",
+        "kmod",
+        "linux-image-cloud-amd64",
+        "openvswitch-common",
+        "libseccomp2",
+        "procps",
+    ],
+    overlay: &[
+        (
+            "etc/systemd/system/harden-guest.service",
+            0o644,
+            "[Unit]\n\
+             Description=daemon-hardening test runner (payload on /dev/vdb)\n\
+             ConditionKernelCommandLine=harden.payload\n\
+             After=basic.target\n\
+             SuccessAction=poweroff-force\n\
+             FailureAction=poweroff-force\n\
+             \n\
+             [Service]\n\
+             Type=oneshot\n\
+             ExecStart=/usr/local/sbin/harden-guest\n\
+             StandardOutput=journal+console\n\
+             StandardError=journal+console\n\
+             TimeoutStartSec=infinity\n\
+             \n\
+             [Install]\n\
+             WantedBy=multi-user.target\n",
+        ),
+        (
+            "usr/local/sbin/harden-guest",
+            0o755,
+            "#!/bin/sh\n\
+             # Mounts the per-run payload disk and hands over to the runner it carries.\n\
+             set -eu\n\
+             i=0\n\
+             while [ ! -b /dev/vdb ]; do\n\
+             \x20 i=$((i + 1)); [ $i -lt 200 ] || { echo 'harden-guest: no /dev/vdb' >&2; exit 1; }\n\
+             \x20 sleep 0.05\n\
+             done\n\
+             mkdir -p /run/payload\n\
+             mount -o ro /dev/vdb /run/payload\n\
+             exec /run/payload/vm-guest run /run/payload\n",
+        ),
+        (
+            "etc/systemd/journald.conf.d/harden.conf",
+            0o644,
+            "[Journal]\nStorage=volatile\nForwardToConsole=no\n",
+        ),
+        ("etc/hostname", 0o644, "harden-guest\n"),
+        (
+            "etc/hosts",
+            0o644,
+            "127.0.0.1 localhost\n127.0.1.1 harden-guest\n::1 localhost\n",
+        ),
+        (
+            "etc/fstab",
+            0o644,
+            "# root is given on the kernel command line\n",
+        ),
+    ],
+    masked: &[
+        "getty@.service",
+        "serial-getty@.service",
+        "console-getty.service",
+        "apt-daily.timer",
+        "apt-daily-upgrade.timer",
+        "dpkg-db-backup.timer",
+        "e2scrub_all.timer",
+        "e2scrub_reap.service",
+        "fstrim.timer",
+        "systemd-tmpfiles-clean.timer",
+        "systemd-journal-flush.service",
+        "systemd-update-utmp.service",
+        "systemd-update-utmp-runlevel.service",
+        "systemd-timesyncd.service",
+        "systemd-pstore.service",
+        "systemd-firstboot.service",
+        "systemd-machine-id-commit.service",
+        "modprobe@drm.service",
+        "sys-kernel-tracing.mount",
+        "sys-kernel-debug.mount",
+        "sys-kernel-config.mount",
+        "sys-fs-fuse-connections.mount",
+        "dev-hugepages.mount",
+        "dev-mqueue.mount",
+    ],
+    enabled: &["harden-guest.service"],
+    disk_size: "2G",
+};
+
+impl Recipe {
+    /// A canonical text form (what the cache key hashes, stored next to the image).
+    pub(crate) fn describe(&self) -> String {
+        let mut s = format!(
+            "format 1\nsuite {}\nvariant {}\ndisk {}\n",
+            self.suite, self.variant, self.disk_size
+        );
+        for p in self.packages {
+            s.push_str(&format!("package {p}\n"));
+        }
+        for (path, mode, text) in self.overlay {
+            s.push_str(&format!(
+                "overlay {path} {mode:o} {:016x}\n",
+                fnv1a64(text.as_bytes())
+            ));
+        }
+        for m in self.masked {
+            s.push_str(&format!("mask {m}\n"));
+        }
+        for e in self.enabled {
+            s.push_str(&format!("enable {e}\n"));
+        }
+        s
+    }
+
+    /// The cache key: FNV-1a 64 of [`Recipe::describe`].
+    pub(crate) fn key(&self) -> String {
+        format!(
+            "{}-{:016x}",
+            self.suite,
+            fnv1a64(self.describe().as_bytes())
+        )
+    }
+}
+
+/// FNV-1a, 64 bits: small, dependency-free, stable across Rust versions (unlike `DefaultHasher`).
+pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// A built image.
+#[derive(Debug, Clone)]
+pub(crate) struct Image {
+    pub(crate) dir: PathBuf,
+    pub(crate) root: PathBuf,
+    pub(crate) kernel: PathBuf,
+    pub(crate) initrd: PathBuf,
+}
+
+impl Image {
+    fn at(dir: PathBuf) -> Self {
+        Image {
+            root: dir.join("root.img"),
+            kernel: dir.join("vmlinuz"),
+            initrd: dir.join("initrd.img"),
+            dir,
+        }
+    }
+
+    fn complete(&self) -> bool {
+        self.root.is_file()
+            && self.kernel.is_file()
+            && self.initrd.is_file()
+            && self.dir.join("recipe.txt").is_file()
+    }
+
+    /// How long the cold build took, as recorded when it was built.
+    pub(crate) fn build_seconds(&self) -> Option<f64> {
+        std::fs::read_to_string(self.dir.join("build-seconds"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+    }
+}
+
+/// Where the current recipe's image lives (whether or not it is built).
+pub(crate) fn location() -> Result<Image, String> {
+    Ok(Image::at(cache_root()?.join("images").join(RECIPE.key())))
+}
+
+/// The cached image, built first when missing (or when `rebuild`).
+pub(crate) fn ensure(rebuild: bool) -> Result<Image, String> {
+    let image = location()?;
+    if image.complete() && !rebuild {
+        return Ok(image);
+    }
+    build(&image)?;
+    Ok(image)
+}
+
+/// The Debian mirror for `suite`, taken from the machine's own apt configuration (or
+/// `HARDEN_VM_MIRROR`).
+pub(crate) fn mirror(suite: &str) -> Result<String, String> {
+    if let Ok(m) = std::env::var("HARDEN_VM_MIRROR") {
+        if !m.is_empty() {
+            return Ok(m);
+        }
+    }
+    let mut texts: Vec<(PathBuf, String)> = Vec::new();
+    let mut paths = vec![PathBuf::from("/etc/apt/sources.list")];
+    if let Ok(dir) = std::fs::read_dir("/etc/apt/sources.list.d") {
+        let mut more: Vec<PathBuf> = dir.flatten().map(|e| e.path()).collect();
+        more.sort();
+        paths.extend(more);
+    }
+    for p in paths {
+        let name = p.to_string_lossy().into_owned();
+        if !(name.ends_with(".list") || name.ends_with(".sources")) {
+            continue;
+        }
+        if let Ok(t) = std::fs::read_to_string(&p) {
+            texts.push((p, t));
+        }
+    }
+    for (path, text) in &texts {
+        let found = if path.extension().is_some_and(|e| e == "sources") {
+            mirror_deb822(text, suite)
+        } else {
+            mirror_one_line(text, suite)
+        };
+        if let Some(m) = found {
+            return Ok(m);
+        }
+    }
+    Err(format!(
+        "no apt source for Debian `{suite}` (main) in /etc/apt/sources.list or \
+         /etc/apt/sources.list.d/; set HARDEN_VM_MIRROR to a Debian mirror URL that carries {suite}"
+    ))
+}
+
+/// `deb [options] URI SUITE COMPONENT...` lines.
+fn mirror_one_line(text: &str, suite: &str) -> Option<String> {
+    for l in text.lines() {
+        let l = l.split('#').next().unwrap_or("").trim();
+        let mut words: Vec<&str> = l.split_whitespace().collect();
+        if words.first() != Some(&"deb") {
+            continue;
+        }
+        words.remove(0);
+        if words.first().is_some_and(|w| w.starts_with('[')) {
+            while let Some(w) = words.first() {
+                let end = w.ends_with(']');
+                words.remove(0);
+                if end {
+                    break;
+                }
+            }
+        }
+        if words.len() >= 3 && words[1] == suite && words[2..].contains(&"main") {
+            return Some(words[0].to_string());
+        }
+    }
+    None
+}
+
+/// deb822 stanzas: `Types: deb`, `URIs:`, `Suites:`, `Components:`.
+fn mirror_deb822(text: &str, suite: &str) -> Option<String> {
+    for stanza in text.split("\n\n") {
+        let field = |name: &str| -> Vec<&str> {
+            stanza
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    (k.trim().eq_ignore_ascii_case(name)).then(|| v.split_whitespace().collect())
+                })
+                .unwrap_or_default()
+        };
+        let enabled = field("Enabled").first().is_none_or(|v| *v != "no");
+        if enabled
+            && field("Types").contains(&"deb")
+            && field("Suites").contains(&suite)
+            && field("Components").contains(&"main")
+        {
+            if let Some(uri) = field("URIs").first() {
+                return Some((*uri).to_string());
+            }
+        }
+    }
+    None
+}
+
+fn build(image: &Image) -> Result<(), String> {
+    let recipe = &RECIPE;
+    if !is_root() {
+        return Err(format!(
+            "the guest image {} is not built, and building it needs root (debootstrap chroots \
+             and creates device nodes); run once as root:\n    sudo cargo xtask image\n\
+             later runs use the cached image as any user",
+            image.dir.display()
+        ));
+    }
+    let arch = output(Command::new("dpkg").arg("--print-architecture"))
+        .map_err(|e| format!("cannot tell the host architecture: {e}"))?;
+    if arch.trim() != "amd64" {
+        return Err(format!(
+            "the guest image is amd64 (linux-image-cloud-amd64, qemu-system-x86_64) and host \
+             binaries run in it, so the host must be amd64 too, not `{}`",
+            arch.trim()
+        ));
+    }
+    for tool in ["debootstrap", "mkfs.ext4", "chroot"] {
+        find_command(tool).ok_or_else(|| {
+            format!("`{tool}` is not installed; run `cargo xtask deps` (as root) to install it")
+        })?;
+    }
+    let mirror = mirror(recipe.suite)?;
+    let parent = image
+        .dir
+        .parent()
+        .ok_or("the image directory has no parent")?
+        .to_path_buf();
+    std::fs::create_dir_all(&parent).map_err(|e| format!("creating {}: {e}", parent.display()))?;
+    remove_stale_temporaries(&parent);
+    let tmp = parent.join(format!(".{}.tmp-{}", recipe.key(), std::process::id()));
+    let rootfs = tmp.join("rootfs");
+    std::fs::create_dir_all(&rootfs).map_err(|e| format!("creating {}: {e}", rootfs.display()))?;
+    let start = Instant::now();
+    eprintln!(
+        "xtask: building the guest image (Debian {}, {} + {} packages) from {mirror}\n\
+         xtask: into {} (about a minute; progress follows)",
+        recipe.suite,
+        recipe.variant,
+        recipe.packages.len(),
+        tmp.display()
+    );
+    let result = build_into(&tmp, &rootfs, &mirror, start);
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(format!("building the guest image failed: {e}"));
+    }
+    if image.dir.exists() {
+        std::fs::remove_dir_all(&image.dir)
+            .map_err(|e| format!("removing the old {}: {e}", image.dir.display()))?;
+    }
+    std::fs::rename(&tmp, &image.dir)
+        .map_err(|e| format!("renaming {} to {}: {e}", tmp.display(), image.dir.display()))?;
+    eprintln!(
+        "xtask: guest image ready in {} ({:.1} s)",
+        image.dir.display(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Leftovers of interrupted builds (by any process) are removed before a new build.
+fn remove_stale_temporaries(parent: &Path) {
+    if let Ok(dir) = std::fs::read_dir(parent) {
+        for e in dir.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.contains(".tmp-") {
+                let pid = name.rsplit("-").next().unwrap_or("");
+                if Path::new("/proc").join(pid).exists() && pid != "" {
+                    continue; // another build is running right now
+                }
+                eprintln!(
+                    "xtask: removing an interrupted build: {}",
+                    e.path().display()
+                );
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}
+
+fn build_into(tmp: &Path, rootfs: &Path, mirror: &str, start: Instant) -> Result<(), String> {
+    let recipe = &RECIPE;
+    eprintln!("xtask: [1/4] debootstrap (downloads and installs the packages)");
+    run(
+        Command::new(find_command("debootstrap").unwrap_or_default())
+            .arg(format!("--variant={}", recipe.variant))
+            .arg(format!("--include={}", recipe.packages.join(",")))
+            .arg(recipe.suite)
+            .arg(rootfs)
+            .arg(mirror),
+    )?;
+    eprintln!(
+        "xtask: [2/4] overlay, masked units ({:.0} s so far)",
+        seconds(start)
+    );
+    for (path, mode, text) in recipe.overlay {
+        let p = rootfs.join(path);
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d).map_err(|e| format!("creating {}: {e}", d.display()))?;
+        }
+        std::fs::write(&p, text).map_err(|e| format!("writing {}: {e}", p.display()))?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(*mode))
+            .map_err(|e| format!("chmod {}: {e}", p.display()))?;
+    }
+    let etc = rootfs.join("etc/systemd/system");
+    for unit in recipe.masked {
+        let link = etc.join(unit);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink("/dev/null", &link)
+            .map_err(|e| format!("masking {unit}: {e}"))?;
+    }
+    let wants = etc.join("multi-user.target.wants");
+    std::fs::create_dir_all(&wants).map_err(|e| format!("creating {}: {e}", wants.display()))?;
+    for unit in recipe.enabled {
+        let link = wants.join(unit);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(format!("/etc/systemd/system/{unit}"), &link)
+            .map_err(|e| format!("enabling {unit}: {e}"))?;
+    }
+    // No machine-id: systemd creates a fresh one in /run at each boot (the root is a snapshot).
+    let _ = std::fs::write(rootfs.join("etc/machine-id"), "");
+    // apt caches are not needed in the guest.
+    let _ = std::fs::remove_dir_all(rootfs.join("var/cache/apt/archives"));
+    let _ = std::fs::remove_dir_all(rootfs.join("var/lib/apt/lists"));
+
+    eprintln!(
+        "xtask: [3/4] kernel and initrd ({:.0} s so far)",
+        seconds(start)
+    );
+    let boot = rootfs.join("boot");
+    let pick = |prefix: &str| -> Result<PathBuf, String> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&boot)
+            .map_err(|e| format!("reading {}: {e}", boot.display()))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+            })
+            .collect();
+        found.sort();
+        found.pop().ok_or_else(|| {
+            format!(
+                "no {prefix}* in {} (did the kernel install?)",
+                boot.display()
+            )
+        })
+    };
+    for (prefix, name) in [("vmlinuz-", "vmlinuz"), ("initrd.img-", "initrd.img")] {
+        let from = pick(prefix)?;
+        std::fs::copy(&from, tmp.join(name))
+            .map_err(|e| format!("copying {}: {e}", from.display()))?;
+    }
+
+    eprintln!(
+        "xtask: [4/4] root disk image ({:.0} s so far)",
+        seconds(start)
+    );
+    let img = tmp.join("root.img");
+    let mut mkfs = Command::new(find_command("mkfs.ext4").unwrap_or_default());
+    mkfs.args([
+        "-q",
+        "-F",
+        "-L",
+        "harden-root",
+        "-E",
+        "root_owner=0:0",
+        "-d",
+    ])
+    .arg(rootfs)
+    .arg(&img)
+    .arg(recipe.disk_size);
+    run(&mut mkfs).map_err(|e| format!("{e} ({})", show(&mkfs)))?;
+    std::fs::remove_dir_all(rootfs).map_err(|e| format!("removing {}: {e}", rootfs.display()))?;
+    std::fs::write(tmp.join("recipe.txt"), recipe.describe())
+        .map_err(|e| format!("writing recipe.txt: {e}"))?;
+    std::fs::write(
+        tmp.join("build-seconds"),
+        format!("{:.1}\n", seconds(start)),
+    )
+    .map_err(|e| format!("writing build-seconds: {e}"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnv_matches_the_reference_vectors() {
+        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a64(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn the_key_depends_on_the_recipe() {
+        let k = RECIPE.key();
+        assert!(k.starts_with("bookworm-"));
+        assert_eq!(k, RECIPE.key());
+        let other = Recipe {
+            packages: &["systemd"],
+            ..RECIPE
+        };
+        assert_ne!(k, other.key());
+    }
+
+    #[test]
+    fn mirrors_are_read_from_both_apt_formats() {
+        let one =
+            "# c\ndeb [arch=amd64 signed-by=/x] http://m.example/debian bookworm main contrib\n";
+        assert_eq!(
+            mirror_one_line(one, "bookworm").as_deref(),
+            Some("http://m.example/debian")
+        );
+        assert_eq!(mirror_one_line(one, "trixie"), None);
+        let sec = "deb http://s.example/debian-security bookworm-security main\n";
+        assert_eq!(mirror_one_line(sec, "bookworm"), None);
+        let deb822 = "Types: deb\nURIs: http://s.example/sec\nSuites: bookworm-security\nComponents: main\n\n\
+                      Types: deb deb-src\nURIs: http://m.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n";
+        assert_eq!(
+            mirror_deb822(deb822, "bookworm").as_deref(),
+            Some("http://m.example/debian")
+        );
+        let disabled =
+            "Enabled: no\nTypes: deb\nURIs: http://x/\nSuites: bookworm\nComponents: main\n";
+        assert_eq!(mirror_deb822(disabled, "bookworm"), None);
+    }
+}

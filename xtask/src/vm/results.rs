@@ -1,0 +1,155 @@
+//! Parses the guest runner's line protocol (defined in `vmtests/src/scenarios/protocol.rs`).
+
+/// One event from the guest.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Event {
+    Ready {
+        uptime: f64,
+    },
+    Begin {
+        name: String,
+        /// The guest's own time limit for it, in seconds.
+        limit: Option<u64>,
+    },
+    Log {
+        name: String,
+        text: String,
+    },
+    Result {
+        name: String,
+        passed: bool,
+        seconds: f64,
+        message: String,
+    },
+    Say(String),
+    Exit(i32),
+    Verdict {
+        passed: bool,
+        npassed: usize,
+        nfailed: usize,
+    },
+    /// A line this parser does not understand (kept, shown, and never silently ignored).
+    Unknown(String),
+}
+
+/// Parses one line.
+pub(crate) fn parse(line: &str) -> Event {
+    let f: Vec<&str> = line.split('\t').collect();
+    let unknown = || Event::Unknown(line.to_string());
+    match f.as_slice() {
+        ["READY", up] => up
+            .parse()
+            .map(|uptime| Event::Ready { uptime })
+            .unwrap_or_else(|_| unknown()),
+        ["BEGIN", name] => Event::Begin {
+            name: (*name).to_string(),
+            limit: None,
+        },
+        ["BEGIN", name, limit] => match limit.parse() {
+            Ok(l) => Event::Begin {
+                name: (*name).to_string(),
+                limit: Some(l),
+            },
+            Err(_) => unknown(),
+        },
+        ["LOG", name, rest @ ..] => Event::Log {
+            name: (*name).to_string(),
+            text: rest.join(" "),
+        },
+        ["RESULT", name, verdict, secs, rest @ ..] => {
+            let passed = match *verdict {
+                "pass" => true,
+                "fail" => false,
+                _ => return unknown(),
+            };
+            match secs.parse() {
+                Ok(seconds) => Event::Result {
+                    name: (*name).to_string(),
+                    passed,
+                    seconds,
+                    message: rest.join(" "),
+                },
+                Err(_) => unknown(),
+            }
+        }
+        ["SAY"] => Event::Say(String::new()),
+        ["SAY", rest @ ..] => Event::Say(rest.join(" ")),
+        ["EXIT", code] => code.parse().map(Event::Exit).unwrap_or_else(|_| unknown()),
+        ["VERDICT", v, p, n] => match (*v, p.parse(), n.parse()) {
+            ("pass" | "fail", Ok(npassed), Ok(nfailed)) => Event::Verdict {
+                passed: *v == "pass",
+                npassed,
+                nfailed,
+            },
+            _ => unknown(),
+        },
+        _ => unknown(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_parses() {
+        assert_eq!(parse("READY\t3.25"), Event::Ready { uptime: 3.25 });
+        assert_eq!(
+            parse("BEGIN\tx"),
+            Event::Begin {
+                name: "x".into(),
+                limit: None
+            }
+        );
+        assert_eq!(
+            parse("BEGIN\tx\t120"),
+            Event::Begin {
+                name: "x".into(),
+                limit: Some(120)
+            }
+        );
+        assert_eq!(
+            parse("LOG\tx\ta b"),
+            Event::Log {
+                name: "x".into(),
+                text: "a b".into()
+            }
+        );
+        assert_eq!(
+            parse("RESULT\tx\tfail\t1.50\twhy | more"),
+            Event::Result {
+                name: "x".into(),
+                passed: false,
+                seconds: 1.5,
+                message: "why | more".into()
+            }
+        );
+        assert_eq!(parse("SAY\t  hi"), Event::Say("  hi".into()));
+        assert_eq!(parse("SAY"), Event::Say(String::new()));
+        assert_eq!(parse("EXIT\t3"), Event::Exit(3));
+        assert_eq!(
+            parse("VERDICT\tpass\t9\t0"),
+            Event::Verdict {
+                passed: true,
+                npassed: 9,
+                nfailed: 0
+            }
+        );
+    }
+
+    #[test]
+    fn malformed_lines_are_unknown_not_dropped() {
+        for l in [
+            "",
+            "READY\tsoon",
+            "RESULT\tx\tmaybe\t1\tm",
+            "RESULT\tx\tpass\tfast\tm",
+            "VERDICT\tok\t1\t0",
+            "EXIT\tnope",
+            "BEGIN\tx\tsoon",
+            "garbage",
+        ] {
+            assert_eq!(parse(l), Event::Unknown(l.to_string()), "{l:?}");
+        }
+    }
+}

@@ -1,0 +1,473 @@
+//! Boots one guest: builds the per-run payload disk (guest binaries + manifest), starts QEMU
+//! with a hard time limit, follows the results port, kills a hung guest (saying what it was
+//! doing) and keeps everything under `target/vmtests/<run>/`.
+
+use super::accel::{self, Accel};
+use super::image::{self, Image};
+use super::results::{self, Event};
+use super::{find_command, qemu_binary};
+use crate::util::{cargo, project_root, run, show};
+use std::fs::File;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// What the guest runner does in this boot.
+#[derive(Debug, Clone)]
+pub(crate) enum Mode {
+    /// The scenarios (all, or only these).
+    Suite { only: Vec<String> },
+    /// The narrated walkthrough.
+    Demo,
+    /// An interactive shell on the terminal.
+    Shell,
+    /// One shell command; its output on stdout, its status returned.
+    Command(String),
+}
+
+impl Mode {
+    fn word(&self) -> &'static str {
+        match self {
+            Mode::Suite { .. } => "suite",
+            Mode::Demo => "demo",
+            Mode::Shell => "shell",
+            Mode::Command(_) => "command",
+        }
+    }
+}
+
+/// What one boot produced.
+#[derive(Debug)]
+pub(crate) struct Report {
+    /// `target/vmtests/<run>/`.
+    pub(crate) dir: PathBuf,
+    pub(crate) accel: Accel,
+    /// Every event from the guest, in order.
+    pub(crate) events: Vec<Event>,
+    /// Seconds from starting QEMU to the guest runner's READY.
+    pub(crate) boot_to_ready: Option<f64>,
+    /// Seconds from starting QEMU to its exit.
+    pub(crate) total: f64,
+    /// Why the run is incomplete (hung and killed, crashed, no verdict), if it is.
+    pub(crate) problem: Option<String>,
+}
+
+impl Report {
+    /// The VERDICT event, if the guest got that far.
+    pub(crate) fn verdict(&self) -> Option<(bool, usize, usize)> {
+        self.events.iter().find_map(|e| match e {
+            Event::Verdict {
+                passed,
+                npassed,
+                nfailed,
+            } => Some((*passed, *npassed, *nfailed)),
+            _ => None,
+        })
+    }
+}
+
+/// Seconds the host waits for the guest to power off after its verdict.
+const POWEROFF_GRACE: Duration = Duration::from_secs(30);
+
+/// Boots a guest in `mode`, calling `on_event` for each event as it arrives.
+pub(crate) fn boot(mode: &Mode, on_event: &mut dyn FnMut(&Event)) -> Result<Report, String> {
+    let image = image::ensure(false)?;
+    let (accel, why) = accel::detect(&image.kernel);
+    let bins = build_guest_binaries()?;
+    let dir = run_dir(mode.word())?;
+    let payload = make_payload(&dir, mode, accel, &bins)?;
+    eprintln!(
+        "xtask: booting the guest under {} ({why}); logs in {}",
+        accel.name(),
+        dir.display()
+    );
+    let mut cmd = qemu_command(&image, &payload, &dir, mode, accel);
+    std::fs::write(dir.join("qemu-command.txt"), format!("{}\n", show(&cmd)))
+        .map_err(|e| format!("writing qemu-command.txt: {e}"))?;
+    let start = Instant::now();
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("could not start {}: {e}", show(&cmd)))?;
+    let mut report = Report {
+        dir: dir.clone(),
+        accel,
+        events: Vec::new(),
+        boot_to_ready: None,
+        total: 0.0,
+        problem: None,
+    };
+    follow(child, mode, accel, start, &mut report, on_event)?;
+    report.total = start.elapsed().as_secs_f64();
+    save_logs(&report);
+    Ok(report)
+}
+
+/// `cargo build -p vmtests --bins` (debug: it shares the host tests' build, and the guest work
+/// is dominated by systemd and process start-up, not by echod's code).
+fn build_guest_binaries() -> Result<Vec<PathBuf>, String> {
+    eprintln!("xtask: building the guest binaries (vm-guest, echod)");
+    run(cargo().args(["build", "--quiet", "--package", "vmtests", "--bins"]))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join("target"));
+    let debug = target.join("debug");
+    let runner = debug.join("vm-guest");
+    if !runner.is_file() {
+        return Err(format!("{} was not built", runner.display()));
+    }
+    let mut bins = vec![runner];
+    let echod = debug.join("echod");
+    if echod.is_file() {
+        bins.push(echod);
+    } else {
+        eprintln!(
+            "xtask: warning: {} does not exist; echod scenarios will fail",
+            echod.display()
+        );
+    }
+    Ok(bins)
+}
+
+/// `target/vmtests/<UTC date-time>-<mode>/`, plus a `latest` symlink to it.
+fn run_dir(mode: &str) -> Result<PathBuf, String> {
+    let base = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join("target"))
+        .join("vmtests");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mut dir = base.join(format!("{}-{mode}", utc_stamp(now)));
+    let mut n = 1;
+    while dir.exists() {
+        n += 1;
+        dir = base.join(format!("{}-{mode}-{n}", utc_stamp(now)));
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let latest = base.join("latest");
+    let _ = std::fs::remove_file(&latest);
+    if let Some(name) = dir.file_name() {
+        let _ = std::os::unix::fs::symlink(name, &latest);
+    }
+    Ok(dir)
+}
+
+/// `YYYYmmdd-HHMMSS` (UTC) from Unix seconds (civil-from-days, no dependencies).
+pub(crate) fn utc_stamp(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// The second disk: guest binaries, the manifest and (command mode) the command.
+fn make_payload(
+    dir: &Path,
+    mode: &Mode,
+    accel: Accel,
+    bins: &[PathBuf],
+) -> Result<PathBuf, String> {
+    let root = dir.join("payload");
+    std::fs::create_dir_all(&root).map_err(|e| format!("creating {}: {e}", root.display()))?;
+    let mut bytes: u64 = 0;
+    for b in bins {
+        let name = b.file_name().ok_or("binary without a name")?;
+        let to = root.join(name);
+        bytes += std::fs::copy(b, &to).map_err(|e| format!("copying {}: {e}", b.display()))?;
+    }
+    let mut manifest = format!("mode={}\nscale={}\n", mode.word(), accel.scale());
+    if let Mode::Suite { only } = mode {
+        manifest.push_str(&format!("scenarios={}\n", only.join(",")));
+    }
+    if let Ok(term) = std::env::var("TERM") {
+        manifest.push_str(&format!("term={term}\n"));
+    }
+    if let Mode::Shell = mode {
+        if let Some((rows, cols)) = terminal_size() {
+            manifest.push_str(&format!("rows={rows}\ncols={cols}\n"));
+        }
+    }
+    if let Mode::Command(c) = mode {
+        std::fs::write(root.join("command"), c).map_err(|e| format!("writing the command: {e}"))?;
+    }
+    std::fs::write(root.join("manifest"), manifest)
+        .map_err(|e| format!("writing the manifest: {e}"))?;
+    let img = dir.join("payload.img");
+    let mb = bytes / (1 << 20) * 5 / 4 + 16;
+    let mkfs = find_command("mkfs.ext4")
+        .ok_or("mkfs.ext4 is not installed; run `cargo xtask deps` as root")?;
+    let out = Command::new(mkfs)
+        .args([
+            "-q",
+            "-F",
+            "-t",
+            "ext4",
+            "-O",
+            "^has_journal",
+            "-E",
+            "root_owner=0:0",
+            "-d",
+        ])
+        .arg(&root)
+        .arg(&img)
+        .arg(format!("{mb}M"))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("could not run mkfs.ext4: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "mkfs.ext4 for the payload failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(img)
+}
+
+fn terminal_size() -> Option<(u32, u32)> {
+    let out = Command::new("stty")
+        .arg("size")
+        .stdin(Stdio::inherit())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let s = String::from_utf8_lossy(&out.stdout);
+    let mut it = s.split_whitespace().map(|w| w.parse().ok());
+    Some((it.next()??, it.next()??))
+}
+
+fn qemu_command(image: &Image, payload: &Path, dir: &Path, mode: &Mode, accel: Accel) -> Command {
+    let mut c = Command::new(qemu_binary());
+    c.args(accel.qemu_args());
+    c.args(["-m", "1024", "-smp", "2"]);
+    c.args([
+        "-nodefaults",
+        "-no-user-config",
+        "-no-reboot",
+        "-display",
+        "none",
+    ]);
+    c.arg("-kernel").arg(&image.kernel);
+    c.arg("-initrd").arg(&image.initrd);
+    c.arg("-append").arg(
+        "root=/dev/vda rw rootfstype=ext4 console=ttyS0 quiet loglevel=3 panic=-1 \
+         mitigations=off systemd.show_status=false harden.payload",
+    );
+    c.arg("-drive").arg(format!(
+        "file={},format=raw,if=virtio,snapshot=on,cache=unsafe",
+        image.root.display()
+    ));
+    c.arg("-drive").arg(format!(
+        "file={},format=raw,if=virtio,readonly=on",
+        payload.display()
+    ));
+    c.args(["-device", "virtio-serial-pci"]);
+    for (id, file, port) in [
+        ("results", "results.txt", "harden.results"),
+        ("journal", "journal.txt", "harden.journal"),
+    ] {
+        c.arg("-chardev")
+            .arg(format!("file,id={id},path={}", dir.join(file).display()));
+        c.arg("-device")
+            .arg(format!("virtserialport,chardev={id},name={port}"));
+    }
+    c.arg("-chardev").arg(format!(
+        "file,id=console,path={}",
+        dir.join("console.log").display()
+    ));
+    c.args(["-serial", "chardev:console"]);
+    match mode {
+        Mode::Shell => {
+            c.args(["-chardev", "stdio,id=term,signal=off"]);
+            c.args(["-device", "virtconsole,chardev=term"]);
+            c.stdin(Stdio::inherit()).stdout(Stdio::inherit());
+        }
+        Mode::Command(_) => {
+            c.args(["-chardev", "stdio,id=output"]);
+            c.args([
+                "-device",
+                "virtserialport,chardev=output,name=harden.output",
+            ]);
+            c.stdin(Stdio::null()).stdout(Stdio::inherit());
+        }
+        Mode::Suite { .. } | Mode::Demo => {
+            c.stdin(Stdio::null());
+            c.stdout(Stdio::null());
+        }
+    }
+    match File::create(dir.join("qemu.log")) {
+        Ok(f) => {
+            c.stderr(f);
+        }
+        Err(_) => {
+            c.stderr(Stdio::inherit());
+        }
+    }
+    c
+}
+
+/// Follows the results file until QEMU exits, enforcing the time limits.
+fn follow(
+    mut child: Child,
+    mode: &Mode,
+    accel: Accel,
+    start: Instant,
+    report: &mut Report,
+    on_event: &mut dyn FnMut(&Event),
+) -> Result<(), String> {
+    let scale = accel.scale();
+    let boot_limit = Duration::from_secs(30) * scale;
+    let interactive = matches!(mode, Mode::Shell);
+    let results_path = report.dir.join("results.txt");
+    let mut file: Option<File> = None;
+    let mut pending = String::new();
+    // (what the guest is doing, until when it may do it)
+    let mut doing = ("booting".to_string(), start + boot_limit);
+    let mut verdict_at: Option<Instant> = None;
+    loop {
+        let exited = child
+            .try_wait()
+            .map_err(|e| format!("waiting for QEMU: {e}"))?;
+        if file.is_none() {
+            file = File::open(&results_path).ok();
+        }
+        if let Some(f) = file.as_mut() {
+            let mut buf = Vec::new();
+            let _ = f.read_to_end(&mut buf);
+            pending.push_str(&String::from_utf8_lossy(&buf));
+            while let Some(nl) = pending.find('\n') {
+                let line: String = pending.drain(..=nl).collect();
+                let ev = results::parse(line.trim_end_matches('\n'));
+                match &ev {
+                    Event::Ready { .. } => {
+                        report.boot_to_ready = Some(start.elapsed().as_secs_f64());
+                        doing = (
+                            "starting the first scenario".into(),
+                            Instant::now() + boot_limit,
+                        );
+                    }
+                    Event::Begin { name, limit } => {
+                        let secs = limit.unwrap_or(60 * u64::from(scale)) + 30 * u64::from(scale);
+                        doing = (
+                            format!("running `{name}`"),
+                            Instant::now() + Duration::from_secs(secs),
+                        );
+                    }
+                    Event::Result { .. } => {
+                        doing = ("between scenarios".into(), Instant::now() + boot_limit);
+                    }
+                    Event::Verdict { .. } | Event::Exit(_) => {
+                        verdict_at = Some(Instant::now());
+                        doing = ("powering off".into(), Instant::now() + POWEROFF_GRACE);
+                    }
+                    _ => {}
+                }
+                on_event(&ev);
+                report.events.push(ev);
+            }
+        }
+        if let Some(status) = exited {
+            if report.verdict().is_none() && !matches!(mode, Mode::Command(_)) {
+                report.problem = Some(format!(
+                    "the guest stopped ({status}) without a verdict while {}; see {}",
+                    doing.0,
+                    report.dir.join("console.log").display()
+                ));
+            }
+            if matches!(mode, Mode::Command(_))
+                && !report.events.iter().any(|e| matches!(e, Event::Exit(_)))
+            {
+                report.problem = Some(format!(
+                    "the guest stopped ({status}) before the command finished; see {}",
+                    report.dir.join("console.log").display()
+                ));
+            }
+            return Ok(());
+        }
+        let now = Instant::now();
+        let hung = match mode {
+            Mode::Shell => false,
+            Mode::Command(_) => report.boot_to_ready.is_none() && now > doing.1,
+            _ => now > doing.1,
+        };
+        if hung && !interactive {
+            let _ = child.kill();
+            let _ = child.wait();
+            if verdict_at.is_none() {
+                report.problem = Some(format!(
+                    "the guest hung while {} and was killed after {:.0} s; see {} and {}",
+                    doing.0,
+                    start.elapsed().as_secs_f64(),
+                    report.dir.join("console.log").display(),
+                    report.dir.join("journal.txt").display()
+                ));
+            }
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// LOG lines go to `<run>/<scenario>.log`; a summary goes to `<run>/summary.txt`.
+fn save_logs(report: &Report) {
+    let mut files: Vec<(String, File)> = Vec::new();
+    for e in &report.events {
+        if let Event::Log { name, text } = e {
+            let idx = match files.iter().position(|(n, _)| n == name) {
+                Some(i) => i,
+                None => match File::create(report.dir.join(format!("{name}.log"))) {
+                    Ok(f) => {
+                        files.push((name.clone(), f));
+                        files.len() - 1
+                    }
+                    Err(_) => continue,
+                },
+            };
+            let _ = writeln!(files[idx].1, "{text}");
+        }
+    }
+    let mut s = format!(
+        "accelerator {}\nboot-to-ready {}\ntotal {:.1}\n",
+        report.accel.name(),
+        report
+            .boot_to_ready
+            .map(|b| format!("{b:.1}"))
+            .unwrap_or_else(|| "-".into()),
+        report.total
+    );
+    if let Some(p) = &report.problem {
+        s.push_str(&format!("problem {p}\n"));
+    }
+    let _ = std::fs::write(report.dir.join("summary.txt"), s);
+}
+
+/// Whether stdin is a terminal (an interactive shell needs one).
+pub(crate) fn stdin_is_terminal() -> bool {
+    std::io::stdin().is_terminal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_stamps_are_right() {
+        assert_eq!(utc_stamp(0), "19700101-000000");
+        assert_eq!(utc_stamp(951_782_400), "20000229-000000");
+        assert_eq!(utc_stamp(1_732_190_400 + 3_723), "20241121-130203");
+    }
+}
