@@ -66,3 +66,8 @@ pub use permission::{ElevatePrivileges, Permission};
 pub use sandbox::Sandbox;
 pub use set::{Set, SetIter, SetSelection};
 pub use warning::Warning;
+
+/// The README's examples, compiled and run as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

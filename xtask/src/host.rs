@@ -88,7 +88,7 @@ fn host_steps(outcomes: &mut Vec<Outcome>) {
     });
     step(outcomes, "host: cargo package (library crates)", || {
         let mut cmd = cargo();
-        cmd.args(["package", "--allow-dirty", "--no-verify"]);
+        cmd.args(["package", "--allow-dirty"]);
         for krate in LIBRARY_CRATES {
             cmd.args(["--package", krate]);
         }
