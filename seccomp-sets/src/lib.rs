@@ -1,1 +1,53 @@
-//! seccomp-sets (work in progress)
+//! QEMU's `-sandbox` syscall sets as one data table, loaded with libseccomp
+//! and exported as BPF, PFC, JSON, OCI and systemd unit lines.
+//!
+//! * [`TABLE`]: every row (syscall, [`Set`], [`Action`], argument
+//!   comparisons, origin and a note on each deviation from QEMU).
+//! * [`Filter`]: the filter for a [`Sandbox`] in a [`Mode`] (enforce, audit,
+//!   report); [`Filter::load`] uses TSYNC and no_new_privs; [`apply`] is the
+//!   one-call version that does nothing while the sandbox is off.
+//! * [`resolve`]: which names exist on which ABI and what covers the rest.
+//! * Exports: [`Filter::export_bpf`] (libseccomp's `seccomp_export_bpf`),
+//!   [`Filter::export_pfc`], [`Filter::to_systemd`], and with the `serde`
+//!   feature `Filter::to_json` and `Filter::to_oci`.
+//!
+//! ```no_run
+//! use seccomp_sets::{apply, Applied, Mode};
+//!
+//! let sandbox = "on,elevateprivileges=children,spawn=deny".parse()?;
+//! match apply(&sandbox, Mode::Enforce)? {
+//!     Applied::Off => {}
+//!     Applied::Loaded(l) => eprintln!("seccomp: {} instructions", l.instructions),
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Features
+//!
+//! * `serde`: JSON and OCI runtime-spec exports.
+//! * `cli`: the `seccomp-sets` command-line tool.
+
+#![deny(missing_docs)]
+
+mod arch;
+mod error;
+mod export;
+mod filter;
+mod report;
+mod resolve;
+mod sys;
+mod table;
+
+#[cfg(feature = "serde")]
+pub mod json;
+
+pub use arch::Arch;
+pub use error::Error;
+pub use filter::{
+    Applied, Builder, Effect, Filter, KillAction, Loaded, Mode, ParseModeError, Planned, apply,
+};
+pub use resolve::{Report, Resolution, resolve};
+pub use sandbox_opts::{Sandbox, Set, SetSelection};
+pub use table::{
+    Action, Arg, ArgCmp, CmpOp, IfMissing, Origin, Rule, SCHED_IDLE, TABLE, clone_flags, rules_of,
+};

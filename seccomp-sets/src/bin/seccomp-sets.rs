@@ -1,1 +1,318 @@
-fn main() {}
+//! `seccomp-sets`: list, explain, export and apply QEMU's `-sandbox` syscall
+//! sets.
+
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use seccomp_sets::{
+    Arch, Effect, Filter, IfMissing, KillAction, Mode, Sandbox, Set, resolve, rules_of,
+};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "seccomp-sets",
+    version,
+    about = "QEMU's -sandbox syscall sets as seccomp filters"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Print the table resolved for an ABI (numbers, actions, arguments,
+    /// names missing there and what covers them).
+    List {
+        /// ABI: x86_64, aarch64, i386, x32, arm, riscv64, s390x, ppc64le or native.
+        #[arg(long, default_value = "native", value_parser = parse_arch)]
+        arch: Arch,
+        /// Only this set: default, obsolete, privileged, spawn, resourcecontrol.
+        #[arg(long, value_parser = parse_set)]
+        set: Option<Set>,
+    },
+    /// Explain what a sandbox blocks on this machine, how, and which names
+    /// do not exist here.
+    Explain {
+        #[arg(long, value_parser = sandbox_opts::clap::value_parser(),
+              help = sandbox_opts::SHORT_HELP, long_help = sandbox_opts::HELP)]
+        sandbox: Sandbox,
+        /// enforce, audit or report.
+        #[arg(long, default_value = "enforce")]
+        mode: Mode,
+    },
+    /// Write the filter in one of several formats.
+    Export {
+        #[arg(long, value_parser = sandbox_opts::clap::value_parser(),
+              help = sandbox_opts::SHORT_HELP, long_help = sandbox_opts::HELP)]
+        sandbox: Sandbox,
+        /// Output format.
+        #[arg(long, value_enum)]
+        format: Format,
+        /// enforce, audit or report.
+        #[arg(long, default_value = "enforce")]
+        mode: Mode,
+        /// How kill rows kill: detect (ask this kernel), process or trap.
+        #[arg(long, value_enum, default_value = "detect")]
+        kill: Kill,
+        /// Write here instead of stdout.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+    },
+    /// Load the filter, then exec CMD under it.
+    Run {
+        #[arg(long, value_parser = sandbox_opts::clap::value_parser(),
+              help = sandbox_opts::SHORT_HELP, long_help = sandbox_opts::HELP)]
+        sandbox: Sandbox,
+        /// enforce, audit or report.
+        #[arg(long, default_value = "enforce")]
+        mode: Mode,
+        /// The command and its arguments.
+        #[arg(last = true, required = true)]
+        cmd: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Format {
+    /// Raw BPF as libseccomp's seccomp_export_bpf writes it (native ABI).
+    Bpf,
+    /// libseccomp pseudo filter code.
+    Pfc,
+    /// seccomp-sets JSON (schema seccomp-sets/1).
+    Json,
+    /// OCI runtime-spec linux.seccomp object.
+    Oci,
+    /// systemd [Service] lines.
+    Systemd,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Kill {
+    Detect,
+    Process,
+    Trap,
+}
+
+fn parse_arch(s: &str) -> Result<Arch, String> {
+    s.parse().map_err(|e: seccomp_sets::Error| e.to_string())
+}
+
+fn parse_set(s: &str) -> Result<Set, String> {
+    Set::from_name(s).ok_or_else(|| {
+        format!(
+            "unknown set {s:?}: expected default, obsolete, privileged, spawn or resourcecontrol"
+        )
+    })
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("seccomp-sets: {msg}");
+    ExitCode::FAILURE
+}
+
+fn list(arch: Arch, set: Option<Set>) -> String {
+    let report = resolve(arch);
+    match set {
+        None => report.to_string(),
+        Some(set) => {
+            let only = seccomp_sets::Report {
+                arch,
+                rows: report
+                    .rows
+                    .into_iter()
+                    .filter(|r| r.rule.set == set)
+                    .collect(),
+            };
+            only.to_string()
+        }
+    }
+}
+
+fn explain(filter: &Filter) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "-sandbox {} in {} mode on {}",
+        filter.label(),
+        filter.mode(),
+        filter.arch()
+    );
+    if filter.is_empty() {
+        let _ = writeln!(
+            out,
+            "nothing is blocked: the sandbox is off or denies no set"
+        );
+        return out;
+    }
+    let _ = writeln!(out, "denied sets: {}", filter.sets());
+    let _ = writeln!(out, "default action: allow");
+    let _ = writeln!(
+        out,
+        "foreign ABIs (i386 int 0x80, x32, arm32 on arm64): {}",
+        filter.bad_arch_effect()
+    );
+    let _ = writeln!(
+        out,
+        "no_new_privs: {}",
+        if filter.requires_no_new_privs() {
+            "set (elevateprivileges=children)"
+        } else {
+            "set only if the caller lacks CAP_SYS_ADMIN (the kernel requires one of the two)"
+        }
+    );
+    if filter.planned().iter().any(|p| p.effect == Effect::Trap) && filter.mode() == Mode::Enforce {
+        let _ = writeln!(
+            out,
+            "note: this kernel has no SECCOMP_RET_KILL_PROCESS; kill rows TRAP (SIGSYS)"
+        );
+    }
+    for set in filter.sets() {
+        let _ = writeln!(out, "\n[{set}]");
+        for p in filter.planned().iter().filter(|p| p.rule.set == set) {
+            let args = if p.rule.args.is_empty() {
+                String::from("always")
+            } else {
+                p.rule
+                    .args
+                    .iter()
+                    .map(|c| match c.op {
+                        seccomp_sets::CmpOp::Ne(v) => {
+                            format!("arg{} != {v}", c.arg.index(filter.arch()))
+                        }
+                        seccomp_sets::CmpOp::MaskedEq { mask, value } => {
+                            format!(
+                                "arg{} & {mask:#x} == {value:#x}",
+                                c.arg.index(filter.arch())
+                            )
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" && ")
+            };
+            let _ = write!(
+                out,
+                "  {:<18} {:<4} {:<16} when {args}",
+                p.rule.syscall,
+                p.nr,
+                p.effect.to_string()
+            );
+            if !p.rule.note.is_empty() {
+                let _ = write!(out, "\n      ({}: {})", p.rule.origin.name(), p.rule.note);
+            }
+            let _ = writeln!(out);
+        }
+        for r in filter.missing().iter().filter(|r| r.set == set) {
+            let how = match r.if_missing {
+                IfMissing::Everywhere => "NOT COVERED".to_owned(),
+                IfMissing::Nothing(why) => format!("nothing to block: {why}"),
+                IfMissing::CoveredBy(s) => format!("covered by {}", s.join(", ")),
+            };
+            let _ = writeln!(
+                out,
+                "  {:<18} missing on {}: {how}",
+                r.syscall,
+                filter.arch()
+            );
+        }
+    }
+    out
+}
+
+fn write_out(output: Option<&PathBuf>, bytes: &[u8]) -> std::io::Result<()> {
+    match output {
+        Some(path) => std::fs::write(path, bytes),
+        None => std::io::stdout().lock().write_all(bytes),
+    }
+}
+
+fn export(filter: &Filter, format: Format) -> Result<Vec<u8>, seccomp_sets::Error> {
+    Ok(match format {
+        Format::Bpf => filter.export_bpf()?,
+        Format::Pfc => filter.export_pfc()?.into_bytes(),
+        Format::Json => pretty(&filter.to_json()),
+        Format::Oci => pretty(&filter.to_oci()),
+        Format::Systemd => filter.to_systemd().into_bytes(),
+    })
+}
+
+fn pretty(v: &serde_json::Value) -> Vec<u8> {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s.into_bytes()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::List { arch, set } => {
+            print!("{}", list(arch, set));
+            if let Some(set) = set {
+                if rules_of(set).next().is_none() {
+                    return fail(format!("set {set} has no rows"));
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Cmd::Explain { sandbox, mode } => match Filter::new(&sandbox, mode) {
+            Ok(f) => {
+                print!("{}", explain(&f));
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        Cmd::Export {
+            sandbox,
+            format,
+            mode,
+            kill,
+            output,
+        } => {
+            let mut b = Filter::builder(&sandbox).mode(mode);
+            b = match kill {
+                Kill::Detect => b,
+                Kill::Process => b.kill_action(KillAction::Process),
+                Kill::Trap => b.kill_action(KillAction::Trap),
+            };
+            let bytes = match b.build().and_then(|f| export(&f, format)) {
+                Ok(bytes) => bytes,
+                Err(e) => return fail(e),
+            };
+            match write_out(output.as_ref(), &bytes) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(format!(
+                    "writing to {}: {e}",
+                    output.map_or_else(|| "stdout".into(), |p| p.display().to_string())
+                )),
+            }
+        }
+        Cmd::Run { sandbox, mode, cmd } => {
+            if sandbox.enabled && sandbox.denied_sets().contains(Set::Spawn) && mode != Mode::Audit
+            {
+                return fail(format!(
+                    "refusing to run {:?} under -sandbox {sandbox}: spawn=deny denies execve and \
+                     execveat, so the command could not even start. Apply the sandbox inside the \
+                     program instead (seccomp_sets::apply after start-up), or use spawn=allow \
+                     (or --mode audit to only log).",
+                    cmd[0]
+                ));
+            }
+            if mode == Mode::Report {
+                eprintln!(
+                    "seccomp-sets: note: report mode's SIGSYS handler does not survive execve; \
+                     blocked calls of {:?} still die by SIGSYS but are not named",
+                    cmd[0]
+                );
+            }
+            if let Err(e) = seccomp_sets::apply(&sandbox, mode) {
+                return fail(e);
+            }
+            let err = std::process::Command::new(&cmd[0]).args(&cmd[1..]).exec();
+            fail(format!("executing {:?}: {err}", cmd[0]))
+        }
+    }
+}

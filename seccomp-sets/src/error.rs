@@ -1,0 +1,139 @@
+//! The crate's error type: [`Error`].
+
+use std::fmt;
+use std::io;
+
+use nix::errno::Errno;
+
+/// Everything that can go wrong building, exporting or loading a filter.
+///
+/// Each variant names the step that failed; convert to [`std::io::Error`]
+/// with `?` or `.into()`.
+///
+/// ```
+/// use seccomp_sets::Error;
+///
+/// let err = "sparc".parse::<seccomp_sets::Arch>().unwrap_err();
+/// assert!(matches!(err, Error::UnknownArch(ref a) if a == "sparc"));
+/// assert!(err.to_string().contains("x86_64"));
+/// let io: std::io::Error = err.into();
+/// assert_eq!(io.kind(), std::io::ErrorKind::InvalidInput);
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A libseccomp call failed; `what` says which step (e.g. "adding the
+    /// clone rule").
+    Libseccomp {
+        /// The step that failed.
+        what: String,
+        /// libseccomp's error.
+        source: libseccomp::error::SeccompError,
+    },
+    /// The kernel lacks a seccomp action the chosen mode needs (e.g.
+    /// `SECCOMP_RET_LOG` for [`crate::Mode::Audit`], Linux 4.14+).
+    ActionUnavailable {
+        /// The kernel action's name, e.g. `SECCOMP_RET_LOG`.
+        action: &'static str,
+    },
+    /// Writing an export (BPF or PFC) to memory failed.
+    Export {
+        /// `bpf` or `pfc`.
+        format: &'static str,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// `prctl(PR_SET_NO_NEW_PRIVS, 1)` failed.
+    NoNewPrivs(Errno),
+    /// Installing the report-mode SIGSYS handler failed.
+    SignalHandler(Errno),
+    /// `seccomp(SECCOMP_SET_MODE_FILTER)` refused the filter.
+    Load {
+        /// The kernel's errno.
+        errno: Errno,
+        /// What that errno means here.
+        hint: &'static str,
+    },
+    /// `SECCOMP_FILTER_FLAG_TSYNC` could not synchronise a thread (it runs
+    /// under a different, incompatible filter or is being set up); nothing was
+    /// loaded.
+    Tsync {
+        /// The thread id the kernel reported.
+        tid: i32,
+    },
+    /// An architecture name that is not one of [`crate::Arch::ALL`].
+    UnknownArch(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Libseccomp { what, source } => write!(f, "libseccomp: {what} failed: {source}"),
+            Error::ActionUnavailable { action } => write!(
+                f,
+                "the kernel does not support the seccomp action {action} \
+                 (SECCOMP_GET_ACTION_AVAIL said no); use another mode"
+            ),
+            Error::Export { format, source } => {
+                write!(f, "exporting the filter as {format} failed: {source}")
+            }
+            Error::NoNewPrivs(e) => write!(f, "prctl(PR_SET_NO_NEW_PRIVS, 1) failed: {e}"),
+            Error::SignalHandler(e) => {
+                write!(f, "installing the report-mode SIGSYS handler failed: {e}")
+            }
+            Error::Load { errno, hint } => write!(
+                f,
+                "seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC) failed: {errno}: {hint}"
+            ),
+            Error::Tsync { tid } => write!(
+                f,
+                "seccomp TSYNC could not apply the filter to thread {tid} (it has an \
+                 incompatible seccomp filter); no filter was loaded"
+            ),
+            Error::UnknownArch(a) => write!(
+                f,
+                "unknown architecture {a:?}: expected one of native, x86_64, aarch64, i386, x32, \
+                 arm, riscv64, s390x, ppc64le"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Libseccomp { source, .. } => Some(source),
+            Error::Export { source, .. } => Some(source),
+            Error::NoNewPrivs(e) | Error::SignalHandler(e) => Some(e),
+            Error::Load { errno, .. } => Some(errno),
+            _ => None,
+        }
+    }
+}
+
+impl From<Error> for io::Error {
+    fn from(e: Error) -> io::Error {
+        let kind = match &e {
+            Error::UnknownArch(_) => io::ErrorKind::InvalidInput,
+            Error::ActionUnavailable { .. } => io::ErrorKind::Unsupported,
+            Error::Export { source, .. } => source.kind(),
+            Error::Load { errno, .. } | Error::NoNewPrivs(errno) => match errno {
+                Errno::EACCES | Errno::EPERM => io::ErrorKind::PermissionDenied,
+                Errno::EINVAL | Errno::EFAULT => io::ErrorKind::InvalidInput,
+                Errno::ENOSYS => io::ErrorKind::Unsupported,
+                Errno::ENOMEM => io::ErrorKind::OutOfMemory,
+                _ => io::ErrorKind::Other,
+            },
+            Error::Tsync { .. } => io::ErrorKind::ResourceBusy,
+            Error::Libseccomp { .. } | Error::SignalHandler(_) => io::ErrorKind::Other,
+        };
+        io::Error::new(kind, e)
+    }
+}
+
+pub(crate) fn scmp(
+    what: impl Into<String>,
+) -> impl FnOnce(libseccomp::error::SeccompError) -> Error {
+    let what = what.into();
+    move |source| Error::Libseccomp { what, source }
+}

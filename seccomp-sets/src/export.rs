@@ -1,0 +1,229 @@
+//! Exports that need no serde: raw BPF, libseccomp PFC and systemd unit lines.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::fd::OwnedFd;
+
+use nix::sys::memfd::{MFdFlags, memfd_create};
+use sandbox_opts::Set;
+
+use crate::{Action, Effect, Error, Filter, IfMissing, Mode, resolve::describe_args};
+
+fn memfd(format: &'static str) -> Result<OwnedFd, Error> {
+    memfd_create(c"seccomp-sets-export", MFdFlags::MFD_CLOEXEC).map_err(|e| Error::Export {
+        format,
+        source: e.into(),
+    })
+}
+
+fn read_back(fd: OwnedFd, format: &'static str) -> Result<Vec<u8>, Error> {
+    let mut file = File::from(fd);
+    let mut out = Vec::new();
+    file.seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_end(&mut out))
+        .map_err(|source| Error::Export { format, source })?;
+    Ok(out)
+}
+
+impl Filter {
+    /// The filter as raw BPF (`struct sock_filter[]`, native byte order),
+    /// exactly as libseccomp's `seccomp_export_bpf` writes it. This is the
+    /// program [`Filter::load`] loads.
+    ///
+    /// ```
+    /// let f = seccomp_sets::Filter::new(&"on".parse()?, seccomp_sets::Mode::Enforce)?;
+    /// let bpf = f.export_bpf()?;
+    /// assert!(!bpf.is_empty() && bpf.len() % 8 == 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn export_bpf(&self) -> Result<Vec<u8>, Error> {
+        let ctx = self.context()?;
+        let fd = memfd("bpf")?;
+        ctx.export_bpf(&fd).map_err(|e| Error::Export {
+            format: "bpf",
+            source: std::io::Error::other(e),
+        })?;
+        read_back(fd, "bpf")
+    }
+
+    /// The filter as libseccomp's pseudo filter code (PFC), human-readable.
+    ///
+    /// ```
+    /// let f = seccomp_sets::Filter::new(&"on".parse()?, seccomp_sets::Mode::Enforce)?;
+    /// assert!(f.export_pfc()?.contains("reboot"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn export_pfc(&self) -> Result<String, Error> {
+        let ctx = self.context()?;
+        let fd = memfd("pfc")?;
+        ctx.export_pfc(&fd).map_err(|e| Error::Export {
+            format: "pfc",
+            source: std::io::Error::other(e),
+        })?;
+        let bytes = read_back(fd, "pfc")?;
+        String::from_utf8(bytes).map_err(|e| Error::Export {
+            format: "pfc",
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        })
+    }
+
+    /// The closest systemd unit configuration (`[Service]` lines), with
+    /// comments saying what systemd cannot express (argument rules, the
+    /// `SCHED_IDLE` exception, report mode).
+    ///
+    /// ```
+    /// let f = seccomp_sets::Filter::new(&"on,spawn=deny".parse()?, seccomp_sets::Mode::Enforce)?;
+    /// let unit = f.to_systemd();
+    /// assert!(unit.contains("SystemCallArchitectures=native"));
+    /// assert!(unit.contains("SystemCallFilter=~"));
+    /// assert!(unit.contains("execve:EPERM"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_systemd(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# seccomp-sets: -sandbox {} ({} mode) for {}",
+            self.label(),
+            self.mode(),
+            self.arch()
+        );
+        let _ = writeln!(out, "[Service]");
+        if self.is_empty() {
+            let _ = writeln!(out, "# the sandbox denies nothing: no system call filter");
+            return out;
+        }
+        let _ = writeln!(
+            out,
+            "# Foreign ABIs (i386 int 0x80, x32) are refused as by our bad-arch action."
+        );
+        let _ = writeln!(out, "SystemCallArchitectures=native");
+        if self.requires_no_new_privs() {
+            let _ = writeln!(out, "# elevateprivileges=children");
+            let _ = writeln!(out, "NoNewPrivileges=yes");
+        }
+        match self.mode() {
+            Mode::Audit => {
+                let _ = writeln!(
+                    out,
+                    "# audit mode: log the calls instead of blocking them (systemd 247+)."
+                );
+            }
+            Mode::Report => {
+                let _ = writeln!(
+                    out,
+                    "# report mode cannot be expressed: systemd kills with SIGSYS and the \
+                     journal records the core dump, but nothing names the call; kill rows \
+                     are emitted as in enforce mode."
+                );
+            }
+            Mode::Enforce => {}
+        }
+        for set in self.sets() {
+            let rows: Vec<_> = self
+                .planned()
+                .iter()
+                .filter(|p| p.rule.set == set)
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "# set {set} (closest systemd group: {})",
+                systemd_group(set)
+            );
+            let mut names: Vec<String> = Vec::new();
+            for p in &rows {
+                if !p.rule.args.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "# cannot express: {} only when {} ({}); {}",
+                        p.rule.syscall,
+                        describe_args(p.rule, self.arch()),
+                        p.effect,
+                        unexpressible_consequence(p.rule.syscall),
+                    );
+                    continue;
+                }
+                let entry = match (self.mode(), p.rule.action) {
+                    (Mode::Audit, _) | (_, Action::Kill) => p.rule.syscall.to_owned(),
+                    (_, a) => std::format!("{}:{}", p.rule.syscall, a.name()),
+                };
+                if !names.contains(&entry) {
+                    names.push(entry);
+                }
+            }
+            if self.mode() != Mode::Audit && rows.iter().any(|p| p.rule.syscall == "clone") {
+                let _ = writeln!(
+                    out,
+                    "# clone's namespace flags: RestrictNamespaces=yes refuses them (EPERM)."
+                );
+                let _ = writeln!(out, "RestrictNamespaces=yes");
+            }
+            if names.is_empty() {
+                continue;
+            }
+            let key = if self.mode() == Mode::Audit {
+                "SystemCallLog="
+            } else {
+                "SystemCallFilter=~"
+            };
+            let _ = writeln!(out, "{key}{}", names.join(" "));
+        }
+        let missing: Vec<_> = self
+            .missing()
+            .iter()
+            .map(|r| match r.if_missing {
+                IfMissing::CoveredBy(subs) => {
+                    std::format!("{} (covered by {})", r.syscall, subs.join(", "))
+                }
+                _ => r.syscall.to_owned(),
+            })
+            .collect();
+        if !missing.is_empty() {
+            let _ = writeln!(
+                out,
+                "# not on {} (systemd ignores them too): {}",
+                self.arch(),
+                missing.join(" ")
+            );
+        }
+        if self
+            .planned()
+            .iter()
+            .any(|p| p.effect == Effect::KillProcess || p.effect == Effect::Trap)
+        {
+            let _ = writeln!(
+                out,
+                "# names without :ERRNO kill the process with SIGSYS, as in this filter."
+            );
+        }
+        out
+    }
+}
+
+fn systemd_group(set: Set) -> &'static str {
+    match set {
+        Set::Default => "@mount @reboot @swap plus syslog and never-implemented calls",
+        Set::Obsolete => "@obsolete",
+        Set::Privileged => "@setuid plus capset",
+        Set::Spawn => "part of @process",
+        Set::ResourceControl => "part of @resources",
+    }
+}
+
+fn unexpressible_consequence(syscall: &str) -> &'static str {
+    match syscall {
+        "clone" => {
+            "systemd has no argument filters: denying clone would also deny threads, so it is \
+             left allowed and fork()/posix_spawn() through clone stay possible under systemd"
+        }
+        "sched_setscheduler" => {
+            "systemd has no argument filters: sched_setscheduler is left allowed (denying it \
+             would also deny SCHED_IDLE)"
+        }
+        _ => "systemd has no argument filters: the call is left allowed",
+    }
+}

@@ -1,0 +1,514 @@
+//! Building and loading the filter: [`Mode`], [`KillAction`], [`Builder`],
+//! [`Filter`] and [`apply`].
+
+use std::fmt;
+use std::str::FromStr;
+
+use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
+use sandbox_opts::{Sandbox, SetSelection};
+
+use crate::error::scmp;
+use crate::{Action, Arch, CmpOp, Error, Rule, TABLE, report, sys};
+
+/// How blocked calls are treated.
+///
+/// ```
+/// use seccomp_sets::Mode;
+/// assert_eq!("audit".parse::<Mode>().unwrap(), Mode::Audit);
+/// assert_eq!(Mode::Report.to_string(), "report");
+/// assert!("warn".parse::<Mode>().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Block: each row's [`Action`] (kill, `EPERM`, `ENOSYS`).
+    #[default]
+    Enforce,
+    /// Log instead of block (`SCMP_ACT_LOG`): every row and foreign-ABI call
+    /// is allowed and written to the audit log / kernel log, to learn what a
+    /// daemon would trip on.
+    Audit,
+    /// Like enforce, but kill rows TRAP into a SIGSYS handler that prints the
+    /// blocked call's name and ABI to stderr, then dies by SIGSYS.
+    Report,
+}
+
+impl Mode {
+    /// Every mode.
+    pub const ALL: [Mode; 3] = [Mode::Enforce, Mode::Audit, Mode::Report];
+
+    /// `enforce`, `audit` or `report`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Audit => "audit",
+            Mode::Report => "report",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Error from parsing a [`Mode`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseModeError(String);
+
+impl fmt::Display for ParseModeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown mode {:?}: expected enforce, audit or report",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for ParseModeError {}
+
+impl From<ParseModeError> for std::io::Error {
+    fn from(e: ParseModeError) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, e)
+    }
+}
+
+impl FromStr for Mode {
+    type Err = ParseModeError;
+    fn from_str(s: &str) -> Result<Mode, ParseModeError> {
+        Mode::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| ParseModeError(s.to_owned()))
+    }
+}
+
+/// How [`Action::Kill`] is carried out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KillAction {
+    /// `SCMP_ACT_KILL_PROCESS` (Linux 4.14+).
+    Process,
+    /// `SCMP_ACT_TRAP`: SIGSYS, which kills unless the program catches it.
+    Trap,
+}
+
+impl KillAction {
+    /// What the running kernel supports, as QEMU decides it: `Process` when
+    /// `SECCOMP_GET_ACTION_AVAIL` accepts `SECCOMP_RET_KILL_PROCESS`.
+    pub fn detect() -> KillAction {
+        if sys::kill_process_available() {
+            KillAction::Process
+        } else {
+            KillAction::Trap
+        }
+    }
+}
+
+/// The libseccomp action a row or the bad-arch case gets in a filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Effect {
+    /// `SCMP_ACT_KILL_PROCESS`.
+    KillProcess,
+    /// `SCMP_ACT_TRAP`.
+    Trap,
+    /// `SCMP_ACT_ERRNO(n)`.
+    Errno(i32),
+    /// `SCMP_ACT_LOG`.
+    Log,
+}
+
+impl Effect {
+    /// libseccomp's token, e.g. `SCMP_ACT_KILL_PROCESS` (errno not included).
+    pub const fn scmp_name(self) -> &'static str {
+        match self {
+            Effect::KillProcess => "SCMP_ACT_KILL_PROCESS",
+            Effect::Trap => "SCMP_ACT_TRAP",
+            Effect::Errno(_) => "SCMP_ACT_ERRNO",
+            Effect::Log => "SCMP_ACT_LOG",
+        }
+    }
+
+    pub(crate) fn scmp(self) -> ScmpAction {
+        match self {
+            Effect::KillProcess => ScmpAction::KillProcess,
+            Effect::Trap => ScmpAction::Trap,
+            Effect::Errno(e) => ScmpAction::Errno(e),
+            Effect::Log => ScmpAction::Log,
+        }
+    }
+}
+
+impl fmt::Display for Effect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Effect::KillProcess => f.write_str("kill process"),
+            Effect::Trap => f.write_str("trap (SIGSYS)"),
+            Effect::Errno(e) => write!(f, "errno {}", nix::errno::Errno::from_raw(*e)),
+            Effect::Log => f.write_str("log and allow"),
+        }
+    }
+}
+
+/// A table row that made it into the filter, with its syscall number on the
+/// native ABI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Planned {
+    /// The row.
+    pub rule: &'static Rule,
+    /// Its syscall number on [`Filter::arch`].
+    pub nr: i32,
+    /// What it does in this filter.
+    pub effect: Effect,
+}
+
+/// Configures a [`Filter`] beyond [`Filter::new`].
+///
+/// ```
+/// use sandbox_opts::{Set, SetSelection};
+/// use seccomp_sets::{Filter, KillAction, Mode};
+///
+/// let filter = Filter::builder_for_sets(SetSelection::EMPTY.with(Set::Spawn))
+///     .mode(Mode::Enforce)
+///     .kill_action(KillAction::Trap)
+///     .build()?;
+/// assert!(filter.planned().iter().all(|p| p.rule.set == Set::Spawn));
+/// # Ok::<(), seccomp_sets::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Builder {
+    label: String,
+    sets: SetSelection,
+    no_new_privs: bool,
+    mode: Mode,
+    kill: Option<KillAction>,
+}
+
+impl Builder {
+    /// The filter mode (default [`Mode::Enforce`]).
+    #[must_use]
+    pub fn mode(mut self, mode: Mode) -> Builder {
+        self.mode = mode;
+        self
+    }
+
+    /// Fixes how kill rows kill, instead of asking the kernel (useful for
+    /// reproducible exports).
+    #[must_use]
+    pub fn kill_action(mut self, kill: KillAction) -> Builder {
+        self.kill = Some(kill);
+        self
+    }
+
+    /// Whether [`Filter::load`] must set no_new_privs even when the caller
+    /// could load without it (`elevateprivileges=children`).
+    #[must_use]
+    pub fn no_new_privs(mut self, on: bool) -> Builder {
+        self.no_new_privs = on;
+        self
+    }
+
+    /// Resolves the rows for the native ABI and checks that libseccomp
+    /// accepts them.
+    pub fn build(self) -> Result<Filter, Error> {
+        let arch = Arch::native();
+        let kill = self.kill.unwrap_or_else(KillAction::detect);
+        let mut filter = Filter {
+            label: self.label,
+            sets: self.sets,
+            no_new_privs: self.no_new_privs,
+            mode: self.mode,
+            kill,
+            arch,
+            planned: Vec::new(),
+            missing: Vec::new(),
+        };
+        for rule in TABLE.iter().filter(|r| self.sets.contains(r.set)) {
+            match crate::resolve::number(rule.syscall, arch) {
+                Some(nr) => filter.planned.push(Planned {
+                    rule,
+                    nr,
+                    effect: filter.effect(rule.action),
+                }),
+                None => filter.missing.push(rule),
+            }
+        }
+        filter.missing.dedup_by_key(|r| r.syscall);
+        filter.context()?;
+        Ok(filter)
+    }
+}
+
+/// A seccomp filter for a [`Sandbox`], ready to export or load.
+///
+/// The filter allows every call by default and applies the [`TABLE`] rows of
+/// the denied sets. Calls from a foreign ABI (i386 `int 0x80` or x32 on
+/// x86-64, arm32 on aarch64) hit the *bad-arch* action, which kills the
+/// process (trap in report mode, log in audit mode): a denylist cannot be
+/// bypassed through another syscall table, and a daemon has no business
+/// calling one.
+///
+/// `Filter` is a plan (plain data, `Send + Sync`); the libseccomp context is
+/// rebuilt for each export and for loading.
+///
+/// ```
+/// use seccomp_sets::{Filter, Mode};
+///
+/// let sandbox = "on,spawn=deny".parse()?;
+/// let filter = Filter::new(&sandbox, Mode::Enforce)?;
+/// assert!(filter.planned().iter().any(|p| p.rule.syscall == "execve"));
+/// assert!(filter.export_pfc()?.contains("execve"));
+/// assert_eq!(filter.export_bpf()?.len() % 8, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Filter {
+    label: String,
+    sets: SetSelection,
+    no_new_privs: bool,
+    mode: Mode,
+    kill: KillAction,
+    arch: Arch,
+    planned: Vec<Planned>,
+    missing: Vec<&'static Rule>,
+}
+
+impl Filter {
+    /// The filter for `sandbox`'s denied sets in `mode`. A sandbox that is
+    /// off gives a filter without rules (see [`apply`], which then loads
+    /// nothing).
+    pub fn new(sandbox: &Sandbox, mode: Mode) -> Result<Filter, Error> {
+        Filter::builder(sandbox).mode(mode).build()
+    }
+
+    /// A [`Builder`] for `sandbox`.
+    pub fn builder(sandbox: &Sandbox) -> Builder {
+        Builder {
+            label: sandbox.to_string(),
+            sets: sandbox.denied_sets(),
+            no_new_privs: sandbox.no_new_privileges(),
+            mode: Mode::Enforce,
+            kill: None,
+        }
+    }
+
+    /// A [`Builder`] for an explicit selection of sets.
+    pub fn builder_for_sets(sets: SetSelection) -> Builder {
+        Builder {
+            label: std::format!("sets {sets}"),
+            sets,
+            no_new_privs: false,
+            mode: Mode::Enforce,
+            kill: None,
+        }
+    }
+
+    /// What the filter was made from: the sandbox's canonical string or
+    /// `sets …`.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The denied sets.
+    pub fn sets(&self) -> SetSelection {
+        self.sets
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// How kill rows kill.
+    pub fn kill_action(&self) -> KillAction {
+        self.kill
+    }
+
+    /// The ABI the filter is built for (always the native one).
+    pub fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    /// Whether loading sets no_new_privs regardless of capabilities.
+    pub fn requires_no_new_privs(&self) -> bool {
+        self.no_new_privs
+    }
+
+    /// Whether the filter has no rows (e.g. the sandbox is off).
+    pub fn is_empty(&self) -> bool {
+        self.planned.is_empty()
+    }
+
+    /// The rows in the filter, in table order.
+    pub fn planned(&self) -> &[Planned] {
+        &self.planned
+    }
+
+    /// Rows of the denied sets whose name does not exist on this ABI (one
+    /// per name); see [`Rule::if_missing`] for what covers them.
+    pub fn missing(&self) -> &[&'static Rule] {
+        &self.missing
+    }
+
+    /// What a row with `action` does in this filter.
+    pub fn effect(&self, action: Action) -> Effect {
+        match (self.mode, action) {
+            (Mode::Audit, _) => Effect::Log,
+            (Mode::Report, Action::Kill) => Effect::Trap,
+            (Mode::Enforce, Action::Kill) => match self.kill {
+                KillAction::Process => Effect::KillProcess,
+                KillAction::Trap => Effect::Trap,
+            },
+            (_, a) => Effect::Errno(a.errno().unwrap_or(libc::EPERM)),
+        }
+    }
+
+    /// What a call from a foreign ABI gets.
+    pub fn bad_arch_effect(&self) -> Effect {
+        self.effect(Action::Kill)
+    }
+
+    /// A fresh libseccomp context with every planned row, the bad-arch
+    /// action, TSYNC, no libseccomp-managed no_new_privs and the binary-tree
+    /// optimizer: what [`Filter::export_bpf`] exports and [`Filter::load`]
+    /// loads. Useful to add rules of your own before loading it yourself.
+    ///
+    /// ```
+    /// let f = seccomp_sets::Filter::new(&"on".parse()?, seccomp_sets::Mode::Enforce)?;
+    /// let ctx = f.context()?;
+    /// assert!(ctx.get_ctl_tsync()?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn context(&self) -> Result<ScmpFilterContext, Error> {
+        let mut ctx = ScmpFilterContext::new(ScmpAction::Allow)
+            .map_err(scmp("creating the filter context"))?;
+        ctx.set_act_badarch(self.bad_arch_effect().scmp())
+            .map_err(scmp("setting the bad-arch action"))?;
+        // We set no_new_privs and TSYNC ourselves in `load`; these only matter
+        // if someone loads the context through libseccomp.
+        ctx.set_ctl_nnp(false)
+            .map_err(scmp("clearing SCMP_FLTATR_CTL_NNP"))?;
+        ctx.set_ctl_tsync(true)
+            .map_err(scmp("setting SCMP_FLTATR_CTL_TSYNC"))?;
+        // Binary-tree dispatch on the syscall number: fewer instructions per
+        // call than libseccomp's default linear list.
+        ctx.set_ctl_optimize(2)
+            .map_err(scmp("setting SCMP_FLTATR_CTL_OPTIMIZE=2"))?;
+        for p in &self.planned {
+            let sys = ScmpSyscall::from_raw_syscall(p.nr);
+            let action = p.effect.scmp();
+            let rc = if p.rule.args.is_empty() {
+                ctx.add_rule_exact(action, sys)
+            } else {
+                let cmps: Vec<ScmpArgCompare> = p
+                    .rule
+                    .args
+                    .iter()
+                    .map(|c| {
+                        let index = c.arg.index(self.arch);
+                        match c.op {
+                            CmpOp::Ne(v) => ScmpArgCompare::new(index, ScmpCompareOp::NotEqual, v),
+                            CmpOp::MaskedEq { mask, value } => {
+                                ScmpArgCompare::new(index, ScmpCompareOp::MaskedEqual(mask), value)
+                            }
+                        }
+                    })
+                    .collect();
+                ctx.add_rule_conditional_exact(action, sys, &cmps)
+            };
+            rc.map_err(scmp(std::format!(
+                "adding the {} rule ({} set)",
+                p.rule.syscall,
+                p.rule.set
+            )))?;
+        }
+        Ok(ctx)
+    }
+
+    /// Loads the filter into the kernel for every thread of the process.
+    ///
+    /// Steps, each with its own [`Error`]: check the kernel has the actions
+    /// the mode needs; in report mode install the SIGSYS handler; set
+    /// no_new_privs when the sandbox asks for it (`elevateprivileges=children`)
+    /// or when the caller lacks CAP_SYS_ADMIN (the kernel requires one of the
+    /// two); then `seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC)`
+    /// with exactly the program [`Filter::export_bpf`] returns, which also
+    /// covers threads that already run (a tokio runtime). A TSYNC failure
+    /// names the thread ([`Error::Tsync`]).
+    ///
+    /// A loaded filter cannot be removed; this example only loads in a child.
+    ///
+    /// ```no_run
+    /// let filter = seccomp_sets::Filter::new(&"on".parse()?, seccomp_sets::Mode::Enforce)?;
+    /// let summary = filter.load()?;
+    /// assert!(summary.instructions > 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn load(&self) -> Result<Loaded, Error> {
+        if self.mode == Mode::Audit && !sys::log_available() {
+            return Err(Error::ActionUnavailable {
+                action: "SECCOMP_RET_LOG",
+            });
+        }
+        let bpf = self.export_bpf()?;
+        if self.mode == Mode::Report {
+            report::install()?;
+        }
+        let set_nnp = self.no_new_privs || !sys::has_cap_sys_admin();
+        if set_nnp {
+            sys::set_no_new_privs()?;
+        }
+        sys::load_tsync(&bpf)?;
+        Ok(Loaded {
+            mode: self.mode,
+            sets: self.sets,
+            no_new_privs: sys::no_new_privs(),
+            instructions: bpf.len() / 8,
+            missing: self.missing.iter().map(|r| r.syscall).collect(),
+        })
+    }
+
+    /// Number of BPF instructions of the filter.
+    pub fn instruction_count(&self) -> Result<usize, Error> {
+        Ok(self.export_bpf()?.len() / 8)
+    }
+}
+
+/// What [`Filter::load`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Loaded {
+    /// The mode loaded.
+    pub mode: Mode,
+    /// The sets denied.
+    pub sets: SetSelection,
+    /// Whether no_new_privs is set after loading.
+    pub no_new_privs: bool,
+    /// Size of the loaded BPF program.
+    pub instructions: usize,
+    /// Table names that do not exist on this ABI (covered per the table).
+    pub missing: Vec<&'static str>,
+}
+
+/// What [`apply`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// The sandbox is off: nothing was loaded.
+    Off,
+    /// The filter was loaded.
+    Loaded(Loaded),
+}
+
+/// Builds and loads the filter for `sandbox`; does nothing when the sandbox
+/// is off.
+///
+/// ```
+/// use seccomp_sets::{apply, Applied, Mode};
+/// assert_eq!(apply(&"off".parse()?, Mode::Enforce)?, Applied::Off);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn apply(sandbox: &Sandbox, mode: Mode) -> Result<Applied, Error> {
+    if !sandbox.enabled || sandbox.denied_sets().is_empty() {
+        return Ok(Applied::Off);
+    }
+    Filter::new(sandbox, mode)?.load().map(Applied::Loaded)
+}

@@ -1,0 +1,364 @@
+//! JSON exports (feature `serde`): our own schema ([`Filter::to_json`]) and
+//! the OCI runtime-spec `linux.seccomp` object ([`Filter::to_oci`]).
+//!
+//! # Our schema (`"schema": "seccomp-sets/1"`)
+//!
+//! ```text
+//! {
+//!   "schema": "seccomp-sets/1",
+//!   "sandbox": "on,spawn=deny",          // canonical -sandbox string (or "sets …")
+//!   "sets": ["default", "obsolete", "spawn"],
+//!   "mode": "enforce" | "audit" | "report",
+//!   "arch": "x86_64",                     // the filter's (native) ABI
+//!   "default_action": {"action": "allow"},
+//!   "bad_arch_action": EFFECT,            // calls from foreign ABIs
+//!   "no_new_privs": bool,                 // load() always sets it
+//!   "rules": [{                           // in table order
+//!     "syscall": "clone", "nr": 56, "set": "spawn",
+//!     "action": "kill" | "EPERM" | "ENOSYS",   // the table's action
+//!     "effect": EFFECT,                   // after mode and kernel support
+//!     "args": [{"index": 0, "op": "masked_eq", "mask": 65536, "value": 0}
+//!              | {"index": 1, "op": "ne", "value": 5}],   // all must hold
+//!     "origin": "qemu" | "changed" | "added",
+//!     "note": "why it differs from QEMU"
+//!   }],
+//!   "missing": [{                         // names that do not exist on arch
+//!     "syscall": "umount", "set": "default",
+//!     "covered_by": ["umount2"]           // or "nothing_to_block": "reason"
+//!   }]
+//! }
+//! EFFECT = {"action": "kill_process" | "trap" | "log" | "allow"}
+//!        | {"action": "errno", "errno": 1, "name": "EPERM"}
+//! ```
+//!
+//! Rows of the same syscall are alternatives: a call gets the row's effect if
+//! any of its rows matches.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::{CmpOp, Effect, Filter, IfMissing};
+
+/// A filter action in our JSON schema.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum JsonEffect {
+    /// Allow.
+    Allow,
+    /// `SCMP_ACT_KILL_PROCESS`.
+    KillProcess,
+    /// `SCMP_ACT_TRAP`.
+    Trap,
+    /// `SCMP_ACT_LOG`.
+    Log,
+    /// `SCMP_ACT_ERRNO`.
+    Errno {
+        /// The errno number.
+        errno: i32,
+        /// Its symbolic name.
+        name: String,
+    },
+}
+
+impl From<Effect> for JsonEffect {
+    fn from(e: Effect) -> JsonEffect {
+        match e {
+            Effect::KillProcess => JsonEffect::KillProcess,
+            Effect::Trap => JsonEffect::Trap,
+            Effect::Log => JsonEffect::Log,
+            Effect::Errno(n) => JsonEffect::Errno {
+                errno: n,
+                name: std::format!("{:?}", nix::errno::Errno::from_raw(n)),
+            },
+        }
+    }
+}
+
+/// One argument comparison in our JSON schema.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum JsonArg {
+    /// `arg != value`.
+    Ne {
+        /// Argument index on the filter's ABI.
+        index: u32,
+        /// Compared value.
+        value: u64,
+    },
+    /// `arg & mask == value`.
+    MaskedEq {
+        /// Argument index on the filter's ABI.
+        index: u32,
+        /// Mask.
+        mask: u64,
+        /// Expected value.
+        value: u64,
+    },
+}
+
+/// One rule in our JSON schema.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct JsonRule {
+    /// Syscall name.
+    pub syscall: &'static str,
+    /// Its number on the filter's ABI.
+    pub nr: i32,
+    /// The set.
+    pub set: &'static str,
+    /// The table's action.
+    pub action: &'static str,
+    /// What the filter does.
+    pub effect: JsonEffect,
+    /// Argument comparisons (all must hold).
+    pub args: Vec<JsonArg>,
+    /// `qemu`, `changed` or `added`.
+    pub origin: &'static str,
+    /// Why the row differs from QEMU.
+    pub note: &'static str,
+}
+
+/// A name of the denied sets that does not exist on the filter's ABI.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct JsonMissing {
+    /// Syscall name.
+    pub syscall: &'static str,
+    /// The set.
+    pub set: &'static str,
+    /// Substitute rows that block the same effect.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub covered_by: Option<&'static [&'static str]>,
+    /// Why nothing needs blocking.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nothing_to_block: Option<&'static str>,
+}
+
+/// The whole filter in our JSON schema (see the module docs).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct JsonFilter {
+    /// Always `seccomp-sets/1`.
+    pub schema: &'static str,
+    /// Canonical sandbox string.
+    pub sandbox: String,
+    /// Denied sets.
+    pub sets: Vec<&'static str>,
+    /// `enforce`, `audit` or `report`.
+    pub mode: &'static str,
+    /// The filter's ABI.
+    pub arch: &'static str,
+    /// Always allow.
+    pub default_action: JsonEffect,
+    /// What calls from foreign ABIs get.
+    pub bad_arch_action: JsonEffect,
+    /// Whether loading sets no_new_privs regardless of capabilities.
+    pub no_new_privs: bool,
+    /// The rules.
+    pub rules: Vec<JsonRule>,
+    /// Names missing on the ABI.
+    pub missing: Vec<JsonMissing>,
+}
+
+/// One entry of OCI's `linux.seccomp.syscalls`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OciSyscall {
+    /// Syscall names.
+    pub names: Vec<&'static str>,
+    /// `SCMP_ACT_*`.
+    pub action: &'static str,
+    /// errno for `SCMP_ACT_ERRNO`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errno_ret: Option<u32>,
+    /// Argument comparisons (all must hold).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<OciArg>,
+}
+
+/// One entry of an OCI syscall's `args`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OciArg {
+    /// Argument index.
+    pub index: u32,
+    /// libseccomp's `datum_a` (the mask for `SCMP_CMP_MASKED_EQ`).
+    pub value: u64,
+    /// libseccomp's `datum_b` (the expected value for `SCMP_CMP_MASKED_EQ`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_two: Option<u64>,
+    /// `SCMP_CMP_*`.
+    pub op: &'static str,
+}
+
+/// OCI's `linux.seccomp` object.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OciSeccomp {
+    /// Always `SCMP_ACT_ALLOW`.
+    pub default_action: &'static str,
+    /// The native ABI only (other ABIs are the runtime's bad-arch case).
+    pub architectures: Vec<&'static str>,
+    /// The rules.
+    pub syscalls: Vec<OciSyscall>,
+}
+
+fn errno_ret(e: Effect) -> Option<u32> {
+    match e {
+        Effect::Errno(n) => u32::try_from(n).ok(),
+        _ => None,
+    }
+}
+
+impl Filter {
+    /// The filter in our JSON schema (see [the module docs](crate::json)).
+    ///
+    /// ```
+    /// let f = seccomp_sets::Filter::new(&"on".parse()?, seccomp_sets::Mode::Audit)?;
+    /// let j = f.to_json_struct();
+    /// assert_eq!(j.schema, "seccomp-sets/1");
+    /// assert!(j.rules.iter().all(|r| r.effect == seccomp_sets::json::JsonEffect::Log));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_json_struct(&self) -> JsonFilter {
+        let arch = self.arch();
+        JsonFilter {
+            schema: "seccomp-sets/1",
+            sandbox: self.label().to_owned(),
+            sets: self.sets().iter().map(|s| s.name()).collect(),
+            mode: self.mode().name(),
+            arch: arch.name(),
+            default_action: JsonEffect::Allow,
+            bad_arch_action: self.bad_arch_effect().into(),
+            no_new_privs: self.requires_no_new_privs(),
+            rules: self
+                .planned()
+                .iter()
+                .map(|p| JsonRule {
+                    syscall: p.rule.syscall,
+                    nr: p.nr,
+                    set: p.rule.set.name(),
+                    action: p.rule.action.name(),
+                    effect: p.effect.into(),
+                    args: p
+                        .rule
+                        .args
+                        .iter()
+                        .map(|c| match c.op {
+                            CmpOp::Ne(value) => JsonArg::Ne {
+                                index: c.arg.index(arch),
+                                value,
+                            },
+                            CmpOp::MaskedEq { mask, value } => JsonArg::MaskedEq {
+                                index: c.arg.index(arch),
+                                mask,
+                                value,
+                            },
+                        })
+                        .collect(),
+                    origin: p.rule.origin.name(),
+                    note: p.rule.note,
+                })
+                .collect(),
+            missing: self
+                .missing()
+                .iter()
+                .map(|r| JsonMissing {
+                    syscall: r.syscall,
+                    set: r.set.name(),
+                    covered_by: match r.if_missing {
+                        IfMissing::CoveredBy(s) => Some(s),
+                        _ => None,
+                    },
+                    nothing_to_block: match r.if_missing {
+                        IfMissing::Nothing(why) => Some(why),
+                        _ => None,
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    /// The filter in our JSON schema, as a [`serde_json::Value`].
+    ///
+    /// ```
+    /// let f = seccomp_sets::Filter::new(&"on".parse()?, seccomp_sets::Mode::Enforce)?;
+    /// assert_eq!(f.to_json()["default_action"]["action"], "allow");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self.to_json_struct()).unwrap_or(Value::Null)
+    }
+
+    /// The OCI runtime-spec `linux.seccomp` object for this filter.
+    ///
+    /// Unconditional rows with the same action share one entry; each
+    /// argument-checked row is its own entry (entries are alternatives, the
+    /// `args` of one entry must all hold). Not expressible in OCI: the
+    /// bad-arch action (the runtime chooses) and no_new_privs (that is
+    /// `process.noNewPrivileges`).
+    ///
+    /// ```
+    /// let f = seccomp_sets::Filter::new(&"on,spawn=deny".parse()?, seccomp_sets::Mode::Enforce)?;
+    /// let oci = f.to_oci_struct();
+    /// assert_eq!(oci.default_action, "SCMP_ACT_ALLOW");
+    /// assert!(oci.syscalls.iter().any(|s| s.names == ["clone"] && !s.args.is_empty()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_oci_struct(&self) -> OciSeccomp {
+        let arch = self.arch();
+        let mut syscalls: Vec<OciSyscall> = Vec::new();
+        for p in self.planned() {
+            let action = p.effect.scmp_name();
+            let errno = errno_ret(p.effect);
+            if p.rule.args.is_empty() {
+                if let Some(entry) = syscalls
+                    .iter_mut()
+                    .find(|s| s.args.is_empty() && s.action == action && s.errno_ret == errno)
+                {
+                    if !entry.names.contains(&p.rule.syscall) {
+                        entry.names.push(p.rule.syscall);
+                    }
+                    continue;
+                }
+            }
+            syscalls.push(OciSyscall {
+                names: vec![p.rule.syscall],
+                action,
+                errno_ret: errno,
+                args: p
+                    .rule
+                    .args
+                    .iter()
+                    .map(|c| match c.op {
+                        CmpOp::Ne(v) => OciArg {
+                            index: c.arg.index(arch),
+                            value: v,
+                            value_two: None,
+                            op: "SCMP_CMP_NE",
+                        },
+                        CmpOp::MaskedEq { mask, value } => OciArg {
+                            index: c.arg.index(arch),
+                            value: mask,
+                            value_two: Some(value),
+                            op: "SCMP_CMP_MASKED_EQ",
+                        },
+                    })
+                    .collect(),
+            });
+        }
+        OciSeccomp {
+            default_action: "SCMP_ACT_ALLOW",
+            architectures: vec![arch.scmp_name()],
+            syscalls,
+        }
+    }
+
+    /// [`Filter::to_oci_struct`] as a [`serde_json::Value`].
+    ///
+    /// ```
+    /// let f = seccomp_sets::Filter::new(&"on".parse()?, seccomp_sets::Mode::Enforce)?;
+    /// assert_eq!(f.to_oci()["defaultAction"], "SCMP_ACT_ALLOW");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_oci(&self) -> Value {
+        serde_json::to_value(self.to_oci_struct()).unwrap_or(Value::Null)
+    }
+}

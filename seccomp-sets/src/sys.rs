@@ -1,0 +1,132 @@
+//! Thin, checked wrappers around the kernel calls libseccomp does not expose
+//! the way we need: `SECCOMP_GET_ACTION_AVAIL`, `PR_SET_NO_NEW_PRIVS` and
+//! `seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC)`.
+
+use std::sync::OnceLock;
+
+use nix::errno::Errno;
+
+use crate::Error;
+
+/// `SECCOMP_RET_LOG` (Linux 4.14).
+const SECCOMP_RET_LOG: u32 = 0x7ffc_0000;
+
+/// Whether `seccomp(SECCOMP_GET_ACTION_AVAIL)` accepts `action`.
+fn action_avail(action: u32) -> bool {
+    // SAFETY: SECCOMP_GET_ACTION_AVAIL reads one u32 through the pointer,
+    // which points to a live local for the duration of the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_GET_ACTION_AVAIL,
+            0,
+            &action as *const u32,
+        )
+    };
+    rc == 0
+}
+
+/// Whether the running kernel has `SECCOMP_RET_KILL_PROCESS` (Linux 4.14),
+/// asked once per process like QEMU's `qemu_seccomp_update_action`.
+pub(crate) fn kill_process_available() -> bool {
+    static AVAIL: OnceLock<bool> = OnceLock::new();
+    *AVAIL.get_or_init(|| action_avail(libc::SECCOMP_RET_KILL_PROCESS))
+}
+
+/// Whether the running kernel has `SECCOMP_RET_LOG` (needed by audit mode).
+pub(crate) fn log_available() -> bool {
+    static AVAIL: OnceLock<bool> = OnceLock::new();
+    *AVAIL.get_or_init(|| action_avail(SECCOMP_RET_LOG))
+}
+
+/// Whether the calling thread has CAP_SYS_ADMIN in its user namespace, which
+/// lets it load a filter without no_new_privs. Unknown counts as "no".
+pub(crate) fn has_cap_sys_admin() -> bool {
+    const CAP_SYS_ADMIN: u32 = 21;
+    let Ok(status) = std::fs::read_to_string("/proc/thread-self/status") else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN) != 0)
+}
+
+/// `prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)`.
+pub(crate) fn set_no_new_privs() -> Result<(), Error> {
+    // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only.
+    let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Error::NoNewPrivs(Errno::last()))
+    }
+}
+
+/// `prctl(PR_GET_NO_NEW_PRIVS)`.
+pub(crate) fn no_new_privs() -> bool {
+    // SAFETY: PR_GET_NO_NEW_PRIVS takes integer arguments only.
+    unsafe { libc::prctl(libc::PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1 }
+}
+
+/// Decodes libseccomp's BPF export (`struct sock_filter[]` in native byte
+/// order, 8 bytes each).
+pub(crate) fn decode_bpf(bpf: &[u8]) -> Vec<libc::sock_filter> {
+    bpf.chunks_exact(8)
+        .map(|c| libc::sock_filter {
+            code: u16::from_ne_bytes([c[0], c[1]]),
+            jt: c[2],
+            jf: c[3],
+            k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
+        })
+        .collect()
+}
+
+/// Loads a BPF program with `SECCOMP_FILTER_FLAG_TSYNC`, so that every thread
+/// of the process gets it. Returns the TSYNC culprit's thread id as
+/// [`Error::Tsync`] (libseccomp 2.5 turns it into a bare `-ESRCH`, which is why
+/// we make the call ourselves).
+pub(crate) fn load_tsync(bpf: &[u8]) -> Result<(), Error> {
+    let mut insns = decode_bpf(bpf);
+    let len = u16::try_from(insns.len()).map_err(|_| Error::Load {
+        errno: Errno::EINVAL,
+        hint: "the BPF program is longer than 65535 instructions",
+    })?;
+    let prog = libc::sock_fprog {
+        len,
+        filter: insns.as_mut_ptr(),
+    };
+    // SAFETY: `prog` points to `len` initialised instructions that live until
+    // the call returns; the kernel copies them.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            libc::SECCOMP_FILTER_FLAG_TSYNC,
+            &prog as *const libc::sock_fprog,
+        )
+    };
+    match rc {
+        0 => Ok(()),
+        tid if tid > 0 => Err(Error::Tsync {
+            tid: i32::try_from(tid).unwrap_or(i32::MAX),
+        }),
+        _ => {
+            let errno = Errno::last();
+            let hint = match errno {
+                Errno::EACCES => {
+                    "the caller has neither no_new_privs nor CAP_SYS_ADMIN in its user namespace"
+                }
+                Errno::EINVAL => {
+                    "the kernel rejected the program or the TSYNC flag (kernel older than 3.17?)"
+                }
+                Errno::ENOSYS => "this kernel has no seccomp(2) (CONFIG_SECCOMP_FILTER off?)",
+                Errno::ENOMEM => "out of memory, or the filter stack exceeds 32768 instructions",
+                Errno::EFAULT => "the kernel could not read the program",
+                _ => "unexpected error from the kernel",
+            };
+            Err(Error::Load { errno, hint })
+        }
+    }
+}

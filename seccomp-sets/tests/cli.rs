@@ -1,0 +1,145 @@
+//! The `seccomp-sets` binary (feature `cli`).
+#![cfg(feature = "cli")]
+
+use std::process::{Command, Output};
+
+fn cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_seccomp-sets"))
+        .args(args)
+        .output()
+        .expect("running seccomp-sets")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn list_per_arch_and_set() {
+    let o = cli(&["list", "--arch", "i386", "--set", "privileged"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("setuid32") && out.contains("213"));
+    assert!(!out.contains("reboot"));
+    let bad = cli(&["list", "--arch", "vax"]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("unknown architecture \"vax\""));
+    let bad = cli(&["list", "--set", "network"]);
+    assert!(stderr(&bad).contains("unknown set \"network\""));
+}
+
+#[test]
+fn explain_names_effects_and_missing_names() {
+    let o = cli(&["explain", "--sandbox", "on,spawn=deny"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("denied sets: default,obsolete,spawn"));
+    assert!(out.contains("execveat") && out.contains("errno EPERM"));
+    if cfg!(target_arch = "x86_64") {
+        assert!(out.contains("umount             missing on x86_64: covered by umount2"));
+    }
+    let bad = cli(&["explain", "--sandbox", "on,spawn=maybe"]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("invalid argument for spawn"));
+}
+
+#[test]
+fn export_formats_match_the_library() {
+    let sandbox: seccomp_sets::Sandbox = "on,resourcecontrol=deny".parse().unwrap();
+    let f = seccomp_sets::Filter::new(&sandbox, seccomp_sets::Mode::Enforce).unwrap();
+    let bpf = cli(&[
+        "export",
+        "--sandbox",
+        "on,resourcecontrol=deny",
+        "--format",
+        "bpf",
+    ]);
+    assert!(bpf.status.success());
+    assert_eq!(bpf.stdout, f.export_bpf().unwrap());
+    let pfc = cli(&[
+        "export",
+        "--sandbox",
+        "on,resourcecontrol=deny",
+        "--format",
+        "pfc",
+    ]);
+    assert_eq!(stdout(&pfc), f.export_pfc().unwrap());
+    let json = cli(&[
+        "export",
+        "--sandbox",
+        "on,resourcecontrol=deny",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v, f.to_json());
+    let oci = cli(&[
+        "export",
+        "--sandbox",
+        "on,resourcecontrol=deny",
+        "--format",
+        "oci",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&oci.stdout).unwrap();
+    assert_eq!(v, f.to_oci());
+    let path = std::env::temp_dir().join(format!("seccomp-sets-cli-{}.conf", std::process::id()));
+    let o = cli(&[
+        "export",
+        "--sandbox",
+        "on,resourcecontrol=deny",
+        "--format",
+        "systemd",
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), f.to_systemd());
+    let _ = std::fs::remove_file(&path);
+    let o = cli(&[
+        "export",
+        "--sandbox",
+        "on",
+        "--format",
+        "pfc",
+        "-o",
+        "/nonexistent/dir/x",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("writing to /nonexistent/dir/x"));
+}
+
+#[test]
+fn run_applies_then_execs() {
+    let o = cli(&[
+        "run",
+        "--sandbox",
+        "on,elevateprivileges=children",
+        "--",
+        "/bin/sh",
+        "-c",
+        "grep NoNewPrivs /proc/self/status; exit 3",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stdout(&o).contains("NoNewPrivs:\t1"));
+    let o = cli(&[
+        "run",
+        "--sandbox",
+        "on",
+        "--",
+        "/nonexistent/seccomp-sets-cmd",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("executing \"/nonexistent/seccomp-sets-cmd\""));
+}
+
+#[test]
+fn run_refuses_spawn_deny_with_an_explanation() {
+    let o = cli(&["run", "--sandbox", "on,spawn=deny", "--", "/bin/true"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("spawn=deny denies execve"), "{err}");
+}
