@@ -51,3 +51,8 @@ pub use sandbox_opts::{Sandbox, Set, SetSelection};
 pub use table::{
     Action, Arg, ArgCmp, CmpOp, IfMissing, Origin, Rule, SCHED_IDLE, TABLE, clone_flags, rules_of,
 };
+
+/// The README's examples, compiled as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
