@@ -140,3 +140,8 @@ pub use set::{
     Added, InvalidRemote, Reconciliation, Refusal, Rejection, RemoteSet, RemoveError, Removed,
 };
 pub use stream_pfd::PfdSpec;
+
+/// The README's examples, compiled and run as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
