@@ -1,1 +1,56 @@
-//! stream-pfd (work in progress)
+//! Validated, take-once listening sockets from systemd socket activation (`LISTEN_FDS`) and
+//! Open vSwitch-style `pfd:FD` remotes.
+//!
+//! * [`PfdSpec`] parses `pfd:3` / `pfd:NAME` strictly (decimal only, no sign or whitespace,
+//!   systemd's name rules); its `Display` is the canonical form.
+//! * [`validate`] checks, read-only and in a fixed order, that an fd is a listening stream
+//!   socket of a supported family (`AF_UNIX` path/abstract, `AF_INET`, `AF_INET6`), with one
+//!   [`ValidateError`] variant per failure (including the `Accept=yes` connected-socket case).
+//! * [`ListenFds`] reads the `LISTEN_*` variables (pid and pidfd checks, counts, names),
+//!   resolves specs, and hands out each socket once as a non-blocking, close-on-exec
+//!   [`Listener`] (then `OwnedFd`, std listeners, or tokio listeners with the `tokio` feature).
+//!
+//! ```no_run
+//! // no_run: needs to be started by systemd (or systemd-socket-activate) with a socket.
+//! use stream_pfd::{ListenFds, PfdSpec};
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let remote: PfdSpec = "pfd:web".parse()?;
+//!     let mut fds = ListenFds::builder().unset_env(true).build()?;
+//!     let listener = fds.take(&remote)?;
+//!     eprintln!("serving on {}", listener.info());
+//!     for unused in fds.unclaimed() {
+//!         eprintln!("warning: {unused}");
+//!     }
+//!     let tcp = listener.into_tcp_listener()?;
+//!     # let _ = tcp;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! All `unsafe` code is in one private module: the ownership claim of an inherited fd number
+//! (after the open, identity and take-once checks), a scoped borrow of an fd number for the
+//! read-only checks, `getsockopt`, `pidfd_open` and unsetting the environment in a
+//! single-threaded process.
+#![deny(missing_docs)]
+
+mod addr;
+mod error;
+mod info;
+mod listen_fds;
+mod listener;
+mod spec;
+mod sys;
+#[cfg(feature = "tokio")]
+mod tokio_listener;
+
+pub use addr::{SocketAddress, UnixAddress};
+pub use error::{EnvError, Error, TakeError, ValidateError};
+pub use info::{Family, FileKind, SockType, SocketId, SocketInfo, validate};
+pub use listen_fds::{
+    DEFAULT_NAME, ENV_VARS, ListenFds, ListenFdsBuilder, OnDrop, PassedFd, Unclaimed,
+};
+pub use listener::{FamilyMismatch, Listener, RejectedFd, StdListener};
+pub use spec::{FIRST_FD, MAX_NAME_LEN, PREFIX, ParseError, ParseErrorKind, PfdSpec};
+#[cfg(feature = "tokio")]
+pub use tokio_listener::{PeerAddr, TokioListener, TokioStream};

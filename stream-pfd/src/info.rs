@@ -1,0 +1,523 @@
+//! Read-only validation of a candidate fd: [`validate`], [`SocketInfo`] and the kinds of
+//! things an fd can be instead of a listening socket.
+
+use std::fmt;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+
+use nix::sys::stat::FileStat;
+
+use crate::addr::SocketAddress;
+use crate::error::ValidateError;
+use crate::sys;
+
+/// `IPPROTO_MPTCP` (Multipath TCP), accepted like TCP.
+const IPPROTO_MPTCP: i32 = 262;
+
+/// The identity of a socket: the device and inode of the object behind the fd (`fstat`).
+///
+/// Two fd numbers with the same identity are the same socket (`dup`ed or inherited twice), so
+/// taking ownership of both would close it twice; the take-once registry is keyed by this.
+///
+/// ```
+/// use std::os::fd::AsFd;
+/// use std::os::unix::net::UnixListener;
+///
+/// let dir = std::env::temp_dir().join(format!("stream-pfd-doc-id-{}", std::process::id()));
+/// # let _ = std::fs::remove_file(&dir);
+/// let listener = UnixListener::bind(&dir)?;
+/// let copy = listener.try_clone()?; // a second fd number, the same socket
+/// let a = stream_pfd::validate(listener.as_fd())?;
+/// let b = stream_pfd::validate(copy.as_fd())?;
+/// assert_eq!(a.id(), b.id());
+/// assert_ne!(a.fd(), b.fd());
+/// # std::fs::remove_file(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SocketId {
+    dev: u64,
+    ino: u64,
+}
+
+impl SocketId {
+    pub(crate) fn from_stat(st: &FileStat) -> SocketId {
+        SocketId {
+            dev: st.st_dev,
+            ino: st.st_ino,
+        }
+    }
+
+    /// The device number (`st_dev`).
+    ///
+    /// ```
+    /// # use std::os::fd::AsFd;
+    /// # let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let info = stream_pfd::validate(l.as_fd())?;
+    /// let _ = info.id().dev();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn dev(&self) -> u64 {
+        self.dev
+    }
+
+    /// The inode number (`st_ino`); for sockets, what `/proc/PID/fd` shows as `socket:[INO]`.
+    ///
+    /// ```
+    /// # use std::os::fd::AsFd;
+    /// # let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let info = stream_pfd::validate(l.as_fd())?;
+    /// assert!(info.id().ino() > 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn ino(&self) -> u64 {
+        self.ino
+    }
+}
+
+impl fmt::Display for SocketId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "socket:[{}]", self.ino)
+    }
+}
+
+/// A supported address family.
+///
+/// ```
+/// use stream_pfd::Family;
+/// assert_eq!(Family::Inet6.to_string(), "AF_INET6");
+/// assert_eq!(Family::Unix.raw(), libc::AF_UNIX);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// `AF_UNIX`: a path, abstract or unnamed socket.
+    Unix,
+    /// `AF_INET`: IPv4 (TCP or MPTCP).
+    Inet,
+    /// `AF_INET6`: IPv6 (TCP or MPTCP).
+    Inet6,
+}
+
+impl Family {
+    /// The `AF_*` constant.
+    ///
+    /// ```
+    /// assert_eq!(stream_pfd::Family::Inet.raw(), libc::AF_INET);
+    /// ```
+    pub fn raw(self) -> i32 {
+        match self {
+            Family::Unix => libc::AF_UNIX,
+            Family::Inet => libc::AF_INET,
+            Family::Inet6 => libc::AF_INET6,
+        }
+    }
+
+    /// The family for an `AF_*` constant, if supported.
+    ///
+    /// ```
+    /// use stream_pfd::Family;
+    /// assert_eq!(Family::from_raw(libc::AF_INET6), Some(Family::Inet6));
+    /// assert_eq!(Family::from_raw(libc::AF_VSOCK), None);
+    /// ```
+    pub fn from_raw(raw: i32) -> Option<Family> {
+        match raw {
+            libc::AF_UNIX => Some(Family::Unix),
+            libc::AF_INET => Some(Family::Inet),
+            libc::AF_INET6 => Some(Family::Inet6),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(family_name(self.raw()))
+    }
+}
+
+/// The `AF_*` name of an address family, for messages.
+pub(crate) fn family_name(family: i32) -> &'static str {
+    match family {
+        libc::AF_UNSPEC => "AF_UNSPEC",
+        libc::AF_UNIX => "AF_UNIX",
+        libc::AF_INET => "AF_INET",
+        libc::AF_INET6 => "AF_INET6",
+        libc::AF_NETLINK => "AF_NETLINK",
+        libc::AF_PACKET => "AF_PACKET",
+        libc::AF_VSOCK => "AF_VSOCK",
+        libc::AF_BLUETOOTH => "AF_BLUETOOTH",
+        libc::AF_TIPC => "AF_TIPC",
+        libc::AF_ALG => "AF_ALG",
+        libc::AF_CAN => "AF_CAN",
+        41 => "AF_KCM",
+        42 => "AF_QIPCRTR",
+        libc::AF_RDS => "AF_RDS",
+        libc::AF_XDP => "AF_XDP",
+        43 => "AF_SMC",
+        45 => "AF_MCTP",
+        _ => "an unknown address family",
+    }
+}
+
+/// The name of an IP protocol number, for messages.
+pub(crate) fn protocol_name(protocol: i32) -> &'static str {
+    match protocol {
+        libc::IPPROTO_TCP => "TCP",
+        IPPROTO_MPTCP => "MPTCP",
+        libc::IPPROTO_SCTP => "SCTP",
+        libc::IPPROTO_UDP => "UDP",
+        _ => "unknown",
+    }
+}
+
+/// What a non-socket fd is (from `fstat`'s file type).
+///
+/// ```
+/// use stream_pfd::{FileKind, ValidateError};
+///
+/// let null = std::fs::File::open("/dev/null")?;
+/// match stream_pfd::validate(std::os::fd::AsFd::as_fd(&null)) {
+///     Err(ValidateError::NotSocket { kind, .. }) => assert_eq!(kind, FileKind::CharDevice),
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FileKind {
+    /// A regular file.
+    Regular,
+    /// A directory.
+    Directory,
+    /// A character device such as `/dev/null` or a terminal.
+    CharDevice,
+    /// A block device.
+    BlockDevice,
+    /// A pipe or FIFO.
+    Fifo,
+    /// A symbolic link (opened with `O_PATH`).
+    Symlink,
+    /// An anonymous inode: eventfd, epoll, timerfd, signalfd and the like.
+    AnonInode,
+    /// Any other file type, with its `st_mode`.
+    Other(u32),
+}
+
+impl FileKind {
+    /// The kind for an `st_mode` value.
+    ///
+    /// ```
+    /// use stream_pfd::FileKind;
+    /// assert_eq!(FileKind::from_mode(libc::S_IFIFO | 0o600), FileKind::Fifo);
+    /// ```
+    pub fn from_mode(mode: u32) -> FileKind {
+        match mode & libc::S_IFMT {
+            libc::S_IFREG => FileKind::Regular,
+            libc::S_IFDIR => FileKind::Directory,
+            libc::S_IFCHR => FileKind::CharDevice,
+            libc::S_IFBLK => FileKind::BlockDevice,
+            libc::S_IFIFO => FileKind::Fifo,
+            libc::S_IFLNK => FileKind::Symlink,
+            0 => FileKind::AnonInode,
+            _ => FileKind::Other(mode),
+        }
+    }
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileKind::Regular => f.write_str("a regular file"),
+            FileKind::Directory => f.write_str("a directory"),
+            FileKind::CharDevice => f.write_str("a character device (like /dev/null or a tty)"),
+            FileKind::BlockDevice => f.write_str("a block device"),
+            FileKind::Fifo => f.write_str("a pipe or FIFO"),
+            FileKind::Symlink => f.write_str("a symbolic link"),
+            FileKind::AnonInode => {
+                f.write_str("an anonymous inode (eventfd, epoll, timerfd, signalfd or similar)")
+            }
+            FileKind::Other(mode) => write!(f, "a file of unknown type (mode {mode:#o})"),
+        }
+    }
+}
+
+/// The type of a socket that is not `SOCK_STREAM` (`SO_TYPE`).
+///
+/// ```
+/// use stream_pfd::SockType;
+/// assert_eq!(SockType::from_raw(libc::SOCK_DGRAM), SockType::Datagram);
+/// assert_eq!(SockType::Datagram.to_string(), "a datagram socket (SOCK_DGRAM)");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SockType {
+    /// `SOCK_STREAM`.
+    Stream,
+    /// `SOCK_DGRAM` (systemd `ListenDatagram=`, `systemd-socket-activate --datagram`).
+    Datagram,
+    /// `SOCK_SEQPACKET` (systemd `ListenSequentialPacket=`).
+    SeqPacket,
+    /// `SOCK_RAW`.
+    Raw,
+    /// `SOCK_RDM`.
+    Rdm,
+    /// Another value.
+    Other(i32),
+}
+
+impl SockType {
+    /// The type for an `SO_TYPE` value.
+    ///
+    /// ```
+    /// use stream_pfd::SockType;
+    /// assert_eq!(SockType::from_raw(libc::SOCK_SEQPACKET), SockType::SeqPacket);
+    /// ```
+    pub fn from_raw(raw: i32) -> SockType {
+        match raw {
+            libc::SOCK_STREAM => SockType::Stream,
+            libc::SOCK_DGRAM => SockType::Datagram,
+            libc::SOCK_SEQPACKET => SockType::SeqPacket,
+            libc::SOCK_RAW => SockType::Raw,
+            libc::SOCK_RDM => SockType::Rdm,
+            other => SockType::Other(other),
+        }
+    }
+}
+
+impl fmt::Display for SockType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SockType::Stream => f.write_str("a stream socket (SOCK_STREAM)"),
+            SockType::Datagram => f.write_str("a datagram socket (SOCK_DGRAM)"),
+            SockType::SeqPacket => f.write_str("a sequential-packet socket (SOCK_SEQPACKET)"),
+            SockType::Raw => f.write_str("a raw socket (SOCK_RAW)"),
+            SockType::Rdm => f.write_str("a reliably-delivered-message socket (SOCK_RDM)"),
+            SockType::Other(raw) => write!(f, "a socket of unknown type {raw}"),
+        }
+    }
+}
+
+/// What validation found: a listening stream socket of a supported family.
+///
+/// ```
+/// use std::os::fd::AsFd;
+/// use stream_pfd::{Family, SocketAddress};
+///
+/// let tcp = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// let info = stream_pfd::validate(tcp.as_fd())?;
+/// assert_eq!(info.family(), Family::Inet);
+/// assert_eq!(info.local_addr(), &SocketAddress::Inet(tcp.local_addr()?));
+/// assert!(info.to_string().starts_with("AF_INET TCP listener on 127.0.0.1:"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SocketInfo {
+    fd: RawFd,
+    family: Family,
+    protocol: i32,
+    local: SocketAddress,
+    id: SocketId,
+}
+
+impl SocketInfo {
+    /// The fd number at validation time (for logs; ownership is only ever passed as
+    /// `OwnedFd`/`BorrowedFd`).
+    ///
+    /// ```
+    /// # use std::os::fd::{AsFd, AsRawFd};
+    /// # let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// assert_eq!(stream_pfd::validate(l.as_fd())?.fd(), l.as_raw_fd());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn fd(&self) -> RawFd {
+        self.fd
+    }
+
+    /// The address family.
+    ///
+    /// ```
+    /// # use std::os::fd::AsFd;
+    /// # let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// assert_eq!(stream_pfd::validate(l.as_fd())?.family(), stream_pfd::Family::Inet);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn family(&self) -> Family {
+        self.family
+    }
+
+    /// The protocol (`SO_PROTOCOL`): 0 for `AF_UNIX`, `IPPROTO_TCP` or `IPPROTO_MPTCP` (262)
+    /// for IP.
+    ///
+    /// ```
+    /// # use std::os::fd::AsFd;
+    /// # let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// assert_eq!(stream_pfd::validate(l.as_fd())?.protocol(), libc::IPPROTO_TCP);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn protocol(&self) -> i32 {
+        self.protocol
+    }
+
+    /// The local address the socket listens on (`getsockname`).
+    ///
+    /// ```
+    /// # use std::os::fd::AsFd;
+    /// # let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let addr = stream_pfd::validate(l.as_fd())?.local_addr().to_string();
+    /// assert_eq!(addr, l.local_addr()?.to_string());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn local_addr(&self) -> &SocketAddress {
+        &self.local
+    }
+
+    /// The socket's identity (device and inode).
+    ///
+    /// ```
+    /// # use std::os::fd::AsFd;
+    /// # let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// println!("{}", stream_pfd::validate(l.as_fd())?.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn id(&self) -> SocketId {
+        self.id
+    }
+}
+
+impl fmt::Display for SocketInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.family {
+            Family::Unix => write!(f, "AF_UNIX stream listener on {}", self.local),
+            Family::Inet | Family::Inet6 => write!(
+                f,
+                "{} {} listener on {}",
+                self.family,
+                protocol_name(self.protocol),
+                self.local
+            ),
+        }
+    }
+}
+
+/// Checks, without modifying it, that `fd` is a listening stream socket of a supported family.
+///
+/// The checks run in this order, each failure with its own [`ValidateError`] variant: open
+/// ([`NotOpen`](ValidateError::NotOpen)), a socket ([`NotSocket`](ValidateError::NotSocket)),
+/// a stream socket ([`NotStream`](ValidateError::NotStream)), not a connected socket
+/// ([`Connected`](ValidateError::Connected), what systemd's `Accept=yes` passes), listening
+/// ([`NotListening`](ValidateError::NotListening)), `AF_UNIX`/`AF_INET`/`AF_INET6`
+/// ([`UnsupportedFamily`](ValidateError::UnsupportedFamily)) and, for IP, TCP or MPTCP
+/// ([`UnsupportedProtocol`](ValidateError::UnsupportedProtocol)).
+///
+/// Only `fcntl(F_GETFD)`, `fstat`, `getsockopt`, `getsockname` and `getpeername` are used: the
+/// fd's flags and state are left exactly as they were.
+///
+/// ```
+/// use std::os::fd::AsFd;
+/// use stream_pfd::{SockType, ValidateError};
+///
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// let info = stream_pfd::validate(listener.as_fd())?;
+/// assert_eq!(info.local_addr().to_string(), listener.local_addr()?.to_string());
+///
+/// let udp = std::net::UdpSocket::bind("127.0.0.1:0")?;
+/// let err = stream_pfd::validate(udp.as_fd()).unwrap_err();
+/// assert!(matches!(err, ValidateError::NotStream { sock_type: SockType::Datagram, .. }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn validate(fd: BorrowedFd<'_>) -> Result<SocketInfo, ValidateError> {
+    let raw = fd.as_raw_fd();
+    if !sys::is_open(raw) {
+        return Err(ValidateError::NotOpen {
+            fd: raw,
+            open_limit: None,
+        });
+    }
+    let st = fstat(fd)?;
+    validate_stat(fd, &st)
+}
+
+/// `fstat` with errors mapped to [`ValidateError`].
+pub(crate) fn fstat(fd: BorrowedFd<'_>) -> Result<FileStat, ValidateError> {
+    nix::sys::stat::fstat(fd).map_err(|errno| match errno {
+        nix::errno::Errno::EBADF => ValidateError::NotOpen {
+            fd: fd.as_raw_fd(),
+            open_limit: None,
+        },
+        other => ValidateError::Sys {
+            fd: fd.as_raw_fd(),
+            call: "fstat",
+            source: other.into(),
+        },
+    })
+}
+
+/// The checks after `fstat`, in order.
+pub(crate) fn validate_stat(
+    fd: BorrowedFd<'_>,
+    st: &FileStat,
+) -> Result<SocketInfo, ValidateError> {
+    let raw = fd.as_raw_fd();
+    if st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+        return Err(ValidateError::NotSocket {
+            fd: raw,
+            kind: FileKind::from_mode(st.st_mode),
+        });
+    }
+    let opt = |name: i32, call: &'static str| {
+        sys::getsockopt_int(fd, libc::SOL_SOCKET, name).map_err(|source| ValidateError::Sys {
+            fd: raw,
+            call,
+            source,
+        })
+    };
+    let sock_type = opt(libc::SO_TYPE, "getsockopt(SO_TYPE)")?;
+    if sock_type != libc::SOCK_STREAM {
+        return Err(ValidateError::NotStream {
+            fd: raw,
+            sock_type: SockType::from_raw(sock_type),
+        });
+    }
+    let domain = opt(libc::SO_DOMAIN, "getsockopt(SO_DOMAIN)")?;
+    if opt(libc::SO_ACCEPTCONN, "getsockopt(SO_ACCEPTCONN)")? == 0 {
+        let local = SocketAddress::local_of(fd, domain).ok();
+        if let Some(peer) = SocketAddress::peer_of(fd, domain) {
+            return Err(ValidateError::Connected {
+                fd: raw,
+                local,
+                peer,
+            });
+        }
+        return Err(ValidateError::NotListening {
+            fd: raw,
+            local: local.filter(|addr| !addr.is_unbound()),
+        });
+    }
+    let Some(family) = Family::from_raw(domain) else {
+        return Err(ValidateError::UnsupportedFamily {
+            fd: raw,
+            family: domain,
+        });
+    };
+    let protocol = opt(libc::SO_PROTOCOL, "getsockopt(SO_PROTOCOL)")?;
+    let protocol_ok = match family {
+        Family::Unix => true,
+        Family::Inet | Family::Inet6 => protocol == libc::IPPROTO_TCP || protocol == IPPROTO_MPTCP,
+    };
+    if !protocol_ok {
+        return Err(ValidateError::UnsupportedProtocol {
+            fd: raw,
+            family,
+            protocol,
+        });
+    }
+    let local = SocketAddress::local_of(fd, domain).map_err(|source| ValidateError::Sys {
+        fd: raw,
+        call: "getsockname",
+        source,
+    })?;
+    Ok(SocketInfo {
+        fd: raw,
+        family,
+        protocol,
+        local,
+        id: SocketId::from_stat(st),
+    })
+}

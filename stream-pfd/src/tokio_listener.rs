@@ -1,0 +1,202 @@
+//! Tokio listeners from taken sockets (feature `tokio`).
+
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::addr::{SocketAddress, UnixAddress};
+use crate::listener::{Listener, StdListener};
+
+/// The peer address [`TokioListener::accept`] yields (a [`SocketAddress`]).
+pub type PeerAddr = SocketAddress;
+
+/// A tokio listener, by family.
+///
+/// ```
+/// use stream_pfd::{Listener, TokioListener};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// let addr = std_listener.local_addr()?;
+/// let listener = Listener::try_from_fd(std_listener.into())?.into_tokio()?;
+/// let client = tokio::net::TcpStream::connect(addr).await?;
+/// let (_stream, peer) = listener.accept().await?;
+/// assert_eq!(peer.to_string(), client.local_addr()?.to_string());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub enum TokioListener {
+    /// An `AF_UNIX` listener.
+    Unix(tokio::net::UnixListener),
+    /// An `AF_INET`/`AF_INET6` listener.
+    Tcp(tokio::net::TcpListener),
+}
+
+/// An accepted tokio stream, by family. Implements `AsyncRead` and `AsyncWrite`.
+///
+/// ```
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// let addr = std_listener.local_addr()?;
+/// let listener = stream_pfd::Listener::try_from_fd(std_listener.into())?.into_tokio()?;
+/// let mut client = tokio::net::TcpStream::connect(addr).await?;
+/// let (mut stream, _) = listener.accept().await?;
+/// stream.write_all(b"hi").await?;
+/// let mut buf = [0; 2];
+/// client.read_exact(&mut buf).await?;
+/// assert_eq!(&buf, b"hi");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub enum TokioStream {
+    /// An `AF_UNIX` stream.
+    Unix(tokio::net::UnixStream),
+    /// A TCP stream.
+    Tcp(tokio::net::TcpStream),
+}
+
+impl Listener {
+    /// A tokio listener. Must be called within a tokio runtime with IO enabled; without a
+    /// runtime this returns an error instead of panicking.
+    ///
+    /// # Panics
+    ///
+    /// If the current runtime was built without IO (`enable_io`), like tokio's `from_std`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let listener = stream_pfd::Listener::try_from_fd(std_listener.into())?.into_tokio()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn into_tokio(self) -> io::Result<TokioListener> {
+        TokioListener::from_std(self.into_std())
+    }
+}
+
+impl TokioListener {
+    /// Wraps a non-blocking std listener (see [`Listener::into_tokio`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let l = stream_pfd::Listener::try_from_fd(std::net::TcpListener::bind("127.0.0.1:0")?.into())?;
+    /// let t = stream_pfd::TokioListener::from_std(l.into_std())?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_std(listener: StdListener) -> io::Result<TokioListener> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(io::Error::other(
+                "cannot make a tokio listener outside a tokio runtime (call it from async code \
+                 or inside Runtime::enter)",
+            ));
+        }
+        Ok(match listener {
+            StdListener::Unix(l) => TokioListener::Unix(tokio::net::UnixListener::from_std(l)?),
+            StdListener::Tcp(l) => TokioListener::Tcp(tokio::net::TcpListener::from_std(l)?),
+        })
+    }
+
+    /// Accepts a connection, yielding the stream and the peer's address.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let addr = std_listener.local_addr()?;
+    /// # let listener = stream_pfd::Listener::try_from_fd(std_listener.into())?.into_tokio()?;
+    /// # let _c = tokio::net::TcpStream::connect(addr).await?;
+    /// let (stream, peer) = listener.accept().await?;
+    /// println!("connection from {peer}");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn accept(&self) -> io::Result<(TokioStream, PeerAddr)> {
+        match self {
+            TokioListener::Unix(l) => {
+                let (stream, addr) = l.accept().await?;
+                let peer = if let Some(path) = addr.as_pathname() {
+                    UnixAddress::Path(path.to_owned())
+                } else if let Some(name) = addr.as_abstract_name() {
+                    UnixAddress::Abstract(name.to_vec())
+                } else {
+                    UnixAddress::Unnamed
+                };
+                Ok((TokioStream::Unix(stream), SocketAddress::Unix(peer)))
+            }
+            TokioListener::Tcp(l) => {
+                let (stream, addr) = l.accept().await?;
+                Ok((TokioStream::Tcp(stream), SocketAddress::Inet(addr)))
+            }
+        }
+    }
+}
+
+impl AsFd for TokioListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            TokioListener::Unix(l) => l.as_fd(),
+            TokioListener::Tcp(l) => l.as_fd(),
+        }
+    }
+}
+
+impl AsFd for TokioStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            TokioStream::Unix(s) => s.as_fd(),
+            TokioStream::Tcp(s) => s.as_fd(),
+        }
+    }
+}
+
+impl AsyncRead for TokioStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            TokioStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            TokioStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for TokioStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            TokioStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            TokioStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            TokioStream::Unix(s) => Pin::new(s).poll_flush(cx),
+            TokioStream::Tcp(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            TokioStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
+            TokioStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}

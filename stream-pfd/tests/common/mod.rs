@@ -1,0 +1,239 @@
+//! Test support: skipping, fd placement in child processes, temp dirs, sockets.
+#![allow(dead_code, unreachable_pub)]
+
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use nix::sys::socket::{
+    AddressFamily, Backlog, SockFlag, SockType, SockaddrIn, UnixAddr, bind, listen, socket,
+};
+
+/// Reports a missing resource: `SKIP: ...` on stderr, or a panic when
+/// `HARDEN_TEST_STRICT=1`.
+pub fn skip(test: &str, reason: &str) {
+    if std::env::var_os("HARDEN_TEST_STRICT").is_some_and(|v| v == "1") {
+        panic!("{test}: required resource missing (HARDEN_TEST_STRICT=1): {reason}");
+    }
+    eprintln!("SKIP: {test}: {reason}");
+}
+
+/// Reports a kernel feature this kernel lacks (a protocol or address family such as SCTP or
+/// AF_VSOCK, which `cargo xtask test` cannot install): always `SKIP: ...` on stderr, also under
+/// `HARDEN_TEST_STRICT=1`, because it depends on the kernel build, not on the test machine's
+/// setup.
+pub fn skip_kernel_feature(test: &str, reason: &str) {
+    eprintln!("SKIP: {test}: kernel feature missing: {reason}");
+}
+
+/// The `pfd-info` example binary (built by `cargo test` next to the test binaries).
+pub fn pfd_info(test: &str) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let path = exe.parent()?.parent()?.join("examples").join("pfd-info");
+    if path.exists() {
+        Some(path)
+    } else {
+        skip(
+            test,
+            &format!(
+                "{} not built (run `cargo test -p stream-pfd`, which builds examples)",
+                path.display()
+            ),
+        );
+        None
+    }
+}
+
+/// Finds a program on PATH.
+pub fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|dir| Path::new(dir).join(program))
+        .find(|p| p.is_file())
+}
+
+/// A command that runs `program args` with `fds` placed at 3, 4, ... (in the child only, via
+/// `pre_exec`), the `LISTEN_*` variables of this process removed and `env` set. With
+/// `listen_pid_self`, `LISTEN_PID` is set to the child's own pid by an `sh` wrapper that
+/// `exec`s the program (same pid).
+pub fn command_with_fds(
+    program: &Path,
+    args: &[&str],
+    fds: &[BorrowedFd<'_>],
+    env: &[(&str, &str)],
+    listen_pid_self: bool,
+) -> Command {
+    let mut cmd = if listen_pid_self {
+        let mut sh = Command::new("/bin/sh");
+        sh.arg("-c")
+            .arg("LISTEN_PID=$$; export LISTEN_PID; exec \"$0\" \"$@\"")
+            .arg(program);
+        sh
+    } else {
+        Command::new(program)
+    };
+    cmd.args(args);
+    for var in [
+        "LISTEN_PID",
+        "LISTEN_PIDFDID",
+        "LISTEN_FDS",
+        "LISTEN_FDNAMES",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    place_fds(&mut cmd, fds.iter().map(|fd| fd.as_raw_fd()).collect());
+    cmd
+}
+
+/// Places `sources[i]` at fd `3 + i` in the child, without `FD_CLOEXEC`.
+pub fn place_fds(cmd: &mut Command, sources: Vec<RawFd>) {
+    let count = sources.len() as RawFd;
+    // Preallocated: pre_exec must not allocate.
+    let mut high = vec![-1 as RawFd; sources.len()];
+    let hook = move || {
+        for (i, src) in sources.iter().enumerate() {
+            // SAFETY: fcntl(F_DUPFD) is async-signal-safe and only duplicates an fd of this
+            // (forked, single-threaded) child.
+            let copy = unsafe { libc::fcntl(*src, libc::F_DUPFD, 3 + count) };
+            if copy < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            high[i] = copy;
+        }
+        for (i, copy) in high.iter().enumerate() {
+            // SAFETY: dup2 and close are async-signal-safe; the fds belong to the child,
+            // which is about to exec.
+            unsafe {
+                if libc::dup2(*copy, 3 + i as RawFd) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                libc::close(*copy);
+            }
+        }
+        Ok(())
+    };
+    // SAFETY: the hook only calls async-signal-safe functions (fcntl, dup2, close) and writes
+    // into a buffer allocated before fork; it affects only the child process.
+    unsafe {
+        cmd.pre_exec(hook);
+    }
+}
+
+/// Runs `pfd-info` with `fds` at 3.. and returns (exit code, stdout).
+pub fn run_pfd_info(
+    program: &Path,
+    args: &[&str],
+    fds: &[BorrowedFd<'_>],
+    env: &[(&str, &str)],
+    listen_pid_self: bool,
+) -> (i32, String) {
+    let output: Output = command_with_fds(program, args, fds, env, listen_pid_self)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run pfd-info");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("pfd-info {args:?} stdout:\n{stdout}stderr:\n{stderr}");
+    (output.status.code().unwrap_or(-1), stdout)
+}
+
+/// The line of `stdout` starting with `prefix`, or a panic showing the output.
+pub fn line<'a>(stdout: &'a str, prefix: &str) -> &'a str {
+    stdout
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting with {prefix:?} in:\n{stdout}"))
+}
+
+/// A fresh directory under the temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "stream-pfd-{tag}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A unique abstract socket name.
+pub fn abstract_name(tag: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "stream-pfd-test-{tag}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A listening socket in the abstract namespace.
+pub fn abstract_listener(name: &str) -> OwnedFd {
+    let fd = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .expect("socket");
+    bind(
+        fd.as_raw_fd(),
+        &UnixAddr::new_abstract(name.as_bytes()).unwrap(),
+    )
+    .expect("bind");
+    listen(&fd, Backlog::new(16).unwrap()).expect("listen");
+    fd
+}
+
+/// A socket of `family`/`ty`, unbound, close-on-exec.
+pub fn raw_socket(family: AddressFamily, ty: SockType) -> OwnedFd {
+    socket(family, ty, SockFlag::SOCK_CLOEXEC, None).expect("socket")
+}
+
+/// A TCP socket bound to 127.0.0.1 (ephemeral port) without listen().
+pub fn bound_not_listening_tcp() -> OwnedFd {
+    let fd = raw_socket(AddressFamily::Inet, SockType::Stream);
+    bind(fd.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0)).expect("bind");
+    fd
+}
+
+/// Reads `O_NONBLOCK` and `FD_CLOEXEC` of `fd`.
+pub fn flags(fd: BorrowedFd<'_>) -> (bool, bool) {
+    use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
+    let status = OFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFL).unwrap());
+    let fd_flags = FdFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFD).unwrap());
+    (
+        status.contains(OFlag::O_NONBLOCK),
+        fd_flags.contains(FdFlag::FD_CLOEXEC),
+    )
+}
+
+/// Sets or clears `O_NONBLOCK` of `fd`. (Tests never clear `FD_CLOEXEC` in this process:
+/// the fd would leak into children spawned concurrently by other tests.)
+pub fn set_nonblock(fd: BorrowedFd<'_>, nonblock: bool) {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    let mut status = OFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFL).unwrap());
+    status.set(OFlag::O_NONBLOCK, nonblock);
+    fcntl(fd, FcntlArg::F_SETFL(status)).unwrap();
+}

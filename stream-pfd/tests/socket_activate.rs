@@ -1,0 +1,329 @@
+//! Interop with the real `systemd-socket-activate` (Debian's systemd package): it creates the
+//! sockets, sets LISTEN_* and execs the `pfd-info` example, which takes and serves them.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpStream;
+use std::os::unix::net::{UnixDatagram, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use common::{TempDir, pfd_info, skip, which};
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A running `systemd-socket-activate` whose stdout (shared with the program it execs) is
+/// collected line by line.
+struct Activator {
+    child: Child,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Activator {
+    fn start(test: &str, args: &[&str], pfd_info_args: &[&str]) -> Option<Activator> {
+        let Some(activate) = which("systemd-socket-activate") else {
+            skip(
+                test,
+                "systemd-socket-activate not installed (Debian package systemd)",
+            );
+            return None;
+        };
+        let prog = pfd_info(test)?;
+        let mut cmd = Command::new(activate);
+        cmd.args(args).arg(prog).args(pfd_info_args);
+        for var in stream_pfd::ENV_VARS {
+            cmd.env_remove(var);
+        }
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn systemd-socket-activate");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Some(Activator {
+            child,
+            lines,
+            seen: Vec::new(),
+        })
+    }
+
+    /// Waits for a stdout line starting with `prefix`.
+    fn wait_line(&mut self, prefix: &str) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(line) = self.seen.iter().find(|l| l.starts_with(prefix)) {
+                return line.clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => panic!("no line starting with {prefix:?}; got {:#?}", self.seen),
+            }
+        }
+    }
+
+    /// Waits for the process to exit and returns its exit code.
+    fn wait_exit(&mut self) -> i32 {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                    self.seen.push(line);
+                }
+                return status.code().unwrap_or(-1);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "did not exit; output {:#?}",
+                self.seen
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Activator {
+    fn drop(&mut self) {
+        // Only the process we started, by its handle.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_for_path(path: &Path) {
+    let deadline = Instant::now() + TIMEOUT;
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn connect_unix(path: &Path) -> UnixStream {
+    wait_for_path(path);
+    let stream = UnixStream::connect(path).expect("connect");
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    stream
+}
+
+fn connect_tcp(port: u16) -> TcpStream {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(stream) => {
+                stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+                return stream;
+            }
+            Err(err) => {
+                assert!(Instant::now() < deadline, "connect 127.0.0.1:{port}: {err}");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+}
+
+fn read_all(mut stream: impl Read) -> String {
+    let mut text = String::new();
+    stream.read_to_string(&mut text).expect("read greeting");
+    text
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn sock(dir: &TempDir, name: &str) -> (PathBuf, String) {
+    let path = dir.path(name);
+    let text = path.to_str().unwrap().to_owned();
+    (path, text)
+}
+
+#[test]
+fn unix_socket_from_systemd_socket_activate() {
+    let dir = TempDir::new("sa-unix");
+    let (path, text) = sock(&dir, "u.sock");
+    let Some(mut act) = Activator::start(
+        "unix_socket_from_systemd_socket_activate",
+        &["-l", &text],
+        &["--serve", "pfd:3"],
+    ) else {
+        return;
+    };
+    let client = connect_unix(&path);
+    assert_eq!(read_all(client), "hello from pfd-info via pfd:3\n");
+    assert_eq!(act.wait_exit(), 0, "{:#?}", act.seen);
+    let took = act.wait_line("took");
+    assert!(
+        took.starts_with("took pfd:3 fd=3 name=")
+            && took.ends_with(&format!(
+                "family=AF_UNIX local={text} nonblock=yes cloexec=yes"
+            )),
+        "{took}"
+    );
+    assert_eq!(act.wait_line("activated"), "activated yes passed=1");
+    assert!(
+        act.wait_line("served")
+            .starts_with("served pfd:3 peer=(unnamed)")
+    );
+}
+
+#[test]
+fn tcp_socket_from_systemd_socket_activate() {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let Some(mut act) = Activator::start(
+        "tcp_socket_from_systemd_socket_activate",
+        &["-l", &addr, "--fdname=web"],
+        &["--serve", "pfd:web"],
+    ) else {
+        return;
+    };
+    let client = connect_tcp(port);
+    let client_addr = client.local_addr().unwrap();
+    assert_eq!(read_all(client), "hello from pfd-info via pfd:web\n");
+    assert_eq!(act.wait_exit(), 0, "{:#?}", act.seen);
+    assert_eq!(
+        act.wait_line("took"),
+        format!("took pfd:web fd=3 name=web family=AF_INET local={addr} nonblock=yes cloexec=yes")
+    );
+    assert_eq!(
+        act.wait_line("served"),
+        format!("served pfd:web peer={client_addr}")
+    );
+}
+
+#[test]
+fn two_named_sockets_from_systemd_socket_activate() {
+    let dir = TempDir::new("sa-two");
+    let (path_a, text_a) = sock(&dir, "a.sock");
+    let (path_b, text_b) = sock(&dir, "b.sock");
+    let Some(mut act) = Activator::start(
+        "two_named_sockets_from_systemd_socket_activate",
+        &["-l", &text_a, "-l", &text_b, "--fdname=a:b"],
+        &["--serve", "pfd:b", "pfd:a"],
+    ) else {
+        return;
+    };
+    let client_a = connect_unix(&path_a);
+    let client_b = connect_unix(&path_b);
+    assert_eq!(read_all(client_b), "hello from pfd-info via pfd:b\n");
+    assert_eq!(read_all(client_a), "hello from pfd-info via pfd:a\n");
+    assert_eq!(act.wait_exit(), 0, "{:#?}", act.seen);
+    assert_eq!(act.wait_line("activated"), "activated yes passed=2");
+    assert_eq!(
+        act.wait_line("took pfd:b"),
+        format!("took pfd:b fd=4 name=b family=AF_UNIX local={text_b} nonblock=yes cloexec=yes")
+    );
+    assert_eq!(
+        act.wait_line("took pfd:a"),
+        format!("took pfd:a fd=3 name=a family=AF_UNIX local={text_a} nonblock=yes cloexec=yes")
+    );
+}
+
+#[test]
+fn unclaimed_socket_from_systemd_socket_activate_is_reported() {
+    let dir = TempDir::new("sa-unclaimed");
+    let (path_a, text_a) = sock(&dir, "a.sock");
+    let (_path_b, text_b) = sock(&dir, "b.sock");
+    let Some(mut act) = Activator::start(
+        "unclaimed_socket_from_systemd_socket_activate_is_reported",
+        &["-l", &text_a, "-l", &text_b, "--fdname=a:b"],
+        &["--serve", "pfd:a"],
+    ) else {
+        return;
+    };
+    let client_a = connect_unix(&path_a);
+    assert_eq!(read_all(client_a), "hello from pfd-info via pfd:a\n");
+    assert_eq!(act.wait_exit(), 0, "{:#?}", act.seen);
+    assert_eq!(
+        act.wait_line("unclaimed"),
+        format!("unclaimed: fd 4 (name b): AF_UNIX stream listener on {text_b}")
+    );
+    assert_eq!(act.wait_line("after-drop fd=4"), "after-drop fd=4 closed");
+}
+
+#[test]
+fn datagram_socket_from_systemd_socket_activate_is_rejected() {
+    let dir = TempDir::new("sa-dgram");
+    let (path, text) = sock(&dir, "d.sock");
+    let Some(mut act) = Activator::start(
+        "datagram_socket_from_systemd_socket_activate_is_rejected",
+        &["--datagram", "-l", &text],
+        &["pfd:3"],
+    ) else {
+        return;
+    };
+    wait_for_path(&path);
+    UnixDatagram::unbound()
+        .unwrap()
+        .send_to(b"wake up", &path)
+        .unwrap();
+    assert_eq!(act.wait_exit(), 1, "{:#?}", act.seen);
+    assert_eq!(
+        act.wait_line("error"),
+        "error: pfd:3: not a stream socket: fd 3 is a datagram socket (SOCK_DGRAM); pfd: needs a listening SOCK_STREAM socket (systemd ListenStream=, not ListenDatagram= or ListenSequentialPacket=)"
+    );
+}
+
+#[test]
+fn accept_yes_connection_from_systemd_socket_activate_is_rejected() {
+    let dir = TempDir::new("sa-accept");
+    let (path, text) = sock(&dir, "acc.sock");
+    let Some(mut act) = Activator::start(
+        "accept_yes_connection_from_systemd_socket_activate_is_rejected",
+        &["--accept", "-l", &text],
+        &["pfd:3"],
+    ) else {
+        return;
+    };
+    let _client = connect_unix(&path);
+    let error = act.wait_line("error");
+    assert!(
+        error.starts_with(&format!(
+            "error: pfd:3: not a listening socket: fd 3 is a connected stream socket (local {text}, peer (unnamed)), which is what systemd passes with Accept=yes; use Accept=no"
+        )),
+        "{error}"
+    );
+}
+
+#[cfg(feature = "tokio")]
+#[test]
+fn tokio_listener_from_systemd_socket_activate() {
+    let dir = TempDir::new("sa-tokio");
+    let (path, text) = sock(&dir, "t.sock");
+    let Some(mut act) = Activator::start(
+        "tokio_listener_from_systemd_socket_activate",
+        &["-l", &text],
+        &["--serve", "--tokio", "pfd:3"],
+    ) else {
+        return;
+    };
+    let client = connect_unix(&path);
+    assert_eq!(read_all(client), "hello from pfd-info via pfd:3\n");
+    assert_eq!(act.wait_exit(), 0, "{:#?}", act.seen);
+    assert_eq!(
+        act.wait_line("served"),
+        "served pfd:3 peer=(unnamed) via=tokio"
+    );
+}
