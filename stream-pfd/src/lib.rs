@@ -54,3 +54,8 @@ pub use listener::{FamilyMismatch, Listener, RejectedFd, StdListener};
 pub use spec::{FIRST_FD, MAX_NAME_LEN, PREFIX, ParseError, ParseErrorKind, PfdSpec};
 #[cfg(feature = "tokio")]
 pub use tokio_listener::{PeerAddr, TokioListener, TokioStream};
+
+/// The README's examples, compiled as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
