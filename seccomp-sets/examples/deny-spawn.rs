@@ -17,7 +17,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Applied::Loaded(loaded) => println!("loaded: {loaded:?}"),
     }
 
-    let answer = std::thread::spawn(|| 6 * 7).join().expect("thread panicked");
+    let answer = std::thread::spawn(|| 6 * 7)
+        .join()
+        .expect("thread panicked");
     println!("a thread still runs: {answer}");
 
     match std::process::Command::new("/bin/true").status() {

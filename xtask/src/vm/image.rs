@@ -47,7 +47,7 @@ pub(crate) const RECIPE: Recipe = Recipe {
             "etc/systemd/system/harden-guest.service",
             0o644,
             "[Unit]\n\
-             Description=daemon-hardening test runner (payload on /dev/vdb)\n\
+             Description=daemon-hardening test runner (payload on /dev/nvme0n2)\n\
              ConditionKernelCommandLine=harden.payload\n\
              After=basic.target\n\
              SuccessAction=poweroff-force\n\
@@ -70,12 +70,14 @@ pub(crate) const RECIPE: Recipe = Recipe {
              # Mounts the per-run payload disk and hands over to the runner it carries.\n\
              set -eu\n\
              i=0\n\
-             while [ ! -b /dev/vdb ]; do\n\
-             \x20 i=$((i + 1)); [ $i -lt 200 ] || { echo 'harden-guest: no /dev/vdb' >&2; exit 1; }\n\
+             while [ ! -b /dev/nvme0n2 ]; do\n\
+             \x20 i=$((i + 1)); [ $i -lt 200 ] || { echo 'harden-guest: no /dev/nvme0n2' >&2; exit 1; }\n\
              \x20 sleep 0.05\n\
              done\n\
+             # virtio-serial (results channel) without waiting for udev's coldplug\n\
+             modprobe -a virtio_pci virtio_console || true\n\
              mkdir -p /run/payload\n\
-             mount -o ro /dev/vdb /run/payload\n\
+             mount -o ro /dev/nvme0n2 /run/payload\n\
              exec /run/payload/vm-guest run /run/payload\n",
         ),
         (
@@ -120,6 +122,22 @@ pub(crate) const RECIPE: Recipe = Recipe {
         "sys-fs-fuse-connections.mount",
         "dev-hugepages.mount",
         "dev-mqueue.mount",
+        "systemd-binfmt.service",
+        "proc-sys-fs-binfmt_misc.automount",
+        "proc-sys-fs-binfmt_misc.mount",
+        "systemd-random-seed.service",
+        "modprobe@dm_mod.service",
+        "modprobe@loop.service",
+        "modprobe@efi_pstore.service",
+        "modprobe@fuse.service",
+        "modprobe@configfs.service",
+        "kmod-static-nodes.service",
+        "systemd-user-sessions.service",
+        "systemd-logind.service",
+        "ldconfig.service",
+        "systemd-hwdb-update.service",
+        "systemd-journal-catalog-update.service",
+        "systemd-update-done.service",
     ],
     enabled: &["harden-guest.service"],
     disk_size: "2G",
@@ -175,8 +193,8 @@ pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
 pub(crate) struct Image {
     pub(crate) dir: PathBuf,
     pub(crate) root: PathBuf,
+    /// The guest kernel (booted with `-kernel`, no initrd: see `runner::qemu_command`).
     pub(crate) kernel: PathBuf,
-    pub(crate) initrd: PathBuf,
 }
 
 impl Image {
@@ -184,16 +202,12 @@ impl Image {
         Image {
             root: dir.join("root.img"),
             kernel: dir.join("vmlinuz"),
-            initrd: dir.join("initrd.img"),
             dir,
         }
     }
 
     fn complete(&self) -> bool {
-        self.root.is_file()
-            && self.kernel.is_file()
-            && self.initrd.is_file()
-            && self.dir.join("recipe.txt").is_file()
+        self.root.is_file() && self.kernel.is_file() && self.dir.join("recipe.txt").is_file()
     }
 
     /// How long the cold build took, as recorded when it was built.
@@ -380,7 +394,7 @@ fn remove_stale_temporaries(parent: &Path) {
             let name = e.file_name().to_string_lossy().into_owned();
             if name.starts_with('.') && name.contains(".tmp-") {
                 let pid = name.rsplit("-").next().unwrap_or("");
-                if Path::new("/proc").join(pid).exists() && pid != "" {
+                if !pid.is_empty() && Path::new("/proc").join(pid).exists() {
                     continue; // another build is running right now
                 }
                 eprintln!(
@@ -439,10 +453,7 @@ fn build_into(tmp: &Path, rootfs: &Path, mirror: &str, start: Instant) -> Result
     let _ = std::fs::remove_dir_all(rootfs.join("var/cache/apt/archives"));
     let _ = std::fs::remove_dir_all(rootfs.join("var/lib/apt/lists"));
 
-    eprintln!(
-        "xtask: [3/4] kernel and initrd ({:.0} s so far)",
-        seconds(start)
-    );
+    eprintln!("xtask: [3/4] kernel ({:.0} s so far)", seconds(start));
     let boot = rootfs.join("boot");
     let pick = |prefix: &str| -> Result<PathBuf, String> {
         let mut found: Vec<PathBuf> = std::fs::read_dir(&boot)
@@ -462,11 +473,9 @@ fn build_into(tmp: &Path, rootfs: &Path, mirror: &str, start: Instant) -> Result
             )
         })
     };
-    for (prefix, name) in [("vmlinuz-", "vmlinuz"), ("initrd.img-", "initrd.img")] {
-        let from = pick(prefix)?;
-        std::fs::copy(&from, tmp.join(name))
-            .map_err(|e| format!("copying {}: {e}", from.display()))?;
-    }
+    let from = pick("vmlinuz-")?;
+    std::fs::copy(&from, tmp.join("vmlinuz"))
+        .map_err(|e| format!("copying {}: {e}", from.display()))?;
 
     eprintln!(
         "xtask: [4/4] root disk image ({:.0} s so far)",

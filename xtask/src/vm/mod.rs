@@ -72,7 +72,6 @@ pub(crate) fn image_command(args: &[String]) -> Result<(), String> {
     }
     println!("image:  {}", img.root.display());
     println!("kernel: {}", img.kernel.display());
-    println!("initrd: {}", img.initrd.display());
     println!("recipe: {}", img.dir.join("recipe.txt").display());
     if let Some(s) = img.build_seconds() {
         println!("cold build: {s:.1} s");

@@ -262,19 +262,24 @@ fn qemu_command(image: &Image, payload: &Path, dir: &Path, mode: &Mode, accel: A
         "none",
     ]);
     c.arg("-kernel").arg(&image.kernel);
-    c.arg("-initrd").arg(&image.initrd);
+    // No initrd: the cloud kernel has NVMe built in (virtio-blk is a module), which saves the
+    // whole initramfs stage (seconds under TCG). One NVMe controller with two namespaces gives
+    // stable names: nvme0n1 is the root (a snapshot), nvme0n2 the per-run payload.
     c.arg("-append").arg(
-        "root=/dev/vda rw rootfstype=ext4 console=ttyS0 quiet loglevel=3 panic=-1 \
+        "root=/dev/nvme0n1 rootwait rw rootfstype=ext4 console=ttyS0 quiet loglevel=3 panic=-1 \
          mitigations=off systemd.show_status=false harden.payload",
     );
     c.arg("-drive").arg(format!(
-        "file={},format=raw,if=virtio,snapshot=on,cache=unsafe",
+        "file={},format=raw,if=none,id=root,snapshot=on,cache=unsafe",
         image.root.display()
     ));
     c.arg("-drive").arg(format!(
-        "file={},format=raw,if=virtio,readonly=on",
+        "file={},format=raw,if=none,id=payload,readonly=on",
         payload.display()
     ));
+    c.args(["-device", "nvme,id=nvme0,serial=harden"]);
+    c.args(["-device", "nvme-ns,drive=root,bus=nvme0,nsid=1"]);
+    c.args(["-device", "nvme-ns,drive=payload,bus=nvme0,nsid=2"]);
     c.args(["-device", "virtio-serial-pci"]);
     for (id, file, port) in [
         ("results", "results.txt", "harden.results"),
