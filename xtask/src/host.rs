@@ -53,6 +53,11 @@ fn host_steps(outcomes: &mut Vec<Outcome>) {
     step(outcomes, "host: cargo fmt --check", || {
         run(cargo().args(["fmt", "--all", "--", "--check"]))
     });
+    step(
+        outcomes,
+        "host: MSRV 1.85 syntax (no let chains)",
+        crate::msrv::check_sources,
+    );
     step(outcomes, "host: cargo clippy -D warnings", || {
         run(cargo().args([
             "clippy",

@@ -12,6 +12,7 @@
 mod bench;
 mod deps;
 mod host;
+mod msrv;
 mod util;
 mod vm;
 
