@@ -1,0 +1,239 @@
+//! The two files echod reads: `--config-file` (JSON, config-file origin) and `--remotes-file`
+//! (one remote per line, database origin).
+
+use remote_policy::Policy;
+use sandbox_opts::Sandbox;
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Files larger than this are refused (both kinds).
+pub const MAX_FILE_SIZE: u64 = 1 << 20;
+
+/// `--config-file`: every member is optional; unknown members are an error.
+///
+/// ```json
+/// {"remotes": ["ptcp:0:127.0.0.1"], "sandbox": "on,spawn=deny",
+///  "policy": {...remote-policy JSON...}, "max_message_size": 65536, "max_connections": 2000}
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Remotes (config-file origin), as strings so that each bad one is reported on its own.
+    #[serde(default)]
+    pub remotes: Vec<String>,
+    /// The sandbox, string (`"on,spawn=deny"`) or map form; `--sandbox` overrides it.
+    #[serde(default)]
+    pub sandbox: Option<Sandbox>,
+    /// The remote policy (remote-policy's JSON format); default: `Policy::default()`.
+    #[serde(default)]
+    pub policy: Option<Policy>,
+    /// `--max-message-size` when not given on the command line.
+    #[serde(default)]
+    pub max_message_size: Option<usize>,
+    /// `--max-connections` when not given on the command line.
+    #[serde(default)]
+    pub max_connections: Option<usize>,
+}
+
+/// Why a file could not be used.
+#[derive(Debug)]
+pub enum FileError {
+    /// The file could not be read.
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        error: std::io::Error,
+    },
+    /// The file is larger than [`MAX_FILE_SIZE`].
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+    },
+    /// The config file is not valid (JSON syntax, unknown member, bad sandbox or policy ...).
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// serde_json's message, with line and column.
+        error: serde_json::Error,
+    },
+    /// A limit in the config file is out of range.
+    BadLimit {
+        /// The file.
+        path: PathBuf,
+        /// The member.
+        member: &'static str,
+        /// The value.
+        value: usize,
+        /// The accepted range.
+        range: (usize, usize),
+    },
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileError::Read { path, error } => {
+                write!(f, "{}: cannot read: {error}", path.display())
+            }
+            FileError::TooLarge { path, size } => write!(
+                f,
+                "{}: file is {size} bytes, larger than the {MAX_FILE_SIZE}-byte limit",
+                path.display()
+            ),
+            FileError::Invalid { path, error } => write!(
+                f,
+                "{}: invalid config file: {error} (expected a JSON object with the optional \
+                 members remotes, sandbox, policy, max_message_size, max_connections)",
+                path.display()
+            ),
+            FileError::BadLimit {
+                path,
+                member,
+                value,
+                range,
+            } => write!(
+                f,
+                "{}: {member} = {value} is out of range (expected {} to {})",
+                path.display(),
+                range.0,
+                range.1
+            ),
+        }
+    }
+}
+
+impl std::error::Error for FileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FileError::Read { error, .. } => Some(error),
+            FileError::Invalid { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl From<FileError> for std::io::Error {
+    fn from(e: FileError) -> Self {
+        let kind = match &e {
+            FileError::Read { error, .. } => error.kind(),
+            _ => std::io::ErrorKind::InvalidData,
+        };
+        std::io::Error::new(kind, e)
+    }
+}
+
+/// Reads a whole (small) file.
+pub fn read_small(path: &Path) -> Result<String, FileError> {
+    let read = |error| FileError::Read {
+        path: path.to_owned(),
+        error,
+    };
+    let meta = std::fs::metadata(path).map_err(read)?;
+    if meta.len() > MAX_FILE_SIZE {
+        return Err(FileError::TooLarge {
+            path: path.to_owned(),
+            size: meta.len(),
+        });
+    }
+    std::fs::read_to_string(path).map_err(read)
+}
+
+/// Accepted range of `max_message_size`.
+pub const MESSAGE_SIZE_RANGE: (usize, usize) = (2, 1 << 30);
+/// Accepted range of `max_connections`.
+pub const CONNECTIONS_RANGE: (usize, usize) = (1, 1 << 24);
+
+impl ConfigFile {
+    /// Parses config-file text (`path` is only used in messages).
+    pub fn parse(path: &Path, text: &str) -> Result<ConfigFile, FileError> {
+        let c: ConfigFile = serde_json::from_str(text).map_err(|error| FileError::Invalid {
+            path: path.to_owned(),
+            error,
+        })?;
+        for (member, value, range) in [
+            ("max_message_size", c.max_message_size, MESSAGE_SIZE_RANGE),
+            ("max_connections", c.max_connections, CONNECTIONS_RANGE),
+        ] {
+            if let Some(value) = value {
+                if value < range.0 || value > range.1 {
+                    return Err(FileError::BadLimit {
+                        path: path.to_owned(),
+                        member,
+                        value,
+                        range,
+                    });
+                }
+            }
+        }
+        Ok(c)
+    }
+
+    /// Reads and parses the config file.
+    pub fn load(path: &Path) -> Result<ConfigFile, FileError> {
+        ConfigFile::parse(path, &read_small(path)?)
+    }
+}
+
+/// The remote lines of a remotes file: trimmed, without blank lines and `#` comment lines.
+pub fn remote_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remotes_file_lines() {
+        let text = "# echod remotes\n\n  ptcp:0:127.0.0.1  \n#punix:/x\npfd:3\r\n\t\n";
+        assert_eq!(remote_lines(text), ["ptcp:0:127.0.0.1", "pfd:3"]);
+    }
+
+    #[test]
+    fn config_file_members() {
+        let p = Path::new("echod.json");
+        let c = ConfigFile::parse(
+            p,
+            r#"{"remotes":["ptcp:0"],"sandbox":"on,spawn=deny","max_connections":5}"#,
+        )
+        .unwrap();
+        assert_eq!(c.remotes, ["ptcp:0"]);
+        assert_eq!(c.sandbox.unwrap().to_string(), "on,spawn=deny");
+        assert_eq!(c.max_connections, Some(5));
+        assert!(c.policy.is_none());
+        assert!(ConfigFile::parse(p, "{}").unwrap().remotes.is_empty());
+    }
+
+    #[test]
+    fn config_file_errors_are_specific() {
+        let p = Path::new("echod.json");
+        let e = ConfigFile::parse(p, r#"{"remote":[]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown field `remote`") && e.contains("echod.json"),
+            "{e}"
+        );
+        let e = ConfigFile::parse(p, r#"{"sandbox":"on,spawn=maybe"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("invalid argument for spawn"), "{e}");
+        let e = ConfigFile::parse(p, r#"{"max_connections":0}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max_connections = 0 is out of range"), "{e}");
+        let e = ConfigFile::parse(p, "[").unwrap_err();
+        assert_eq!(
+            std::io::Error::from(e).kind(),
+            std::io::ErrorKind::InvalidData
+        );
+    }
+}

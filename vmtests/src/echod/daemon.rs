@@ -1,0 +1,322 @@
+//! Start-up and shutdown, in the order the issue fixes:
+//!
+//! 1. parse everything (command line, config file, remotes file; every remote through the
+//!    `remote-policy` set), raise `RLIMIT_NOFILE`;
+//! 2. take and validate every `pfd:` listener (`stream-pfd`, while still single-threaded, so the
+//!    `LISTEN_*` variables can be unset), then bind every `punix:`/`ptcp:` listener;
+//! 3. open the control socket;
+//! 4. load the sandbox (`seccomp-sets`, TSYNC: the tokio threads that already exist get it too;
+//!    no_new_privs is always set with a sandbox, as in QEMU);
+//! 5. send `READY=1` when `NOTIFY_SOCKET` is set;
+//! 6. serve. SIGTERM, SIGINT or `exit` stop accepting, finish in-flight replies (at most
+//!    [`SHUTDOWN_GRACE`]), remove the Unix socket paths echod created, and return success.
+
+use super::cli::{Cli, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_MESSAGE_SIZE};
+use super::config::{self, ConfigFile, FileError};
+use super::endpoint::{self, OpenError};
+use super::server::{self, Overrides, SHUTDOWN_GRACE, Shared, State};
+use super::{logging, notify};
+use clap::Parser;
+use remote_policy::{Origin, Refusal, Remote, RemoteSet};
+use sandbox_opts::Sandbox;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::process::ExitCode;
+
+/// Why echod could not start (each is logged as one line, then echod exits 1).
+#[derive(Debug)]
+pub enum StartError {
+    /// `--config-file` or `--remotes-file` could not be used.
+    File(FileError),
+    /// A `--remote` was refused by the parser or the policy.
+    Remote {
+        /// The argument as given.
+        input: String,
+        /// Why.
+        refusal: Refusal,
+    },
+    /// The `LISTEN_*` environment is inconsistent.
+    Env(stream_pfd::EnvError),
+    /// A `pfd:` listener could not be taken (not passed, not a listening stream socket ...).
+    Take(stream_pfd::TakeError),
+    /// A command-line remote could not be opened.
+    Open(OpenError),
+    /// The control socket could not be opened.
+    Control(OpenError),
+    /// The sandbox could not be loaded.
+    Sandbox(seccomp_sets::Error),
+    /// The runtime or signal handlers could not be set up.
+    Io(&'static str, std::io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::File(e) => write!(f, "{e}"),
+            StartError::Remote { input, refusal } => write!(f, "--remote={input}: {refusal}"),
+            StartError::Env(e) => write!(f, "socket activation: {e}"),
+            StartError::Take(e) => write!(f, "{e}"),
+            StartError::Open(e) => write!(f, "{e}"),
+            StartError::Control(e) => write!(f, "control socket: {e}"),
+            StartError::Sandbox(e) => write!(f, "cannot load the sandbox: {e}"),
+            StartError::Io(what, e) => write!(f, "{what}: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+impl From<StartError> for std::io::Error {
+    fn from(e: StartError) -> Self {
+        std::io::Error::other(e)
+    }
+}
+
+/// `main` of the `echod` binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_level);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit (each connection is one fd).
+fn raise_nofile() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            Ok(()) => log::debug!("RLIMIT_NOFILE raised from {soft} to {hard}"),
+            Err(e) => log::warn!("cannot raise RLIMIT_NOFILE from {soft} to {hard}: {e}"),
+        },
+        Ok(_) => {}
+        Err(e) => log::warn!("cannot read RLIMIT_NOFILE: {e}"),
+    }
+}
+
+/// Runs echod until it is told to stop.
+pub fn run(cli: Cli) -> Result<(), StartError> {
+    // 1. Parse everything.
+    raise_nofile();
+    let cfg = match &cli.config_file {
+        Some(p) => ConfigFile::load(p).map_err(StartError::File)?,
+        None => ConfigFile::default(),
+    };
+    let mut set = RemoteSet::new(cfg.policy.unwrap_or_default());
+    for input in &cli.remotes {
+        if let Err(refusal) = set.add(Origin::CommandLine, input) {
+            return Err(StartError::Remote {
+                input: input.clone(),
+                refusal,
+            });
+        }
+    }
+    let remotes_file_text = match &cli.remotes_file {
+        Some(p) => Some(config::read_small(p).map_err(StartError::File)?),
+        None => None,
+    };
+    let sandbox = match &cli.sandbox {
+        Some(parsed) => {
+            for w in &parsed.warnings {
+                log::warn!("--sandbox={parsed}: {w}");
+            }
+            parsed.sandbox
+        }
+        None => cfg.sandbox.unwrap_or(Sandbox::OFF),
+    };
+    let limits = (
+        cli.max_message_size
+            .map(|v| v as usize)
+            .or(cfg.max_message_size)
+            .unwrap_or(DEFAULT_MAX_MESSAGE_SIZE),
+        cli.max_connections
+            .map(|v| v as usize)
+            .or(cfg.max_connections)
+            .unwrap_or(DEFAULT_MAX_CONNECTIONS),
+    );
+
+    let mut state = State {
+        set,
+        running: BTreeMap::new(),
+        inherited: BTreeMap::new(),
+        config_file: cli.config_file.clone(),
+        remotes_file: cli.remotes_file.clone(),
+        remotes_file_text,
+        overrides: Overrides {
+            max_message_size: cli.max_message_size.is_some(),
+            max_connections: cli.max_connections.is_some(),
+            sandbox: cli.sandbox.is_some(),
+        },
+        sandbox,
+        refused: Default::default(),
+    };
+    let rec = state.set.reconcile(Origin::ConfigFile, &cfg.remotes);
+    state.note_refusals(&rec, Some(Origin::ConfigFile));
+    if let Some(text) = &state.remotes_file_text {
+        let rec = state
+            .set
+            .reconcile(Origin::Database, config::remote_lines(text));
+        state.note_refusals(&rec, Some(Origin::Database));
+    }
+
+    // 2a. Take and validate the inherited listeners (single-threaded: LISTEN_* are unset).
+    state.inherited = take_inherited(&state.set)?;
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("echod-worker")
+        .build()
+        .map_err(|e| StartError::Io("cannot start the tokio runtime", e))?;
+    let result = rt.block_on(serve(cli, state, limits));
+    rt.shutdown_timeout(std::time::Duration::from_millis(500));
+    result
+}
+
+fn take_inherited(set: &RemoteSet) -> Result<BTreeMap<String, stream_pfd::Listener>, StartError> {
+    let specs: Vec<stream_pfd::PfdSpec> = set
+        .iter()
+        .filter_map(|(r, _)| match r {
+            Remote::Pfd(spec) => Some(spec.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut out = BTreeMap::new();
+    let mut fds = match stream_pfd::ListenFds::builder().unset_env(true).build() {
+        Ok(fds) => fds,
+        Err(e) if specs.is_empty() => {
+            log::warn!("ignoring the socket-activation environment: {e}");
+            return Ok(out);
+        }
+        Err(e) => return Err(StartError::Env(e)),
+    };
+    for spec in specs {
+        let listener = fds.take(&spec).map_err(StartError::Take)?;
+        log::info!("{spec}: {}", listener.info());
+        out.insert(spec.to_string(), listener);
+    }
+    for unused in fds.unclaimed() {
+        log::warn!("socket-activation fd not used by any pfd: remote (closing it): {unused}");
+    }
+    Ok(out)
+}
+
+/// Loads the sandbox on every thread (TSYNC). Unlike a bare `seccomp_sets::apply`, echod always
+/// sets no_new_privs with a sandbox, as QEMU does (libseccomp's default): echod never executes
+/// anything, so no_new_privs costs nothing and closes setuid-binary escapes for good.
+fn load_sandbox(sandbox: &Sandbox) -> Result<Option<seccomp_sets::Loaded>, seccomp_sets::Error> {
+    if !sandbox.enabled || sandbox.denied_sets().is_empty() {
+        return Ok(None);
+    }
+    seccomp_sets::Filter::builder(sandbox)
+        .mode(seccomp_sets::Mode::Enforce)
+        .no_new_privs(true)
+        .build()?
+        .load()
+        .map(Some)
+}
+
+async fn serve(cli: Cli, mut state: State, limits: (usize, usize)) -> Result<(), StartError> {
+    use tokio::signal::unix::{SignalKind, signal};
+
+    // 2b. Bind every listener. A command-line remote that cannot be opened stops start-up; one
+    // from the files is reported and shown as failed by echod/list-remotes.
+    let remotes: Vec<(Remote, bool)> = state
+        .set
+        .iter()
+        .map(|(r, o)| (r.clone(), o.contains(Origin::CommandLine)))
+        .collect();
+    for (remote, from_cli) in remotes {
+        let key = remote.to_string();
+        match endpoint::prepare(&remote, &mut state.inherited) {
+            Ok(p) => {
+                state.running.insert(key, endpoint::Running::new(p));
+            }
+            Err(e) if from_cli => return Err(StartError::Open(e)),
+            Err(e) => {
+                log::warn!("{e}");
+                state.running.insert(key, endpoint::Running::failed(&e));
+            }
+        }
+    }
+
+    // 3. The control socket.
+    let control = match cli.unixctl_path() {
+        Some(path) => {
+            let (l, guard) =
+                endpoint::bind_unix(&path, &format!("control socket {}", path.display()))
+                    .map_err(StartError::Control)?;
+            log::info!("control socket: {}", path.display());
+            Some((l, guard))
+        }
+        None => {
+            log::info!("no control socket (--unixctl not given and RUNTIME_DIRECTORY not set)");
+            None
+        }
+    };
+
+    let mut sigterm =
+        signal(SignalKind::terminate()).map_err(|e| StartError::Io("cannot handle SIGTERM", e))?;
+    let mut sigint =
+        signal(SignalKind::interrupt()).map_err(|e| StartError::Io("cannot handle SIGINT", e))?;
+
+    // 4. The sandbox, on every thread (TSYNC).
+    let sandbox = state.sandbox;
+    match load_sandbox(&sandbox).map_err(StartError::Sandbox)? {
+        None => log::info!("sandbox: off"),
+        Some(l) => log::info!(
+            "sandbox: {sandbox} loaded on all threads ({} BPF instructions, no_new_privs={})",
+            l.instructions,
+            l.no_new_privs
+        ),
+    }
+
+    let shared = Shared::new(state, limits, cli.enable_probes);
+
+    // 5. READY=1.
+    match notify::notify("READY=1") {
+        Ok(true) => log::debug!("sent READY=1"),
+        Ok(false) => {}
+        Err(e) => log::warn!("cannot notify the service manager: {e}"),
+    }
+
+    // 6. Serve.
+    let n = {
+        let mut st = shared.state();
+        st.start_all(&shared);
+        st.running.len()
+    };
+    let control_guard = control.map(|(l, guard)| {
+        tokio::spawn(server::control_loop(l, shared.clone()));
+        guard
+    });
+    if cli.remotes_file.is_some() {
+        tokio::spawn(server::watch_remotes_file(shared.clone()));
+    }
+    log::info!("serving {n} remote(s)");
+
+    tokio::select! {
+        _ = sigterm.recv() => log::info!("SIGTERM: shutting down"),
+        _ = sigint.recv() => log::info!("SIGINT: shutting down"),
+        _ = shared.stopped() => {}
+    }
+    shared.begin_shutdown();
+    let _ = notify::notify("STOPPING=1");
+    if !shared.drain(SHUTDOWN_GRACE).await {
+        log::warn!(
+            "{} connection(s) still busy after {} s; closing them",
+            shared.active_connections(),
+            SHUTDOWN_GRACE.as_secs()
+        );
+    }
+    // Close every remote: listeners close, inherited ones are never shut down or unlinked,
+    // punix: paths and the control socket path are removed.
+    let running = std::mem::take(&mut shared.state().running);
+    drop(running);
+    drop(control_guard);
+    log::info!("exiting");
+    Ok(())
+}

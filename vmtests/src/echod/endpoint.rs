@@ -1,0 +1,439 @@
+//! Opening a remote: binding `punix:`/`ptcp:` listeners, adopting an inherited `pfd:` listener,
+//! or preparing an outgoing `unix:`/`tcp:` connection. Opening is split in two steps so that at
+//! start-up every listener is bound and validated before the sandbox is loaded, and nothing is
+//! served before `READY=1`: [`prepare`] (bind; errors here are the remote's errors) and
+//! [`Running::start`] (start accepting or connecting).
+
+use super::server::{self, Shared};
+use remote_policy::Remote;
+use std::fmt;
+use std::io;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::task::JoinHandle;
+
+/// Why a remote cannot be opened.
+#[derive(Debug)]
+pub enum OpenError {
+    /// `ssl:`, `pssl:` and `db:` remotes.
+    Unsupported {
+        /// The remote.
+        remote: String,
+        /// What to use instead.
+        hint: &'static str,
+    },
+    /// A `pfd:` remote whose listener was not taken at start-up.
+    PfdNotTaken {
+        /// The remote.
+        remote: String,
+    },
+    /// The path exists and is not a stale socket.
+    PathInUse {
+        /// The path.
+        path: PathBuf,
+        /// What is there.
+        what: String,
+    },
+    /// `socket`/`bind`/`listen` failed.
+    Bind {
+        /// The remote (or the control socket path).
+        remote: String,
+        /// The OS error.
+        error: io::Error,
+    },
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpenError::Unsupported { remote, hint } => {
+                write!(f, "{remote}: not supported by echod ({hint})")
+            }
+            OpenError::PfdNotTaken { remote } => write!(
+                f,
+                "{remote}: no such inherited listener (pfd: remotes are opened only at start-up, \
+                 from the command line)"
+            ),
+            OpenError::PathInUse { path, what } => write!(
+                f,
+                "{}: cannot listen: the path is in use ({what}); remove it or choose another path",
+                path.display()
+            ),
+            OpenError::Bind { remote, error } => write!(f, "{remote}: cannot listen: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for OpenError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            OpenError::Bind { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl From<OpenError> for io::Error {
+    fn from(e: OpenError) -> Self {
+        let kind = match &e {
+            OpenError::Unsupported { .. } => io::ErrorKind::Unsupported,
+            OpenError::PfdNotTaken { .. } => io::ErrorKind::NotFound,
+            OpenError::PathInUse { .. } => io::ErrorKind::AddrInUse,
+            OpenError::Bind { error, .. } => error.kind(),
+        };
+        io::Error::new(kind, e)
+    }
+}
+
+/// A listening socket echod can accept on.
+#[derive(Debug)]
+pub enum AnyListener {
+    /// Unix domain.
+    Unix(tokio::net::UnixListener),
+    /// TCP.
+    Tcp(tokio::net::TcpListener),
+}
+
+impl AnyListener {
+    /// Adopts a validated std listener (non-blocking) into tokio.
+    pub fn from_std(l: stream_pfd::StdListener) -> io::Result<AnyListener> {
+        match l {
+            stream_pfd::StdListener::Unix(u) => {
+                u.set_nonblocking(true)?;
+                Ok(AnyListener::Unix(tokio::net::UnixListener::from_std(u)?))
+            }
+            stream_pfd::StdListener::Tcp(t) => {
+                t.set_nonblocking(true)?;
+                Ok(AnyListener::Tcp(tokio::net::TcpListener::from_std(t)?))
+            }
+        }
+    }
+
+    /// The bound address, for `echod/list-remotes`.
+    pub fn describe(&self) -> String {
+        match self {
+            AnyListener::Unix(u) => match u.local_addr() {
+                Ok(a) => match a.as_pathname() {
+                    Some(p) => format!("unix socket {}", p.display()),
+                    None => "unix socket (unnamed or abstract)".into(),
+                },
+                Err(e) => format!("unix socket (address unknown: {e})"),
+            },
+            AnyListener::Tcp(t) => match t.local_addr() {
+                Ok(a) => a.to_string(),
+                Err(e) => format!("tcp (address unknown: {e})"),
+            },
+        }
+    }
+}
+
+/// A Unix socket path echod created; dropping it removes the path, but only if it is still the
+/// same socket (device and inode), so a path taken over by someone else is left alone.
+#[derive(Debug)]
+pub struct SocketPath {
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+}
+
+impl SocketPath {
+    fn record(path: &Path) -> io::Result<SocketPath> {
+        let m = std::fs::symlink_metadata(path)?;
+        Ok(SocketPath {
+            path: path.to_owned(),
+            dev: m.dev(),
+            ino: m.ino(),
+        })
+    }
+}
+
+impl Drop for SocketPath {
+    fn drop(&mut self) {
+        match std::fs::symlink_metadata(&self.path) {
+            Ok(m) if m.dev() == self.dev && m.ino() == self.ino => {
+                if let Err(e) = std::fs::remove_file(&self.path) {
+                    log::warn!("cannot remove {}: {e}", self.path.display());
+                } else {
+                    log::debug!("removed {}", self.path.display());
+                }
+            }
+            _ => log::debug!(
+                "not removing {}: it is no longer the socket echod created",
+                self.path.display()
+            ),
+        }
+    }
+}
+
+/// Binds a listening Unix socket at `path`, replacing a stale socket (one nobody accepts on)
+/// but never anything else. Returns the listener and the guard that removes the path.
+pub fn bind_unix(
+    path: &Path,
+    label: &str,
+) -> Result<(tokio::net::UnixListener, SocketPath), OpenError> {
+    let bind_err = |error| OpenError::Bind {
+        remote: label.to_owned(),
+        error,
+    };
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_socket() => match std::os::unix::net::UnixStream::connect(path) {
+            Ok(_) => {
+                return Err(OpenError::PathInUse {
+                    path: path.to_owned(),
+                    what: "another process accepts connections on it".into(),
+                });
+            }
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                log::info!("{}: removing stale socket", path.display());
+                std::fs::remove_file(path).map_err(bind_err)?;
+            }
+            Err(e) => {
+                return Err(OpenError::PathInUse {
+                    path: path.to_owned(),
+                    what: format!("a socket that cannot be probed: {e}"),
+                });
+            }
+        },
+        Ok(m) => {
+            return Err(OpenError::PathInUse {
+                path: path.to_owned(),
+                what: format!("not a socket but a {:?}", m.file_type()),
+            });
+        }
+        Err(_) => {}
+    }
+    let std_listener = unix_listen(path).map_err(bind_err)?;
+    let guard = SocketPath::record(path).map_err(bind_err)?;
+    let listener = tokio::net::UnixListener::from_std(std_listener).map_err(bind_err)?;
+    Ok((listener, guard))
+}
+
+fn bind_tcp(
+    listen: &remote_policy::Listen,
+    label: &str,
+) -> Result<tokio::net::TcpListener, OpenError> {
+    let bind_err = |error| OpenError::Bind {
+        remote: label.to_owned(),
+        error,
+    };
+    let addr = match listen.ip() {
+        std::net::IpAddr::V4(ip) => std::net::SocketAddr::from((ip, listen.port())),
+        std::net::IpAddr::V6(ip) => {
+            let scope_id = match listen.scope() {
+                None => 0,
+                Some(s) => match (s.index(), s.interface()) {
+                    (Some(i), _) => i,
+                    (None, Some(name)) => nix::net::if_::if_nametoindex(name)
+                        .map_err(|e| bind_err(io::Error::from(e)))?,
+                    (None, None) => 0,
+                },
+            };
+            std::net::SocketAddr::V6(std::net::SocketAddrV6::new(ip, listen.port(), 0, scope_id))
+        }
+    };
+    let std_listener = tcp_listen(addr).map_err(bind_err)?;
+    tokio::net::TcpListener::from_std(std_listener).map_err(bind_err)
+}
+
+/// A non-blocking listening Unix socket at `path` with the largest backlog (`SOMAXCONN`).
+fn unix_listen(path: &Path) -> io::Result<std::os::unix::net::UnixListener> {
+    use nix::sys::socket::{
+        AddressFamily, Backlog, SockFlag, SockType, UnixAddr, bind, listen, socket,
+    };
+    use std::os::fd::AsRawFd;
+    let fd = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+        None,
+    )?;
+    bind(fd.as_raw_fd(), &UnixAddr::new(path)?)?;
+    listen(&fd, Backlog::MAXCONN)?;
+    Ok(std::os::unix::net::UnixListener::from(fd))
+}
+
+/// A non-blocking listening TCP socket with `SO_REUSEADDR` and the largest backlog
+/// (`SOMAXCONN`), so that bursts of connections are queued rather than dropped.
+fn tcp_listen(addr: std::net::SocketAddr) -> io::Result<std::net::TcpListener> {
+    use nix::sys::socket::{
+        AddressFamily, Backlog, SockFlag, SockType, SockaddrStorage, bind, listen, setsockopt,
+        socket, sockopt,
+    };
+    use std::os::fd::AsRawFd;
+    let family = if addr.is_ipv4() {
+        AddressFamily::Inet
+    } else {
+        AddressFamily::Inet6
+    };
+    let fd = socket(
+        family,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+        None,
+    )?;
+    setsockopt(&fd, sockopt::ReuseAddr, &true)?;
+    bind(fd.as_raw_fd(), &SockaddrStorage::from(addr))?;
+    listen(&fd, Backlog::MAXCONN)?;
+    Ok(std::net::TcpListener::from(fd))
+}
+
+/// A remote ready to be served.
+#[derive(Debug)]
+pub enum Prepared {
+    /// A bound or inherited listener.
+    Listen {
+        /// The socket.
+        listener: AnyListener,
+        /// For a `punix:` remote: the path to remove when the remote goes away.
+        path: Option<SocketPath>,
+        /// Whether the socket was inherited (`pfd:`): never unlinked or shut down.
+        inherited: bool,
+    },
+    /// An outgoing connection to make (`unix:` / `tcp:`).
+    Connect(Remote),
+}
+
+/// What the supervisor keeps for each open remote.
+#[derive(Debug)]
+pub struct Running {
+    /// One-line state for `echod/list-remotes`.
+    pub status: Arc<Mutex<String>>,
+    task: Option<JoinHandle<()>>,
+    /// Held until the remote is closed (then the path is removed).
+    _path: Option<SocketPath>,
+    /// A prepared remote waiting for [`Running::start`] (start-up only).
+    pending: Option<Prepared>,
+}
+
+impl Running {
+    /// A remote that could not be opened (shown in `echod/list-remotes`).
+    pub fn failed(error: &OpenError) -> Running {
+        Running {
+            status: Arc::new(Mutex::new(format!("failed: {error}"))),
+            task: None,
+            _path: None,
+            pending: None,
+        }
+    }
+
+    /// Wraps a prepared remote; call [`Running::start`] to serve it.
+    pub fn new(prepared: Prepared) -> Running {
+        let (status, path, pending) = match prepared {
+            Prepared::Listen {
+                listener,
+                path,
+                inherited,
+            } => {
+                let what = if inherited {
+                    format!("listening on {} (inherited)", listener.describe())
+                } else {
+                    format!("listening on {}", listener.describe())
+                };
+                (
+                    what,
+                    path,
+                    Some(Prepared::Listen {
+                        listener,
+                        path: None,
+                        inherited,
+                    }),
+                )
+            }
+            Prepared::Connect(r) => (
+                "not connected yet".to_string(),
+                None,
+                Some(Prepared::Connect(r)),
+            ),
+        };
+        Running {
+            status: Arc::new(Mutex::new(status)),
+            task: None,
+            _path: path,
+            pending,
+        }
+    }
+
+    /// Starts accepting or connecting (no-op if already started or failed).
+    pub fn start(&mut self, shared: &Arc<Shared>, label: String) {
+        match self.pending.take() {
+            Some(Prepared::Listen { listener, .. }) => {
+                self.task = Some(tokio::spawn(server::accept_loop(
+                    listener,
+                    shared.clone(),
+                    label,
+                )));
+            }
+            Some(Prepared::Connect(remote)) => {
+                self.task = Some(tokio::spawn(server::connect_loop(
+                    remote,
+                    shared.clone(),
+                    self.status.clone(),
+                )));
+            }
+            None => {}
+        }
+    }
+
+    /// The state line.
+    pub fn status(&self) -> String {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for Running {
+    /// Stops accepting/connecting; the listener is closed (an inherited one is only closed,
+    /// never shut down), and a `punix:` path is removed by its guard.
+    fn drop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
+
+/// Opens `remote` (binds it, or takes its inherited listener from `inherited`).
+pub fn prepare(
+    remote: &Remote,
+    inherited: &mut std::collections::BTreeMap<String, stream_pfd::Listener>,
+) -> Result<Prepared, OpenError> {
+    let label = remote.to_string();
+    match remote {
+        Remote::Punix(path) => {
+            let (l, guard) = bind_unix(path.as_path(), &label)?;
+            Ok(Prepared::Listen {
+                listener: AnyListener::Unix(l),
+                path: Some(guard),
+                inherited: false,
+            })
+        }
+        Remote::Ptcp(listen) => Ok(Prepared::Listen {
+            listener: AnyListener::Tcp(bind_tcp(listen, &label)?),
+            path: None,
+            inherited: false,
+        }),
+        Remote::Pfd(_) => {
+            let l = inherited.remove(&label).ok_or(OpenError::PfdNotTaken {
+                remote: label.clone(),
+            })?;
+            let listener =
+                AnyListener::from_std(l.into_std()).map_err(|error| OpenError::Bind {
+                    remote: label.clone(),
+                    error,
+                })?;
+            Ok(Prepared::Listen {
+                listener,
+                path: None,
+                inherited: true,
+            })
+        }
+        Remote::Unix(_) | Remote::Tcp(_) => Ok(Prepared::Connect(remote.clone())),
+        Remote::Ssl(_) | Remote::Pssl(_) => Err(OpenError::Unsupported {
+            remote: label,
+            hint: "echod has no TLS; use tcp: or ptcp:",
+        }),
+        Remote::Db(_) => Err(OpenError::Unsupported {
+            remote: label,
+            hint: "echod has no database; list remotes in --remotes-file instead",
+        }),
+    }
+}

@@ -1,0 +1,339 @@
+//! Test support for the echod host tests: temp dirs, a child-process guard that kills echod on
+//! failure, skip/strict handling for missing Debian programs, and a small independent JSON-RPC
+//! client (serde_json's stream parser, not echod's decoder).
+
+#![allow(dead_code, unreachable_pub)]
+
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// Upper bound for any single wait in these tests.
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Returns true if `program` is on PATH. Otherwise prints `SKIP: test: reason` and returns false,
+/// or panics when `HARDEN_TEST_STRICT=1`.
+pub fn require(test: &str, program: &str, package: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+        .unwrap_or(false);
+    if found {
+        return true;
+    }
+    let reason = format!("`{program}` not found on PATH (Debian package {package})");
+    if std::env::var("HARDEN_TEST_STRICT").as_deref() == Ok("1") {
+        panic!("{test}: {reason} (HARDEN_TEST_STRICT=1)");
+    }
+    eprintln!("SKIP: {test}: {reason}");
+    false
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        // Short base: Unix socket paths are limited to 107 bytes.
+        let dir = PathBuf::from("/tmp").join(format!(
+            "echod-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The echod binary under test.
+pub fn echod_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_echod")
+}
+
+/// A running process (echod, or systemd-socket-activate running echod) whose stderr goes to a
+/// file; killed on drop.
+pub struct Proc {
+    pub child: Child,
+    pub stderr: PathBuf,
+    status: Option<ExitStatus>,
+}
+
+impl Proc {
+    /// Spawns `program args` with stderr to `dir/<name>.stderr` and stdout discarded.
+    pub fn spawn(dir: &TempDir, name: &str, program: &str, args: &[&str]) -> Proc {
+        Proc::spawn_env(dir, name, program, args, &[])
+    }
+
+    pub fn spawn_env(
+        dir: &TempDir,
+        name: &str,
+        program: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Proc {
+        let stderr = dir.join(&format!("{name}.stderr"));
+        let file = std::fs::File::create(&stderr).expect("stderr file");
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {program}: {e}"));
+        Proc {
+            child,
+            stderr,
+            status: None,
+        }
+    }
+
+    /// Spawns echod itself.
+    pub fn echod(dir: &TempDir, args: &[&str]) -> Proc {
+        Proc::spawn(dir, "echod", echod_bin(), args)
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn stderr_text(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Waits for the process to exit, at most `timeout`.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        if let Some(s) = self.status {
+            return Some(s);
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                self.status = Some(s);
+                return Some(s);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits for exit or panics with the stderr log.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        match self.wait_timeout(TIMEOUT) {
+            Some(s) => s,
+            None => panic!(
+                "process did not exit within {TIMEOUT:?}; stderr:\n{}",
+                self.stderr_text()
+            ),
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.wait_timeout(Duration::ZERO).is_none()
+    }
+
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), sig);
+    }
+
+    /// Waits until stderr contains `needle`.
+    pub fn wait_log(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let text = self.stderr_text();
+            if text.contains(needle) {
+                return text;
+            }
+            if Instant::now() >= deadline || !self.is_running() {
+                panic!("stderr never contained {needle:?}; stderr:\n{text}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.status.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+pub fn signal_of(status: ExitStatus) -> Option<i32> {
+    status.signal()
+}
+
+/// Waits until `path` exists (echod created its socket).
+pub fn wait_path(path: &Path, proc: &mut Proc) {
+    let deadline = Instant::now() + TIMEOUT;
+    while !path.exists() {
+        if Instant::now() >= deadline || !proc.is_running() {
+            panic!(
+                "{} never appeared; stderr:\n{}",
+                path.display(),
+                proc.stderr_text()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (bound then released).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// Output of `ovs-appctl`.
+#[derive(Debug)]
+pub struct Appctl {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the real `ovs-appctl -t CTL ARGS...` (with a timeout).
+pub fn appctl(ctl: &Path, args: &[&str]) -> Appctl {
+    let out = Command::new("ovs-appctl")
+        .arg("--timeout=20")
+        .arg("-t")
+        .arg(ctl)
+        .args(args)
+        .output()
+        .expect("run ovs-appctl");
+    Appctl {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A blocking JSON-RPC client over any stream.
+pub struct Client<S> {
+    pub stream: S,
+    buf: Vec<u8>,
+}
+
+/// Connects to a Unix socket (retrying while echod starts).
+pub fn connect_unix(path: &Path) -> Client<std::os::unix::net::UnixStream> {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        match std::os::unix::net::UnixStream::connect(path) {
+            Ok(s) => {
+                s.set_read_timeout(Some(TIMEOUT)).unwrap();
+                s.set_write_timeout(Some(TIMEOUT)).unwrap();
+                return Client {
+                    stream: s,
+                    buf: Vec::new(),
+                };
+            }
+            Err(e) if Instant::now() >= deadline => panic!("connect {}: {e}", path.display()),
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+/// Connects to TCP (retrying while echod starts).
+pub fn connect_tcp(addr: &str) -> Client<std::net::TcpStream> {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        match std::net::TcpStream::connect(addr) {
+            Ok(s) => {
+                s.set_read_timeout(Some(TIMEOUT)).unwrap();
+                s.set_write_timeout(Some(TIMEOUT)).unwrap();
+                return Client {
+                    stream: s,
+                    buf: Vec::new(),
+                };
+            }
+            Err(e) if Instant::now() >= deadline => panic!("connect {addr}: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+impl<S: Read + Write> Client<S> {
+    /// Wraps an already connected stream (e.g. one echod connected to).
+    pub fn new(stream: S) -> Client<S> {
+        Client {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// Sends without failing: the server may already have closed the connection.
+    pub fn try_send(&mut self, v: &Value) -> bool {
+        self.stream
+            .write_all(serde_json::to_string(v).unwrap().as_bytes())
+            .is_ok()
+    }
+
+    pub fn send(&mut self, v: &Value) {
+        self.send_raw(serde_json::to_string(v).unwrap().as_bytes());
+    }
+
+    /// The next JSON value from the server, or None at end of stream.
+    pub fn recv(&mut self) -> Option<Value> {
+        loop {
+            let mut it = serde_json::Deserializer::from_slice(&self.buf).into_iter::<Value>();
+            match it.next() {
+                Some(Ok(v)) => {
+                    let used = it.byte_offset();
+                    self.buf.drain(..used);
+                    return Some(v);
+                }
+                Some(Err(e)) if !e.is_eof() => panic!("server sent invalid JSON: {e}"),
+                _ => {}
+            }
+            let mut chunk = [0u8; 65536];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return None,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return None,
+                Err(e) => panic!("read: {e}"),
+            }
+        }
+    }
+
+    /// Sends `echo` with `params` and checks the reply.
+    pub fn echo(&mut self, id: u64, params: Value) {
+        self.send(&json!({"method": "echo", "params": params.clone(), "id": id}));
+        let reply = self.recv().expect("echo reply");
+        assert_eq!(reply, json!({"id": id, "result": params, "error": null}));
+    }
+
+    /// True when the server closed the connection (EOF or reset).
+    pub fn closed(&mut self) -> bool {
+        self.recv().is_none()
+    }
+}

@@ -1,0 +1,173 @@
+//! Socket activation with the real `systemd-socket-activate`: echod serves `pfd:3`, `pfd:NAME`
+//! and TCP, never unlinks the inherited socket, and refuses a datagram socket.
+
+mod common;
+
+use common::*;
+use nix::sys::signal::Signal;
+use serde_json::json;
+
+const SSA: &str = "systemd-socket-activate";
+
+#[test]
+fn pfd_number_on_unix_socket_answers_echo() {
+    if !require("pfd_number_on_unix_socket_answers_echo", SSA, "systemd") {
+        return;
+    }
+    let dir = TempDir::new("ssa-unix");
+    let sock = dir.join("echod.sock");
+    let sock_s = sock.to_str().unwrap();
+    let mut p = Proc::spawn(
+        &dir,
+        "ssa",
+        SSA,
+        &["-l", sock_s, "--", echod_bin(), "--remote=pfd:3"],
+    );
+    wait_path(&sock, &mut p);
+    let mut c = connect_unix(&sock);
+    c.echo(1, json!(["hello", {"nested": [1, 2.5, null]}]));
+    c.echo(2, json!([]));
+    let log = p.wait_log("serving 1 remote(s)");
+    assert!(log.contains("pfd:3: AF_UNIX stream listener"), "{log}");
+    // SIGTERM: exit 0, and the inherited socket (systemd's) is not unlinked.
+    drop(c);
+    p.signal(Signal::SIGTERM);
+    let status = p.wait_exit();
+    assert!(
+        status.success(),
+        "exit status {status:?}; stderr:\n{}",
+        p.stderr_text()
+    );
+    assert!(sock.exists(), "echod unlinked the inherited pfd: socket");
+}
+
+#[test]
+fn pfd_name_from_fdname_answers_echo() {
+    if !require("pfd_name_from_fdname_answers_echo", SSA, "systemd") {
+        return;
+    }
+    let dir = TempDir::new("ssa-name");
+    let sock = dir.join("named.sock");
+    let mut p = Proc::spawn(
+        &dir,
+        "ssa",
+        SSA,
+        &[
+            "--fdname=web",
+            "-l",
+            sock.to_str().unwrap(),
+            "--",
+            echod_bin(),
+            "--remote=pfd:web",
+        ],
+    );
+    wait_path(&sock, &mut p);
+    let mut c = connect_unix(&sock);
+    c.echo(7, json!(["by name"]));
+    let log = p.wait_log("serving 1 remote(s)");
+    assert!(log.contains("pfd:web:"), "{log}");
+}
+
+#[test]
+fn pfd_name_that_was_not_passed_is_a_clear_error() {
+    if !require(
+        "pfd_name_that_was_not_passed_is_a_clear_error",
+        SSA,
+        "systemd",
+    ) {
+        return;
+    }
+    let dir = TempDir::new("ssa-noname");
+    let sock = dir.join("named.sock");
+    let mut p = Proc::spawn(
+        &dir,
+        "ssa",
+        SSA,
+        &[
+            "--fdname=web",
+            "-l",
+            sock.to_str().unwrap(),
+            "--",
+            echod_bin(),
+            "--remote=pfd:api",
+        ],
+    );
+    wait_path(&sock, &mut p);
+    // The first connection makes systemd-socket-activate exec echod, which refuses.
+    let _ = std::os::unix::net::UnixStream::connect(&sock);
+    let status = p.wait_exit();
+    assert_eq!(status.code(), Some(1), "stderr:\n{}", p.stderr_text());
+    let log = p.stderr_text();
+    assert!(
+        log.contains("echod: error: ") && log.contains("pfd:api"),
+        "{log}"
+    );
+}
+
+#[test]
+fn pfd_on_tcp_socket_answers_echo() {
+    if !require("pfd_on_tcp_socket_answers_echo", SSA, "systemd") {
+        return;
+    }
+    let dir = TempDir::new("ssa-tcp");
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut p = Proc::spawn(
+        &dir,
+        "ssa",
+        SSA,
+        &["-l", &addr, "--", echod_bin(), "--remote=pfd:3"],
+    );
+    p.wait_log(&format!("Listening on {addr}"));
+    let mut c = connect_tcp(&addr);
+    c.echo(3, json!(["over tcp"]));
+    let log = p.wait_log("serving 1 remote(s)");
+    assert!(
+        log.contains(&format!("pfd:3: AF_INET TCP listener on {addr}")),
+        "{log}"
+    );
+}
+
+#[test]
+fn datagram_socket_makes_echod_exit_with_the_stream_socket_error() {
+    if !require(
+        "datagram_socket_makes_echod_exit_with_the_stream_socket_error",
+        SSA,
+        "systemd",
+    ) {
+        return;
+    }
+    let dir = TempDir::new("ssa-dgram");
+    let sock = dir.join("dgram.sock");
+    let mut p = Proc::spawn(
+        &dir,
+        "ssa",
+        SSA,
+        &[
+            "--datagram",
+            "-l",
+            sock.to_str().unwrap(),
+            "--",
+            echod_bin(),
+            "--remote=pfd:3",
+        ],
+    );
+    wait_path(&sock, &mut p);
+    // A datagram makes systemd-socket-activate exec echod.
+    let client = std::os::unix::net::UnixDatagram::unbound().unwrap();
+    client.send_to(b"{}", &sock).unwrap();
+    let status = p.wait_exit();
+    let log = p.stderr_text();
+    assert!(
+        !status.success() && status.code() == Some(1),
+        "{status:?}; stderr:\n{log}"
+    );
+    assert!(
+        log.contains("echod: error: pfd:3: not a stream socket") && log.contains("SOCK_DGRAM"),
+        "missing the stream-socket error:\n{log}"
+    );
+    assert!(
+        !log.contains("serving"),
+        "echod served a datagram socket:\n{log}"
+    );
+}

@@ -1,0 +1,183 @@
+//! Start-up order (READY=1 only after listeners, control socket and sandbox), graceful stop,
+//! and outgoing `unix:`/`tcp:` remotes with reconnection.
+
+mod common;
+
+use common::*;
+use nix::sys::signal::Signal;
+use serde_json::json;
+use std::os::unix::net::{UnixDatagram, UnixListener};
+use std::time::{Duration, Instant};
+
+fn recv_notify(sock: &UnixDatagram) -> Option<String> {
+    let mut buf = [0u8; 256];
+    match sock.recv(&mut buf) {
+        Ok(n) => Some(String::from_utf8_lossy(&buf[..n]).into_owned()),
+        Err(_) => None,
+    }
+}
+
+fn status_field(pid: i32, field: &str) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn ready_comes_after_listeners_control_socket_and_sandbox_then_stopping() {
+    let dir = TempDir::new("life-ready");
+    let notify_path = dir.join("notify");
+    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    notify.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let sock = dir.join("s.sock");
+    let ctl = dir.join("echod.ctl");
+    let mut p = Proc::spawn_env(
+        &dir,
+        "echod",
+        echod_bin(),
+        &[
+            &format!("--remote=punix:{}", sock.display()),
+            &format!("--unixctl={}", ctl.display()),
+            "--sandbox=on,spawn=deny",
+        ],
+        &[("NOTIFY_SOCKET", notify_path.to_str().unwrap())],
+    );
+    let msg =
+        recv_notify(&notify).unwrap_or_else(|| panic!("no READY=1; stderr:\n{}", p.stderr_text()));
+    assert_eq!(msg, "READY=1");
+    // At READY=1 everything is in place: listener, control socket, sandbox.
+    assert!(sock.exists() && ctl.exists());
+    assert_eq!(
+        status_field(p.pid(), "Seccomp:"),
+        "2",
+        "READY=1 before the sandbox was loaded"
+    );
+    assert_eq!(
+        status_field(p.pid(), "NoNewPrivs:"),
+        "1",
+        "no_new_privs not set with the sandbox"
+    );
+    connect_unix(&sock).echo(1, json!(["ready"]));
+    p.signal(Signal::SIGTERM);
+    assert_eq!(recv_notify(&notify).as_deref(), Some("STOPPING=1"));
+    assert!(p.wait_exit().success());
+}
+
+#[test]
+fn no_ready_when_start_up_fails() {
+    let dir = TempDir::new("life-noready");
+    let notify_path = dir.join("notify");
+    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let taken = dir.join("taken");
+    std::fs::write(&taken, "a regular file").unwrap();
+    let mut p = Proc::spawn_env(
+        &dir,
+        "echod",
+        echod_bin(),
+        &[&format!("--remote=punix:{}", taken.display())],
+        &[("NOTIFY_SOCKET", notify_path.to_str().unwrap())],
+    );
+    assert_eq!(p.wait_exit().code(), Some(1));
+    let log = p.stderr_text();
+    assert!(log.contains("the path is in use (not a socket"), "{log}");
+    assert_eq!(
+        std::fs::read_to_string(&taken).unwrap(),
+        "a regular file",
+        "echod clobbered a file"
+    );
+    assert_eq!(
+        recv_notify(&notify),
+        None,
+        "READY=1 sent although start-up failed"
+    );
+}
+
+#[test]
+fn stale_socket_is_replaced_but_a_live_one_is_not() {
+    let dir = TempDir::new("life-stale");
+    let sock = dir.join("s.sock");
+    // Stale: bound, then its listener closed.
+    drop(UnixListener::bind(&sock).unwrap());
+    let mut p = Proc::echod(&dir, &[&format!("--remote=punix:{}", sock.display())]);
+    p.wait_log("removing stale socket");
+    connect_unix(&sock).echo(1, json!([]));
+    // Live: a second echod on the same path refuses to start.
+    let mut q = Proc::spawn(
+        &dir,
+        "second",
+        echod_bin(),
+        &[&format!("--remote=punix:{}", sock.display())],
+    );
+    assert_eq!(q.wait_exit().code(), Some(1));
+    assert!(
+        q.stderr_text()
+            .contains("another process accepts connections on it"),
+        "{}",
+        q.stderr_text()
+    );
+    connect_unix(&sock).echo(2, json!(["first still serves"]));
+}
+
+fn accept_unix(l: &UnixListener) -> std::os::unix::net::UnixStream {
+    l.set_nonblocking(true).unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        match l.accept() {
+            Ok((s, _)) => {
+                s.set_nonblocking(false).unwrap();
+                s.set_read_timeout(Some(TIMEOUT)).unwrap();
+                return s;
+            }
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => panic!("echod never connected: {e}"),
+        }
+    }
+}
+
+#[test]
+fn connects_out_over_unix_and_tcp_and_reconnects() {
+    let dir = TempDir::new("life-connect");
+    let path = dir.join("peer.sock");
+    let port = free_port();
+    let mut p = Proc::echod(
+        &dir,
+        &[
+            &format!("--remote=unix:{}", path.display()),
+            &format!("--remote=tcp:127.0.0.1:{port}"),
+        ],
+    );
+    // Nobody listens yet: echod retries with backoff.
+    p.wait_log(&format!("unix:{}: connection failed", path.display()));
+    let unix_listener = UnixListener::bind(&path).unwrap();
+    let tcp_listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+
+    let mut c = Client::new(accept_unix(&unix_listener));
+    c.echo(1, json!(["echod connected to me"]));
+
+    tcp_listener.set_nonblocking(true).unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    let tcp = loop {
+        match tcp_listener.accept() {
+            Ok((s, _)) => break s,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => panic!("no tcp connection from echod: {e}"),
+        }
+    };
+    tcp.set_nonblocking(false).unwrap();
+    tcp.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut t = Client::new(tcp);
+    t.echo(2, json!(["over tcp"]));
+
+    // The peer hangs up: echod reconnects and serves the new connection.
+    drop(c);
+    let mut c2 = Client::new(accept_unix(&unix_listener));
+    c2.echo(3, json!(["again"]));
+    assert!(p.is_running());
+}

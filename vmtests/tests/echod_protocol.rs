@@ -1,0 +1,347 @@
+//! The JSON-RPC protocol on every remote: the real `ovsdb-client`, OVSDB framing, bounded
+//! messages and connections, and the 1,000 x 100 load test with bad clients mixed in.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use std::process::Command;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn start_unix(tag: &str, extra: &[&str]) -> (TempDir, Proc, std::path::PathBuf) {
+    let dir = TempDir::new(tag);
+    let sock = dir.join("s.sock");
+    let remote = format!("--remote=punix:{}", sock.display());
+    let mut args = vec![remote.as_str()];
+    args.extend_from_slice(extra);
+    let mut p = Proc::echod(&dir, &args);
+    wait_path(&sock, &mut p);
+    (dir, p, sock)
+}
+
+#[test]
+fn ovsdb_client_list_dbs_succeeds() {
+    if !require(
+        "ovsdb_client_list_dbs_succeeds",
+        "ovsdb-client",
+        "openvswitch-common",
+    ) {
+        return;
+    }
+    let (_dir, mut p, sock) = start_unix(
+        "proto-ovsdb",
+        &["--remote=ptcp:0:127.0.0.1", "--log-level=debug"],
+    );
+    let out = Command::new("ovsdb-client")
+        .args([
+            "--timeout=20",
+            "list-dbs",
+            &format!("unix:{}", sock.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ovsdb-client: {out:?}\n{}",
+        p.stderr_text()
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "",
+        "echod serves no database"
+    );
+    // The same over TCP (port from the log line of the listener).
+    let log = p.wait_log("serving 2 remote(s)");
+    let _ = log;
+    let out = Command::new("ovsdb-client")
+        .args([
+            "--timeout=20",
+            "-v",
+            "list-dbs",
+            &format!("unix:{}", sock.display()),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        err.contains("received reply, result=[], id="),
+        "ovsdb-client -v:\n{err}"
+    );
+}
+
+#[test]
+fn framing_methods_and_notifications() {
+    let (_dir, _p, sock) = start_unix("proto-frame", &[]);
+    let mut c = connect_unix(&sock);
+    // Two requests and a notification in one write, whitespace between them.
+    c.send_raw(
+        br#"{"method":"list_dbs","params":[],"id":"a"}  {"method":"echo","params":[],"id":null}
+        {"method":"transact","params":["x"],"id":[1,2]}"#,
+    );
+    assert_eq!(
+        c.recv().unwrap(),
+        json!({"id": "a", "result": [], "error": null})
+    );
+    assert_eq!(
+        c.recv().unwrap(),
+        json!({"id": [1, 2], "result": null, "error": "unknown method"})
+    );
+    // One request split into single bytes.
+    let req = json!({"method": "echo", "params": ["sp{l}it \" \\ ü"], "id": 9}).to_string();
+    for b in req.as_bytes() {
+        c.send_raw(&[*b]);
+    }
+    assert_eq!(
+        c.recv().unwrap(),
+        json!({"id": 9, "result": ["sp{l}it \" \\ ü"], "error": null})
+    );
+    // A reply from the client is not answered (echod sends nothing unsolicited).
+    c.send(&json!({"result": [], "error": null, "id": "echo"}));
+    c.echo(10, json!([1]));
+}
+
+#[test]
+fn malformed_invalid_and_oversized_messages_close_only_their_connection() {
+    let (_dir, mut p, sock) = start_unix("proto-bad", &["--max-message-size=1024"]);
+    let mut good = connect_unix(&sock);
+    good.echo(1, json!(["before"]));
+
+    let mut bad = connect_unix(&sock);
+    bad.send_raw(b"{\"method\":\"echo\",\"params\":[1,],\"id\":1}");
+    let r = bad.recv().expect("error reply");
+    assert_eq!(r["id"], Value::Null);
+    assert_eq!(r["result"], Value::Null);
+    assert_eq!(r["error"]["error"], json!("syntax error"), "{r}");
+    assert!(bad.closed(), "connection not closed after a syntax error");
+
+    let mut bad = connect_unix(&sock);
+    bad.send_raw(b"hello");
+    assert_eq!(bad.recv().unwrap()["error"]["error"], json!("syntax error"));
+    assert!(bad.closed());
+
+    let mut bad = connect_unix(&sock);
+    bad.send(&json!({"method": "echo", "params": {"not": "an array"}, "id": 5}));
+    let r = bad.recv().unwrap();
+    assert_eq!(r["id"], json!(5));
+    assert_eq!(r["error"]["error"], json!("invalid message"));
+    assert!(
+        r["error"]["details"]
+            .as_str()
+            .unwrap()
+            .contains("\"params\" must be JSON array"),
+        "{r}"
+    );
+    assert!(bad.closed());
+
+    let mut big = connect_unix(&sock);
+    big.echo(2, json!(["x".repeat(900)]));
+    big.send(&json!({"method": "echo", "params": ["x".repeat(2000)], "id": 3}));
+    let r = big.recv().unwrap();
+    assert_eq!(r["error"]["error"], json!("message too long"), "{r}");
+    assert!(
+        r["error"]["details"]
+            .as_str()
+            .unwrap()
+            .contains("at most 1024 bytes"),
+        "{r}"
+    );
+    assert!(big.closed());
+
+    good.echo(4, json!(["after"]));
+    assert!(p.is_running());
+    let log = p.stderr_text();
+    assert!(log.contains("closing connection: syntax error"), "{log}");
+    assert!(
+        log.contains("closing connection: message too long"),
+        "{log}"
+    );
+}
+
+#[test]
+fn connection_limit_closes_extra_connections_only() {
+    let (_dir, mut p, sock) = start_unix("proto-limit", &["--max-connections=2"]);
+    let mut a = connect_unix(&sock);
+    let mut b = connect_unix(&sock);
+    a.echo(1, json!([]));
+    b.echo(2, json!([]));
+    let mut c = connect_unix(&sock);
+    c.send(&json!({"method": "echo", "params": [], "id": 3}));
+    assert!(
+        c.closed(),
+        "a third connection was served with --max-connections=2"
+    );
+    a.echo(4, json!([]));
+    drop(b);
+    // The slot is released when echod sees the close.
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    loop {
+        let mut d = connect_unix(&sock);
+        if !d.try_send(&json!({"method": "echo", "params": ["d"], "id": 5})) {
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        }
+        if let Some(r) = d.recv() {
+            assert_eq!(r["result"], json!(["d"]));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "slot never released");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        p.wait_log("--max-connections")
+            .contains("connections already")
+    );
+}
+
+fn raise_nofile(want: u64) -> bool {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+    if hard < want {
+        return false;
+    }
+    setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok()
+}
+
+async fn recv_value(s: &mut tokio::net::UnixStream, buf: &mut Vec<u8>) -> Option<Value> {
+    loop {
+        let mut it = serde_json::Deserializer::from_slice(buf).into_iter::<Value>();
+        match it.next() {
+            Some(Ok(v)) => {
+                let used = it.byte_offset();
+                buf.drain(..used);
+                return Some(v);
+            }
+            Some(Err(e)) if !e.is_eof() => panic!("invalid JSON from echod: {e}"),
+            _ => {}
+        }
+        let mut chunk = [0u8; 16384];
+        match s.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+async fn connect_retry(path: &std::path::Path) -> tokio::net::UnixStream {
+    let mut tries = 0;
+    loop {
+        match tokio::net::UnixStream::connect(path).await {
+            Ok(s) => return s,
+            Err(e) => {
+                tries += 1;
+                assert!(tries < 1000, "connect: {e}");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }
+}
+
+/// 1,000 concurrent connections x 100 echoes (pipelined 10 at a time), every reply checked, while 20 other connections
+/// send malformed JSON or an oversized message and are closed.
+#[test]
+fn load_1000_connections_x_100_echoes_with_bad_clients() {
+    const CONNS: usize = 1000;
+    const ECHOES: usize = 100;
+    const PIPELINE: usize = 10;
+    if !raise_nofile(2 * CONNS as u64 + 200) {
+        if std::env::var("HARDEN_TEST_STRICT").as_deref() == Ok("1") {
+            panic!("load test: RLIMIT_NOFILE hard limit too low");
+        }
+        eprintln!(
+            "SKIP: load_1000_connections_x_100_echoes_with_bad_clients: RLIMIT_NOFILE hard limit below {}",
+            2 * CONNS + 200
+        );
+        return;
+    }
+    let (_dir, mut p, sock) = start_unix(
+        "proto-load",
+        &["--max-connections=1100", "--max-message-size=4096"],
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let (good, bad) = rt.block_on(async {
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(CONNS + 20));
+        let mut tasks = Vec::new();
+        for conn in 0..CONNS {
+            let path = sock.clone();
+            let barrier = barrier.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut s = connect_retry(&path).await;
+                barrier.wait().await;
+                let mut buf = Vec::new();
+                // Batches of PIPELINE requests per write, then their replies, in order.
+                for batch in (0..ECHOES).step_by(PIPELINE) {
+                    let ids = batch..(batch + PIPELINE).min(ECHOES);
+                    let mut out = String::new();
+                    for i in ids.clone() {
+                        out.push_str(
+                            &json!({"method": "echo", "params": [conn, i, "payload"], "id": i})
+                                .to_string(),
+                        );
+                    }
+                    s.write_all(out.as_bytes()).await.unwrap();
+                    for i in ids {
+                        let reply = tokio::time::timeout(TIMEOUT, recv_value(&mut s, &mut buf))
+                            .await
+                            .expect("reply timed out")
+                            .expect("connection closed early");
+                        assert_eq!(
+                            reply,
+                            json!({"id": i, "result": [conn, i, "payload"], "error": null})
+                        );
+                    }
+                }
+                1usize
+            }));
+        }
+        let mut bad_tasks = Vec::new();
+        for k in 0..20usize {
+            let path = sock.clone();
+            let barrier = barrier.clone();
+            bad_tasks.push(tokio::spawn(async move {
+                let mut s = connect_retry(&path).await;
+                barrier.wait().await;
+                let (bytes, want) = if k % 2 == 0 {
+                    (
+                        b"{\"method\":\"echo\",\"params\":[}".to_vec(),
+                        "syntax error",
+                    )
+                } else {
+                    let big = json!({"method": "echo", "params": ["y".repeat(10_000)], "id": 1});
+                    (big.to_string().into_bytes(), "message too long")
+                };
+                // The server may close before reading everything: ignore write errors.
+                let _ = s.write_all(&bytes).await;
+                let mut buf = Vec::new();
+                let reply = tokio::time::timeout(TIMEOUT, recv_value(&mut s, &mut buf))
+                    .await
+                    .expect("error reply timed out")
+                    .expect("no error reply");
+                assert_eq!(reply["error"]["error"], json!(want), "{reply}");
+                assert!(
+                    recv_value(&mut s, &mut buf).await.is_none(),
+                    "bad connection not closed"
+                );
+                1usize
+            }));
+        }
+        let mut good = 0;
+        for t in tasks {
+            good += t.await.expect("client task failed");
+        }
+        let mut bad = 0;
+        for t in bad_tasks {
+            bad += t.await.expect("bad client task failed");
+        }
+        (good, bad)
+    });
+    assert_eq!((good, bad), (CONNS, 20));
+    assert!(p.is_running(), "echod died:\n{}", p.stderr_text());
+    eprintln!("load: {CONNS} x {ECHOES} echoes in {:?}", started.elapsed());
+}
