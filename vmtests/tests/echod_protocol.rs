@@ -167,7 +167,9 @@ fn connection_limit_closes_extra_connections_only() {
     a.echo(1, json!([]));
     b.echo(2, json!([]));
     let mut c = connect_unix(&sock);
-    c.send(&json!({"method": "echo", "params": [], "id": 3}));
+    // echod may close the extra connection before this write lands (EPIPE): both are fine,
+    // what matters is that it is never served.
+    let _ = c.try_send(&json!({"method": "echo", "params": [], "id": 3}));
     assert!(
         c.closed(),
         "a third connection was served with --max-connections=2"

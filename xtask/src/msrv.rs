@@ -59,7 +59,8 @@ fn scan(dir: &Path, root: &Path, findings: &mut Vec<String>) {
 
 /// A line that chains `let` with `&&` in an `if`/`while` condition.
 fn is_let_chain(line: &str) -> bool {
-    let code = line.split("//").next().unwrap_or("");
+    let code = strip_strings(line);
+    let code = code.split("//").next().unwrap_or("");
     if code.contains("&& let ") {
         return true;
     }
@@ -73,6 +74,31 @@ fn is_let_chain(line: &str) -> bool {
         }
     }
     false
+}
+
+/// The line with the contents of its string literals removed (escapes honoured).
+fn strip_strings(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in line.chars() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+                out.push(c);
+            }
+        } else {
+            if c == '"' {
+                in_string = true;
+            }
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -90,5 +116,6 @@ mod tests {
         assert!(!is_let_chain("    if a && b {"));
         assert!(!is_let_chain("    // if let Some(x) = a && b {"));
         assert!(!is_let_chain("    let ok = a && b;"));
+        assert!(!is_let_chain("    x.contains(\"if let a = b && c {\")"));
     }
 }
