@@ -22,6 +22,9 @@ pub(crate) struct Recipe {
     pub(crate) overlay: &'static [(&'static str, u32, &'static str)],
     /// Units masked (linked to /dev/null) to shorten boot: nothing here is needed by a test.
     pub(crate) masked: &'static [&'static str],
+    /// Generators masked: systemd runs every generator at boot and at each `daemon-reload`
+    /// (which the guest runner does once per run); under TCG each costs ~0.2 s.
+    pub(crate) masked_generators: &'static [&'static str],
     /// Units enabled (linked into multi-user.target.wants).
     pub(crate) enabled: &'static [&'static str],
     /// Size of the root image (mkfs.ext4 size argument).
@@ -138,6 +141,29 @@ pub(crate) const RECIPE: Recipe = Recipe {
         "systemd-hwdb-update.service",
         "systemd-journal-catalog-update.service",
         "systemd-update-done.service",
+        "getty-static.service",
+        // udev's coldplug loads dozens of modules (kvm, crypto, input...) that no test needs,
+        // seconds of CPU under TCG; devtmpfs provides the nodes and harden-guest loads the
+        // two modules it needs (virtio_pci, virtio_console).
+        "systemd-udevd.service",
+        "systemd-udevd-control.socket",
+        "systemd-udevd-kernel.socket",
+        "systemd-udev-trigger.service",
+        "systemd-udev-settle.service",
+        "systemd-remount-fs.service",
+    ],
+    masked_generators: &[
+        "systemd-cryptsetup-generator",
+        "systemd-debug-generator",
+        "systemd-getty-generator",
+        "systemd-gpt-auto-generator",
+        "systemd-hibernate-resume-generator",
+        "systemd-integritysetup-generator",
+        "systemd-rc-local-generator",
+        "systemd-run-generator",
+        "systemd-system-update-generator",
+        "systemd-sysv-generator",
+        "systemd-veritysetup-generator",
     ],
     enabled: &["harden-guest.service"],
     disk_size: "2G",
@@ -162,9 +188,13 @@ impl Recipe {
         for m in self.masked {
             s.push_str(&format!("mask {m}\n"));
         }
+        for g in self.masked_generators {
+            s.push_str(&format!("mask-generator {g}\n"));
+        }
         for e in self.enabled {
             s.push_str(&format!("enable {e}\n"));
         }
+        s.push_str("default multi-user.target\n");
         s
     }
 
@@ -327,9 +357,13 @@ fn mirror_deb822(text: &str, suite: &str) -> Option<String> {
 fn build(image: &Image) -> Result<(), String> {
     let recipe = &RECIPE;
     if !is_root() {
+        // Keep HOME (the cache location) and PATH (cargo) across sudo; the image files are
+        // world-readable and QEMU opens them read-only (snapshot=on), so any user can boot them.
+        let home = std::env::var("HOME").unwrap_or_else(|_| "$HOME".into());
         return Err(format!(
             "the guest image {} is not built, and building it needs root (debootstrap chroots \
-             and creates device nodes); run once as root:\n    sudo cargo xtask image\n\
+             and creates device nodes); build it once as root, into your cache directory:\n    \
+             sudo env HOME={home} \"PATH=$PATH\" cargo xtask image\n\
              later runs use the cached image as any user",
             image.dir.display()
         ));
@@ -379,12 +413,27 @@ fn build(image: &Image) -> Result<(), String> {
     }
     std::fs::rename(&tmp, &image.dir)
         .map_err(|e| format!("renaming {} to {}: {e}", tmp.display(), image.dir.display()))?;
+    remove_outdated(&parent, &image.dir);
     eprintln!(
         "xtask: guest image ready in {} ({:.1} s)",
         image.dir.display(),
         start.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Images of older recipes (each ~500 MB) are removed once the current one is built.
+fn remove_outdated(parent: &Path, current: &Path) {
+    if let Ok(dir) = std::fs::read_dir(parent) {
+        for e in dir.flatten() {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if p != current && !name.starts_with('.') && p.join("recipe.txt").is_file() {
+                eprintln!("xtask: removing an outdated image: {}", p.display());
+                let _ = std::fs::remove_dir_all(&p);
+            }
+        }
+    }
 }
 
 /// Leftovers of interrupted builds (by any process) are removed before a new build.
@@ -439,6 +488,19 @@ fn build_into(tmp: &Path, rootfs: &Path, mirror: &str, start: Instant) -> Result
         std::os::unix::fs::symlink("/dev/null", &link)
             .map_err(|e| format!("masking {unit}: {e}"))?;
     }
+    let generators = rootfs.join("etc/systemd/system-generators");
+    std::fs::create_dir_all(&generators)
+        .map_err(|e| format!("creating {}: {e}", generators.display()))?;
+    for g in recipe.masked_generators {
+        let link = generators.join(g);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink("/dev/null", &link)
+            .map_err(|e| format!("masking the generator {g}: {e}"))?;
+    }
+    let default = etc.join("default.target");
+    let _ = std::fs::remove_file(&default);
+    std::os::unix::fs::symlink("/lib/systemd/system/multi-user.target", &default)
+        .map_err(|e| format!("setting the default target: {e}"))?;
     let wants = etc.join("multi-user.target.wants");
     std::fs::create_dir_all(&wants).map_err(|e| format!("creating {}: {e}", wants.display()))?;
     for unit in recipe.enabled {

@@ -19,16 +19,14 @@ use runner::Mode;
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// The user's cache directory for this project: `$XDG_CACHE_HOME` or `~/.cache`, then
-/// `daemon-hardening/vm`.
+/// The user's cache directory for this project: `$XDG_CACHE_HOME` or `~/.cache` (or, with
+/// neither set, the workspace's `target/`), then `daemon-hardening/vm`.
 pub(crate) fn cache_root() -> Result<PathBuf, String> {
     let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
         Some(x) => PathBuf::from(x),
         None => match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
             Some(h) => PathBuf::from(h).join(".cache"),
-            None => {
-                return Err("neither XDG_CACHE_HOME nor HOME is set: no cache directory".into());
-            }
+            None => crate::util::project_root().join("target"),
         },
     };
     Ok(base.join("daemon-hardening").join("vm"))
@@ -167,6 +165,32 @@ pub(crate) fn suite(outcomes: &mut Vec<Outcome>) {
             });
         }
     }
+    let results = report
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::Result { .. }))
+        .count();
+    if let Some((passed, npassed, nfailed)) = report.verdict() {
+        let runner_log: Vec<&str> = report
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Log { name, text } if name == "runner" => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        if (!passed && nfailed == 0) || npassed + nfailed != results || !runner_log.is_empty() {
+            outcomes.push(Outcome {
+                name: "vm: guest runner".into(),
+                passed: false,
+                seconds: report.total,
+                detail: format!(
+                    "verdict {npassed} passed/{nfailed} failed for {results} results: {} (logs: {logs})",
+                    runner_log.join("; ")
+                ),
+            });
+        }
+    }
     if let Some(p) = &report.problem {
         outcomes.push(Outcome {
             name: "vm: guest".into(),
@@ -205,8 +229,14 @@ fn print_figures(report: &runner::Report, wall: f64) {
         .boot_to_ready
         .map(|b| format!("{b:.1} s"))
         .unwrap_or_else(|| "n/a".into());
+    let cold = image::location()
+        .ok()
+        .and_then(|i| i.build_seconds())
+        .map(|s| format!("{s:.1} s"))
+        .unwrap_or_else(|| "n/a".into());
     eprintln!(
-        "xtask: vm figures ({}): boot-to-ready {ready}, guest run {:.1} s, whole VM step {wall:.1} s; logs in {}",
+        "xtask: vm figures ({}): cold image build {cold} (when it was built), boot-to-ready \
+         {ready}, guest run {:.1} s, whole VM step {wall:.1} s; logs in {}",
         report.accel.name(),
         report.total,
         report.dir.display()

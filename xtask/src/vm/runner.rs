@@ -100,6 +100,9 @@ pub(crate) fn boot(mode: &Mode, on_event: &mut dyn FnMut(&Event)) -> Result<Repo
     follow(child, mode, accel, start, &mut report, on_event)?;
     report.total = start.elapsed().as_secs_f64();
     save_logs(&report);
+    // The payload is rebuilt for every run (tens of MB); the logs are what is worth keeping.
+    let _ = std::fs::remove_file(&payload);
+    let _ = std::fs::remove_dir_all(dir.join("payload"));
     Ok(report)
 }
 
@@ -302,12 +305,17 @@ fn qemu_command(image: &Image, payload: &Path, dir: &Path, mode: &Mode, accel: A
             c.stdin(Stdio::inherit()).stdout(Stdio::inherit());
         }
         Mode::Command(_) => {
-            c.args(["-chardev", "stdio,id=output"]);
+            // A file, copied to our stdout as it grows: a stdio chardev whose stdin is at EOF
+            // counts as disconnected, and the guest's writes to the port would block.
+            c.arg("-chardev").arg(format!(
+                "file,id=output,path={}",
+                dir.join("output.txt").display()
+            ));
             c.args([
                 "-device",
                 "virtserialport,chardev=output,name=harden.output",
             ]);
-            c.stdin(Stdio::null()).stdout(Stdio::inherit());
+            c.stdin(Stdio::null()).stdout(Stdio::null());
         }
         Mode::Suite { .. } | Mode::Demo => {
             c.stdin(Stdio::null());
@@ -343,10 +351,24 @@ fn follow(
     // (what the guest is doing, until when it may do it)
     let mut doing = ("booting".to_string(), start + boot_limit);
     let mut verdict_at: Option<Instant> = None;
+    let mut output: Option<File> = None;
     loop {
         let exited = child
             .try_wait()
             .map_err(|e| format!("waiting for QEMU: {e}"))?;
+        if let Mode::Command(_) = mode {
+            if output.is_none() {
+                output = File::open(report.dir.join("output.txt")).ok();
+            }
+            if let Some(f) = output.as_mut() {
+                let mut buf = Vec::new();
+                if f.read_to_end(&mut buf).is_ok() && !buf.is_empty() {
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(&buf);
+                    let _ = out.flush();
+                }
+            }
+        }
         if file.is_none() {
             file = File::open(&results_path).ok();
         }
