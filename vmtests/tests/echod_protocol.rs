@@ -347,3 +347,28 @@ fn load_1000_connections_x_100_echoes_with_bad_clients() {
     assert!(p.is_running(), "echod died:\n{}", p.stderr_text());
     eprintln!("load: {CONNS} x {ECHOES} echoes in {:?}", started.elapsed());
 }
+
+#[test]
+fn a_connection_accepted_just_before_sigterm_still_gets_its_reply() {
+    let (_dir, mut p, sock) = start_unix("proto-stop-grace", &[]);
+    // Accepted (the served connection proves echod's accept loop has it) but silent when
+    // SIGTERM arrives, as a client caught between connect() and write() during a restart.
+    let mut served = connect_unix(&sock);
+    served.echo(1, json!(["warm"]));
+    let mut late = connect_unix(&sock);
+    let mut answered_before = connect_unix(&sock);
+    answered_before.echo(2, json!(["before"]));
+    std::thread::sleep(Duration::from_millis(100));
+    p.signal(nix::sys::signal::Signal::SIGTERM);
+    std::thread::sleep(Duration::from_millis(200));
+    late.send(&json!({"method": "echo", "params": ["late"], "id": 3}));
+    let reply = late
+        .recv()
+        .expect("the late request got no reply: the connection was closed");
+    assert_eq!(reply["result"], json!(["late"]));
+    assert_eq!(reply["id"], json!(3));
+    // A connection already answered and idle is closed at once, and echod exits 0.
+    assert!(answered_before.closed());
+    let status = p.wait_exit();
+    assert!(status.success(), "echod exited with {status}");
+}

@@ -232,8 +232,14 @@ where
     });
 }
 
+/// How long a connection that has not yet had an answer (or holds half a message) may still
+/// send its request once shutdown begins: a client that connected just before SIGTERM still
+/// gets its reply instead of a closed connection.
+pub const STOP_GRACE: Duration = Duration::from_secs(1);
+
 /// Serves JSON-RPC on one connection until the peer closes, a bad message arrives, or shutdown
-/// begins while the connection is idle (requests already read are always answered).
+/// begins while the connection is idle (requests already read are always answered; a connection
+/// that has not been answered yet, or holds half a message, gets [`STOP_GRACE`] to finish).
 pub async fn serve_client<S>(mut stream: S, shared: &Shared, label: &str)
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -241,11 +247,27 @@ where
     let mut dec = Decoder::new(shared.max_message_size.load(Ordering::Relaxed));
     let mut buf = vec![0u8; READ_CHUNK];
     let mut out = Vec::new();
+    let mut answered_any = false;
+    let mut drain_until: Option<tokio::time::Instant> = None;
     loop {
-        let n = tokio::select! {
-            biased;
-            r = stream.read(&mut buf) => r,
-            _ = shared.stopped() => break,
+        let n = match drain_until {
+            Some(deadline) => {
+                match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+                    Ok(r) => r,
+                    Err(_) => break,
+                }
+            }
+            None => tokio::select! {
+                biased;
+                r = stream.read(&mut buf) => r,
+                _ = shared.stopped() => {
+                    if answered_any && !dec.has_partial() {
+                        break;
+                    }
+                    drain_until = Some(tokio::time::Instant::now() + STOP_GRACE);
+                    continue;
+                }
+            },
         };
         match n {
             Ok(0) => {
@@ -279,6 +301,10 @@ where
                 break;
             }
             out.clear();
+            answered_any = true;
+        }
+        if drain_until.is_some() && answered_any && !dec.has_partial() {
+            break;
         }
     }
 }
