@@ -9,6 +9,14 @@ use serde_json::json;
 
 const SSA: &str = "systemd-socket-activate";
 
+/// Starts `systemd-socket-activate SSA_ARGS -l LISTEN -- echod ECHOD_ARGS` in `dir`.
+fn activate(dir: &TempDir, ssa_args: &[&str], listen: &str, echod_args: &[&str]) -> Proc {
+    let mut args = ssa_args.to_vec();
+    args.extend(["-l", listen, "--", echod_bin()]);
+    args.extend_from_slice(echod_args);
+    Proc::spawn(dir, "ssa", SSA, &args)
+}
+
 #[test]
 fn pfd_number_on_unix_socket_answers_echo() {
     if !require("pfd_number_on_unix_socket_answers_echo", SSA, "systemd") {
@@ -17,12 +25,7 @@ fn pfd_number_on_unix_socket_answers_echo() {
     let dir = TempDir::new("ssa-unix");
     let sock = dir.join("echod.sock");
     let sock_s = sock.to_str().unwrap();
-    let mut p = Proc::spawn(
-        &dir,
-        "ssa",
-        SSA,
-        &["-l", sock_s, "--", echod_bin(), "--remote=pfd:3"],
-    );
+    let mut p = activate(&dir, &[], sock_s, &["--remote=pfd:3"]);
     wait_path(&sock, &mut p);
     let mut c = connect_unix(&sock);
     c.echo(1, json!(["hello", {"nested": [1, 2.5, null]}]));
@@ -48,18 +51,11 @@ fn pfd_name_from_fdname_answers_echo() {
     }
     let dir = TempDir::new("ssa-name");
     let sock = dir.join("named.sock");
-    let mut p = Proc::spawn(
+    let mut p = activate(
         &dir,
-        "ssa",
-        SSA,
-        &[
-            "--fdname=web",
-            "-l",
-            sock.to_str().unwrap(),
-            "--",
-            echod_bin(),
-            "--remote=pfd:web",
-        ],
+        &["--fdname=web"],
+        sock.to_str().unwrap(),
+        &["--remote=pfd:web"],
     );
     wait_path(&sock, &mut p);
     let mut c = connect_unix(&sock);
@@ -79,18 +75,11 @@ fn pfd_name_that_was_not_passed_is_a_clear_error() {
     }
     let dir = TempDir::new("ssa-noname");
     let sock = dir.join("named.sock");
-    let mut p = Proc::spawn(
+    let mut p = activate(
         &dir,
-        "ssa",
-        SSA,
-        &[
-            "--fdname=web",
-            "-l",
-            sock.to_str().unwrap(),
-            "--",
-            echod_bin(),
-            "--remote=pfd:api",
-        ],
+        &["--fdname=web"],
+        sock.to_str().unwrap(),
+        &["--remote=pfd:api"],
     );
     wait_path(&sock, &mut p);
     // The first connection makes systemd-socket-activate exec echod, which refuses.
@@ -112,12 +101,7 @@ fn pfd_on_tcp_socket_answers_echo() {
     let dir = TempDir::new("ssa-tcp");
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
-    let mut p = Proc::spawn(
-        &dir,
-        "ssa",
-        SSA,
-        &["-l", &addr, "--", echod_bin(), "--remote=pfd:3"],
-    );
+    let mut p = activate(&dir, &[], &addr, &["--remote=pfd:3"]);
     p.wait_log(&format!("Listening on {addr}"));
     let mut c = connect_tcp(&addr);
     c.echo(3, json!(["over tcp"]));
@@ -139,18 +123,11 @@ fn datagram_socket_makes_echod_exit_with_the_stream_socket_error() {
     }
     let dir = TempDir::new("ssa-dgram");
     let sock = dir.join("dgram.sock");
-    let mut p = Proc::spawn(
+    let mut p = activate(
         &dir,
-        "ssa",
-        SSA,
-        &[
-            "--datagram",
-            "-l",
-            sock.to_str().unwrap(),
-            "--",
-            echod_bin(),
-            "--remote=pfd:3",
-        ],
+        &["--datagram"],
+        sock.to_str().unwrap(),
+        &["--remote=pfd:3"],
     );
     wait_path(&sock, &mut p);
     // A datagram makes systemd-socket-activate exec echod.

@@ -240,42 +240,54 @@ pub struct Client<S> {
     buf: Vec<u8>,
 }
 
-/// Connects to a Unix socket (retrying while echod starts).
-pub fn connect_unix(path: &Path) -> Client<std::os::unix::net::UnixStream> {
+/// Connects with `connect` (retrying while echod starts) and sets both timeouts.
+fn connect_retrying<S: TimedStream>(
+    what: &str,
+    connect: impl Fn() -> std::io::Result<S>,
+) -> Client<S> {
     let deadline = Instant::now() + TIMEOUT;
     loop {
-        match std::os::unix::net::UnixStream::connect(path) {
+        match connect() {
             Ok(s) => {
-                s.set_read_timeout(Some(TIMEOUT)).unwrap();
-                s.set_write_timeout(Some(TIMEOUT)).unwrap();
-                return Client {
-                    stream: s,
-                    buf: Vec::new(),
-                };
+                s.set_timeouts(TIMEOUT);
+                return Client::new(s);
             }
-            Err(e) if Instant::now() >= deadline => panic!("connect {}: {e}", path.display()),
+            Err(e) if Instant::now() >= deadline => panic!("connect {what}: {e}"),
             Err(_) => std::thread::sleep(Duration::from_millis(20)),
         }
     }
 }
 
+/// A blocking std stream with read and write timeouts.
+pub trait TimedStream: Read + Write {
+    /// Sets both timeouts.
+    fn set_timeouts(&self, timeout: Duration);
+}
+
+impl TimedStream for std::os::unix::net::UnixStream {
+    fn set_timeouts(&self, timeout: Duration) {
+        self.set_read_timeout(Some(timeout)).unwrap();
+        self.set_write_timeout(Some(timeout)).unwrap();
+    }
+}
+
+impl TimedStream for std::net::TcpStream {
+    fn set_timeouts(&self, timeout: Duration) {
+        self.set_read_timeout(Some(timeout)).unwrap();
+        self.set_write_timeout(Some(timeout)).unwrap();
+    }
+}
+
+/// Connects to a Unix socket (retrying while echod starts).
+pub fn connect_unix(path: &Path) -> Client<std::os::unix::net::UnixStream> {
+    connect_retrying(&path.display().to_string(), || {
+        std::os::unix::net::UnixStream::connect(path)
+    })
+}
+
 /// Connects to TCP (retrying while echod starts).
 pub fn connect_tcp(addr: &str) -> Client<std::net::TcpStream> {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        match std::net::TcpStream::connect(addr) {
-            Ok(s) => {
-                s.set_read_timeout(Some(TIMEOUT)).unwrap();
-                s.set_write_timeout(Some(TIMEOUT)).unwrap();
-                return Client {
-                    stream: s,
-                    buf: Vec::new(),
-                };
-            }
-            Err(e) if Instant::now() >= deadline => panic!("connect {addr}: {e}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(20)),
-        }
-    }
+    connect_retrying(addr, || std::net::TcpStream::connect(addr))
 }
 
 impl<S: Read + Write> Client<S> {
