@@ -94,11 +94,20 @@ impl Filter {
             let _ = writeln!(out, "# the sandbox denies nothing: no system call filter");
             return out;
         }
-        let _ = writeln!(
-            out,
-            "# Foreign ABIs (i386 int 0x80, x32) are refused as by our bad-arch action."
-        );
-        let _ = writeln!(out, "SystemCallArchitectures=native");
+        if self.bad_arch_effect() == Effect::Log {
+            // SystemCallArchitectures= blocks; this filter only logs.
+            let _ = writeln!(
+                out,
+                "# Foreign ABIs (i386 int 0x80, x32) are logged and allowed by this filter; \
+                 systemd cannot log them, so SystemCallArchitectures= is left unset."
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "# Foreign ABIs (i386 int 0x80, x32) are refused as by our bad-arch action."
+            );
+            let _ = writeln!(out, "SystemCallArchitectures=native");
+        }
         if self.requires_no_new_privs() {
             let _ = writeln!(out, "# elevateprivileges=children");
             let _ = writeln!(out, "NoNewPrivileges=yes");

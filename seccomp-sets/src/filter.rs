@@ -276,7 +276,8 @@ pub struct Filter {
 impl Filter {
     /// The filter for `sandbox`'s denied sets in `mode`. A sandbox that is
     /// off gives a filter without rules (see [`apply`], which then loads
-    /// nothing).
+    /// nothing); its BPF, PFC and JSON exports, and [`Filter::load`], still
+    /// carry the bad-arch action.
     pub fn new(sandbox: &Sandbox, mode: Mode) -> Result<Filter, Error> {
         Filter::builder(sandbox).mode(mode).build()
     }

@@ -12,7 +12,8 @@
 //!   "arch": "x86_64",                     // the filter's (native) ABI
 //!   "default_action": {"action": "allow"},
 //!   "bad_arch_action": EFFECT,            // calls from foreign ABIs
-//!   "no_new_privs": bool,                 // load() always sets it
+//!   "no_new_privs": bool,                 // true: load() sets it whatever the caller's
+//!                                         // capabilities (elevateprivileges=children)
 //!   "rules": [{                           // in table order
 //!     "syscall": "clone", "nr": 56, "set": "spawn",
 //!     "action": "kill" | "EPERM" | "ENOSYS",   // the table's action

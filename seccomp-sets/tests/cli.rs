@@ -143,3 +143,100 @@ fn run_refuses_spawn_deny_with_an_explanation() {
     let err = stderr(&o);
     assert!(err.contains("spawn=deny denies execve"), "{err}");
 }
+
+#[test]
+fn sandbox_warnings_are_printed_not_swallowed() {
+    // `on` forgotten: the sandbox is off, and the user must be told before
+    // the command runs unconfined.
+    let o = cli(&[
+        "run",
+        "--sandbox",
+        "elevateprivileges=deny",
+        "--",
+        "/bin/true",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("seccomp-sets: warning: the sandbox is off because enable is not given"),
+        "{err}"
+    );
+    assert!(
+        err.contains("elevateprivileges=deny has no effect while the sandbox is off"),
+        "{err}"
+    );
+    let o = cli(&["explain", "--sandbox", "on,spawn=deny,spawn=allow"]);
+    assert!(o.status.success());
+    assert!(
+        stderr(&o).contains("spawn is given more than once; the last value, spawn=allow, wins"),
+        "{}",
+        stderr(&o)
+    );
+    let o = cli(&["export", "--sandbox", "on", "--format", "pfc"]);
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+}
+
+#[test]
+fn export_dash_means_stdout() {
+    let dir = std::env::temp_dir().join(format!("seccomp-sets-cli-dash-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_seccomp-sets"))
+        .args([
+            "export",
+            "--sandbox",
+            "on",
+            "--format",
+            "systemd",
+            "-o",
+            "-",
+        ])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let created = dir.join("-").exists();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!created, "-o - created a file named '-'");
+    assert!(stdout(&o).contains("[Service]"));
+}
+
+#[test]
+fn run_exit_status_tells_cannot_start_from_command_failure() {
+    let o = cli(&[
+        "run",
+        "--sandbox",
+        "on",
+        "--",
+        "/nonexistent/seccomp-sets-cmd",
+    ]);
+    assert_eq!(o.status.code(), Some(127), "{}", stderr(&o));
+    // A directory exists but cannot be executed.
+    let o = cli(&["run", "--sandbox", "on", "--", "/"]);
+    assert_eq!(o.status.code(), Some(126), "{}", stderr(&o));
+    assert!(stderr(&o).contains("executing \"/\""));
+    let o = cli(&["run", "--sandbox", "on", "--", "/bin/sh", "-c", "exit 1"]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn run_blocked_call_dies_by_sigsys() {
+    use std::os::unix::process::ExitStatusExt;
+    // perl-base is Essential on Debian. setuid to the current uid changes
+    // nothing even when allowed (tests run as root in CI).
+    let setuid = [
+        "perl",
+        "-MPOSIX",
+        "-e",
+        "POSIX::setuid($<); print qq(alive\\n)",
+    ];
+    let mut args = vec!["run", "--sandbox", "on,elevateprivileges=deny", "--"];
+    args.extend(setuid);
+    let o = cli(&args);
+    assert_eq!(o.status.signal(), Some(libc::SIGSYS), "{o:?}");
+    assert!(!stdout(&o).contains("alive"));
+    // The same command runs when the privileged set is allowed.
+    let mut args = vec!["run", "--sandbox", "on", "--"];
+    args.extend(setuid);
+    let o = cli(&args);
+    assert!(o.status.success() && stdout(&o).contains("alive"), "{o:?}");
+}

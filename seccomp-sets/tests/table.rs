@@ -321,6 +321,19 @@ fn systemd_lines_say_what_cannot_be_expressed() {
     );
     let audit = Filter::new(&s, Mode::Audit).unwrap().to_systemd();
     assert!(audit.contains("SystemCallLog=") && !audit.contains("SystemCallFilter="));
+    // Audit mode logs foreign-ABI calls; systemd's SystemCallArchitectures=
+    // would block them.
+    assert_eq!(
+        Filter::new(&s, Mode::Audit).unwrap().bad_arch_effect(),
+        seccomp_sets::Effect::Log
+    );
+    assert!(
+        !audit
+            .lines()
+            .any(|l| l.starts_with("SystemCallArchitectures=")),
+        "{audit}"
+    );
+    assert!(unit.lines().any(|l| l == "SystemCallArchitectures=native"));
 }
 
 proptest! {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use sandbox_opts::Parsed;
 use seccomp_sets::{
     Arch, Effect, Filter, IfMissing, KillAction, Mode, Sandbox, Set, resolve, rules_of,
 };
@@ -37,18 +38,18 @@ enum Cmd {
     /// Explain what a sandbox blocks on this machine, how, and which names
     /// do not exist here.
     Explain {
-        #[arg(long, value_parser = sandbox_opts::clap::value_parser(),
+        #[arg(long, value_parser = sandbox_opts::clap::parsed_value_parser(),
               help = sandbox_opts::SHORT_HELP, long_help = sandbox_opts::HELP)]
-        sandbox: Sandbox,
+        sandbox: Parsed,
         /// enforce, audit or report.
         #[arg(long, default_value = "enforce")]
         mode: Mode,
     },
     /// Write the filter in one of several formats.
     Export {
-        #[arg(long, value_parser = sandbox_opts::clap::value_parser(),
+        #[arg(long, value_parser = sandbox_opts::clap::parsed_value_parser(),
               help = sandbox_opts::SHORT_HELP, long_help = sandbox_opts::HELP)]
-        sandbox: Sandbox,
+        sandbox: Parsed,
         /// Output format.
         #[arg(long, value_enum)]
         format: Format,
@@ -58,15 +59,20 @@ enum Cmd {
         /// How kill rows kill: detect (ask this kernel), process or trap.
         #[arg(long, value_enum, default_value = "detect")]
         kill: Kill,
-        /// Write here instead of stdout.
+        /// Write here instead of stdout (`-` is stdout).
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
     },
     /// Load the filter, then exec CMD under it.
+    ///
+    /// CMD replaces seccomp-sets, so the exit status is CMD's own; a call the
+    /// sandbox kills ends CMD by SIGSYS (shells report "Bad system call" and
+    /// status 159). If CMD cannot be executed, seccomp-sets exits with 127
+    /// (not found) or 126 (found but not executable), as env(1) does.
     Run {
-        #[arg(long, value_parser = sandbox_opts::clap::value_parser(),
+        #[arg(long, value_parser = sandbox_opts::clap::parsed_value_parser(),
               help = sandbox_opts::SHORT_HELP, long_help = sandbox_opts::HELP)]
-        sandbox: Sandbox,
+        sandbox: Parsed,
         /// enforce, audit or report.
         #[arg(long, default_value = "enforce")]
         mode: Mode,
@@ -225,9 +231,18 @@ fn explain(filter: &Filter) -> String {
 
 fn write_out(output: Option<&PathBuf>, bytes: &[u8]) -> std::io::Result<()> {
     match output {
-        Some(path) => std::fs::write(path, bytes),
-        None => std::io::stdout().lock().write_all(bytes),
+        Some(path) if path.as_os_str() != "-" => std::fs::write(path, bytes),
+        _ => std::io::stdout().lock().write_all(bytes),
     }
+}
+
+/// Prints what the parser accepted but probably not as meant (e.g. a
+/// sandbox that is off because `on` is missing), then returns the settings.
+fn sandbox_of(parsed: Parsed) -> Sandbox {
+    for warning in &parsed.warnings {
+        eprintln!("seccomp-sets: warning: {warning}");
+    }
+    parsed.sandbox
 }
 
 fn export(filter: &Filter, format: Format) -> Result<Vec<u8>, seccomp_sets::Error> {
@@ -258,7 +273,7 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Cmd::Explain { sandbox, mode } => match Filter::new(&sandbox, mode) {
+        Cmd::Explain { sandbox, mode } => match Filter::new(&sandbox_of(sandbox), mode) {
             Ok(f) => {
                 print!("{}", explain(&f));
                 ExitCode::SUCCESS
@@ -272,7 +287,7 @@ fn main() -> ExitCode {
             kill,
             output,
         } => {
-            let mut b = Filter::builder(&sandbox).mode(mode);
+            let mut b = Filter::builder(&sandbox_of(sandbox)).mode(mode);
             b = match kill {
                 Kill::Detect => b,
                 Kill::Process => b.kill_action(KillAction::Process),
@@ -291,6 +306,7 @@ fn main() -> ExitCode {
             }
         }
         Cmd::Run { sandbox, mode, cmd } => {
+            let sandbox = sandbox_of(sandbox);
             if sandbox.enabled && sandbox.denied_sets().contains(Set::Spawn) && mode != Mode::Audit
             {
                 return fail(format!(
@@ -312,7 +328,14 @@ fn main() -> ExitCode {
                 return fail(e);
             }
             let err = std::process::Command::new(&cmd[0]).args(&cmd[1..]).exec();
-            fail(format!("executing {:?}: {err}", cmd[0]))
+            eprintln!("seccomp-sets: executing {:?}: {err}", cmd[0]);
+            // The shell's and env(1)'s convention, so that a caller can tell
+            // "could not start" from the command's own failure.
+            ExitCode::from(if err.kind() == std::io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            })
         }
     }
 }
