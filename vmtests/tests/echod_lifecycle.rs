@@ -86,7 +86,10 @@ fn no_ready_when_start_up_fails() {
     );
     assert_eq!(p.wait_exit().code(), Some(1));
     let log = p.stderr_text();
-    assert!(log.contains("the path is in use (not a socket"), "{log}");
+    assert!(
+        log.contains("the path is in use (not a socket but a regular file)"),
+        "{log}"
+    );
     assert_eq!(
         std::fs::read_to_string(&taken).unwrap(),
         "a regular file",
@@ -118,7 +121,7 @@ fn stale_socket_is_replaced_but_a_live_one_is_not() {
     assert_eq!(q.wait_exit().code(), Some(1));
     assert!(
         q.stderr_text()
-            .contains("another process accepts connections on it"),
+            .contains("a listening socket accepts connections on it"),
         "{}",
         q.stderr_text()
     );
@@ -180,4 +183,60 @@ fn connects_out_over_unix_and_tcp_and_reconnects() {
     let mut c2 = Client::new(accept_unix(&unix_listener));
     c2.echo(3, json!(["again"]));
     assert!(p.is_running());
+}
+
+#[test]
+fn ptcp_port_zero_is_logged_so_it_can_be_used_without_a_control_socket() {
+    let dir = TempDir::new("life-port0");
+    let mut p = Proc::echod(&dir, &["--unixctl=none", "--remote=ptcp:0:127.0.0.1"]);
+    let log = p.wait_log("serving 1 remote(s)");
+    let port = log
+        .lines()
+        .find_map(|l| l.strip_prefix("echod: info: ptcp:0:127.0.0.1: listening on 127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no bound address logged:\n{log}"));
+    connect_tcp(&format!("127.0.0.1:{port}")).echo(1, json!(["port 0"]));
+    p.signal(Signal::SIGTERM);
+    assert!(p.wait_exit().success());
+}
+
+#[test]
+fn start_up_errors_name_the_missing_directory_and_the_config_shape() {
+    let dir = TempDir::new("life-errs");
+    let sock = dir.join("no-such-dir/s.sock");
+    let mut p = Proc::echod(&dir, &[&format!("--remote=punix:{}", sock.display())]);
+    assert_eq!(p.wait_exit().code(), Some(1));
+    let log = p.stderr_text();
+    let want = format!(
+        "the directory {} does not exist",
+        dir.join("no-such-dir").display()
+    );
+    assert!(log.contains(&want), "{log}");
+
+    // `[]` would deserialise as "no settings" through serde's sequence form of a struct.
+    let cfg = dir.join("echod.json");
+    std::fs::write(&cfg, "[]").unwrap();
+    let mut p = Proc::echod(&dir, &[&format!("--config-file={}", cfg.display())]);
+    assert_eq!(p.wait_exit().code(), Some(1));
+    let log = p.stderr_text();
+    assert!(
+        log.contains("invalid type: sequence, expected a map"),
+        "{log}"
+    );
+
+    // A sandbox string QEMU accepts but that does nothing is warned about, as with --sandbox.
+    std::fs::write(&cfg, r#"{"sandbox": "off,spawn=deny"}"#).unwrap();
+    let mut p = Proc::echod(
+        &dir,
+        &[
+            "--unixctl=none",
+            &format!("--config-file={}", cfg.display()),
+        ],
+    );
+    let log = p.wait_log("serving 0 remote(s)");
+    assert!(
+        log.contains("echod.json: sandbox: spawn=deny has no effect while the sandbox is off"),
+        "{log}"
+    );
+    p.signal(Signal::SIGTERM);
+    assert!(p.wait_exit().success());
 }

@@ -28,6 +28,7 @@ commands:
   bench                           run the benchmarks (ratios against a baseline in the same run)
   image [--rebuild]               build the guest image (cached under the user's cache directory)
   vm [-- CMD...]                  interactive shell in the guest, or run CMD and return its status
+                                  (one argument is a shell line, several are a program and its args)
   deps                            install the prerequisites only (apt-get, when root)
 ";
 
@@ -51,7 +52,11 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+        other => {
+            // A usage error, like no command at all: exit 2.
+            eprint!("xtask: error: unknown command `{other}`\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

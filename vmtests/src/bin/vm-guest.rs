@@ -397,7 +397,10 @@ fn command(
         .stderr(err)
         .status()
         .map_err(|e| format!("starting bash: {e}"))?;
-    let code = status.code().unwrap_or(128);
+    // Killed by a signal: 128 + its number, as a shell reports it.
+    let code = status.code().unwrap_or_else(|| {
+        128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)
+    });
     ch.send("EXIT", &[&code.to_string()]);
     Ok((1, 0))
 }

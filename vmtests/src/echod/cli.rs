@@ -95,7 +95,7 @@ pub struct Cli {
 
     /// Control socket for ovs-appctl -t PATH; "none" disables it. Default:
     /// $RUNTIME_DIRECTORY/echod.ctl when systemd sets RUNTIME_DIRECTORY, otherwise none.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub unixctl: Option<String>,
 
     /// The sandbox from the command line (with the parser's warnings).
@@ -193,6 +193,7 @@ mod tests {
             &["echod", "--log-level=loud"],
             &["echod", "--max-connections=0"],
             &["echod", "--bogus"],
+            &["echod", "--unixctl="],
         ] {
             let e = Cli::try_parse_from(args).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{args:?}: {e}");

@@ -34,6 +34,10 @@ pub struct ConfigFile {
     /// `--max-connections` when not given on the command line.
     #[serde(default)]
     pub max_connections: Option<usize>,
+    /// What the sandbox string probably did not mean (`"off,spawn=deny"`, a repeated key ...),
+    /// as `--sandbox` reports it; serde cannot carry these, so [`ConfigFile::parse`] fills them.
+    #[serde(skip)]
+    pub sandbox_warnings: Vec<sandbox_opts::Warning>,
 }
 
 /// Why a file could not be used.
@@ -150,10 +154,34 @@ pub const CONNECTIONS_RANGE: (usize, usize) = (1, 1 << 24);
 impl ConfigFile {
     /// Parses config-file text (`path` is only used in messages).
     pub fn parse(path: &Path, text: &str) -> Result<ConfigFile, FileError> {
-        let c: ConfigFile = serde_json::from_str(text).map_err(|error| FileError::Invalid {
+        let invalid = |error| FileError::Invalid {
             path: path.to_owned(),
             error,
-        })?;
+        };
+        // serde's derived struct impl also takes a JSON array (the members in order), so `[]`
+        // would silently mean "no settings": insist on an object, with serde_json's position.
+        if !text.trim_start().starts_with('{') {
+            if let Err(error) =
+                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text)
+            {
+                return Err(invalid(error));
+            }
+        }
+        let mut c: ConfigFile = serde_json::from_str(text).map_err(invalid)?;
+        if c.sandbox.is_some() {
+            #[derive(Deserialize)]
+            struct SandboxText {
+                sandbox: serde_json::Value,
+            }
+            if let Ok(SandboxText {
+                sandbox: serde_json::Value::String(s),
+            }) = serde_json::from_str(text)
+            {
+                if let Ok((_, warnings)) = sandbox_opts::parse_with_warnings(&s) {
+                    c.sandbox_warnings = warnings;
+                }
+            }
+        }
         for (member, value, range) in [
             ("max_message_size", c.max_message_size, MESSAGE_SIZE_RANGE),
             ("max_connections", c.max_connections, CONNECTIONS_RANGE),
@@ -210,6 +238,24 @@ mod tests {
         assert_eq!(c.max_connections, Some(5));
         assert!(c.policy.is_none());
         assert!(ConfigFile::parse(p, "{}").unwrap().remotes.is_empty());
+        assert!(c_warnings(r#"{"sandbox":"on,spawn=deny"}"#).is_empty());
+        assert!(c_warnings(r#"{"sandbox":{"enable":"off","spawn":"deny"}}"#).is_empty());
+    }
+
+    fn c_warnings(text: &str) -> Vec<String> {
+        let c = ConfigFile::parse(Path::new("echod.json"), text).unwrap();
+        c.sandbox_warnings.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn sandbox_string_warnings_are_kept() {
+        assert_eq!(
+            c_warnings(r#"{"sandbox":"off,spawn=deny"}"#),
+            ["spawn=deny has no effect while the sandbox is off"]
+        );
+        let w = c_warnings(r#"{"remotes":[],"sandbox":"on,spawn=deny,spawn=allow"}"#);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("spawn"), "{w:?}");
     }
 
     #[test]
@@ -230,6 +276,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("max_connections = 0 is out of range"), "{e}");
+        // An array is not an object, even though serde would map it onto the members in order.
+        for text in ["[]", " [[\"ptcp:0\"]]", "null", "\"x\""] {
+            let e = ConfigFile::parse(p, text).unwrap_err().to_string();
+            assert!(
+                e.contains("invalid config file: invalid type") && e.contains("expected a map"),
+                "{text}: {e}"
+            );
+        }
         let e = ConfigFile::parse(p, "[").unwrap_err();
         assert_eq!(
             std::io::Error::from(e).kind(),

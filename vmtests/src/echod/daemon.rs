@@ -122,11 +122,18 @@ pub fn run(cli: Cli) -> Result<(), StartError> {
     let sandbox = match &cli.sandbox {
         Some(parsed) => {
             for w in &parsed.warnings {
-                log::warn!("--sandbox={parsed}: {w}");
+                log::warn!("--sandbox: {w}");
             }
             parsed.sandbox
         }
-        None => cfg.sandbox.unwrap_or(Sandbox::OFF),
+        None => {
+            if let Some(p) = &cli.config_file {
+                for w in &cfg.sandbox_warnings {
+                    log::warn!("{}: sandbox: {w}", p.display());
+                }
+            }
+            cfg.sandbox.unwrap_or(Sandbox::OFF)
+        }
     };
     let limits = (
         cli.max_message_size
@@ -229,15 +236,20 @@ async fn serve(cli: Cli, mut state: State, limits: (usize, usize)) -> Result<(),
         .iter()
         .map(|(r, o)| (r.clone(), o.contains(Origin::CommandLine)))
         .collect();
+    let mut failed = 0;
     for (remote, from_cli) in remotes {
         let key = remote.to_string();
         match endpoint::prepare(&remote, &mut state.inherited) {
             Ok(p) => {
-                state.running.insert(key, endpoint::Running::new(p));
+                let running = endpoint::Running::new(p);
+                // The bound address: the only way to learn ptcp:0's port without a control socket.
+                log::info!("{key}: {}", running.status());
+                state.running.insert(key, running);
             }
             Err(e) if from_cli => return Err(StartError::Open(e)),
             Err(e) => {
                 log::warn!("{e}");
+                failed += 1;
                 state.running.insert(key, endpoint::Running::failed(&e));
             }
         }
@@ -246,9 +258,8 @@ async fn serve(cli: Cli, mut state: State, limits: (usize, usize)) -> Result<(),
     // 3. The control socket.
     let control = match cli.unixctl_path() {
         Some(path) => {
-            let (l, guard) =
-                endpoint::bind_unix(&path, &format!("control socket {}", path.display()))
-                    .map_err(StartError::Control)?;
+            let (l, guard) = endpoint::bind_unix(&path, &path.display().to_string())
+                .map_err(StartError::Control)?;
             log::info!("control socket: {}", path.display());
             Some((l, guard))
         }
@@ -296,7 +307,14 @@ async fn serve(cli: Cli, mut state: State, limits: (usize, usize)) -> Result<(),
     if cli.remotes_file.is_some() {
         tokio::spawn(server::watch_remotes_file(shared.clone()));
     }
-    log::info!("serving {n} remote(s)");
+    if failed == 0 {
+        log::info!("serving {n} remote(s)");
+    } else {
+        log::info!(
+            "serving {} remote(s); {failed} from the files could not be opened (see above)",
+            n - failed
+        );
+    }
 
     tokio::select! {
         _ = sigterm.recv() => log::info!("SIGTERM: shutting down"),

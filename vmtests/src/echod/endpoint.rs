@@ -181,7 +181,7 @@ pub fn bind_unix(
             Ok(_) => {
                 return Err(OpenError::PathInUse {
                     path: path.to_owned(),
-                    what: "another process accepts connections on it".into(),
+                    what: "a listening socket accepts connections on it".into(),
                 });
             }
             Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
@@ -198,15 +198,49 @@ pub fn bind_unix(
         Ok(m) => {
             return Err(OpenError::PathInUse {
                 path: path.to_owned(),
-                what: format!("not a socket but a {:?}", m.file_type()),
+                what: format!("not a socket but {}", describe_file_type(m.file_type())),
             });
         }
         Err(_) => {}
     }
-    let std_listener = unix_listen(path).map_err(bind_err)?;
+    let std_listener = unix_listen(path).map_err(|error| match path.parent() {
+        Some(dir)
+            if error.kind() == io::ErrorKind::NotFound
+                && !dir.as_os_str().is_empty()
+                && !dir.exists() =>
+        {
+            bind_err(io::Error::new(
+                error.kind(),
+                format!(
+                    "{error}: the directory {} does not exist (create it first)",
+                    dir.display()
+                ),
+            ))
+        }
+        _ => bind_err(error),
+    })?;
     let guard = SocketPath::record(path).map_err(bind_err)?;
     let listener = tokio::net::UnixListener::from_std(std_listener).map_err(bind_err)?;
     Ok((listener, guard))
+}
+
+/// "a regular file", "a directory" ... for [`OpenError::PathInUse`].
+fn describe_file_type(t: std::fs::FileType) -> &'static str {
+    if t.is_file() {
+        "a regular file"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else {
+        "a file of unknown type"
+    }
 }
 
 fn bind_tcp(

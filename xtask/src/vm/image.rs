@@ -57,7 +57,9 @@ pub(crate) const RECIPE: Recipe = Recipe {
              FailureAction=poweroff-force\n\
              \n\
              [Service]\n\
-             Type=oneshot\n\
+             # exec, not oneshot: the boot completes once the runner starts, so in the guest\n\
+             # `systemctl is-system-running` says running (a oneshot keeps it \"starting\").\n\
+             Type=exec\n\
              ExecStart=/usr/local/sbin/harden-guest\n\
              StandardOutput=journal+console\n\
              StandardError=journal+console\n\

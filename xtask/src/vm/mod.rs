@@ -102,7 +102,7 @@ pub(crate) fn vm_command(args: &[String]) -> Result<(), String> {
             None => Ok(()),
         };
     }
-    let line = cmd.join(" ");
+    let line = command_line(&cmd);
     let report = runner::boot(&Mode::Command(line.clone()), &mut |_| {})?;
     if let Some(p) = report.problem {
         return Err(p);
@@ -120,6 +120,26 @@ pub(crate) fn vm_command(args: &[String]) -> Result<(), String> {
         std::process::exit(code.clamp(1, 255));
     }
     Ok(())
+}
+
+/// The shell line the guest runs for `cargo xtask vm -- CMD...`: one argument is a shell line
+/// as typed (`'a && b | c'`); several are a program and its arguments, each quoted so that
+/// `sh -c 'exit 7'` reaches the guest as three words, not as `sh -c exit 7`.
+pub(crate) fn command_line(args: &[String]) -> String {
+    if let [line] = args {
+        return line.clone();
+    }
+    let quote = |a: &String| {
+        let plain = !a.is_empty()
+            && a.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b));
+        if plain {
+            a.clone()
+        } else {
+            format!("'{}'", a.replace('\'', r"'\''"))
+        }
+    };
+    args.iter().map(quote).collect::<Vec<_>>().join(" ")
 }
 
 /// The VM suite, one outcome per scenario. `HARDEN_VM_SCENARIOS=a,b` runs only those.
@@ -326,4 +346,43 @@ pub(crate) fn bench() -> Result<(), String> {
         accel.name()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::command_line;
+
+    fn line(args: &[&str]) -> String {
+        command_line(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn one_argument_is_a_shell_line_several_are_words() {
+        assert_eq!(line(&["echo a && exit 3"]), "echo a && exit 3");
+        assert_eq!(line(&["sh", "-c", "exit 7"]), "sh -c 'exit 7'");
+        assert_eq!(
+            line(&["systemctl", "is-system-running"]),
+            "systemctl is-system-running"
+        );
+        assert_eq!(
+            line(&["printf", "%s\\n", "it's", ""]),
+            r"printf '%s\n' 'it'\''s' ''"
+        );
+        assert_eq!(line(&["ls", "/run/*"]), "ls '/run/*'");
+    }
+
+    /// What bash makes of the quoted line is the original argument vector.
+    #[test]
+    fn quoted_words_survive_the_shell() {
+        let args = ["printf", "[%s]", "exit 7", "it's", "", "$HOME", "a\"b", "*"];
+        let owned: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let out = std::process::Command::new("sh")
+            .args(["-c", &command_line(&owned)])
+            .output()
+            .expect("sh runs");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "[exit 7][it's][][$HOME][a\"b][*]"
+        );
+    }
 }

@@ -76,19 +76,26 @@ pub(crate) fn boot(mode: &Mode, on_event: &mut dyn FnMut(&Event)) -> Result<Repo
     let (accel, why) = accel::detect(&image.kernel);
     let bins = build_guest_binaries()?;
     let dir = run_dir(mode.word())?;
-    let payload = make_payload(&dir, mode, accel, &bins)?;
+    // The payload is rebuilt for every run (tens of MB); the logs are what is worth keeping.
+    let remove_payload = || {
+        let _ = std::fs::remove_file(dir.join("payload.img"));
+        let _ = std::fs::remove_dir_all(dir.join("payload"));
+    };
+    let payload = make_payload(&dir, mode, accel, &bins).inspect_err(|_| remove_payload())?;
     eprintln!(
         "xtask: booting the guest under {} ({why}); logs in {}",
         accel.name(),
         dir.display()
     );
     let mut cmd = qemu_command(&image, &payload, &dir, mode, accel);
-    std::fs::write(dir.join("qemu-command.txt"), format!("{}\n", show(&cmd)))
-        .map_err(|e| format!("writing qemu-command.txt: {e}"))?;
     let start = Instant::now();
-    let child = cmd
-        .spawn()
-        .map_err(|e| format!("could not start {}: {e}", show(&cmd)))?;
+    let child = std::fs::write(dir.join("qemu-command.txt"), format!("{}\n", show(&cmd)))
+        .map_err(|e| format!("writing qemu-command.txt: {e}"))
+        .and_then(|()| {
+            cmd.spawn()
+                .map_err(|e| format!("could not start {}: {e}", show(&cmd)))
+        })
+        .inspect_err(|_| remove_payload())?;
     let mut report = Report {
         dir: dir.clone(),
         accel,
@@ -97,13 +104,11 @@ pub(crate) fn boot(mode: &Mode, on_event: &mut dyn FnMut(&Event)) -> Result<Repo
         total: 0.0,
         problem: None,
     };
-    follow(child, mode, accel, start, &mut report, on_event)?;
+    let followed = follow(child, mode, accel, start, &mut report, on_event);
     report.total = start.elapsed().as_secs_f64();
     save_logs(&report);
-    // The payload is rebuilt for every run (tens of MB); the logs are what is worth keeping.
-    let _ = std::fs::remove_file(&payload);
-    let _ = std::fs::remove_dir_all(dir.join("payload"));
-    Ok(report)
+    remove_payload();
+    followed.map(|()| report)
 }
 
 /// `cargo build -p vmtests --bins` (debug: it shares the host tests' build, and the guest work
@@ -353,9 +358,14 @@ fn follow(
     let mut verdict_at: Option<Instant> = None;
     let mut output: Option<File> = None;
     loop {
-        let exited = child
-            .try_wait()
-            .map_err(|e| format!("waiting for QEMU: {e}"))?;
+        let exited = match child.try_wait() {
+            Ok(e) => e,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("waiting for QEMU: {e}"));
+            }
+        };
         if let Mode::Command(_) = mode {
             if output.is_none() {
                 output = File::open(report.dir.join("output.txt")).ok();
@@ -426,11 +436,7 @@ fn follow(
             return Ok(());
         }
         let now = Instant::now();
-        let hung = match mode {
-            Mode::Shell => false,
-            Mode::Command(_) => report.boot_to_ready.is_none() && now > doing.1,
-            _ => now > doing.1,
-        };
+        let hung = now > doing.1 && watched(mode, report.boot_to_ready.is_some(), verdict_at);
         if hung && !interactive {
             let _ = child.kill();
             let _ = child.wait();
@@ -446,6 +452,17 @@ fn follow(
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether the time limits apply now: always in the suite and the demo, never in a shell; for
+/// one command while the guest boots and once the command has exited (the guest must then
+/// power off within [`POWEROFF_GRACE`]), but not while the command runs, however long.
+fn watched(mode: &Mode, ready: bool, verdict_at: Option<Instant>) -> bool {
+    match mode {
+        Mode::Shell => false,
+        Mode::Command(_) => !ready || verdict_at.is_some(),
+        Mode::Suite { .. } | Mode::Demo => true,
     }
 }
 
@@ -490,6 +507,17 @@ pub(crate) fn stdin_is_terminal() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_command_is_timed_while_booting_and_powering_off_not_while_it_runs() {
+        let cmd = Mode::Command("sleep 600".into());
+        assert!(watched(&cmd, false, None), "booting");
+        assert!(!watched(&cmd, true, None), "running the command");
+        assert!(watched(&cmd, true, Some(Instant::now())), "powering off");
+        assert!(!watched(&Mode::Shell, true, Some(Instant::now())));
+        assert!(watched(&Mode::Suite { only: vec![] }, true, None));
+        assert!(watched(&Mode::Demo, false, None));
+    }
 
     #[test]
     fn utc_stamps_are_right() {
