@@ -259,6 +259,11 @@ impl fmt::Display for ParseError {
                 "{kind}: bad IPv6 scope {scope:?}: must be an interface index or an interface \
                  name of 1 to 15 bytes without '/', ':', '%', brackets or white space"
             )?,
+            ParseError::TrailingText { kind, text } if kind.is_passive() => write!(
+                f,
+                "{kind}: unexpected {text:?} after the address: nothing may follow ']' \
+                 (the port comes first, as in {kind}:PORT:[IP])"
+            )?,
             ParseError::TrailingText { kind, text } => write!(
                 f,
                 "{kind}: unexpected {text:?} after the address: only \":PORT\" may follow ']'"
@@ -520,6 +525,9 @@ fn unbracketed_or_bad(
     if looks_like_ipv6(text) {
         suggestions.push(bracketed(text, None));
     }
+    // Only suggest what would be accepted (`fe80::1%eth0:6640` is not one address with the
+    // scope `eth0:6640`).
+    suggestions.retain(|s| s.parse::<Remote>().is_ok());
     if !suggestions.is_empty() {
         return ParseError::UnbracketedIpv6 {
             kind,

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use remote_policy::Remote;
+use remote_policy::{ParseError, Remote};
 
 const BAD: &[&str] = &[
     "",
@@ -28,6 +28,7 @@ const BAD: &[&str] = &[
     "tcp:::1",
     "tcp:::1:6640",
     "tcp:fe80::1%eth0",
+    "tcp:fe80::1%eth0:6640",
     "tcp:a:b:c",
     "tcp:[::1",
     "tcp:[]:6640",
@@ -60,6 +61,7 @@ const BAD: &[&str] = &[
     "ptcp:127.0.0.1",
     "pssl:6640:[::1]x",
     "pssl:6640:[::1",
+    "ptcp:6640:[fe80::1%eth0]:6641",
     // pfd (stream-pfd's messages)
     "pfd:",
     "pfd:+3",
@@ -110,5 +112,44 @@ fn kind_specific_errors_show_accepted_form() {
                 "{input:?}: {msg}"
             );
         }
+    }
+}
+
+/// What an `UnbracketedIpv6` error tells the user to write must itself be accepted.
+fn check_suggestions(input: &str) -> Result<(), String> {
+    if let Err(ParseError::UnbracketedIpv6 { suggestion, .. }) = input.parse::<Remote>() {
+        for alternative in suggestion.split(" or ") {
+            if let Err(e) = alternative.parse::<Remote>() {
+                return Err(format!(
+                    "{input:?} suggests {alternative:?}, which fails: {e}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn suggested_spellings_are_accepted() {
+    for input in BAD {
+        check_suggestions(input).unwrap();
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn suggested_spellings_of_unbracketed_ipv6_are_accepted(
+        kind in proptest::sample::select(vec!["tcp", "ssl", "ptcp", "pssl"]),
+        addr in proptest::prelude::any::<[u16; 8]>(),
+        scope in "(%[a-z0-9:]{0,6})?",
+        port in "(:[0-9]{0,6})?",
+    ) {
+        let addr = std::net::Ipv6Addr::from(addr);
+        let input = if kind.starts_with('p') {
+            format!("{kind}:6640:{addr}{scope}{port}")
+        } else {
+            format!("{kind}:{addr}{scope}{port}")
+        };
+        check_suggestions(&input).map_err(proptest::test_runner::TestCaseError::fail)?;
     }
 }

@@ -32,6 +32,33 @@ impl fmt::Display for Shown<'_> {
     }
 }
 
+/// Whether `value` is a number written with a leading zero (`010`), which systemd's
+/// `sd_listen_fds` parses as octal.
+pub(crate) fn has_leading_zero(value: &str) -> bool {
+    value.len() > 1 && value.starts_with('0') && value.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// What a `LISTEN_*` number must look like; names the octal trap for `010`.
+struct Expected<'a> {
+    value: &'a str,
+    what: &'static str,
+}
+
+impl fmt::Display for Expected<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "expected {}", self.what)?;
+        if has_leading_zero(self.value) {
+            write!(
+                f,
+                " without leading zeros: systemd's sd_listen_fds reads {} as octal, so the \
+                 value is ambiguous",
+                Shown(self.value)
+            )?;
+        }
+        Ok(())
+    }
+}
+
 pub(crate) fn stdio_name(fd: i32) -> &'static str {
     match fd {
         0 => "standard input",
@@ -600,8 +627,12 @@ impl fmt::Display for EnvError {
             ),
             EnvError::BadPid { value } => write!(
                 f,
-                "LISTEN_PID={} is not a valid process id (expected a positive decimal number)",
-                Shown(value)
+                "LISTEN_PID={} is not a valid process id ({})",
+                Shown(value),
+                Expected {
+                    value,
+                    what: "a positive decimal number"
+                }
             ),
             EnvError::PidMismatch {
                 listen_pid,
@@ -614,8 +645,12 @@ impl fmt::Display for EnvError {
             ),
             EnvError::BadPidFdId { value } => write!(
                 f,
-                "LISTEN_PIDFDID={} is not a valid pidfd inode id (expected a decimal number)",
-                Shown(value)
+                "LISTEN_PIDFDID={} is not a valid pidfd inode id ({})",
+                Shown(value),
+                Expected {
+                    value,
+                    what: "a decimal number"
+                }
             ),
             EnvError::PidFdIdMismatch {
                 listen_pidfdid,
@@ -627,8 +662,12 @@ impl fmt::Display for EnvError {
             ),
             EnvError::BadFdCount { value } => write!(
                 f,
-                "LISTEN_FDS={} is not a valid fd count (expected a decimal number)",
-                Shown(value)
+                "LISTEN_FDS={} is not a valid fd count ({})",
+                Shown(value),
+                Expected {
+                    value,
+                    what: "a decimal number"
+                }
             ),
             EnvError::TooManyFds { count } => write!(
                 f,

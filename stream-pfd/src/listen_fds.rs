@@ -207,16 +207,16 @@ impl ListenFdsBuilder {
 
 type Getter<'a> = dyn Fn(&'static str) -> Result<Option<String>, EnvError> + 'a;
 
-/// Strict decimal: ASCII digits only, at least one.
+/// Strict decimal: ASCII digits only, at least one, and no leading zero (systemd's
+/// `sd_listen_fds` reads `010` as octal 8, so such a value is ambiguous, never guessed).
 fn parse_decimal(value: &str) -> Option<u64> {
-    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+    if value.is_empty()
+        || !value.bytes().all(|b| b.is_ascii_digit())
+        || crate::error::has_leading_zero(value)
+    {
         return None;
     }
-    let digits = value.trim_start_matches('0');
-    if digits.is_empty() {
-        return Some(0);
-    }
-    digits.parse().ok()
+    value.parse().ok()
 }
 
 fn read_protocol(get: &Getter<'_>, require_pid: bool) -> Result<Mode, EnvError> {
@@ -471,7 +471,9 @@ impl fmt::Display for Unclaimed {
 /// * **`LISTEN_FDS` set** (socket activation): `LISTEN_PID` must be this process (unless
 ///   [turned off](ListenFdsBuilder::require_pid_match) for development), `LISTEN_PIDFDID`,
 ///   when set, must be this process's pidfd inode id (checked when the kernel has pidfs),
-///   `LISTEN_FDS` must be a decimal count whose fds (3 and up) are all open, and
+///   `LISTEN_FDS` must be a decimal count whose fds (3 and up) are all open (numbers are
+///   plain decimal: no sign, spaces or leading zeros, which `sd_listen_fds` would read as
+///   octal), and
 ///   `LISTEN_FDNAMES`, when set, must hold exactly one valid name per fd (absent: every name
 ///   is `unknown`). [`take`](ListenFds::take) accepts `pfd:N` only for passed fds
 ///   (others: [`TakeError::NotPassed`], naming the passed range) and `pfd:NAME` for a name

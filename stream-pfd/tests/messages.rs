@@ -225,6 +225,9 @@ fn env_error_messages() {
         EnvError::BadFdCount {
             value: "two".into(),
         },
+        EnvError::BadFdCount {
+            value: "010".into(),
+        },
         EnvError::TooManyFds {
             count: 4_000_000_000,
         },

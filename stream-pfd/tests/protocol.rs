@@ -435,6 +435,51 @@ fn bad_listen_fds_and_names_are_refused() {
 }
 
 #[test]
+fn leading_zeros_are_refused_not_read_as_decimal() {
+    // systemd's sd_listen_fds reads LISTEN_FDS=010 as octal 8 (and LISTEN_PID=0123 as octal),
+    // so reading them as decimal would claim (and close on drop) fds that were never passed.
+    let pid = std::process::id().to_string();
+    let zero_pid = format!("0{pid}");
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (
+            &[("LISTEN_PID", pid.as_str()), ("LISTEN_FDS", "01")],
+            "LISTEN_FDS=01 is not a valid fd count (expected a decimal number without leading \
+             zeros: systemd's sd_listen_fds reads 01 as octal, so the value is ambiguous)",
+        ),
+        (
+            &[("LISTEN_PID", zero_pid.as_str()), ("LISTEN_FDS", "1")],
+            "",
+        ),
+        (
+            &[
+                ("LISTEN_PID", pid.as_str()),
+                ("LISTEN_PIDFDID", "0123"),
+                ("LISTEN_FDS", "1"),
+            ],
+            "",
+        ),
+    ];
+    for (vars, expected) in cases {
+        let result = ListenFds::builder()
+            .vars(vars.iter().copied())
+            .on_drop(stream_pfd::OnDrop::Leave)
+            .build();
+        let err = result.expect_err(&format!("{vars:?} must be refused"));
+        assert!(
+            matches!(
+                err,
+                EnvError::BadFdCount { .. } | EnvError::BadPid { .. } | EnvError::BadPidFdId { .. }
+            ),
+            "{vars:?}: {err:?}"
+        );
+        assert!(err.to_string().contains("without leading zeros"), "{err}");
+        if !expected.is_empty() {
+            assert_eq!(err.to_string(), expected);
+        }
+    }
+}
+
+#[test]
 fn leftover_variables_without_listen_fds_are_refused() {
     let Some(prog) = pfd_info("leftover_variables_without_listen_fds_are_refused") else {
         return;
