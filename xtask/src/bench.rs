@@ -7,7 +7,7 @@ pub(crate) fn bench_command(args: &[String]) -> Result<(), String> {
     if let Some(a) = args.first() {
         return Err(format!("`bench` takes no arguments, got `{a}`"));
     }
-    crate::deps::ensure(crate::deps::HOST)?;
+    crate::deps::ensure_host()?;
     run(cargo().args(["bench", "--workspace", "--all-features"]))?;
     crate::vm::bench()
 }

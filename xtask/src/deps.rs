@@ -15,18 +15,8 @@ pub(crate) struct Need {
     pub(crate) package: &'static str,
 }
 
-/// Needed by the host tests (building, linking libseccomp, peers from Debian).
+/// Needed by the host tests besides [`BUILD`]: the real peers from Debian.
 pub(crate) const HOST: &[Need] = &[
-    Need {
-        why: "linking libseccomp",
-        probe: "/usr/include/seccomp.h",
-        package: "libseccomp-dev",
-    },
-    Need {
-        why: "finding libseccomp",
-        probe: "pkg-config",
-        package: "pkg-config",
-    },
     Need {
         why: "socket activation peer",
         probe: "systemd-socket-activate",
@@ -48,6 +38,31 @@ pub(crate) const HOST: &[Need] = &[
         package: "golang-github-opencontainers-specs-dev",
     },
 ];
+
+/// Needed to build the guest binaries (echod links the system libseccomp).
+pub(crate) const BUILD: &[Need] = &[
+    Need {
+        why: "linking libseccomp",
+        probe: "/usr/include/seccomp.h",
+        package: "libseccomp-dev",
+    },
+    Need {
+        why: "finding libseccomp",
+        probe: "pkg-config",
+        package: "pkg-config",
+    },
+];
+
+/// What every VM command needs: building the guest binaries, the image, and booting it
+/// (one apt-get run for all of it).
+pub(crate) fn ensure_vm() -> Result<(), String> {
+    ensure(&[BUILD, VM].concat())
+}
+
+/// What the host tests and benchmarks need: building, and the real peers.
+pub(crate) fn ensure_host() -> Result<(), String> {
+    ensure(&[BUILD, HOST].concat())
+}
 
 /// Needed to build the guest image and boot it.
 pub(crate) const VM: &[Need] = &[
@@ -128,8 +143,7 @@ pub(crate) fn deps_command(args: &[String]) -> Result<(), String> {
     if let Some(a) = args.first() {
         return Err(format!("`deps` takes no arguments, got `{a}`"));
     }
-    ensure(HOST)?;
-    ensure(VM)?;
+    ensure(&[BUILD, HOST, VM].concat())?;
     eprintln!("xtask: all prerequisites are installed");
     Ok(())
 }

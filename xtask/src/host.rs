@@ -29,7 +29,7 @@ pub(crate) fn test_command(args: &[String]) -> Result<(), String> {
     if !host && !vm {
         return Err("--host-only and --vm-only exclude each other".into());
     }
-    let mut needs: Vec<deps::Need> = deps::HOST.to_vec();
+    let mut needs: Vec<deps::Need> = [deps::BUILD, deps::HOST].concat();
     if vm {
         needs.extend_from_slice(deps::VM);
     }

@@ -62,7 +62,7 @@ pub(crate) fn image_command(args: &[String]) -> Result<(), String> {
             }
         }
     }
-    crate::deps::ensure(crate::deps::VM)?;
+    crate::deps::ensure_vm()?;
     let existing = image::location()?;
     let img = image::ensure(rebuild)?;
     if !rebuild && existing.root.is_file() {
@@ -88,7 +88,7 @@ pub(crate) fn vm_command(args: &[String]) -> Result<(), String> {
             ));
         }
     };
-    crate::deps::ensure(crate::deps::VM)?;
+    crate::deps::ensure_vm()?;
     if cmd.is_empty() {
         if !runner::stdin_is_terminal() {
             return Err("an interactive shell needs a terminal on stdin; \
@@ -268,7 +268,7 @@ pub(crate) fn demo_command(args: &[String]) -> Result<(), String> {
     if let Some(a) = args.first() {
         return Err(format!("`demo` takes no arguments, got `{a}`"));
     }
-    crate::deps::ensure(crate::deps::VM)?;
+    crate::deps::ensure_vm()?;
     println!("daemon-hardening demo: echod under real systemd, in a throw-away Debian VM.");
     println!("Each step shows the command run in the guest; re-run any of them with");
     println!("    cargo xtask vm -- 'COMMAND'      (or `cargo xtask vm` for a shell)");
@@ -306,7 +306,7 @@ pub(crate) fn demo_command(args: &[String]) -> Result<(), String> {
 
 /// VM figures for `cargo xtask bench`: cold image build, warm boot-to-ready, whole suite.
 pub(crate) fn bench() -> Result<(), String> {
-    crate::deps::ensure(crate::deps::VM)?;
+    crate::deps::ensure_vm()?;
     let img = image::location()?;
     let cold = if img.build_seconds().is_some() && img.root.is_file() {
         img.build_seconds()
