@@ -40,20 +40,9 @@ pub struct SandboxValueParser;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ParsedValueParser;
 
-/// Runs clap's own `Fn(&str) -> Result` parser so that non-UTF-8 input and
-/// errors are reported in clap's standard format with our message as source.
-fn parse_with<T, F>(
-    f: F,
-    cmd: &Command,
-    arg: Option<&Arg>,
-    value: &OsStr,
-) -> Result<T, ::clap::Error>
-where
-    F: Fn(&str) -> Result<T, crate::ParseError> + Clone + Send + Sync + 'static,
-    T: Clone + Send + Sync + 'static,
-{
-    f.parse_ref(cmd, arg, value)
-}
+// Both parsers delegate to clap's own `Fn(&str) -> Result` parser, so that
+// non-UTF-8 input and errors are reported in clap's standard format with our
+// message as source.
 
 impl TypedValueParser for SandboxValueParser {
     type Value = Sandbox;
@@ -64,7 +53,7 @@ impl TypedValueParser for SandboxValueParser {
         arg: Option<&Arg>,
         value: &OsStr,
     ) -> Result<Sandbox, ::clap::Error> {
-        parse_with(|s: &str| s.parse::<Sandbox>(), cmd, arg, value)
+        str::parse::<Sandbox>.parse_ref(cmd, arg, value)
     }
 }
 
@@ -77,7 +66,7 @@ impl TypedValueParser for ParsedValueParser {
         arg: Option<&Arg>,
         value: &OsStr,
     ) -> Result<Parsed, ::clap::Error> {
-        parse_with(|s: &str| s.parse::<Parsed>(), cmd, arg, value)
+        str::parse::<Parsed>.parse_ref(cmd, arg, value)
     }
 }
 

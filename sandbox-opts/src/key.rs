@@ -1,9 +1,12 @@
 //! The option names (`enable`, `obsolete`, ...) and the values each accepts.
 //!
-//! This is the one table of the grammar: names, accepted spellings and QEMU's
-//! defaults. The parser, the error messages and the help text read it.
+//! This is the one table of the grammar: names and accepted spellings (QEMU's
+//! defaults are [`Sandbox::OFF`]). The parser, the error messages and the
+//! help text read it.
 
 use std::fmt;
+
+use crate::sandbox::Sandbox;
 
 /// The boolean spellings QEMU's `qapi_bool_parse` accepts for `enable`
 /// (QEMU 9.x): `true` values first, then `false` values.
@@ -110,11 +113,7 @@ impl Key {
     /// assert_eq!(Key::Spawn.default_value(), "allow");
     /// ```
     pub const fn default_value(self) -> &'static str {
-        match self {
-            Key::Enable => "off",
-            Key::Obsolete => "deny",
-            Key::ElevatePrivileges | Key::Spawn | Key::ResourceControl => "allow",
-        }
+        Sandbox::OFF.value_of(self)
     }
 }
 

@@ -6,7 +6,6 @@ use std::str::FromStr;
 
 use crate::error::ParseError;
 use crate::key::{Key, parse_bool};
-use crate::permission::{ElevatePrivileges, Permission};
 use crate::sandbox::Sandbox;
 use crate::warning::Warning;
 
@@ -126,6 +125,12 @@ pub fn parse_with_warnings(s: &str) -> Result<(Sandbox, Vec<Warning>), ParseErro
         return Err(ParseError::Empty);
     }
     let input = || s.to_owned();
+    let parse_enable = |value: Cow<'_, str>| {
+        parse_bool(&value).ok_or_else(|| ParseError::EnableExpectsOnOff {
+            value: value.into_owned(),
+            input: input(),
+        })
+    };
     let mut warnings = Vec::new();
     let mut enable: Vec<bool> = Vec::new();
     let mut subs: [Vec<SubValue<'_>>; 4] = Default::default();
@@ -134,15 +139,7 @@ pub fn parse_with_warnings(s: &str) -> Result<(Sandbox, Vec<Warning>), ParseErro
     // Pass 1, in input order: names and the boolean `enable` (QemuOpts).
     for item in split(s) {
         match item {
-            Item::Implied(value) => match parse_bool(&value) {
-                Some(b) => enable.push(b),
-                None => {
-                    return Err(ParseError::EnableExpectsOnOff {
-                        value: value.into_owned(),
-                        input: input(),
-                    });
-                }
-            },
+            Item::Implied(value) => enable.push(parse_enable(value)?),
             Item::KeyValue(name, value) => match Key::from_name(name) {
                 None => {
                     return Err(ParseError::InvalidParameter {
@@ -150,15 +147,7 @@ pub fn parse_with_warnings(s: &str) -> Result<(Sandbox, Vec<Warning>), ParseErro
                         input: input(),
                     });
                 }
-                Some(Key::Enable) => match parse_bool(&value) {
-                    Some(b) => enable.push(b),
-                    None => {
-                        return Err(ParseError::EnableExpectsOnOff {
-                            value: value.into_owned(),
-                            input: input(),
-                        });
-                    }
-                },
+                Some(Key::Enable) => enable.push(parse_enable(value)?),
                 Some(key) => {
                     if let Some(i) = sub_index(key) {
                         subs[i].push(SubValue::Value(value));
@@ -197,7 +186,12 @@ pub fn parse_with_warnings(s: &str) -> Result<(Sandbox, Vec<Warning>), ParseErro
         }
     }
 
-    // Pass 2, in QEMU's key order: the sub-option values (parse_sandbox).
+    // Pass 2, in QEMU's key order: the sub-option values (parse_sandbox);
+    // each key's last value wins.
+    let mut sandbox = Sandbox::OFF;
+    if let Some(&b) = enable.last() {
+        sandbox.enabled = b;
+    }
     for (key, values) in Key::SUB_OPTIONS.into_iter().zip(&subs) {
         for v in values {
             match v {
@@ -209,11 +203,7 @@ pub fn parse_with_warnings(s: &str) -> Result<(Sandbox, Vec<Warning>), ParseErro
                     });
                 }
                 SubValue::Value(value) => {
-                    let ok = match key {
-                        Key::ElevatePrivileges => ElevatePrivileges::parse(value).is_some(),
-                        _ => Permission::parse(value).is_some(),
-                    };
-                    if !ok {
+                    if !sandbox.set_value(key, value) {
                         return Err(ParseError::InvalidArgument {
                             option: key,
                             value: value.clone().into_owned(),
@@ -223,28 +213,6 @@ pub fn parse_with_warnings(s: &str) -> Result<(Sandbox, Vec<Warning>), ParseErro
                 }
             }
         }
-    }
-
-    // Pass 3: the last value of each key wins.
-    let last = |i: usize| match subs[i].last() {
-        Some(SubValue::Value(v)) => Some(v.as_ref()),
-        _ => None,
-    };
-    let mut sandbox = Sandbox::OFF;
-    if let Some(&b) = enable.last() {
-        sandbox.enabled = b;
-    }
-    if let Some(p) = last(0).and_then(Permission::parse) {
-        sandbox.obsolete = p;
-    }
-    if let Some(e) = last(1).and_then(ElevatePrivileges::parse) {
-        sandbox.elevate_privileges = e;
-    }
-    if let Some(p) = last(2).and_then(Permission::parse) {
-        sandbox.spawn = p;
-    }
-    if let Some(p) = last(3).and_then(Permission::parse) {
-        sandbox.resource_control = p;
     }
 
     if enable.len() > 1 {

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::key::Key;
+use crate::key::{Key, parse_bool};
 use crate::permission::{ElevatePrivileges, Permission};
 use crate::set::{Set, SetSelection};
 
@@ -205,6 +205,25 @@ impl Sandbox {
             Key::ElevatePrivileges => self.elevate_privileges.as_str(),
             Key::Spawn => self.spawn.as_str(),
             Key::ResourceControl => self.resource_control.as_str(),
+        }
+    }
+
+    /// Sets `key` from one of its [`Key::accepted_values`]; returns `false`
+    /// (and changes nothing) for any other value. The parser and the serde
+    /// map form both set values through this.
+    pub(crate) fn set_value(&mut self, key: Key, value: &str) -> bool {
+        fn put<T>(field: &mut T, parsed: Option<T>) -> bool {
+            parsed.map(|v| *field = v).is_some()
+        }
+        match key {
+            Key::Enable => put(&mut self.enabled, parse_bool(value)),
+            Key::Obsolete => put(&mut self.obsolete, Permission::parse(value)),
+            Key::ElevatePrivileges => put(
+                &mut self.elevate_privileges,
+                ElevatePrivileges::parse(value),
+            ),
+            Key::Spawn => put(&mut self.spawn, Permission::parse(value)),
+            Key::ResourceControl => put(&mut self.resource_control, Permission::parse(value)),
         }
     }
 

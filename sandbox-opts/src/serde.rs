@@ -38,7 +38,6 @@ use ::serde::{Deserialize, Serialize};
 
 use crate::error::ParseError;
 use crate::key::{Key, parse_bool, write_alternatives};
-use crate::permission::{ElevatePrivileges, Permission};
 use crate::sandbox::Sandbox;
 
 impl Serialize for Sandbox {
@@ -121,25 +120,12 @@ impl<'de> Visitor<'de> for SandboxVisitor {
                 Key::Enable => sandbox.enabled = map.next_value::<EnableValue>()?.0,
                 _ => {
                     let value: String = map.next_value()?;
-                    let bad = || {
-                        de::Error::custom(ParseError::InvalidArgument {
+                    if !sandbox.set_value(key, &value) {
+                        return Err(de::Error::custom(ParseError::InvalidArgument {
                             option: key,
                             input: format!("{key}={value}"),
-                            value: value.clone(),
-                        })
-                    };
-                    match key {
-                        Key::Obsolete => {
-                            sandbox.obsolete = Permission::parse(&value).ok_or_else(bad)?;
-                        }
-                        Key::ElevatePrivileges => {
-                            sandbox.elevate_privileges =
-                                ElevatePrivileges::parse(&value).ok_or_else(bad)?;
-                        }
-                        Key::Spawn => sandbox.spawn = Permission::parse(&value).ok_or_else(bad)?,
-                        _ => {
-                            sandbox.resource_control = Permission::parse(&value).ok_or_else(bad)?
-                        }
+                            value,
+                        }));
                     }
                 }
             }

@@ -5,19 +5,30 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::fd::OwnedFd;
 
+use libseccomp::ScmpFilterContext;
+use libseccomp::error::SeccompError;
 use nix::sys::memfd::{MFdFlags, memfd_create};
 use sandbox_opts::Set;
 
 use crate::{Action, Effect, Error, Filter, IfMissing, Mode, resolve::describe_args};
 
-fn memfd(format: &'static str) -> Result<OwnedFd, Error> {
-    memfd_create(c"seccomp-sets-export", MFdFlags::MFD_CLOEXEC).map_err(|e| Error::Export {
+/// Builds `filter`'s libseccomp context, lets `write` export it into a memfd
+/// and reads the bytes back: the shared path of the BPF and PFC exports.
+fn export_via_memfd(
+    filter: &Filter,
+    format: &'static str,
+    write: impl FnOnce(&ScmpFilterContext, &OwnedFd) -> Result<(), SeccompError>,
+) -> Result<Vec<u8>, Error> {
+    let ctx = filter.context()?;
+    let fd =
+        memfd_create(c"seccomp-sets-export", MFdFlags::MFD_CLOEXEC).map_err(|e| Error::Export {
+            format,
+            source: e.into(),
+        })?;
+    write(&ctx, &fd).map_err(|e| Error::Export {
         format,
-        source: e.into(),
-    })
-}
-
-fn read_back(fd: OwnedFd, format: &'static str) -> Result<Vec<u8>, Error> {
+        source: std::io::Error::other(e),
+    })?;
     let mut file = File::from(fd);
     let mut out = Vec::new();
     file.seek(SeekFrom::Start(0))
@@ -38,13 +49,7 @@ impl Filter {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn export_bpf(&self) -> Result<Vec<u8>, Error> {
-        let ctx = self.context()?;
-        let fd = memfd("bpf")?;
-        ctx.export_bpf(&fd).map_err(|e| Error::Export {
-            format: "bpf",
-            source: std::io::Error::other(e),
-        })?;
-        read_back(fd, "bpf")
+        export_via_memfd(self, "bpf", |ctx, fd| ctx.export_bpf(fd))
     }
 
     /// The filter as libseccomp's pseudo filter code (PFC), human-readable.
@@ -55,13 +60,7 @@ impl Filter {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn export_pfc(&self) -> Result<String, Error> {
-        let ctx = self.context()?;
-        let fd = memfd("pfc")?;
-        ctx.export_pfc(&fd).map_err(|e| Error::Export {
-            format: "pfc",
-            source: std::io::Error::other(e),
-        })?;
-        let bytes = read_back(fd, "pfc")?;
+        let bytes = export_via_memfd(self, "pfc", |ctx, fd| ctx.export_pfc(fd))?;
         String::from_utf8(bytes).map_err(|e| Error::Export {
             format: "pfc",
             source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),

@@ -508,7 +508,8 @@ pub enum Applied {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn apply(sandbox: &Sandbox, mode: Mode) -> Result<Applied, Error> {
-    if !sandbox.enabled || sandbox.denied_sets().is_empty() {
+    // `denied_sets` is empty exactly when the sandbox is off.
+    if sandbox.denied_sets().is_empty() {
         return Ok(Applied::Off);
     }
     Filter::new(sandbox, mode)?.load().map(Applied::Loaded)
