@@ -4,7 +4,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
-use crate::kind::{RemoteKind, UnknownKind};
+use crate::kind::{RemoteKind, UnknownKind, join_names};
 use crate::remote::{
     DEFAULT_PORT, DbColumn, Endpoint, Host, HostName, Listen, MAX_UNIX_PATH_LEN, Remote, Scope,
     ScopeRepr, UnixPath,
@@ -169,11 +169,7 @@ pub(crate) const fn example(kind: RemoteKind) -> &'static str {
 }
 
 fn all_syntaxes() -> String {
-    RemoteKind::ALL
-        .iter()
-        .map(|k| k.syntax())
-        .collect::<Vec<_>>()
-        .join(", ")
+    join_names(RemoteKind::ALL.iter().map(|k| k.syntax()))
 }
 
 impl ParseError {

@@ -379,7 +379,7 @@ impl<C: Clock> RemoteSet<C> {
     /// ```
     pub fn add(&mut self, origin: Origin, input: &str) -> Result<Added, Refusal> {
         let remote = self.admit(origin, input)?;
-        Ok(self.insert(origin, remote))
+        Ok(self.insert(origin, remote.to_string(), remote))
     }
 
     /// Lets `origin` drop its hold on the remote `input`; the remote leaves the
@@ -402,23 +402,21 @@ impl<C: Clock> RemoteSet<C> {
             error,
         })?;
         let key = remote.to_string();
-        let Some(entry) = self
+        if !self
             .entries
-            .get_mut(&key)
-            .filter(|e| e.origins.contains(origin))
-        else {
+            .get(&key)
+            .is_some_and(|e| e.origins.contains(origin))
+        {
             return Err(RemoveError::NotFound { remote, origin });
-        };
-        entry.origins.remove(origin);
-        if entry.origins.is_empty() {
-            let entry = self.entries.remove(&key);
-            Ok(Removed::Gone(entry.map_or(remote, |e| e.remote)))
-        } else {
-            Ok(Removed::StillHeld {
-                remote: entry.remote.clone(),
-                by: entry.origins,
-            })
         }
+        if let Some(gone) = self.release(&key, origin) {
+            return Ok(Removed::Gone(gone));
+        }
+        let entry = &self.entries[&key];
+        Ok(Removed::StillHeld {
+            remote: entry.remote.clone(),
+            by: entry.origins,
+        })
     }
 
     /// Makes the remotes held by `origin` exactly the accepted ones among
@@ -467,8 +465,8 @@ impl<C: Clock> RemoteSet<C> {
                 out.removed.push(gone);
             }
         }
-        for (_, remote) in wanted {
-            if let Added::New(remote) = self.insert(origin, remote) {
+        for (key, remote) in wanted {
+            if let Added::New(remote) = self.insert(origin, key, remote) {
                 out.added.push(remote);
             }
         }
@@ -501,7 +499,7 @@ impl<C: Clock> RemoteSet<C> {
             }
         }
         for (key, origin, remote, reason) in revoked {
-            let warning = self.warning_for(origin, &reason.to_string(), &key);
+            let warning = self.warning_for(origin, &reason, &key);
             if let Some(gone) = self.release(&key, origin) {
                 out.removed.push(gone);
             }
@@ -521,7 +519,7 @@ impl<C: Clock> RemoteSet<C> {
         let remote: Remote = match input.parse() {
             Ok(remote) => remote,
             Err(error) => {
-                let warning = self.warning_for(origin, &error.to_string(), input);
+                let warning = self.warning_for(origin, &error, input);
                 return Err(Refusal::Invalid(Box::new(InvalidRemote {
                     input: input.to_owned(),
                     origin,
@@ -531,7 +529,7 @@ impl<C: Clock> RemoteSet<C> {
             }
         };
         if let Err(reason) = self.policy.check(&remote, origin) {
-            let warning = self.warning_for(origin, &reason.to_string(), input);
+            let warning = self.warning_for(origin, &reason, input);
             return Err(Refusal::Rejected(Box::new(Rejection {
                 input: input.to_owned(),
                 origin,
@@ -547,7 +545,12 @@ impl<C: Clock> RemoteSet<C> {
     /// `<why>; ignoring "<input as given>" from <origin>`. The input is shown
     /// as the user wrote it (so it can be found in the database or file),
     /// quoted and escaped so that it cannot forge log lines.
-    fn warning_for(&mut self, origin: Origin, why: &str, input: &str) -> Option<Warning> {
+    fn warning_for(
+        &mut self,
+        origin: Origin,
+        why: &dyn fmt::Display,
+        input: &str,
+    ) -> Option<Warning> {
         if !origin.is_unattended() {
             return None;
         }
@@ -555,8 +558,9 @@ impl<C: Clock> RemoteSet<C> {
             .warn(format!("{why}; ignoring {input:?} from {origin}"))
     }
 
-    fn insert(&mut self, origin: Origin, remote: Remote) -> Added {
-        match self.entries.entry(remote.to_string()) {
+    /// Adds `origin`'s hold on `remote`, whose canonical form is `key`.
+    fn insert(&mut self, origin: Origin, key: String, remote: Remote) -> Added {
+        match self.entries.entry(key) {
             std::collections::btree_map::Entry::Vacant(v) => {
                 v.insert(Entry {
                     remote: remote.clone(),

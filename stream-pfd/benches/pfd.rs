@@ -13,7 +13,7 @@ mod common;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
-use stream_pfd::{ListenFds, PfdSpec, SocketAddress, TokioListener, UnixAddress};
+use stream_pfd::{ListenFds, PfdSpec, SocketAddress, UnixAddress};
 
 const MODE: &str = "STREAM_PFD_BENCH_CHILD";
 const ACCEPT_ROUNDS: usize = 9;
@@ -120,18 +120,20 @@ fn accept_child() {
         let pfd = listener.into_tokio().unwrap();
         let local_path = dir.join("local.sock");
         let local = tokio::net::UnixListener::bind(&local_path).unwrap();
+        let run_pfd = |conns| run(&pfd_path, conns, || pfd.accept());
+        let run_local = |conns| run(&local_path, conns, || local.accept());
         // Warm up both.
-        run_pfd(&pfd, &pfd_path, 500).await;
-        run_local(&local, &local_path, 500).await;
+        run_pfd(500).await;
+        run_local(500).await;
         let (mut pfd_rates, mut local_rates) = (Vec::new(), Vec::new());
         for round in 0..ACCEPT_ROUNDS {
             // Alternate the order so drift affects both equally.
             if round % 2 == 0 {
-                pfd_rates.push(rate(run_pfd(&pfd, &pfd_path, ACCEPT_CONNS).await));
-                local_rates.push(rate(run_local(&local, &local_path, ACCEPT_CONNS).await));
+                pfd_rates.push(rate(run_pfd(ACCEPT_CONNS).await));
+                local_rates.push(rate(run_local(ACCEPT_CONNS).await));
             } else {
-                local_rates.push(rate(run_local(&local, &local_path, ACCEPT_CONNS).await));
-                pfd_rates.push(rate(run_pfd(&pfd, &pfd_path, ACCEPT_CONNS).await));
+                local_rates.push(rate(run_local(ACCEPT_CONNS).await));
+                pfd_rates.push(rate(run_pfd(ACCEPT_CONNS).await));
             }
         }
         let (pfd_rate, local_rate) = (median(pfd_rates), median(local_rates));
@@ -148,26 +150,17 @@ fn rate(elapsed: Duration) -> f64 {
     ACCEPT_CONNS as f64 / elapsed.as_secs_f64()
 }
 
-async fn run_pfd(listener: &TokioListener, path: &std::path::Path, conns: usize) -> Duration {
-    let start = Instant::now();
-    for _ in 0..conns {
-        let client = tokio::net::UnixStream::connect(path).await.unwrap();
-        let (stream, peer) = listener.accept().await.unwrap();
-        drop((client, stream, peer));
-    }
-    start.elapsed()
-}
-
-async fn run_local(
-    listener: &tokio::net::UnixListener,
+/// Connects to `path` and accepts with `accept`, `conns` times.
+async fn run<T, F: Future<Output = std::io::Result<T>>>(
     path: &std::path::Path,
     conns: usize,
+    accept: impl Fn() -> F,
 ) -> Duration {
     let start = Instant::now();
     for _ in 0..conns {
         let client = tokio::net::UnixStream::connect(path).await.unwrap();
-        let (stream, peer) = listener.accept().await.unwrap();
-        drop((client, stream, peer));
+        let accepted = accept().await.unwrap();
+        drop((client, accepted));
     }
     start.elapsed()
 }

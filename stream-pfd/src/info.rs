@@ -406,7 +406,7 @@ impl fmt::Display for SocketInfo {
 /// ([`UnsupportedFamily`](ValidateError::UnsupportedFamily)) and, for IP, TCP or MPTCP
 /// ([`UnsupportedProtocol`](ValidateError::UnsupportedProtocol)).
 ///
-/// Only `fcntl(F_GETFD)`, `fstat`, `getsockopt`, `getsockname` and `getpeername` are used: the
+/// Only `fstat`, `getsockopt`, `getsockname` and `getpeername` are used: the
 /// fd's flags and state are left exactly as they were.
 ///
 /// ```
@@ -423,18 +423,12 @@ impl fmt::Display for SocketInfo {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn validate(fd: BorrowedFd<'_>) -> Result<SocketInfo, ValidateError> {
-    let raw = fd.as_raw_fd();
-    if !sys::is_open(raw) {
-        return Err(ValidateError::NotOpen {
-            fd: raw,
-            open_limit: None,
-        });
-    }
     let st = fstat(fd)?;
     validate_stat(fd, &st)
 }
 
-/// `fstat` with errors mapped to [`ValidateError`].
+/// `fstat` with errors mapped to [`ValidateError`] (`EBADF` is
+/// [`NotOpen`](ValidateError::NotOpen)).
 pub(crate) fn fstat(fd: BorrowedFd<'_>) -> Result<FileStat, ValidateError> {
     nix::sys::stat::fstat(fd).map_err(|errno| match errno {
         nix::errno::Errno::EBADF => ValidateError::NotOpen {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::os::fd::RawFd;
+use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::Mutex;
 
 use crate::error::{EnvError, TakeError, ValidateError};
@@ -285,9 +285,7 @@ fn read_protocol(get: &Getter<'_>, require_pid: bool) -> Result<Mode, EnvError> 
     let mut passed = Vec::new();
     for index in 0..count {
         let fd = FIRST_FD + index as i32;
-        let id = sys::with_borrowed(fd, |b| fstat(b).ok().map(|st| SocketId::from_stat(&st)))
-            .flatten()
-            .ok_or(EnvError::PassedFdNotOpen { fd, count })?;
+        let id = identity(fd).ok_or(EnvError::PassedFdNotOpen { fd, count })?;
         let name = match &names {
             Some(names) => names[index].clone(),
             None => DEFAULT_NAME.to_owned(),
@@ -329,15 +327,22 @@ fn snapshot_open_fds() -> Option<BTreeMap<RawFd, SocketId>> {
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
         .filter(|fd| *fd >= FIRST_FD)
         .collect();
-    let mut snapshot = BTreeMap::new();
-    for fd in numbers {
-        if let Some(Some(id)) =
-            sys::with_borrowed(fd, |b| fstat(b).ok().map(|st| SocketId::from_stat(&st)))
-        {
-            snapshot.insert(fd, id);
-        }
-    }
-    Some(snapshot)
+    Some(
+        numbers
+            .into_iter()
+            .filter_map(|fd| Some((fd, identity(fd)?)))
+            .collect(),
+    )
+}
+
+/// The identity of `fd` (`fstat`), without claiming it.
+fn id_of(fd: BorrowedFd<'_>) -> Option<SocketId> {
+    fstat(fd).ok().map(|st| SocketId::from_stat(&st))
+}
+
+/// The identity of fd number `fd`; `None` if it is not open (or `fstat` fails).
+fn identity(fd: RawFd) -> Option<SocketId> {
+    sys::with_borrowed(fd, id_of).flatten()
 }
 
 /// The soft `RLIMIT_NOFILE` if `fd` is at or beyond it.
@@ -717,10 +722,8 @@ impl Drop for ListenFds {
             if registry.contains_key(&p.id) {
                 continue;
             }
-            let owned = sys::with_borrowed(p.fd, |b| {
-                let same = fstat(b).is_ok_and(|st| SocketId::from_stat(&st) == p.id);
-                same.then(|| sys::claim(b))
-            });
+            let owned =
+                sys::with_borrowed(p.fd, |b| (id_of(b) == Some(p.id)).then(|| sys::claim(b)));
             if let Some(Some(owned)) = owned {
                 registry.insert(
                     p.id,

@@ -152,18 +152,8 @@ fn parse_number(s: &str) -> Result<i32, ParseErrorKind> {
     if let Some(pos) = s.find(|c: char| !c.is_ascii_digit()) {
         return Err(ParseErrorKind::NotDecimal { pos });
     }
-    let digits = s.trim_start_matches('0');
-    // Every byte is an ASCII digit here, so only overflow can fail.
-    let value: u64 = if digits.is_empty() {
-        0
-    } else if digits.len() > 10 {
-        u64::MAX
-    } else {
-        digits.parse().unwrap_or(u64::MAX)
-    };
-    let Ok(fd) = i32::try_from(value) else {
-        return Err(ParseErrorKind::Overflow);
-    };
+    // `s` is one or more ASCII digits here (leading zeros are fine), so only overflow can fail.
+    let fd: i32 = s.parse().map_err(|_| ParseErrorKind::Overflow)?;
     if fd < FIRST_FD {
         return Err(ParseErrorKind::StdioFd { fd });
     }

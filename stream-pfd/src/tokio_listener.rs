@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::addr::{SocketAddress, UnixAddress};
+use crate::addr::SocketAddress;
 use crate::listener::{Listener, StdListener};
 
 /// The peer address [`TokioListener::accept`] yields (a [`SocketAddress`]).
@@ -126,14 +126,8 @@ impl TokioListener {
         match self {
             TokioListener::Unix(l) => {
                 let (stream, addr) = l.accept().await?;
-                let peer = if let Some(path) = addr.as_pathname() {
-                    UnixAddress::Path(path.to_owned())
-                } else if let Some(name) = addr.as_abstract_name() {
-                    UnixAddress::Abstract(name.to_vec())
-                } else {
-                    UnixAddress::Unnamed
-                };
-                Ok((TokioStream::Unix(stream), SocketAddress::Unix(peer)))
+                let peer = SocketAddress::from(&std::os::unix::net::SocketAddr::from(addr));
+                Ok((TokioStream::Unix(stream), peer))
             }
             TokioListener::Tcp(l) => {
                 let (stream, addr) = l.accept().await?;

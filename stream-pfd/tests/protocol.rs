@@ -8,7 +8,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 
-use common::{abstract_listener, abstract_name, line, pfd_info, run_pfd_info, set_nonblock};
+use common::{abstract_listener, abstract_name, line, lines, pfd_info, run_pfd_info, set_nonblock};
 use stream_pfd::{EnvError, ListenFds, PfdSpec, TakeError};
 
 fn activated<'a>(count: &'a str, names: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
@@ -67,7 +67,7 @@ fn a_socket_is_taken_once_whatever_the_number_or_name() {
     );
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("took pfd:web fd=3 name=web"), "{out}");
-    let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("error: ")).collect();
+    let errors = lines(&out, "error: ");
     assert_eq!(
         errors,
         [
@@ -116,7 +116,7 @@ fn unknown_ambiguous_and_out_of_range_specs_are_refused() {
         true,
     );
     assert_eq!(code, 1, "{out}");
-    let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("error: ")).collect();
+    let errors = lines(&out, "error: ");
     assert_eq!(
         errors,
         [
@@ -130,11 +130,7 @@ fn unknown_ambiguous_and_out_of_range_specs_are_refused() {
         "{out}"
     );
     // Nothing was taken: all three are reported, then closed on drop (OnDrop::Close).
-    assert_eq!(
-        out.lines().filter(|l| l.starts_with("unclaimed: ")).count(),
-        3,
-        "{out}"
-    );
+    assert_eq!(lines(&out, "unclaimed: ").len(), 3, "{out}");
     for fd in 3..=5 {
         assert!(out.contains(&format!("after-drop fd={fd} closed")), "{out}");
     }
@@ -154,10 +150,7 @@ fn unclaimed_fds_are_reported_and_closed_or_left() {
 
     let (code, out) = run_pfd_info(&prog, &["pfd:a"], &fds, &env, true);
     assert_eq!(code, 0, "{out}");
-    let unclaimed: Vec<&str> = out
-        .lines()
-        .filter(|l| l.starts_with("unclaimed: "))
-        .collect();
+    let unclaimed = lines(&out, "unclaimed: ");
     assert_eq!(
         unclaimed,
         [
@@ -242,7 +235,7 @@ fn every_kind_of_passed_fd_gets_its_own_error() {
         true,
     );
     assert_eq!(code, 1, "{out}");
-    let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("error: ")).collect();
+    let errors = lines(&out, "error: ");
     assert_eq!(errors.len(), 5, "{out}");
     assert!(errors[0].starts_with("error: pfd:3: not a listening socket: fd 3 is a connected stream socket (local (unnamed), peer (unnamed)), which is what systemd passes with Accept=yes"), "{out}");
     assert!(
@@ -555,7 +548,7 @@ fn inherited_fds_work_without_listen_fds() {
         line(&out, "took"),
         format!("took pfd:3 fd=3 name=- family=AF_UNIX local=@{name} nonblock=yes cloexec=yes")
     );
-    let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("error: ")).collect();
+    let errors = lines(&out, "error: ");
     assert_eq!(
         errors[0],
         "error: pfd:web: no fd named web: LISTEN_FDS is not set (this process was not socket-activated), so there are no LISTEN_FDNAMES names; use pfd:N for an fd inherited by other means"
@@ -572,11 +565,7 @@ fn fd_numbers_past_a_low_open_limit() {
     let Some(prog) = pfd_info("fd_numbers_past_a_low_open_limit") else {
         return;
     };
-    let mut cmd = std::process::Command::new(&prog);
-    cmd.args(["pfd:64", "pfd:100"]);
-    for var in stream_pfd::ENV_VARS {
-        cmd.env_remove(var);
-    }
+    let mut cmd = common::command_with_fds(&prog, &["pfd:64", "pfd:100"], &[], &[], false);
     let limit = libc::rlimit {
         rlim_cur: 64,
         rlim_max: 64,

@@ -76,12 +76,7 @@ pub fn command_with_fds(
         Command::new(program)
     };
     cmd.args(args);
-    for var in [
-        "LISTEN_PID",
-        "LISTEN_PIDFDID",
-        "LISTEN_FDS",
-        "LISTEN_FDNAMES",
-    ] {
+    for var in stream_pfd::ENV_VARS {
         cmd.env_remove(var);
     }
     for (k, v) in env {
@@ -149,6 +144,11 @@ pub fn line<'a>(stdout: &'a str, prefix: &str) -> &'a str {
         .lines()
         .find(|l| l.starts_with(prefix))
         .unwrap_or_else(|| panic!("no line starting with {prefix:?} in:\n{stdout}"))
+}
+
+/// Every line of `stdout` starting with `prefix`, in order.
+pub fn lines<'a>(stdout: &'a str, prefix: &str) -> Vec<&'a str> {
+    stdout.lines().filter(|l| l.starts_with(prefix)).collect()
 }
 
 /// A fresh directory under the temp dir, removed on drop.
