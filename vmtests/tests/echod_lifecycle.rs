@@ -128,20 +128,24 @@ fn stale_socket_is_replaced_but_a_live_one_is_not() {
     connect_unix(&sock).echo(2, json!(["first still serves"]));
 }
 
-fn accept_unix(l: &UnixListener) -> std::os::unix::net::UnixStream {
-    l.set_nonblocking(true).unwrap();
+/// Polls `accept` (on a non-blocking listener) until echod connects, at most [`TIMEOUT`].
+fn accept_retrying<S>(what: &str, mut accept: impl FnMut() -> std::io::Result<S>) -> S {
     let deadline = Instant::now() + TIMEOUT;
     loop {
-        match l.accept() {
-            Ok((s, _)) => {
-                s.set_nonblocking(false).unwrap();
-                s.set_read_timeout(Some(TIMEOUT)).unwrap();
-                return s;
-            }
+        match accept() {
+            Ok(s) => return s,
             Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => panic!("echod never connected: {e}"),
+            Err(e) => panic!("{what}: {e}"),
         }
     }
+}
+
+fn accept_unix(l: &UnixListener) -> std::os::unix::net::UnixStream {
+    l.set_nonblocking(true).unwrap();
+    let (s, _) = accept_retrying("echod never connected", || l.accept());
+    s.set_nonblocking(false).unwrap();
+    s.set_read_timeout(Some(TIMEOUT)).unwrap();
+    s
 }
 
 #[test]
@@ -165,14 +169,7 @@ fn connects_out_over_unix_and_tcp_and_reconnects() {
     c.echo(1, json!(["echod connected to me"]));
 
     tcp_listener.set_nonblocking(true).unwrap();
-    let deadline = Instant::now() + TIMEOUT;
-    let tcp = loop {
-        match tcp_listener.accept() {
-            Ok((s, _)) => break s,
-            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => panic!("no tcp connection from echod: {e}"),
-        }
-    };
+    let (tcp, _) = accept_retrying("no tcp connection from echod", || tcp_listener.accept());
     tcp.set_nonblocking(false).unwrap();
     tcp.set_read_timeout(Some(TIMEOUT)).unwrap();
     let mut t = Client::new(tcp);

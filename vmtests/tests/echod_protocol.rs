@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use std::process::Command;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use vmtests::scenarios::ctx::take_value;
 
 fn start_unix(tag: &str, extra: &[&str]) -> (TempDir, Proc, std::path::PathBuf) {
     let dir = TempDir::new(tag);
@@ -208,15 +209,10 @@ fn raise_nofile(want: u64) -> bool {
 
 async fn recv_value(s: &mut tokio::net::UnixStream, buf: &mut Vec<u8>) -> Option<Value> {
     loop {
-        let mut it = serde_json::Deserializer::from_slice(buf).into_iter::<Value>();
-        match it.next() {
-            Some(Ok(v)) => {
-                let used = it.byte_offset();
-                buf.drain(..used);
-                return Some(v);
-            }
-            Some(Err(e)) if !e.is_eof() => panic!("invalid JSON from echod: {e}"),
-            _ => {}
+        match take_value(buf) {
+            Ok(Some(v)) => return Some(v),
+            Ok(None) => {}
+            Err(e) => panic!("invalid JSON from echod: {e}"),
         }
         let mut chunk = [0u8; 16384];
         match s.read(&mut chunk).await {
@@ -248,12 +244,9 @@ fn load_1000_connections_x_100_echoes_with_bad_clients() {
     const ECHOES: usize = 100;
     const PIPELINE: usize = 10;
     if !raise_nofile(2 * CONNS as u64 + 200) {
-        if std::env::var("HARDEN_TEST_STRICT").as_deref() == Ok("1") {
-            panic!("load test: RLIMIT_NOFILE hard limit too low");
-        }
-        eprintln!(
-            "SKIP: load_1000_connections_x_100_echoes_with_bad_clients: RLIMIT_NOFILE hard limit below {}",
-            2 * CONNS + 200
+        skip(
+            "load_1000_connections_x_100_echoes_with_bad_clients",
+            &format!("RLIMIT_NOFILE hard limit below {}", 2 * CONNS + 200),
         );
         return;
     }

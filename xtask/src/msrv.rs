@@ -13,14 +13,10 @@ use std::path::Path;
 pub(crate) fn check_sources() -> Result<(), String> {
     let root = project_root();
     let mut findings = Vec::new();
-    for dir in [
-        "stream-pfd",
-        "remote-policy",
-        "sandbox-opts",
-        "seccomp-sets",
-        "vmtests",
-        "xtask",
-    ] {
+    for dir in crate::host::LIBRARY_CRATES
+        .iter()
+        .chain(&["vmtests", "xtask"])
+    {
         scan(&root.join(dir), &root, &mut findings);
     }
     if findings.is_empty() {

@@ -33,15 +33,28 @@ pub(crate) fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// The cargo target directory (`CARGO_TARGET_DIR`, or the workspace's `target/`).
+pub(crate) fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join("target"))
+}
+
+/// A program on PATH or in the sbin directories (mkfs.ext4 and debootstrap live there).
+pub(crate) fn find_command(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].iter().map(PathBuf::from))
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
 /// Whether `name` is an executable on PATH (or an absolute path that exists).
 pub(crate) fn have_command(name: &str) -> bool {
     if name.contains('/') {
         return Path::new(name).exists();
     }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin"].iter().map(PathBuf::from))
-        .any(|dir| dir.join(name).is_file())
+    find_command(name).is_some()
 }
 
 /// Prints the command line, runs it with inherited stdio, and fails with a message naming it.

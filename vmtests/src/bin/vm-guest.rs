@@ -195,22 +195,18 @@ fn export_journal() {
     }
 }
 
-fn install_units(units: &[(&str, &str)]) -> Result<(), String> {
-    ctx::install_units(units)
-}
-
 fn suite(ch: &mut Channel, scale: u32, only: &[&str]) -> Result<(usize, usize), String> {
     let mut list: Vec<Scenario> = scenarios::all();
     if !only.is_empty() {
         for name in only {
-            if scenarios::find(name).is_none() {
+            if !list.iter().any(|s| s.name == *name) {
                 return Err(format!("no scenario named `{name}`"));
             }
         }
         list.retain(|s| only.contains(&s.name));
     }
     let units: Vec<(&str, &str)> = list.iter().flat_map(|s| s.units.iter().copied()).collect();
-    install_units(&units)?;
+    ctx::install_units(&units)?;
     let (mut passed, mut failed) = (0, 0);
     for s in list {
         let limit = (s.timeout * scale).as_secs().to_string();
@@ -255,7 +251,7 @@ fn run_one(s: &Scenario, scale: u32) -> Result<(), String> {
 /// Sends what a failed scenario's units looked like (status and journal) as LOG lines.
 fn diagnose(ch: &mut Channel, s: &Scenario) {
     for (unit, _) in s.units {
-        let pattern = unit.replace("@.service", "@*.service");
+        let pattern = ctx::unit_pattern(unit);
         for (what, args) in [
             (
                 "status",
@@ -284,7 +280,7 @@ fn diagnose(ch: &mut Channel, s: &Scenario) {
 }
 
 fn demo_mode(ch: &mut Channel, scale: u32) -> Result<(usize, usize), String> {
-    install_units(demo::UNITS)?;
+    ctx::install_units(demo::UNITS)?;
     let (mut passed, mut failed) = (0, 0);
     for (i, step) in demo::STEPS.iter().enumerate() {
         let name = format!("demo-step-{}", i + 1);
@@ -340,7 +336,7 @@ daemon-hardening test guest (Debian bookworm, systemd as PID 1)
 ";
 
 fn shell(manifest: &BTreeMap<String, String>) -> Result<(usize, usize), String> {
-    install_units(demo::UNITS)?;
+    ctx::install_units(demo::UNITS)?;
     let tty = "/dev/hvc0";
     if let (Some(r), Some(c)) = (manifest.get("rows"), manifest.get("cols")) {
         let _ = ctx::run("stty", &["-F", tty, "rows", r, "cols", c]);
@@ -377,7 +373,7 @@ fn command(
     payload: &Path,
     manifest: &BTreeMap<String, String>,
 ) -> Result<(usize, usize), String> {
-    install_units(demo::UNITS)?;
+    ctx::install_units(demo::UNITS)?;
     let path = payload.join("command");
     let cmd =
         std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;

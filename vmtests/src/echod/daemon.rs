@@ -238,19 +238,16 @@ async fn serve(cli: Cli, mut state: State, limits: (usize, usize)) -> Result<(),
         .collect();
     let mut failed = 0;
     for (remote, from_cli) in remotes {
-        let key = remote.to_string();
-        match endpoint::prepare(&remote, &mut state.inherited) {
-            Ok(p) => {
-                let running = endpoint::Running::new(p);
+        match state.open(&remote, None) {
+            Ok(()) => {
+                let key = remote.to_string();
                 // The bound address: the only way to learn ptcp:0's port without a control socket.
-                log::info!("{key}: {}", running.status());
-                state.running.insert(key, running);
+                log::info!("{key}: {}", state.running[&key].status());
             }
             Err(e) if from_cli => return Err(StartError::Open(e)),
             Err(e) => {
                 log::warn!("{e}");
                 failed += 1;
-                state.running.insert(key, endpoint::Running::failed(&e));
             }
         }
     }

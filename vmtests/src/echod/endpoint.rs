@@ -11,6 +11,7 @@ use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use stream_pfd::TokioListener;
 use tokio::task::JoinHandle;
 
 /// Why a remote cannot be opened.
@@ -86,45 +87,20 @@ impl From<OpenError> for io::Error {
     }
 }
 
-/// A listening socket echod can accept on.
-#[derive(Debug)]
-pub enum AnyListener {
-    /// Unix domain.
-    Unix(tokio::net::UnixListener),
-    /// TCP.
-    Tcp(tokio::net::TcpListener),
-}
-
-impl AnyListener {
-    /// Adopts a validated std listener (non-blocking) into tokio.
-    pub fn from_std(l: stream_pfd::StdListener) -> io::Result<AnyListener> {
-        match l {
-            stream_pfd::StdListener::Unix(u) => {
-                u.set_nonblocking(true)?;
-                Ok(AnyListener::Unix(tokio::net::UnixListener::from_std(u)?))
-            }
-            stream_pfd::StdListener::Tcp(t) => {
-                t.set_nonblocking(true)?;
-                Ok(AnyListener::Tcp(tokio::net::TcpListener::from_std(t)?))
-            }
-        }
-    }
-
-    /// The bound address, for `echod/list-remotes`.
-    pub fn describe(&self) -> String {
-        match self {
-            AnyListener::Unix(u) => match u.local_addr() {
-                Ok(a) => match a.as_pathname() {
-                    Some(p) => format!("unix socket {}", p.display()),
-                    None => "unix socket (unnamed or abstract)".into(),
-                },
-                Err(e) => format!("unix socket (address unknown: {e})"),
+/// The bound address of a listener, for `echod/list-remotes`.
+pub fn describe(listener: &TokioListener) -> String {
+    match listener {
+        TokioListener::Unix(u) => match u.local_addr() {
+            Ok(a) => match a.as_pathname() {
+                Some(p) => format!("unix socket {}", p.display()),
+                None => "unix socket (unnamed or abstract)".into(),
             },
-            AnyListener::Tcp(t) => match t.local_addr() {
-                Ok(a) => a.to_string(),
-                Err(e) => format!("tcp (address unknown: {e})"),
-            },
-        }
+            Err(e) => format!("unix socket (address unknown: {e})"),
+        },
+        TokioListener::Tcp(t) => match t.local_addr() {
+            Ok(a) => a.to_string(),
+            Err(e) => format!("tcp (address unknown: {e})"),
+        },
     }
 }
 
@@ -318,7 +294,7 @@ pub enum Prepared {
     /// A bound or inherited listener.
     Listen {
         /// The socket.
-        listener: AnyListener,
+        listener: TokioListener,
         /// For a `punix:` remote: the path to remove when the remote goes away.
         path: Option<SocketPath>,
         /// Whether the socket was inherited (`pfd:`): never unlinked or shut down.
@@ -360,9 +336,9 @@ impl Running {
                 inherited,
             } => {
                 let what = if inherited {
-                    format!("listening on {} (inherited)", listener.describe())
+                    format!("listening on {} (inherited)", describe(&listener))
                 } else {
-                    format!("listening on {}", listener.describe())
+                    format!("listening on {}", describe(&listener))
                 };
                 (
                     what,
@@ -435,13 +411,13 @@ pub fn prepare(
         Remote::Punix(path) => {
             let (l, guard) = bind_unix(path.as_path(), &label)?;
             Ok(Prepared::Listen {
-                listener: AnyListener::Unix(l),
+                listener: TokioListener::Unix(l),
                 path: Some(guard),
                 inherited: false,
             })
         }
         Remote::Ptcp(listen) => Ok(Prepared::Listen {
-            listener: AnyListener::Tcp(bind_tcp(listen, &label)?),
+            listener: TokioListener::Tcp(bind_tcp(listen, &label)?),
             path: None,
             inherited: false,
         }),
@@ -449,11 +425,11 @@ pub fn prepare(
             let l = inherited.remove(&label).ok_or(OpenError::PfdNotTaken {
                 remote: label.clone(),
             })?;
-            let listener =
-                AnyListener::from_std(l.into_std()).map_err(|error| OpenError::Bind {
-                    remote: label.clone(),
-                    error,
-                })?;
+            // Already validated and made non-blocking by stream-pfd when it was taken.
+            let listener = l.into_tokio().map_err(|error| OpenError::Bind {
+                remote: label.clone(),
+                error,
+            })?;
             Ok(Prepared::Listen {
                 listener,
                 path: None,

@@ -278,10 +278,11 @@ impl Message {
                 id: Value::Null,
             });
         };
-        let id_for_error = map.get("id").cloned().unwrap_or(Value::Null);
+        // The id is taken first so that an error reply can name it; it is cloned only then.
+        let id = take_nonnull(&mut map, "id");
         let invalid = |details: String| FrameError::Invalid {
             details,
-            id: id_for_error.clone(),
+            id: id.clone().unwrap_or(Value::Null),
         };
         let method = match map.remove("method") {
             None => None,
@@ -291,7 +292,6 @@ impl Message {
         let params = take_nonnull(&mut map, "params");
         let result = take_nonnull(&mut map, "result");
         let error = take_nonnull(&mut map, "error");
-        let id = take_nonnull(&mut map, "id");
         if let Some(name) = map.keys().next() {
             return Err(invalid(format!("message has unexpected member \"{name}\"")));
         }
@@ -356,13 +356,6 @@ struct ReplyOut<'a> {
     error: &'a Value,
 }
 
-#[derive(Serialize)]
-struct RequestOut<'a> {
-    method: &'a str,
-    params: &'a [Value],
-    id: &'a Value,
-}
-
 /// Appends `{"id":ID,"result":RESULT,"error":null}` to `out`.
 pub fn encode_reply(out: &mut Vec<u8>, result: &Value, id: &Value) {
     let msg = ReplyOut {
@@ -381,12 +374,6 @@ pub fn encode_error(out: &mut Vec<u8>, error: &Value, id: &Value) {
         result: &Value::Null,
         error,
     };
-    serde_json::to_writer(&mut *out, &msg).unwrap_or(());
-}
-
-/// Appends `{"method":M,"params":P,"id":ID}` to `out` (used by clients: tests and the bench).
-pub fn encode_request(out: &mut Vec<u8>, method: &str, params: &[Value], id: &Value) {
-    let msg = RequestOut { method, params, id };
     serde_json::to_writer(&mut *out, &msg).unwrap_or(());
 }
 

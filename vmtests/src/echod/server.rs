@@ -2,11 +2,11 @@
 //! client connections, the control socket and graceful shutdown.
 
 use super::config::{self, ConfigFile};
-use super::endpoint::{self, AnyListener, OpenError, Running};
+use super::endpoint::{self, OpenError, Running};
 use super::jsonrpc::{Decoder, Message, encode_error, encode_reply};
 use super::{probes, protocol, unixctl};
 use remote_policy::{
-    Added, Origin, RateLimiter, Reconciliation, Refusal, Remote, RemoteSet, Removed,
+    Added, Origin, RateLimiter, Reconciliation, Refusal, Remote, RemoteSet, Removed, Warning,
 };
 use sandbox_opts::Sandbox;
 use serde_json::Value;
@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+use stream_pfd::{TokioListener, TokioStream};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
@@ -78,6 +79,14 @@ pub struct Shared {
     state: Mutex<State>,
 }
 
+/// Logs a warning the rate limiter let through, after the count of those it suppressed.
+fn log_warning(w: &Warning) {
+    if let Some(d) = w.dropped_line() {
+        log::warn!("{d}");
+    }
+    log::warn!("{}", w.message);
+}
+
 /// Counts one connection while it lives.
 struct ConnGuard<'a>(&'a AtomicUsize);
 
@@ -136,10 +145,7 @@ impl Shared {
             .ok()
             .and_then(|mut l| l.warn(message));
         if let Some(w) = w {
-            if let Some(d) = w.dropped_line() {
-                log::warn!("{d}");
-            }
-            log::warn!("{}", w.message);
+            log_warning(&w);
         }
     }
 
@@ -174,16 +180,17 @@ impl Shared {
 
 /// Accepts connections on `listener` until shutdown or until the remote is removed (the task is
 /// aborted).
-pub async fn accept_loop(listener: AnyListener, shared: Arc<Shared>, label: String) {
+pub async fn accept_loop(listener: TokioListener, shared: Arc<Shared>, label: String) {
     loop {
         let accepted = tokio::select! {
             biased;
             _ = shared.stopped() => return,
-            r = accept(&listener) => r,
+            r = listener.accept() => r,
         };
+        // Each family is served by its own instance of `serve_client` (no per-read dispatch).
         match accepted {
-            Ok(Stream::Unix(s)) => spawn_client(&shared, s, &label),
-            Ok(Stream::Tcp(s)) => {
+            Ok((TokioStream::Unix(s), _)) => spawn_client(&shared, s, &label),
+            Ok((TokioStream::Tcp(s), _)) => {
                 let _ = s.set_nodelay(true);
                 spawn_client(&shared, s, &label)
             }
@@ -197,18 +204,6 @@ pub async fn accept_loop(listener: AnyListener, shared: Arc<Shared>, label: Stri
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
-    }
-}
-
-enum Stream {
-    Unix(tokio::net::UnixStream),
-    Tcp(tokio::net::TcpStream),
-}
-
-async fn accept(l: &AnyListener) -> std::io::Result<Stream> {
-    match l {
-        AnyListener::Unix(u) => u.accept().await.map(|(s, _)| Stream::Unix(s)),
-        AnyListener::Tcp(t) => t.accept().await.map(|(s, _)| Stream::Tcp(s)),
     }
 }
 
@@ -336,8 +331,8 @@ pub async fn connect_loop(remote: Remote, shared: Arc<Shared>, status: Arc<Mutex
                 shared.active.fetch_add(1, Ordering::AcqRel);
                 let _guard = ConnGuard(&shared.active);
                 match stream {
-                    Stream::Unix(s) => serve_client(s, &shared, &label).await,
-                    Stream::Tcp(s) => serve_client(s, &shared, &label).await,
+                    TokioStream::Unix(s) => serve_client(s, &shared, &label).await,
+                    TokioStream::Tcp(s) => serve_client(s, &shared, &label).await,
                 }
                 log::info!("{label}: connection closed");
             }
@@ -357,11 +352,11 @@ pub async fn connect_loop(remote: Remote, shared: Arc<Shared>, status: Arc<Mutex
     }
 }
 
-async fn connect(remote: &Remote) -> std::io::Result<(Stream, String)> {
+async fn connect(remote: &Remote) -> std::io::Result<(TokioStream, String)> {
     match remote {
         Remote::Unix(path) => {
             let s = tokio::net::UnixStream::connect(path.as_path()).await?;
-            Ok((Stream::Unix(s), path.to_string()))
+            Ok((TokioStream::Unix(s), path.to_string()))
         }
         Remote::Tcp(ep) => {
             let s = match ep.host().ip() {
@@ -373,7 +368,7 @@ async fn connect(remote: &Remote) -> std::io::Result<(Stream, String)> {
                 .peer_addr()
                 .map(|a| a.to_string())
                 .unwrap_or_else(|_| ep.to_string());
-            Ok((Stream::Tcp(s), peer))
+            Ok((TokioStream::Tcp(s), peer))
         }
         other => Err(std::io::Error::new(
             std::io::ErrorKind::Unsupported,
@@ -386,12 +381,17 @@ async fn connect(remote: &Remote) -> std::io::Result<(Stream, String)> {
 // Remote set changes.
 
 impl State {
-    /// Opens (prepares) a new remote; failures are recorded and returned.
-    fn open(&mut self, remote: &Remote) -> Result<(), OpenError> {
+    /// Opens (prepares) a new remote and, when `shared` is given, starts serving it; failures
+    /// are recorded (shown by `echod/list-remotes`) and returned.
+    pub fn open(&mut self, remote: &Remote, shared: Option<&Arc<Shared>>) -> Result<(), OpenError> {
         let key = remote.to_string();
         match endpoint::prepare(remote, &mut self.inherited) {
             Ok(p) => {
-                self.running.insert(key, Running::new(p));
+                let mut running = Running::new(p);
+                if let Some(shared) = shared {
+                    running.start(shared, key.clone());
+                }
+                self.running.insert(key, running);
                 Ok(())
             }
             Err(e) => {
@@ -426,10 +426,7 @@ impl State {
             let key = (o, input.clone());
             if !self.refused.contains(&key) {
                 if let Some(w) = warning {
-                    if let Some(d) = w.dropped_line() {
-                        log::warn!("{d}");
-                    }
-                    log::warn!("{}", w.message);
+                    log_warning(w);
                 }
             }
             now.insert(key);
@@ -457,13 +454,8 @@ impl State {
             lines.push(format!("removed {r}"));
         }
         for r in &rec.added {
-            match self.open(r) {
+            match self.open(r, shared) {
                 Ok(()) => {
-                    if let (Some(shared), Some(run)) =
-                        (shared, self.running.get_mut(&r.to_string()))
-                    {
-                        run.start(shared, r.to_string());
-                    }
                     log::info!("{r}: added");
                     lines.push(format!("added {r}"));
                 }
@@ -495,10 +487,10 @@ impl State {
         shared: Option<&Arc<Shared>>,
         force: bool,
     ) -> Result<Vec<String>, config::FileError> {
-        let Some(path) = self.remotes_file.clone() else {
+        let Some(path) = &self.remotes_file else {
             return Ok(Vec::new());
         };
-        let text = config::read_small(&path)?;
+        let text = config::read_small(path)?;
         if !force && self.remotes_file_text.as_deref() == Some(text.as_str()) {
             return Ok(Vec::new());
         }
@@ -683,11 +675,8 @@ fn add_remote(shared: &Arc<Shared>, input: &str) -> Result<String, String> {
     match st.set.add(Origin::ControlSocket, input) {
         Ok(Added::New(remote)) => {
             let key = remote.to_string();
-            match st.open(&remote) {
+            match st.open(&remote, Some(shared)) {
                 Ok(()) => {
-                    if let Some(r) = st.running.get_mut(&key) {
-                        r.start(shared, key.clone());
-                    }
                     log::info!("{key}: added from the control socket");
                     Ok(String::new())
                 }

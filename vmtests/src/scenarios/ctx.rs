@@ -25,6 +25,15 @@ pub fn install_units(units: &[(&str, &str)]) -> Result<(), String> {
     run_ok("systemctl", &["daemon-reload"]).map(|_| ())
 }
 
+/// The pattern that matches `unit`, or every instance of it when it is a template
+/// (`ha-accept@.service` -> `ha-accept@*.service`), for `systemctl` and `journalctl -u`.
+pub fn unit_pattern(unit: &str) -> String {
+    match unit.strip_suffix("@.service") {
+        Some(prefix) => format!("{prefix}@*.service"),
+        None => unit.to_string(),
+    }
+}
+
 /// The result of running a program: exit code (`-1` when killed by a signal) and its output.
 #[derive(Debug, Clone)]
 pub struct Ran {
@@ -106,14 +115,7 @@ impl Ctx {
     /// Errors are ignored: unit names are unique per scenario, so leftovers cannot satisfy
     /// another scenario's assertions, and the guest is thrown away.
     pub fn cleanup(&mut self) {
-        let names: Vec<String> = self
-            .units
-            .iter()
-            .map(|u| match u.strip_suffix("@.service") {
-                Some(prefix) => format!("{prefix}@*.service"),
-                None => u.clone(),
-            })
-            .collect();
+        let names: Vec<String> = self.units.iter().map(|u| unit_pattern(u)).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         for verb in ["stop", "reset-failed"] {
             let mut args = vec![verb];
@@ -235,12 +237,24 @@ impl Ctx {
 /// Connects to `addr` (`unix:PATH` or `tcp:HOST:PORT`), sends `{"method":"echo","params":[text],
 /// "id":1}` and returns the first complete JSON value it reads back.
 pub fn echo_request(addr: &str, text: &str, timeout: Duration) -> Result<Value, String> {
-    let request = serde_json::json!({"method": "echo", "params": [text], "id": 1}).to_string();
-    let mut stream: Box<dyn ReadWrite> = connect(addr, timeout)?;
-    stream
-        .write_all(request.as_bytes())
+    let request = serde_json::json!({"method": "echo", "params": [text], "id": 1});
+    let mut client = Client::connect(addr, timeout)?;
+    client
+        .send(&request)
         .map_err(|e| format!("{addr}: sending the request: {e}"))?;
-    read_json(&mut *stream).map_err(|e| format!("{addr}: {e}"))
+    let lossy = |client: &Client| String::from_utf8_lossy(client.buffered()).into_owned();
+    match client.recv() {
+        Ok(Some(v)) => Ok(v),
+        Ok(None) => Err(format!(
+            "{addr}: connection closed before a complete reply (got {:?})",
+            lossy(&client)
+        )),
+        Err(RecvError::Read(e)) => Err(format!("{addr}: reading the reply: {e}")),
+        Err(RecvError::NotJson(e)) => Err(format!(
+            "{addr}: reply is not JSON ({e}): {:?}",
+            lossy(&client)
+        )),
+    }
 }
 
 /// Checks an echo reply: `{"result":[text],"error":null,"id":1}`.
@@ -257,56 +271,117 @@ pub fn check_echo_reply(reply: &Value, text: &str) -> Result<(), String> {
 pub trait ReadWrite: Read + Write {}
 impl<T: Read + Write> ReadWrite for T {}
 
-/// Connects to `unix:PATH` or `tcp:HOST:PORT` with read/write timeouts set.
-pub fn connect(addr: &str, timeout: Duration) -> Result<Box<dyn ReadWrite>, String> {
-    if let Some(path) = addr.strip_prefix("unix:") {
-        let s = UnixStream::connect(path).map_err(|e| format!("connecting to {addr}: {e}"))?;
-        s.set_read_timeout(Some(timeout))
-            .map_err(|e| e.to_string())?;
-        s.set_write_timeout(Some(timeout))
-            .map_err(|e| e.to_string())?;
-        Ok(Box::new(s))
-    } else if let Some(hp) = addr.strip_prefix("tcp:") {
-        let s = TcpStream::connect(hp).map_err(|e| format!("connecting to {addr}: {e}"))?;
-        s.set_read_timeout(Some(timeout))
-            .map_err(|e| e.to_string())?;
-        s.set_write_timeout(Some(timeout))
-            .map_err(|e| e.to_string())?;
-        Ok(Box::new(s))
-    } else {
-        Err(format!(
-            "address `{addr}` is neither unix:PATH nor tcp:HOST:PORT"
-        ))
+/// A blocking JSON-RPC client: writes JSON values and reads back one complete value at a time
+/// (OVSDB framing: concatenated values, no delimiter). It parses with serde_json's stream
+/// parser, not echod's decoder, so it checks echod independently. The scenarios, `vm-guest
+/// echo`, the host tests and the benchmark all use it.
+pub struct Client {
+    stream: Box<dyn ReadWrite>,
+    buf: Vec<u8>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("buffered", &self.buf.len())
+            .finish_non_exhaustive()
     }
 }
 
-/// Reads until one complete JSON value has arrived (OVSDB framing: no delimiter).
-pub fn read_json(stream: &mut dyn Read) -> Result<Value, String> {
-    let mut buf: Vec<u8> = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = stream
-            .read(&mut chunk)
-            .map_err(|e| format!("reading the reply: {e}"))?;
-        if n == 0 {
-            return Err(format!(
-                "connection closed before a complete reply (got {:?})",
-                String::from_utf8_lossy(&buf)
-            ));
+/// Why [`Client::recv`] got no value.
+#[derive(Debug)]
+pub enum RecvError {
+    /// Reading from the stream failed.
+    Read(std::io::Error),
+    /// The bytes received are not JSON.
+    NotJson(serde_json::Error),
+}
+
+impl Client {
+    /// Wraps an already connected stream (e.g. one echod connected to).
+    pub fn new(stream: impl Read + Write + 'static) -> Client {
+        Client {
+            stream: Box::new(stream),
+            buf: Vec::new(),
         }
-        buf.extend_from_slice(&chunk[..n]);
-        let mut it = serde_json::Deserializer::from_slice(&buf).into_iter::<Value>();
-        match it.next() {
-            Some(Ok(v)) => return Ok(v),
-            Some(Err(e)) if e.is_eof() => continue,
-            None => continue,
-            Some(Err(e)) => {
-                return Err(format!(
-                    "reply is not JSON ({e}): {:?}",
-                    String::from_utf8_lossy(&buf)
-                ));
+    }
+
+    /// Connects to `unix:PATH` or `tcp:HOST:PORT` with read and write timeouts set.
+    pub fn connect(addr: &str, timeout: Duration) -> Result<Client, String> {
+        let connect_err = |e| format!("connecting to {addr}: {e}");
+        if let Some(path) = addr.strip_prefix("unix:") {
+            let s = UnixStream::connect(path).map_err(connect_err)?;
+            s.set_read_timeout(Some(timeout))
+                .map_err(|e| e.to_string())?;
+            s.set_write_timeout(Some(timeout))
+                .map_err(|e| e.to_string())?;
+            Ok(Client::new(s))
+        } else if let Some(hp) = addr.strip_prefix("tcp:") {
+            let s = TcpStream::connect(hp).map_err(connect_err)?;
+            s.set_read_timeout(Some(timeout))
+                .map_err(|e| e.to_string())?;
+            s.set_write_timeout(Some(timeout))
+                .map_err(|e| e.to_string())?;
+            Ok(Client::new(s))
+        } else {
+            Err(format!(
+                "address `{addr}` is neither unix:PATH nor tcp:HOST:PORT"
+            ))
+        }
+    }
+
+    /// Writes `bytes` as they are.
+    pub fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes)
+    }
+
+    /// Writes `value` as compact JSON.
+    pub fn send(&mut self, value: &Value) -> std::io::Result<()> {
+        self.send_raw(value.to_string().as_bytes())
+    }
+
+    /// The next complete JSON value, or `Ok(None)` when the peer closed the connection first
+    /// (what it sent of an incomplete value stays in [`Client::buffered`]).
+    pub fn recv(&mut self) -> Result<Option<Value>, RecvError> {
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
+            if let Some(v) = take_value(&mut self.buf).map_err(RecvError::NotJson)? {
+                return Ok(Some(v));
+            }
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Ok(None),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) => return Err(RecvError::Read(e)),
             }
         }
+    }
+
+    /// Bytes received and not yet returned by [`Client::recv`].
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+/// Takes the first complete JSON value off the front of `buf`; `Ok(None)` while it is still
+/// incomplete (nothing is consumed then).
+///
+/// ```
+/// let mut buf = br#"{"id":1} {"id""#.to_vec();
+/// let v = vmtests::scenarios::ctx::take_value(&mut buf).unwrap();
+/// assert_eq!(v, Some(serde_json::json!({"id": 1})));
+/// assert_eq!(vmtests::scenarios::ctx::take_value(&mut buf).unwrap(), None);
+/// assert_eq!(buf, br#" {"id""#);
+/// ```
+pub fn take_value(buf: &mut Vec<u8>) -> Result<Option<Value>, serde_json::Error> {
+    let mut it = serde_json::Deserializer::from_slice(buf).into_iter::<Value>();
+    match it.next() {
+        Some(Ok(v)) => {
+            let used = it.byte_offset();
+            buf.drain(..used);
+            Ok(Some(v))
+        }
+        Some(Err(e)) if !e.is_eof() => Err(e),
+        _ => Ok(None),
     }
 }
 

@@ -277,13 +277,20 @@ fn accept_yes_rejected(cx: &mut Ctx) -> Result<(), String> {
     })
 }
 
+/// Starts `NAME.socket`, activates `NAME.service` with a first echo on `/run/echod/NAME.sock`,
+/// waits for its control socket `/run/echod/NAME.ctl`; returns that path and echod's PID.
+fn activate_with_control(cx: &Ctx, name: &str) -> Result<(String, u32), String> {
+    let ctl = format!("/run/echod/{name}.ctl");
+    cx.systemctl(&["start", &format!("{name}.socket")])?;
+    cx.echo(&format!("unix:/run/echod/{name}.sock"), "before")?;
+    cx.wait_path(&ctl)?;
+    let pid = cx.main_pid(&format!("{name}.service"))?;
+    Ok((ctl, pid))
+}
+
 fn runtime_pfd_refused(cx: &mut Ctx) -> Result<(), String> {
-    let ctl = "/run/echod/ha-policy.ctl";
-    cx.systemctl(&["start", "ha-policy.socket"])?;
-    cx.echo("unix:/run/echod/ha-policy.sock", "before")?;
-    cx.wait_path(ctl)?;
-    let pid = cx.main_pid("ha-policy.service")?;
-    let refused = cx.appctl(ctl, &["echod/add-remote", "pfd:3"])?;
+    let (ctl, pid) = activate_with_control(cx, "ha-policy")?;
+    let refused = cx.appctl(&ctl, &["echod/add-remote", "pfd:3"])?;
     ensure(refused.code == 2, || {
         format!(
             "add-remote pfd:3 exited {} (want 2): {}",
@@ -302,7 +309,7 @@ fn runtime_pfd_refused(cx: &mut Ctx) -> Result<(), String> {
             )
         },
     )?;
-    let list = cx.appctl(ctl, &["echod/list-remotes"])?;
+    let list = cx.appctl(&ctl, &["echod/list-remotes"])?;
     ensure(list.code == 0, || {
         format!("list-remotes exited {}: {}", list.code, list.both())
     })?;
@@ -314,7 +321,7 @@ fn runtime_pfd_refused(cx: &mut Ctx) -> Result<(), String> {
     })?;
     // A non-pfd remote is accepted at run time (the policy is specific, not a blanket refusal).
     let added = cx.appctl(
-        ctl,
+        &ctl,
         &["echod/add-remote", "punix:/run/echod/ha-policy-extra.sock"],
     )?;
     ensure(added.code == 0, || {
@@ -330,12 +337,8 @@ fn runtime_pfd_refused(cx: &mut Ctx) -> Result<(), String> {
 }
 
 fn sandbox_spawn_deny(cx: &mut Ctx) -> Result<(), String> {
-    let ctl = "/run/echod/ha-spawn.ctl";
-    cx.systemctl(&["start", "ha-spawn.socket"])?;
-    cx.echo("unix:/run/echod/ha-spawn.sock", "before")?;
-    cx.wait_path(ctl)?;
-    let pid = cx.main_pid("ha-spawn.service")?;
-    let probe = cx.appctl(ctl, &["echod/probe", "fork"])?;
+    let (ctl, pid) = activate_with_control(cx, "ha-spawn")?;
+    let probe = cx.appctl(&ctl, &["echod/probe", "fork"])?;
     ensure(probe.both().contains("EPERM"), || {
         format!(
             "probe fork did not report EPERM (exit {}): {}",
@@ -353,12 +356,8 @@ fn sandbox_spawn_deny(cx: &mut Ctx) -> Result<(), String> {
 }
 
 fn sandbox_setuid_sigsys(cx: &mut Ctx) -> Result<(), String> {
-    let ctl = "/run/echod/ha-setuid.ctl";
-    cx.systemctl(&["start", "ha-setuid.socket"])?;
-    cx.echo("unix:/run/echod/ha-setuid.sock", "before")?;
-    cx.wait_path(ctl)?;
-    let pid = cx.main_pid("ha-setuid.service")?;
-    let probe = cx.appctl(ctl, &["echod/probe", "setuid"])?;
+    let (ctl, pid) = activate_with_control(cx, "ha-setuid")?;
+    let probe = cx.appctl(&ctl, &["echod/probe", "setuid"])?;
     ensure(probe.code != 0, || {
         format!(
             "probe setuid succeeded; echod should have been killed: {}",

@@ -1,6 +1,6 @@
 //! Test support for the echod host tests: temp dirs, a child-process guard that kills echod on
-//! failure, skip/strict handling for missing Debian programs, and a small independent JSON-RPC
-//! client (serde_json's stream parser, not echod's decoder).
+//! failure, skip/strict handling for missing Debian programs, and the JSON-RPC client the
+//! scenarios use (serde_json's stream parser, not echod's decoder).
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+use vmtests::scenarios::ctx::{self, RecvError};
 
 /// Upper bound for any single wait in these tests.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
@@ -21,15 +22,22 @@ pub fn require(test: &str, program: &str, package: &str) -> bool {
     let found = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
         .unwrap_or(false);
-    if found {
-        return true;
+    if !found {
+        skip(
+            test,
+            &format!("`{program}` not found on PATH (Debian package {package})"),
+        );
     }
-    let reason = format!("`{program}` not found on PATH (Debian package {package})");
+    found
+}
+
+/// A missing resource: prints `SKIP: test: reason` (the caller then returns), or panics when
+/// `HARDEN_TEST_STRICT=1`.
+pub fn skip(test: &str, reason: &str) {
     if std::env::var("HARDEN_TEST_STRICT").as_deref() == Ok("1") {
         panic!("{test}: {reason} (HARDEN_TEST_STRICT=1)");
     }
     eprintln!("SKIP: {test}: {reason}");
-    false
 }
 
 /// A temporary directory removed on drop.
@@ -234,106 +242,59 @@ pub fn appctl(ctl: &Path, args: &[&str]) -> Appctl {
     }
 }
 
-/// A blocking JSON-RPC client over any stream.
-pub struct Client<S> {
-    pub stream: S,
-    buf: Vec<u8>,
-}
+/// The blocking JSON-RPC client of the scenarios ([`ctx::Client`]), failing the test on I/O and
+/// JSON errors; a reset connection counts as closed.
+pub struct Client(ctx::Client);
 
-/// Connects with `connect` (retrying while echod starts) and sets both timeouts.
-fn connect_retrying<S: TimedStream>(
-    what: &str,
-    connect: impl Fn() -> std::io::Result<S>,
-) -> Client<S> {
+/// Connects to `addr` (`unix:PATH` or `tcp:HOST:PORT`), retrying while echod starts, with both
+/// timeouts set to [`TIMEOUT`].
+fn connect_retrying(addr: &str) -> Client {
     let deadline = Instant::now() + TIMEOUT;
     loop {
-        match connect() {
-            Ok(s) => {
-                s.set_timeouts(TIMEOUT);
-                return Client::new(s);
-            }
-            Err(e) if Instant::now() >= deadline => panic!("connect {what}: {e}"),
+        match ctx::Client::connect(addr, TIMEOUT) {
+            Ok(c) => return Client(c),
+            Err(e) if Instant::now() >= deadline => panic!("{e}"),
             Err(_) => std::thread::sleep(Duration::from_millis(20)),
         }
     }
 }
 
-/// A blocking std stream with read and write timeouts.
-pub trait TimedStream: Read + Write {
-    /// Sets both timeouts.
-    fn set_timeouts(&self, timeout: Duration);
-}
-
-impl TimedStream for std::os::unix::net::UnixStream {
-    fn set_timeouts(&self, timeout: Duration) {
-        self.set_read_timeout(Some(timeout)).unwrap();
-        self.set_write_timeout(Some(timeout)).unwrap();
-    }
-}
-
-impl TimedStream for std::net::TcpStream {
-    fn set_timeouts(&self, timeout: Duration) {
-        self.set_read_timeout(Some(timeout)).unwrap();
-        self.set_write_timeout(Some(timeout)).unwrap();
-    }
-}
-
 /// Connects to a Unix socket (retrying while echod starts).
-pub fn connect_unix(path: &Path) -> Client<std::os::unix::net::UnixStream> {
-    connect_retrying(&path.display().to_string(), || {
-        std::os::unix::net::UnixStream::connect(path)
-    })
+pub fn connect_unix(path: &Path) -> Client {
+    connect_retrying(&format!("unix:{}", path.display()))
 }
 
 /// Connects to TCP (retrying while echod starts).
-pub fn connect_tcp(addr: &str) -> Client<std::net::TcpStream> {
-    connect_retrying(addr, || std::net::TcpStream::connect(addr))
+pub fn connect_tcp(addr: &str) -> Client {
+    connect_retrying(&format!("tcp:{addr}"))
 }
 
-impl<S: Read + Write> Client<S> {
+impl Client {
     /// Wraps an already connected stream (e.g. one echod connected to).
-    pub fn new(stream: S) -> Client<S> {
-        Client {
-            stream,
-            buf: Vec::new(),
-        }
+    pub fn new(stream: impl Read + Write + 'static) -> Client {
+        Client(ctx::Client::new(stream))
     }
 
     pub fn send_raw(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).expect("write");
+        self.0.send_raw(bytes).expect("write");
     }
 
     /// Sends without failing: the server may already have closed the connection.
     pub fn try_send(&mut self, v: &Value) -> bool {
-        self.stream
-            .write_all(serde_json::to_string(v).unwrap().as_bytes())
-            .is_ok()
+        self.0.send(v).is_ok()
     }
 
     pub fn send(&mut self, v: &Value) {
-        self.send_raw(serde_json::to_string(v).unwrap().as_bytes());
+        self.0.send(v).expect("write");
     }
 
     /// The next JSON value from the server, or None at end of stream.
     pub fn recv(&mut self) -> Option<Value> {
-        loop {
-            let mut it = serde_json::Deserializer::from_slice(&self.buf).into_iter::<Value>();
-            match it.next() {
-                Some(Ok(v)) => {
-                    let used = it.byte_offset();
-                    self.buf.drain(..used);
-                    return Some(v);
-                }
-                Some(Err(e)) if !e.is_eof() => panic!("server sent invalid JSON: {e}"),
-                _ => {}
-            }
-            let mut chunk = [0u8; 65536];
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return None,
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return None,
-                Err(e) => panic!("read: {e}"),
-            }
+        match self.0.recv() {
+            Ok(v) => v,
+            Err(RecvError::Read(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => None,
+            Err(RecvError::Read(e)) => panic!("read: {e}"),
+            Err(RecvError::NotJson(e)) => panic!("server sent invalid JSON: {e}"),
         }
     }
 

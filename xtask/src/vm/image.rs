@@ -2,8 +2,8 @@
 //! the user's cache directory keyed by a hash of the recipe, built in a temporary directory and
 //! renamed into place so an interrupted build never looks valid.
 
-use super::{cache_root, find_command, seconds};
-use crate::util::{is_root, output, run, show};
+use super::{cache_root, seconds};
+use crate::util::{find_command, is_root, output, run, show};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;

@@ -32,17 +32,9 @@ pub(crate) fn cache_root() -> Result<PathBuf, String> {
     Ok(base.join("daemon-hardening").join("vm"))
 }
 
-/// A program on PATH or in the sbin directories (mkfs.ext4 and debootstrap live there).
-pub(crate) fn find_command(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin"].iter().map(PathBuf::from))
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
 pub(crate) fn qemu_binary() -> PathBuf {
-    find_command("qemu-system-x86_64").unwrap_or_else(|| PathBuf::from("qemu-system-x86_64"))
+    crate::util::find_command("qemu-system-x86_64")
+        .unwrap_or_else(|| PathBuf::from("qemu-system-x86_64"))
 }
 
 pub(crate) fn seconds(start: Instant) -> f64 {

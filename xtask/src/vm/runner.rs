@@ -4,9 +4,9 @@
 
 use super::accel::{self, Accel};
 use super::image::{self, Image};
+use super::qemu_binary;
 use super::results::{self, Event};
-use super::{find_command, qemu_binary};
-use crate::util::{cargo, project_root, run, show};
+use crate::util::{cargo, find_command, run, show, target_dir};
 use std::fs::File;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -116,10 +116,7 @@ pub(crate) fn boot(mode: &Mode, on_event: &mut dyn FnMut(&Event)) -> Result<Repo
 fn build_guest_binaries() -> Result<Vec<PathBuf>, String> {
     eprintln!("xtask: building the guest binaries (vm-guest, echod)");
     run(cargo().args(["build", "--quiet", "--package", "vmtests", "--bins"]))?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| project_root().join("target"));
-    let debug = target.join("debug");
+    let debug = target_dir().join("debug");
     let runner = debug.join("vm-guest");
     if !runner.is_file() {
         return Err(format!("{} was not built", runner.display()));
@@ -139,10 +136,7 @@ fn build_guest_binaries() -> Result<Vec<PathBuf>, String> {
 
 /// `target/vmtests/<UTC date-time>-<mode>/`, plus a `latest` symlink to it.
 fn run_dir(mode: &str) -> Result<PathBuf, String> {
-    let base = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| project_root().join("target"))
-        .join("vmtests");
+    let base = target_dir().join("vmtests");
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
