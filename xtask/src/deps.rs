@@ -1,7 +1,10 @@
 //! Prerequisites: what a fresh Debian machine lacks, installed with apt-get when we are root.
 
-use crate::util::{have_command, is_root, run};
+use crate::apt;
+use crate::util::{have_command, is_root, output, run};
+use std::path::PathBuf;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Something the tests need, how to detect it, and the Debian package that provides it.
 #[derive(Debug, Clone, Copy)]
@@ -87,7 +90,21 @@ fn present(need: &Need) -> bool {
     have_command(need.probe)
 }
 
-/// Installs whatever of `needs` is missing (apt-get when root), or fails with the exact command to run.
+/// Set by `--no-install` (any command) or `HARDEN_NO_INSTALL=1`: never run apt-get.
+static NO_INSTALL: AtomicBool = AtomicBool::new(false);
+
+/// Turns installing off for this run (`--no-install`).
+pub(crate) fn forbid_install() {
+    NO_INSTALL.store(true, Ordering::Relaxed);
+}
+
+fn install_allowed() -> bool {
+    !NO_INSTALL.load(Ordering::Relaxed)
+        && std::env::var_os("HARDEN_NO_INSTALL").is_none_or(|v| v.is_empty() || v == "0")
+}
+
+/// Installs whatever of `needs` is missing (apt-get when root), or fails with the exact command
+/// to run. Never removes or downgrades an installed package: see [`install_without_losses`].
 pub(crate) fn ensure(needs: &[Need]) -> Result<(), String> {
     let mut missing: Vec<&Need> = needs.iter().filter(|n| !present(n)).collect();
     if missing.is_empty() {
@@ -97,27 +114,36 @@ pub(crate) fn ensure(needs: &[Need]) -> Result<(), String> {
     let mut packages: Vec<&str> = missing.iter().map(|n| n.package).collect();
     packages.sort_unstable();
     packages.dedup();
+    eprintln!("xtask: missing prerequisites (Debian packages):");
     for n in &missing {
         eprintln!(
-            "xtask: missing {} (for {}), from package {}",
-            n.probe, n.why, n.package
+            "    {:<40} for {} ({} not found)",
+            n.package, n.why, n.probe
         );
     }
     let line = format!(
-        "apt-get install -y --no-install-recommends {}",
+        "apt-get install --no-remove --no-install-recommends {}",
         packages.join(" ")
     );
-    if !is_root() {
+    if !install_allowed() {
         return Err(format!(
-            "missing packages; run as root:\n    apt-get update && {line}\nthen run this command again"
+            "missing packages, and installing is turned off (--no-install or HARDEN_NO_INSTALL); \
+             install them yourself:\n    apt-get update && {line}\nthen run this command again"
         ));
     }
+    if !is_root() {
+        return Err(format!(
+            "missing packages; run as root:\n    apt-get update && {line}\nthen run this command again \
+             (as root, xtask installs them itself; --no-install turns that off)"
+        ));
+    }
+    eprintln!(
+        "xtask: installing them with apt-get (never removing or downgrading a package; \
+         --no-install or HARDEN_NO_INSTALL=1 turns this off)"
+    );
     run(Command::new("apt-get").args(["update", "-q"]))
         .map_err(|e| format!("{e}\n(apt-get update is needed to install: {line})"))?;
-    run(Command::new("apt-get")
-        .args(["install", "-y", "-q", "--no-install-recommends"])
-        .args(&packages)
-        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    install_without_losses(&packages)?;
     let still: Vec<&str> = missing
         .iter()
         .filter(|n| !present(n))
@@ -134,6 +160,256 @@ pub(crate) fn ensure(needs: &[Need]) -> Result<(), String> {
     }
 }
 
+/// Installs `packages` only through apt runs whose simulation removes and downgrades nothing.
+///
+/// When the plain install would remove or downgrade something (a package installed from
+/// backports that the requested ones conflict with, say), the packages that cause it are
+/// installed from the suite the threatened package came from, if apt can reach it: a source
+/// of the machine's apt configuration, or the host suite's backports on the host's own
+/// mirror, used for that one apt run only. Otherwise it stops and says what to do.
+fn install_without_losses(packages: &[&str]) -> Result<(), String> {
+    let system = Apt::system();
+    if system.losses(packages)?.is_empty() {
+        return system.install(packages);
+    }
+    // Which of the requested packages cause the losses, and which install cleanly.
+    let mut clean = Vec::new();
+    let mut troubled: Vec<(&str, Vec<apt::Loss>)> = Vec::new();
+    for &p in packages {
+        let lost = system.losses(&[p])?;
+        if lost.is_empty() {
+            clean.push(p);
+        } else {
+            troubled.push((p, lost));
+        }
+    }
+    if !clean.is_empty() {
+        system.install(&clean)?;
+    }
+    let names: Vec<&str> = troubled.iter().map(|(p, _)| *p).collect();
+    let mut lost: Vec<&apt::Loss> = troubled.iter().flat_map(|(_, l)| l).collect();
+    lost.sort_by(|a, b| a.package.cmp(&b.package));
+    lost.dedup();
+    for (p, l) in &troubled {
+        let what: Vec<String> = l.iter().map(ToString::to_string).collect();
+        eprintln!(
+            "xtask: installing {p} as the machine's apt configuration stands would {}; \
+             xtask never does that",
+            what.join(", ")
+        );
+    }
+    let suites = origin_suites(&lost);
+    let mut tried = Vec::new();
+    for suite in &suites {
+        match Apt::with_suite(suite) {
+            Ok(apt) => {
+                let still = apt.losses(&names)?;
+                if still.is_empty() {
+                    eprintln!(
+                        "xtask: installing {} from {suite}, where the installed {} came from{}",
+                        names.join(" "),
+                        lost.iter()
+                            .map(|l| l.package.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        if apt.temporary.is_some() {
+                            " (a source this machine's apt configuration lacks, used for this \
+                             one apt run only)"
+                        } else {
+                            ""
+                        }
+                    );
+                    return apt.install(&names);
+                }
+                let what: Vec<String> = still.iter().map(ToString::to_string).collect();
+                tried.push(format!("from {suite}, apt would still {}", what.join(", ")));
+            }
+            Err(e) => tried.push(format!("{suite}: {e}")),
+        }
+    }
+    Err(losses_message(&names, &lost, &suites, &tried))
+}
+
+/// The message when no apt run can install `names` without losing `lost`.
+fn losses_message(
+    names: &[&str],
+    lost: &[&apt::Loss],
+    suites: &[String],
+    tried: &[String],
+) -> String {
+    let what: Vec<String> = lost.iter().map(ToString::to_string).collect();
+    let mut msg = format!(
+        "not installing {}: apt would {}, and xtask never removes or downgrades a package.\n",
+        names.join(" "),
+        what.join(", ")
+    );
+    for t in tried {
+        msg.push_str(&format!("    tried: {t}\n"));
+    }
+    msg.push_str("To resolve it yourself, either\n");
+    match suites.first() {
+        Some(suite) => msg.push_str(&format!(
+            "  - install the matching version from {suite}, where the installed package came from \
+             (add {suite} to your apt sources first):\n        apt-get install -t {suite} --no-remove {}\n",
+            names.join(" ")
+        )),
+        None => msg.push_str(&format!(
+            "  - install versions of {} that match the installed {} from the suite it came from \
+             (`apt-cache policy {}` shows the candidates)\n",
+            names.join(" "),
+            lost.iter().map(|l| l.package.as_str()).collect::<Vec<_>>().join(" "),
+            lost.iter().map(|l| l.package.as_str()).collect::<Vec<_>>().join(" "),
+        )),
+    }
+    msg.push_str(&format!(
+        "  - or accept what apt proposes, knowingly:\n        apt-get install --no-install-recommends {}\n\
+         then run this command again.",
+        names.join(" ")
+    ));
+    msg
+}
+
+/// Where the versions about to be lost came from: a configured source that carries the
+/// installed version (`apt-cache policy`), else the backports suite its version names.
+fn origin_suites(lost: &[&apt::Loss]) -> Vec<String> {
+    let mut suites: Vec<String> = Vec::new();
+    for l in lost {
+        let policy =
+            output(Command::new("apt-cache").args(["policy", &l.package])).unwrap_or_default();
+        let mut found = apt::installed_version_suites(&policy);
+        if found.is_empty() {
+            found.extend(apt::backports_suite(&l.installed));
+        }
+        for s in found {
+            if !suites.contains(&s) {
+                suites.push(s);
+            }
+        }
+    }
+    suites
+}
+
+/// One way of running apt-get: the machine's configuration, optionally with a target release
+/// and a temporary extra source (and its own package lists, so the system's stay untouched).
+#[derive(Debug)]
+struct Apt {
+    target: Option<String>,
+    temporary: Option<PathBuf>,
+}
+
+impl Apt {
+    fn system() -> Apt {
+        Apt {
+            target: None,
+            temporary: None,
+        }
+    }
+
+    /// apt-get with `suite` as the target release. A suite the machine's apt configuration
+    /// lacks is added for these runs only, and only the host release's own backports, from
+    /// the host's own mirror.
+    fn with_suite(suite: &str) -> Result<Apt, String> {
+        if crate::mirror::configured(suite).is_some() {
+            return Ok(Apt {
+                target: Some(suite.to_string()),
+                temporary: None,
+            });
+        }
+        let host =
+            host_codename().ok_or("the host's Debian release is unknown (/etc/os-release)")?;
+        if suite != format!("{host}-backports") {
+            return Err(format!(
+                "not in the machine's apt sources, and only {host}-backports is added automatically"
+            ));
+        }
+        let uri = crate::mirror::configured(&host)
+            .ok_or_else(|| format!("no apt source for {host} to take the mirror from"))?;
+        let dir = std::env::temp_dir().join(format!("xtask-apt-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("lists/partial"))
+            .map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        let mut list = std::fs::read_to_string("/etc/apt/sources.list").unwrap_or_default();
+        let keyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
+        let signed = if std::path::Path::new(keyring).exists() {
+            format!("[signed-by={keyring}] ")
+        } else {
+            String::new()
+        };
+        list.push_str(&format!("\ndeb {signed}{uri} {suite} main\n"));
+        std::fs::write(dir.join("sources.list"), list)
+            .map_err(|e| format!("writing {}: {e}", dir.display()))?;
+        let apt = Apt {
+            target: Some(suite.to_string()),
+            temporary: Some(dir),
+        };
+        run(apt.command().args(["update", "-q"]))?;
+        Ok(apt)
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new("apt-get");
+        cmd.env("DEBIAN_FRONTEND", "noninteractive");
+        if let Some(dir) = &self.temporary {
+            cmd.arg("-o")
+                .arg(format!(
+                    "Dir::Etc::SourceList={}",
+                    dir.join("sources.list").display()
+                ))
+                .arg("-o")
+                .arg(format!("Dir::State::Lists={}", dir.join("lists").display()));
+        }
+        cmd
+    }
+
+    fn install_command(&self, packages: &[&str]) -> Command {
+        let mut cmd = self.command();
+        cmd.args(["install", "-y", "-q", "--no-install-recommends"]);
+        if let Some(t) = &self.target {
+            cmd.args(["-t", t]);
+        }
+        cmd.args(packages);
+        cmd
+    }
+
+    /// What installing `packages` would remove or downgrade (apt-get's simulation).
+    fn losses(&self, packages: &[&str]) -> Result<Vec<apt::Loss>, String> {
+        let mut cmd = self.install_command(packages);
+        cmd.arg("-s");
+        Ok(apt::losses(&output(&mut cmd)?))
+    }
+
+    /// Installs, after a simulation that shows no loss, with `--no-remove` as a second guard.
+    /// apt never downgrades unless asked (`--allow-downgrades`), which this never does.
+    fn install(&self, packages: &[&str]) -> Result<(), String> {
+        let lost = self.losses(packages)?;
+        if !lost.is_empty() {
+            let what: Vec<String> = lost.iter().map(ToString::to_string).collect();
+            return Err(format!(
+                "not installing {}: apt would {}",
+                packages.join(" "),
+                what.join(", ")
+            ));
+        }
+        run(self.install_command(packages).arg("--no-remove"))
+    }
+}
+
+impl Drop for Apt {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.temporary {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// `VERSION_CODENAME` of /etc/os-release (`bookworm`).
+fn host_codename() -> Option<String> {
+    let text = std::fs::read_to_string("/etc/os-release").ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("VERSION_CODENAME="))
+        .map(|v| v.trim_matches('"').to_string())
+        .filter(|v| !v.is_empty())
+}
+
 /// `cargo xtask deps`: install everything the host tests and the VM suite need.
 pub(crate) fn deps_command(args: &[String]) -> Result<(), String> {
     if let Some(a) = args.first() {
@@ -142,4 +418,43 @@ pub(crate) fn deps_command(args: &[String]) -> Result<(), String> {
     ensure(&[BUILD, HOST, VM].concat())?;
     eprintln!("xtask: all prerequisites are installed");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refusal_names_the_packages_the_commands_and_the_alternative() {
+        let lost = apt::Loss {
+            package: "qemu-utils".into(),
+            installed: "1:10.0.2+ds-2+deb13u1~bpo12+1".into(),
+            downgrade_to: None,
+        };
+        let msg = losses_message(
+            &["qemu-system-x86"],
+            &[&lost],
+            &["bookworm-backports".to_string()],
+            &["bookworm-backports: no apt source for bookworm to take the mirror from".into()],
+        );
+        assert_eq!(
+            msg,
+            "not installing qemu-system-x86: apt would remove qemu-utils \
+             (1:10.0.2+ds-2+deb13u1~bpo12+1), and xtask never removes or downgrades a package.\n\
+             \x20   tried: bookworm-backports: no apt source for bookworm to take the mirror from\n\
+             To resolve it yourself, either\n\
+             \x20 - install the matching version from bookworm-backports, where the installed \
+             package came from (add bookworm-backports to your apt sources first):\n\
+             \x20       apt-get install -t bookworm-backports --no-remove qemu-system-x86\n\
+             \x20 - or accept what apt proposes, knowingly:\n\
+             \x20       apt-get install --no-install-recommends qemu-system-x86\n\
+             then run this command again."
+        );
+        // Without a known origin, the advice points at apt-cache policy instead.
+        let msg = losses_message(&["qemu-system-x86"], &[&lost], &[], &[]);
+        assert!(
+            msg.contains("`apt-cache policy qemu-utils` shows the candidates"),
+            "{msg}"
+        );
+    }
 }

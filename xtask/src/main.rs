@@ -8,10 +8,16 @@
 //! cargo xtask vm [-- CMD...]                   a shell in the guest, or one command and its status
 //! cargo xtask deps                             only install the prerequisites
 //! ```
+//!
+//! Every command installs missing Debian packages with apt-get when run as root, saying which
+//! and why first, and never removing or downgrading an installed package (see `deps`).
+//! `--no-install` (any command) or `HARDEN_NO_INSTALL=1` turns installing off.
 
+mod apt;
 mod bench;
 mod deps;
 mod host;
+mod mirror;
 mod msrv;
 mod util;
 mod vm;
@@ -30,10 +36,22 @@ commands:
   vm [-- CMD...]                  interactive shell in the guest, or run CMD and return its status
                                   (one argument is a shell line, several are a program and its args)
   deps                            install the prerequisites only (apt-get, when root)
+
+options for every command:
+  --no-install                    never run apt-get (also HARDEN_NO_INSTALL=1): a missing
+                                  package is an error that names the install command instead
 ";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // `--no-install` goes with every command; anything after `--` belongs to the guest.
+    let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    if args[..end].iter().any(|a| a == "--no-install") {
+        deps::forbid_install();
+        let tail = args.split_off(end);
+        args.retain(|a| a != "--no-install");
+        args.extend(tail);
+    }
     let (cmd, rest) = match args.split_first() {
         Some((cmd, rest)) => (cmd.as_str(), rest),
         None => {

@@ -1,0 +1,131 @@
+//! The Debian mirror for a suite, read from the machine's own apt configuration (one-line
+//! `.list` files and deb822 `.sources` files), or `HARDEN_VM_MIRROR`. Used by the guest image
+//! build and by the prerequisite installer (which may need the host suite's backports).
+
+use std::path::PathBuf;
+
+/// The Debian mirror for `suite`, taken from the machine's own apt configuration (or
+/// `HARDEN_VM_MIRROR`).
+pub(crate) fn for_suite(suite: &str) -> Result<String, String> {
+    if let Ok(m) = std::env::var("HARDEN_VM_MIRROR") {
+        if !m.is_empty() {
+            return Ok(m);
+        }
+    }
+    configured(suite).ok_or_else(|| {
+        format!(
+            "no apt source for Debian `{suite}` (main) in /etc/apt/sources.list or \
+             /etc/apt/sources.list.d/; set HARDEN_VM_MIRROR to a Debian mirror URL that carries {suite}"
+        )
+    })
+}
+
+/// The URI of the first enabled apt source (`deb`, component `main`) for `suite`, if the
+/// machine's apt configuration has one.
+pub(crate) fn configured(suite: &str) -> Option<String> {
+    let mut texts: Vec<(PathBuf, String)> = Vec::new();
+    let mut paths = vec![PathBuf::from("/etc/apt/sources.list")];
+    if let Ok(dir) = std::fs::read_dir("/etc/apt/sources.list.d") {
+        let mut more: Vec<PathBuf> = dir.flatten().map(|e| e.path()).collect();
+        more.sort();
+        paths.extend(more);
+    }
+    for p in paths {
+        let name = p.to_string_lossy().into_owned();
+        if !(name.ends_with(".list") || name.ends_with(".sources")) {
+            continue;
+        }
+        if let Ok(t) = std::fs::read_to_string(&p) {
+            texts.push((p, t));
+        }
+    }
+    for (path, text) in &texts {
+        let found = if path.extension().is_some_and(|e| e == "sources") {
+            mirror_deb822(text, suite)
+        } else {
+            mirror_one_line(text, suite)
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+/// `deb [options] URI SUITE COMPONENT...` lines.
+fn mirror_one_line(text: &str, suite: &str) -> Option<String> {
+    for l in text.lines() {
+        let l = l.split('#').next().unwrap_or("").trim();
+        let mut words: Vec<&str> = l.split_whitespace().collect();
+        if words.first() != Some(&"deb") {
+            continue;
+        }
+        words.remove(0);
+        if words.first().is_some_and(|w| w.starts_with('[')) {
+            while let Some(w) = words.first() {
+                let end = w.ends_with(']');
+                words.remove(0);
+                if end {
+                    break;
+                }
+            }
+        }
+        if words.len() >= 3 && words[1] == suite && words[2..].contains(&"main") {
+            return Some(words[0].to_string());
+        }
+    }
+    None
+}
+
+/// deb822 stanzas: `Types: deb`, `URIs:`, `Suites:`, `Components:`.
+fn mirror_deb822(text: &str, suite: &str) -> Option<String> {
+    for stanza in text.split("\n\n") {
+        let field = |name: &str| -> Vec<&str> {
+            stanza
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    (k.trim().eq_ignore_ascii_case(name)).then(|| v.split_whitespace().collect())
+                })
+                .unwrap_or_default()
+        };
+        let enabled = field("Enabled").first().is_none_or(|v| *v != "no");
+        if enabled
+            && field("Types").contains(&"deb")
+            && field("Suites").contains(&suite)
+            && field("Components").contains(&"main")
+        {
+            if let Some(uri) = field("URIs").first() {
+                return Some((*uri).to_string());
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirrors_are_read_from_both_apt_formats() {
+        let one =
+            "# c\ndeb [arch=amd64 signed-by=/x] http://m.example/debian bookworm main contrib\n";
+        assert_eq!(
+            mirror_one_line(one, "bookworm").as_deref(),
+            Some("http://m.example/debian")
+        );
+        assert_eq!(mirror_one_line(one, "trixie"), None);
+        let sec = "deb http://s.example/debian-security bookworm-security main\n";
+        assert_eq!(mirror_one_line(sec, "bookworm"), None);
+        let deb822 = "Types: deb\nURIs: http://s.example/sec\nSuites: bookworm-security\nComponents: main\n\n\
+                      Types: deb deb-src\nURIs: http://m.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n";
+        assert_eq!(
+            mirror_deb822(deb822, "bookworm").as_deref(),
+            Some("http://m.example/debian")
+        );
+        let disabled =
+            "Enabled: no\nTypes: deb\nURIs: http://x/\nSuites: bookworm\nComponents: main\n";
+        assert_eq!(mirror_deb822(disabled, "bookworm"), None);
+    }
+}
