@@ -13,7 +13,8 @@ fn example() -> Option<PathBuf> {
     let path = profile_dir
         .join("examples")
         .join(format!("sandbox-cli{}", std::env::consts::EXE_SUFFIX));
-    path.is_file().then_some(path)
+    // Claimed out of the shared target directory, which another cargo run may re-link.
+    path.is_file().then(|| test_support::bin::claim(&path))
 }
 
 fn run(test: &str, args: &[&str]) -> Option<Output> {

@@ -4,7 +4,7 @@
 use std::process::{Command, Output};
 
 fn cli(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_seccomp-sets"))
+    Command::new(cli_binary())
         .args(args)
         .output()
         .expect("running seccomp-sets")
@@ -156,7 +156,7 @@ fn sandbox_warnings_are_printed_not_swallowed() {
 fn export_dash_means_stdout() {
     let dir = std::env::temp_dir().join(format!("seccomp-sets-cli-dash-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_seccomp-sets"))
+    let o = Command::new(cli_binary())
         .args([
             "export",
             "--sandbox",
@@ -217,4 +217,15 @@ fn run_blocked_call_dies_by_sigsys() {
     args.extend(setuid);
     let o = cli(&args);
     assert!(o.status.success() && stdout(&o).contains("alive"), "{o:?}");
+}
+
+/// The `seccomp-sets` binary cargo built for this test, claimed out of the shared target
+/// directory (another cargo run may re-link it).
+fn cli_binary() -> std::path::PathBuf {
+    static CLAIMED: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    CLAIMED
+        .get_or_init(|| {
+            test_support::bin::claim(std::path::Path::new(env!("CARGO_BIN_EXE_seccomp-sets")))
+        })
+        .clone()
 }

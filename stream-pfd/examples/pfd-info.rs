@@ -3,6 +3,7 @@
 //! ```text
 //! pfd-info [--no-pid-check] [--unset-env] [--leave-unclaimed] [--print-env] [--serve]
 //!          [--tokio] SPEC...
+//! pfd-info --features      (prints `features:` and the optional features of this build)
 //! ```
 //!
 //! Try it with systemd's socket activator:
@@ -116,6 +117,16 @@ fn main() -> ExitCode {
             "--print-env" => print_env = true,
             "--serve" => serve = true,
             "--tokio" => tokio = true,
+            "--features" => {
+                // Which optional features this build has (the tests pick their build by it).
+                let tokio = if cfg!(feature = "tokio") {
+                    " tokio"
+                } else {
+                    ""
+                };
+                println!("features:{tokio}");
+                return ExitCode::SUCCESS;
+            }
             _ if arg.starts_with("--") => {
                 eprintln!("pfd-info: unknown option {arg}");
                 return ExitCode::from(2);

@@ -5,15 +5,16 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpStream;
-use std::os::unix::net::{UnixDatagram, UnixStream};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use common::{TempDir, pfd_info, skip, which};
+use test_support::wait;
 
-const TIMEOUT: Duration = Duration::from_secs(20);
+const TIMEOUT: Duration = wait::TIMEOUT;
 
 /// A running `systemd-socket-activate` whose stdout (shared with the program it execs) is
 /// collected line by line.
@@ -104,39 +105,12 @@ impl Drop for Activator {
     }
 }
 
-fn wait_for_path(path: &Path) {
-    let deadline = Instant::now() + TIMEOUT;
-    while !path.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 fn connect_unix(path: &Path) -> UnixStream {
-    wait_for_path(path);
-    let stream = UnixStream::connect(path).expect("connect");
-    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-    stream
+    wait::connect_unix(path)
 }
 
 fn connect_tcp(port: u16) -> TcpStream {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        match TcpStream::connect(("127.0.0.1", port)) {
-            Ok(stream) => {
-                stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-                return stream;
-            }
-            Err(err) => {
-                assert!(Instant::now() < deadline, "connect 127.0.0.1:{port}: {err}");
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        }
-    }
+    wait::connect_tcp(format!("127.0.0.1:{port}"))
 }
 
 fn read_all(mut stream: impl Read) -> String {
@@ -274,11 +248,7 @@ fn datagram_socket_from_systemd_socket_activate_is_rejected() {
     ) else {
         return;
     };
-    wait_for_path(&path);
-    UnixDatagram::unbound()
-        .unwrap()
-        .send_to(b"wake up", &path)
-        .unwrap();
+    wait::send_datagram(&path, b"wake up");
     assert_eq!(act.wait_exit(), 1, "{:#?}", act.seen);
     assert_eq!(
         act.wait_line("error"),

@@ -416,19 +416,10 @@ fn try_from_fd_makes_nonblocking_and_keeps_working() {
     );
     let _client = TcpStream::connect(addr).unwrap();
     // Poll until the connection is there (non-blocking listener).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        match tcp.accept() {
-            Ok(_) => break,
-            Err(e)
-                if e.kind() == std::io::ErrorKind::WouldBlock
-                    && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(5))
-            }
-            Err(e) => panic!("{e}"),
-        }
-    }
+    test_support::wait::until(
+        "the connection in the non-blocking listener's queue",
+        || tcp.accept(),
+    );
 }
 
 #[test]

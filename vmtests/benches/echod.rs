@@ -13,7 +13,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::{Proc, TempDir, echod_bin, wait_path};
+use common::{Proc, TempDir, echod_bin, wait_listening};
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -146,7 +146,7 @@ fn start_punix(dir: &TempDir, name: &str, extra: &[&str]) -> Target {
     args.extend_from_slice(extra);
     let _ = std::fs::remove_file(&sock);
     let mut p = Proc::spawn(dir, name, echod_bin(), &args);
-    wait_path(&sock, &mut p);
+    wait_listening(&sock, &mut p);
     Target {
         _procs: vec![p],
         sock,
@@ -169,7 +169,7 @@ fn start_pfd(dir: &TempDir, name: &str) -> Target {
             "--log-level=warn",
         ],
     );
-    wait_path(&sock, &mut ssa);
+    wait_listening(&sock, &mut ssa);
     // The first connection makes systemd-socket-activate exec echod; wait until it answers.
     let mut first = common::connect_unix(&sock);
     first.echo(0, serde_json::json!([]));

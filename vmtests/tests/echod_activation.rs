@@ -26,7 +26,7 @@ fn pfd_number_on_unix_socket_answers_echo() {
     let sock = dir.join("echod.sock");
     let sock_s = sock.to_str().unwrap();
     let mut p = activate(&dir, &[], sock_s, &["--remote=pfd:3"]);
-    wait_path(&sock, &mut p);
+    wait_listening(&sock, &mut p);
     let mut c = connect_unix(&sock);
     c.echo(1, json!(["hello", {"nested": [1, 2.5, null]}]));
     c.echo(2, json!([]));
@@ -57,7 +57,7 @@ fn pfd_name_from_fdname_answers_echo() {
         sock.to_str().unwrap(),
         &["--remote=pfd:web"],
     );
-    wait_path(&sock, &mut p);
+    wait_listening(&sock, &mut p);
     let mut c = connect_unix(&sock);
     c.echo(7, json!(["by name"]));
     let log = p.wait_log("serving 1 remote(s)");
@@ -81,9 +81,9 @@ fn pfd_name_that_was_not_passed_is_a_clear_error() {
         sock.to_str().unwrap(),
         &["--remote=pfd:api"],
     );
-    wait_path(&sock, &mut p);
+    wait_listening(&sock, &mut p);
     // The first connection makes systemd-socket-activate exec echod, which refuses.
-    let _ = std::os::unix::net::UnixStream::connect(&sock);
+    std::os::unix::net::UnixStream::connect(&sock).expect("connect to the listening socket");
     let status = p.wait_exit();
     assert_eq!(status.code(), Some(1), "stderr:\n{}", p.stderr_text());
     let log = p.stderr_text();
@@ -129,10 +129,9 @@ fn datagram_socket_makes_echod_exit_with_the_stream_socket_error() {
         sock.to_str().unwrap(),
         &["--remote=pfd:3"],
     );
-    wait_path(&sock, &mut p);
+    wait_bound(&sock, &mut p);
     // A datagram makes systemd-socket-activate exec echod.
-    let client = std::os::unix::net::UnixDatagram::unbound().unwrap();
-    client.send_to(b"{}", &sock).unwrap();
+    test_support::wait::send_datagram(&sock, b"{}");
     let status = p.wait_exit();
     let log = p.stderr_text();
     assert!(

@@ -6,7 +6,7 @@ use common::*;
 use nix::sys::signal::Signal;
 use serde_json::json;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn appctl_ok(ctl: &Path, args: &[&str]) -> String {
     let out = appctl(ctl, args);
@@ -33,13 +33,7 @@ fn listed_port(list: &str, remote: &str) -> Option<u16> {
     rest.trim().parse().ok()
 }
 
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + TIMEOUT;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use test_support::wait::until_true as wait_until;
 
 struct Daemon {
     dir: TempDir,
@@ -54,7 +48,7 @@ fn start(tag: &str, extra: &[&str]) -> Daemon {
     let mut args = vec![ctl_arg.as_str()];
     args.extend_from_slice(extra);
     let mut proc = Proc::echod(&dir, &args);
-    wait_path(&ctl, &mut proc);
+    wait_listening(&ctl, &mut proc);
     proc.wait_log("serving ");
     Daemon { dir, proc, ctl }
 }
@@ -227,7 +221,7 @@ fn remotes_file_is_followed_and_pfd_lines_warn_once() {
     )
     .unwrap();
     let mut d = start("ctl-rfile-d", &["--remotes-file", file.to_str().unwrap()]);
-    wait_path(&a, &mut d.proc);
+    wait_listening(&a, &mut d.proc);
     connect_unix(&a).echo(1, json!(["from the remotes file"]));
     let warning =
         "pfd: remotes can only be specified on the command line; ignoring \"pfd:3\" from database";
@@ -277,7 +271,7 @@ fn config_file_remotes_policy_and_reload() {
     )
     .unwrap();
     let mut d = start("ctl-cfg-d", &["--config-file", cfg.to_str().unwrap()]);
-    wait_path(&a, &mut d.proc);
+    wait_listening(&a, &mut d.proc);
     connect_unix(&a).echo(1, json!(["from the config file"]));
     let log = d.proc.stderr_text();
     let warning = "pfd: remotes can only be specified on the command line; ignoring \"pfd:3\" from config file";

@@ -7,7 +7,7 @@ use common::*;
 use nix::sys::signal::Signal;
 use serde_json::json;
 use std::os::unix::net::{UnixDatagram, UnixListener};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn recv_notify(sock: &UnixDatagram) -> Option<String> {
     let mut buf = [0u8; 256];
@@ -129,15 +129,8 @@ fn stale_socket_is_replaced_but_a_live_one_is_not() {
 }
 
 /// Polls `accept` (on a non-blocking listener) until echod connects, at most [`TIMEOUT`].
-fn accept_retrying<S>(what: &str, mut accept: impl FnMut() -> std::io::Result<S>) -> S {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        match accept() {
-            Ok(s) => return s,
-            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => panic!("{what}: {e}"),
-        }
-    }
+fn accept_retrying<S>(what: &str, accept: impl FnMut() -> std::io::Result<S>) -> S {
+    test_support::wait::until(what, accept)
 }
 
 fn accept_unix(l: &UnixListener) -> std::os::unix::net::UnixStream {

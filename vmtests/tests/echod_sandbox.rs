@@ -35,7 +35,7 @@ fn start(tag: &str, sandbox: &str) -> Daemon {
         args.push(&sandbox_arg);
     }
     let mut proc = Proc::spawn(&dir, "echod", "/bin/sh", &args);
-    wait_path(&ctl, &mut proc);
+    wait_listening(&ctl, &mut proc);
     proc.wait_log("serving ");
     Daemon {
         _dir: dir,

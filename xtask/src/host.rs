@@ -11,23 +11,58 @@ pub(crate) const LIBRARY_CRATES: &[&str] = &[
     "seccomp-sets",
 ];
 
-/// `cargo xtask test [--host-only | --vm-only]`.
+/// `cargo xtask test [--host-only | --vm-only]`, or `cargo xtask test --repeat N [--load]
+/// [FILTER]`.
 pub(crate) fn test_command(args: &[String]) -> Result<(), String> {
     let mut host = true;
     let mut vm = true;
-    for a in args {
+    let mut repeat: Option<crate::repeat::Repeat> = None;
+    let mut load = false;
+    let mut filter = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
         match a.as_str() {
             "--host-only" => vm = false,
             "--vm-only" => host = false,
+            "--load" => load = true,
+            "--repeat" => {
+                let n = it
+                    .next()
+                    .ok_or("--repeat needs a number of runs, e.g. --repeat 20")?;
+                let runs =
+                    n.parse::<u32>().ok().filter(|r| *r >= 1).ok_or_else(|| {
+                        format!("--repeat takes a number of runs >= 1, got `{n}`")
+                    })?;
+                repeat = Some(crate::repeat::Repeat {
+                    runs,
+                    ..Default::default()
+                });
+            }
+            other if !other.starts_with('-') && filter.is_none() => {
+                filter = Some(other.to_string())
+            }
             other => {
                 return Err(format!(
-                    "unknown option `{other}` for `test`; expected --host-only or --vm-only"
+                    "unknown option `{other}` for `test`; expected --host-only, --vm-only, or \
+                     --repeat N [--load] [FILTER]"
                 ));
             }
         }
     }
     if !host && !vm {
         return Err("--host-only and --vm-only exclude each other".into());
+    }
+    if let Some(mut r) = repeat {
+        if !vm || !host {
+            return Err("--repeat runs the host tests only; drop --host-only/--vm-only".into());
+        }
+        deps::ensure(&[deps::BUILD, deps::HOST].concat())?;
+        r.load = load;
+        r.filter = filter;
+        return crate::repeat::repeat(&r);
+    }
+    if load || filter.is_some() {
+        return Err("--load and a test filter go with --repeat N".into());
     }
     let mut needs: Vec<deps::Need> = [deps::BUILD, deps::HOST].concat();
     if vm {

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo xtask test [--host-only | --vm-only]   every test (installs what a fresh machine lacks)
+//! cargo xtask test --repeat N [--load] [FILTER] the host tests N times, listing every failure
 //! cargo xtask demo                             boot a systemd VM and narrate echod's walkthrough
 //! cargo xtask bench                            benchmarks, reported as ratios against a baseline
 //! cargo xtask image [--rebuild]                build (or rebuild) the cached guest image
@@ -19,6 +20,7 @@ mod deps;
 mod host;
 mod mirror;
 mod msrv;
+mod repeat;
 mod util;
 mod vm;
 
@@ -30,6 +32,10 @@ usage: cargo xtask <command> [options]
 commands:
   test [--host-only | --vm-only]  run every test: host checks (fmt, clippy, tests, docs, packaging)
                                   then the VM suite under real systemd; installs missing packages
+  test --repeat N [--load] [FILTER]
+                                  run the host tests (or those matching FILTER) N times and list
+                                  every test that failed at least once; --load keeps the machine
+                                  busy with parallel builds during the first half of the runs
   demo                            boot a systemd VM and walk through socket activation and sandboxing
   bench                           run the benchmarks (ratios against a baseline in the same run)
   image [--rebuild]               build the guest image (cached under the user's cache directory)

@@ -11,39 +11,58 @@ use nix::sys::socket::{
     AddressFamily, Backlog, SockFlag, SockType, SockaddrIn, UnixAddr, bind, listen, socket,
 };
 
-/// Reports a missing resource: `SKIP: ...` on stderr, or a panic when
-/// `HARDEN_TEST_STRICT=1`.
-pub fn skip(test: &str, reason: &str) {
-    if std::env::var_os("HARDEN_TEST_STRICT").is_some_and(|v| v == "1") {
-        panic!("{test}: required resource missing (HARDEN_TEST_STRICT=1): {reason}");
-    }
-    eprintln!("SKIP: {test}: {reason}");
-}
+#[allow(unused_imports)]
+pub use test_support::{skip, skip_kernel_feature};
 
-/// Reports a kernel feature this kernel lacks (a protocol or address family such as SCTP or
-/// AF_VSOCK, which `cargo xtask test` cannot install): always `SKIP: ...` on stderr, also under
-/// `HARDEN_TEST_STRICT=1`, because it depends on the kernel build, not on the test machine's
-/// setup.
-pub fn skip_kernel_feature(test: &str, reason: &str) {
-    eprintln!("SKIP: {test}: kernel feature missing: {reason}");
-}
-
-/// The `pfd-info` example binary (built by `cargo test` next to the test binaries).
+/// The `pfd-info` example binary that `cargo test` built with this test's features, claimed
+/// out of the shared target directory (see [`test_support::bin`]): another cargo run that
+/// re-links `examples/pfd-info`, or builds it with other features, cannot change it mid-test.
 pub fn pfd_info(test: &str) -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let path = exe.parent()?.parent()?.join("examples").join("pfd-info");
-    if path.exists() {
-        Some(path)
-    } else {
+    static CLAIMED: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let found = CLAIMED.get_or_init(|| {
+        let examples = std::env::current_exe()
+            .ok()?
+            .parent()?
+            .parent()?
+            .join("examples");
+        // The shared name first, then cargo's per-build names (one per feature set).
+        let mut candidates = vec![examples.join("pfd-info")];
+        let mut hashed: Vec<PathBuf> = std::fs::read_dir(&examples)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("pfd_info-") && !n.contains('.'))
+            })
+            .collect();
+        hashed.sort();
+        candidates.extend(hashed);
+        candidates
+            .into_iter()
+            .filter(|c| c.exists())
+            .map(|c| test_support::bin::claim(&c))
+            .find(|claimed| built_with_our_features(claimed))
+    });
+    if found.is_none() {
         skip(
             test,
-            &format!(
-                "{} not built (run `cargo test -p stream-pfd`, which builds examples)",
-                path.display()
-            ),
+            "the pfd-info example is not built with this test's features (run `cargo test -p \
+             stream-pfd`, which builds examples)",
         );
-        None
     }
+    found.clone()
+}
+
+/// Whether `pfd-info --features` lists the features this test was built with.
+fn built_with_our_features(program: &Path) -> bool {
+    let Ok(out) = Command::new(program).arg("--features").output() else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let has_tokio = text.trim() == "features: tokio";
+    has_tokio == cfg!(feature = "tokio")
 }
 
 /// Finds a program on PATH.

@@ -226,11 +226,23 @@ impl Ctx {
         check_echo_reply(&reply, text).map_err(|e| format!("{addr}: {e}"))
     }
 
-    /// Waits until the unix socket `path` exists (a daemon's control socket, say).
-    pub fn wait_path(&self, path: &str) -> Result<(), String> {
-        self.wait_until(&format!("{path} to exist"), Duration::from_secs(10), || {
-            Ok(std::path::Path::new(path).exists())
-        })
+    /// Waits until the unix stream socket `path` accepts connections (a daemon's control
+    /// socket, say): a connect that succeeds, not the file, which appears at `bind()` before
+    /// `listen()`. The probe connection is closed at once.
+    pub fn wait_listening(&self, path: &str) -> Result<(), String> {
+        let mut last = String::from("not tried");
+        self.wait_until(
+            &format!("a listener on {path}"),
+            Duration::from_secs(10),
+            || match std::os::unix::net::UnixStream::connect(path) {
+                Ok(_) => Ok(true),
+                Err(e) => {
+                    last = e.to_string();
+                    Ok(false)
+                }
+            },
+        )
+        .map_err(|e| format!("{e} (last error: {last})"))
     }
 }
 

@@ -283,7 +283,7 @@ fn activate_with_control(cx: &Ctx, name: &str) -> Result<(String, u32), String> 
     let ctl = format!("/run/echod/{name}.ctl");
     cx.systemctl(&["start", &format!("{name}.socket")])?;
     cx.echo(&format!("unix:/run/echod/{name}.sock"), "before")?;
-    cx.wait_path(&ctl)?;
+    cx.wait_listening(&ctl)?;
     let pid = cx.main_pid(&format!("{name}.service"))?;
     Ok((ctl, pid))
 }
@@ -327,7 +327,7 @@ fn runtime_pfd_refused(cx: &mut Ctx) -> Result<(), String> {
     ensure(added.code == 0, || {
         format!("add-remote punix: exited {}: {}", added.code, added.both())
     })?;
-    cx.wait_path("/run/echod/ha-policy-extra.sock")?;
+    cx.wait_listening("/run/echod/ha-policy-extra.sock")?;
     cx.echo("unix:/run/echod/ha-policy-extra.sock", "runtime remote")?;
     cx.echo("unix:/run/echod/ha-policy.sock", "after")?;
     let pid2 = cx.main_pid("ha-policy.service")?;

@@ -14,14 +14,14 @@ use std::time::{Duration, Instant};
 use vmtests::scenarios::ctx::{self, RecvError};
 
 /// Upper bound for any single wait in these tests.
-pub const TIMEOUT: Duration = Duration::from_secs(20);
+pub const TIMEOUT: Duration = test_support::wait::TIMEOUT;
+
+pub use test_support::skip;
 
 /// Returns true if `program` is on PATH. Otherwise prints `SKIP: test: reason` and returns false,
 /// or panics when `HARDEN_TEST_STRICT=1`.
 pub fn require(test: &str, program: &str, package: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
-        .unwrap_or(false);
+    let found = test_support::on_path(program);
     if !found {
         skip(
             test,
@@ -29,15 +29,6 @@ pub fn require(test: &str, program: &str, package: &str) -> bool {
         );
     }
     found
-}
-
-/// A missing resource: prints `SKIP: test: reason` (the caller then returns), or panics when
-/// `HARDEN_TEST_STRICT=1`.
-pub fn skip(test: &str, reason: &str) {
-    if std::env::var("HARDEN_TEST_STRICT").as_deref() == Ok("1") {
-        panic!("{test}: {reason} (HARDEN_TEST_STRICT=1)");
-    }
-    eprintln!("SKIP: {test}: {reason}");
 }
 
 /// A temporary directory removed on drop.
@@ -72,9 +63,16 @@ impl Drop for TempDir {
     }
 }
 
-/// The echod binary under test.
+/// The echod binary under test: the one cargo built for these tests, claimed out of the
+/// shared target directory (the VM suite's `cargo build` re-links `target/debug/echod`).
 pub fn echod_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_echod")
+    static CLAIMED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CLAIMED.get_or_init(|| {
+        test_support::bin::claim(Path::new(env!("CARGO_BIN_EXE_echod")))
+            .to_str()
+            .expect("a UTF-8 target directory")
+            .to_owned()
+    })
 }
 
 /// A running process (echod, or systemd-socket-activate running echod) whose stderr goes to a
@@ -197,19 +195,36 @@ pub fn signal_of(status: ExitStatus) -> Option<i32> {
     status.signal()
 }
 
-/// Waits until `path` exists (echod created its socket).
-pub fn wait_path(path: &Path, proc: &mut Proc) {
-    let deadline = Instant::now() + TIMEOUT;
-    while !path.exists() {
-        if Instant::now() >= deadline || !proc.is_running() {
-            panic!(
-                "{} never appeared; stderr:\n{}",
-                path.display(),
-                proc.stderr_text()
-            );
+/// Waits until the Unix stream socket at `path` listens (`listen()` ran; the file alone appears
+/// at `bind()`), without connecting (see [`test_support::wait::unix_listening`]), failing early
+/// with the stderr log if `proc` exits.
+pub fn wait_listening(path: &Path, proc: &mut Proc) {
+    test_support::wait::until(&format!("a listener on {}", path.display()), || {
+        assert!(
+            proc.is_running(),
+            "the process exited before {} listened; stderr:\n{}",
+            path.display(),
+            proc.stderr_text()
+        );
+        match test_support::wait::unix_listening(path) {
+            Some(true) => Ok(()),
+            Some(false) => Err("not listening yet"),
+            None => Err("/proc/net/unix is unreadable"),
         }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    });
+}
+
+/// Waits until the socket file `path` exists (for datagram sockets, which need no listen()).
+pub fn wait_bound(path: &Path, proc: &mut Proc) {
+    test_support::wait::until_true(&format!("a socket bound at {}", path.display()), || {
+        assert!(
+            proc.is_running(),
+            "the process exited before binding {}; stderr:\n{}",
+            path.display(),
+            proc.stderr_text()
+        );
+        path.exists()
+    });
 }
 
 /// A free TCP port on 127.0.0.1 (bound then released).
@@ -249,14 +264,10 @@ pub struct Client(ctx::Client);
 /// Connects to `addr` (`unix:PATH` or `tcp:HOST:PORT`), retrying while echod starts, with both
 /// timeouts set to [`TIMEOUT`].
 fn connect_retrying(addr: &str) -> Client {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        match ctx::Client::connect(addr, TIMEOUT) {
-            Ok(c) => return Client(c),
-            Err(e) if Instant::now() >= deadline => panic!("{e}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(20)),
-        }
-    }
+    Client(test_support::wait::until(
+        &format!("a listener on {addr}"),
+        || ctx::Client::connect(addr, TIMEOUT),
+    ))
 }
 
 /// Connects to a Unix socket (retrying while echod starts).
