@@ -112,6 +112,7 @@
 //!   inherited at start-up, so the command line is the only place where a
 //!   `pfd:` remote can be meant.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod kind;
 mod matrix;

@@ -43,6 +43,7 @@
 //! Without features the crate has no dependencies.
 
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod error;
 mod help;

@@ -1,5 +1,6 @@
-//! `vmtests`: `echod`, the reference daemon that composes every crate, and the end-to-end scenarios
-//! that run it under real systemd inside QEMU VMs.
+//! `vmtests`: the end-to-end scenarios that run `echod` (the sibling crate `vmtests/echod`)
+//! and the library crates under real systemd inside QEMU VMs, and the guest-side runner
+//! (`vm-guest`) that executes them and reports to `cargo xtask` over virtio-serial.
+#![forbid(unsafe_code)]
 
-pub mod echod;
 pub mod scenarios;

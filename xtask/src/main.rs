@@ -13,6 +13,7 @@
 //! Every command installs missing Debian packages with apt-get when run as root, saying which
 //! and why first, and never removing or downgrading an installed package (see `deps`).
 //! `--no-install` (any command) or `HARDEN_NO_INSTALL=1` turns installing off.
+#![forbid(unsafe_code)]
 
 mod apt;
 mod bench;

@@ -171,7 +171,7 @@ impl Load {
         let script = format!(
             "while :; do \
                '{cargo}' build -q -p stream-pfd --examples; \
-               '{cargo}' build -q -p vmtests --bins; \
+               '{cargo}' build -q -p echod --bins; \
                '{cargo}' build -q -p sandbox-opts --examples --features clap; \
                '{cargo}' clean -q --target-dir '{own}'; \
                '{cargo}' build -q --workspace --release --target-dir '{own}'; \

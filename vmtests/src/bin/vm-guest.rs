@@ -7,6 +7,7 @@
 //! vm-guest echo ADDR TEXT       one JSON-RPC echo to unix:PATH or tcp:HOST:PORT; prints the reply
 //! vm-guest list                 the scenario names
 //! ```
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};

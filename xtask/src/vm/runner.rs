@@ -111,11 +111,19 @@ pub(crate) fn boot(mode: &Mode, on_event: &mut dyn FnMut(&Event)) -> Result<Repo
     followed.map(|()| report)
 }
 
-/// `cargo build -p vmtests --bins` (debug: it shares the host tests' build, and the guest work
+/// `cargo build -p vmtests -p echod --bins` (debug: it shares the host tests' build, and the guest work
 /// is dominated by systemd and process start-up, not by echod's code).
 fn build_guest_binaries() -> Result<Vec<PathBuf>, String> {
     eprintln!("xtask: building the guest binaries (vm-guest, echod)");
-    run(cargo().args(["build", "--quiet", "--package", "vmtests", "--bins"]))?;
+    run(cargo().args([
+        "build",
+        "--quiet",
+        "--package",
+        "vmtests",
+        "--package",
+        "echod",
+        "--bins",
+    ]))?;
     let debug = target_dir().join("debug");
     let runner = debug.join("vm-guest");
     if !runner.is_file() {

@@ -4,9 +4,9 @@ use clap::Parser;
 use std::path::PathBuf;
 
 /// Default for `--max-message-size`.
-pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 20;
+pub(crate) const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 20;
 /// Default for `--max-connections`.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 const REMOTES_HELP: &str = "\
 REMOTES:
@@ -46,7 +46,7 @@ START-UP AND EXIT:
 
 /// The text after the options in `--help`: the fixed sections plus the control commands,
 /// probes and methods, generated from their tables.
-pub fn after_long_help() -> String {
+pub(crate) fn after_long_help() -> String {
     let mut s = String::from(REMOTES_HELP);
     s.push_str("\nCONTROL SOCKET (ovs-appctl -t PATH COMMAND [ARG]):\n");
     for c in super::unixctl::COMMANDS {
@@ -75,7 +75,7 @@ pub fn after_long_help() -> String {
 /// echod: the reference JSON-RPC echo daemon (socket activation, remote policy, seccomp sandbox).
 #[derive(Debug, Clone, Parser)]
 #[command(name = "echod", version, after_long_help = after_long_help())]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Remotes from the command line (origin: command line).
     #[arg(
         long = "remote",
@@ -83,20 +83,20 @@ pub struct Cli {
         help = "Serve REMOTE (repeatable): punix:PATH, ptcp:[PORT][:IP], pfd:FD, pfd:NAME, unix:PATH \
                 or tcp:HOST[:PORT]"
     )]
-    pub remotes: Vec<String>,
+    pub(crate) remotes: Vec<String>,
 
     /// Read remotes from FILE (one per line, # comments) and follow its changes (database origin).
     #[arg(long, value_name = "FILE")]
-    pub remotes_file: Option<PathBuf>,
+    pub(crate) remotes_file: Option<PathBuf>,
 
     /// Read remotes, sandbox, policy and limits from the JSON FILE; re-read on echod/reload.
     #[arg(long, value_name = "FILE")]
-    pub config_file: Option<PathBuf>,
+    pub(crate) config_file: Option<PathBuf>,
 
     /// Control socket for ovs-appctl -t PATH; "none" disables it. Default:
     /// $RUNTIME_DIRECTORY/echod.ctl when systemd sets RUNTIME_DIRECTORY, otherwise none.
     #[arg(long, value_name = "PATH", value_parser = clap::builder::NonEmptyStringValueParser::new())]
-    pub unixctl: Option<String>,
+    pub(crate) unixctl: Option<String>,
 
     /// The sandbox from the command line (with the parser's warnings).
     #[arg(
@@ -107,24 +107,24 @@ pub struct Cli {
                 [,elevateprivileges=allow|deny|children][,spawn=allow|deny][,resourcecontrol=allow|deny]. \
                 Overrides the config file's \"sandbox\". Default: off"
     )]
-    pub sandbox: Option<sandbox_opts::Parsed>,
+    pub(crate) sandbox: Option<sandbox_opts::Parsed>,
 
     /// Register the echod/probe ACTION control command (to show the sandbox working).
     #[arg(long)]
-    pub enable_probes: bool,
+    pub(crate) enable_probes: bool,
 
     /// Log level on stderr: off, error, warn, info, debug or trace.
     #[arg(long, value_name = "LEVEL", default_value = "info", value_parser = parse_level)]
-    pub log_level: log::LevelFilter,
+    pub(crate) log_level: log::LevelFilter,
 
     /// Largest JSON-RPC message accepted, in bytes (default 1048576; config file: max_message_size).
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(2..=(1u64 << 30)))]
-    pub max_message_size: Option<u64>,
+    pub(crate) max_message_size: Option<u64>,
 
     /// Most concurrent client connections; more are accepted and closed at once with a
     /// rate-limited warning (default 1024; config file: max_connections).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=(1u64 << 24)))]
-    pub max_connections: Option<u64>,
+    pub(crate) max_connections: Option<u64>,
 }
 
 fn parse_level(s: &str) -> Result<log::LevelFilter, String> {
@@ -135,7 +135,7 @@ fn parse_level(s: &str) -> Result<log::LevelFilter, String> {
 
 impl Cli {
     /// The control socket path to open, after applying the default.
-    pub fn unixctl_path(&self) -> Option<PathBuf> {
+    pub(crate) fn unixctl_path(&self) -> Option<PathBuf> {
         match self.unixctl.as_deref() {
             Some("none") => None,
             Some(p) => Some(PathBuf::from(p)),

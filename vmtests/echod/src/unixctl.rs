@@ -11,22 +11,22 @@ use serde_json::Value;
 /// One control command: its name, usage string (shown by `list-commands`), argument count bounds
 /// and a one-line description (shown by `--help`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Command {
+pub(crate) struct Command {
     /// The command name (`ovs-appctl -t PATH NAME ...`).
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// Argument synopsis, as in OVS's `list-commands` output.
-    pub usage: &'static str,
+    pub(crate) usage: &'static str,
     /// Minimum number of arguments.
-    pub min_args: usize,
+    pub(crate) min_args: usize,
     /// Maximum number of arguments.
-    pub max_args: usize,
+    pub(crate) max_args: usize,
     /// What the command does.
-    pub help: &'static str,
+    pub(crate) help: &'static str,
 }
 
 /// Every control command echod knows (one table). `echod/probe` is registered only with
 /// `--enable-probes`.
-pub const COMMANDS: &[Command] = &[
+pub(crate) const COMMANDS: &[Command] = &[
     Command {
         name: "list-commands",
         usage: "",
@@ -86,7 +86,7 @@ pub const COMMANDS: &[Command] = &[
 ];
 
 /// The commands registered for this run.
-pub fn registered(enable_probes: bool) -> Vec<&'static Command> {
+pub(crate) fn registered(enable_probes: bool) -> Vec<&'static Command> {
     COMMANDS
         .iter()
         .filter(|c| enable_probes || c.name != "echod/probe")
@@ -95,7 +95,7 @@ pub fn registered(enable_probes: bool) -> Vec<&'static Command> {
 
 /// Validates a request against the registered commands, with OVS's error texts.
 /// Returns the command and its string arguments.
-pub fn check<'c>(
+pub(crate) fn check<'c>(
     commands: &[&'c Command],
     method: &str,
     params: &[Value],
@@ -129,7 +129,7 @@ pub fn check<'c>(
 }
 
 /// `list-commands` output, formatted like OVS (sorted, name padded to 23 columns).
-pub fn list_commands(commands: &[&Command]) -> String {
+pub(crate) fn list_commands(commands: &[&Command]) -> String {
     let mut sorted: Vec<_> = commands.to_vec();
     sorted.sort_by_key(|c| c.name);
     let mut s = String::from("The available commands are:\n");
@@ -140,7 +140,7 @@ pub fn list_commands(commands: &[&Command]) -> String {
 }
 
 /// A reply body as OVS sends it: non-empty text always ends with a newline.
-pub fn body(text: &str) -> Value {
+pub(crate) fn body(text: &str) -> Value {
     if text.is_empty() || text.ends_with('\n') {
         Value::String(text.to_owned())
     } else {
@@ -149,7 +149,7 @@ pub fn body(text: &str) -> Value {
 }
 
 /// The `version` reply.
-pub fn version() -> String {
+pub(crate) fn version() -> String {
     format!("echod (daemon-hardening) {}", env!("CARGO_PKG_VERSION"))
 }
 

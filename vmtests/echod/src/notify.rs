@@ -6,7 +6,7 @@ use std::os::unix::net::{SocketAddr, UnixDatagram};
 
 /// Sends `state` (e.g. `READY=1`) to the service manager. Returns `Ok(false)` when
 /// `NOTIFY_SOCKET` is not set.
-pub fn notify(state: &str) -> io::Result<bool> {
+pub(crate) fn notify(state: &str) -> io::Result<bool> {
     match std::env::var_os("NOTIFY_SOCKET") {
         None => Ok(false),
         Some(path) => notify_to(&path.to_string_lossy(), state).map(|()| true),
@@ -14,7 +14,7 @@ pub fn notify(state: &str) -> io::Result<bool> {
 }
 
 /// Sends `state` to the notification socket `path` (`/path` or `@abstract`).
-pub fn notify_to(path: &str, state: &str) -> io::Result<()> {
+pub(crate) fn notify_to(path: &str, state: &str) -> io::Result<()> {
     let addr = if let Some(name) = path.strip_prefix('@') {
         use std::os::linux::net::SocketAddrExt;
         SocketAddr::from_abstract_name(name.as_bytes())?

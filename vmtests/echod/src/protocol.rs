@@ -10,16 +10,16 @@ use serde_json::Value;
 
 /// The methods echod implements, with what they return (one table; shown by `--help`'s
 /// neighbour docs and snapshot-tested).
-pub const METHODS: &[(&str, &str)] = &[
+pub(crate) const METHODS: &[(&str, &str)] = &[
     ("echo", "returns its params unchanged"),
     ("list_dbs", "returns [] (echod serves no database)"),
 ];
 
 /// The error `ovsdb-server` returns for a request it does not implement.
-pub const UNKNOWN_METHOD: &str = "unknown method";
+pub(crate) const UNKNOWN_METHOD: &str = "unknown method";
 
 /// Appends the reply to `msg` (if it needs one) to `out`.
-pub fn answer(msg: Message, out: &mut Vec<u8>) {
+pub(crate) fn answer(msg: Message, out: &mut Vec<u8>) {
     if let Message::Request { method, params, id } = msg {
         match method.as_str() {
             "echo" => encode_reply(out, &Value::Array(params), &id),

@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// Files larger than this are refused (both kinds).
-pub const MAX_FILE_SIZE: u64 = 1 << 20;
+pub(crate) const MAX_FILE_SIZE: u64 = 1 << 20;
 
 /// `--config-file`: every member is optional; unknown members are an error.
 ///
@@ -18,31 +18,31 @@ pub const MAX_FILE_SIZE: u64 = 1 << 20;
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ConfigFile {
+pub(crate) struct ConfigFile {
     /// Remotes (config-file origin), as strings so that each bad one is reported on its own.
     #[serde(default)]
-    pub remotes: Vec<String>,
+    pub(crate) remotes: Vec<String>,
     /// The sandbox, string (`"on,spawn=deny"`) or map form; `--sandbox` overrides it.
     #[serde(default)]
-    pub sandbox: Option<Sandbox>,
+    pub(crate) sandbox: Option<Sandbox>,
     /// The remote policy (remote-policy's JSON format); default: `Policy::default()`.
     #[serde(default)]
-    pub policy: Option<Policy>,
+    pub(crate) policy: Option<Policy>,
     /// `--max-message-size` when not given on the command line.
     #[serde(default)]
-    pub max_message_size: Option<usize>,
+    pub(crate) max_message_size: Option<usize>,
     /// `--max-connections` when not given on the command line.
     #[serde(default)]
-    pub max_connections: Option<usize>,
+    pub(crate) max_connections: Option<usize>,
     /// What the sandbox string probably did not mean (`"off,spawn=deny"`, a repeated key ...),
     /// as `--sandbox` reports it; serde cannot carry these, so [`ConfigFile::parse`] fills them.
     #[serde(skip)]
-    pub sandbox_warnings: Vec<sandbox_opts::Warning>,
+    pub(crate) sandbox_warnings: Vec<sandbox_opts::Warning>,
 }
 
 /// Why a file could not be used.
 #[derive(Debug)]
-pub enum FileError {
+pub(crate) enum FileError {
     /// The file could not be read.
     Read {
         /// The file.
@@ -131,7 +131,7 @@ impl From<FileError> for std::io::Error {
 }
 
 /// Reads a whole (small) file.
-pub fn read_small(path: &Path) -> Result<String, FileError> {
+pub(crate) fn read_small(path: &Path) -> Result<String, FileError> {
     let read = |error| FileError::Read {
         path: path.to_owned(),
         error,
@@ -147,13 +147,13 @@ pub fn read_small(path: &Path) -> Result<String, FileError> {
 }
 
 /// Accepted range of `max_message_size`.
-pub const MESSAGE_SIZE_RANGE: (usize, usize) = (2, 1 << 30);
+pub(crate) const MESSAGE_SIZE_RANGE: (usize, usize) = (2, 1 << 30);
 /// Accepted range of `max_connections`.
-pub const CONNECTIONS_RANGE: (usize, usize) = (1, 1 << 24);
+pub(crate) const CONNECTIONS_RANGE: (usize, usize) = (1, 1 << 24);
 
 impl ConfigFile {
     /// Parses config-file text (`path` is only used in messages).
-    pub fn parse(path: &Path, text: &str) -> Result<ConfigFile, FileError> {
+    pub(crate) fn parse(path: &Path, text: &str) -> Result<ConfigFile, FileError> {
         let invalid = |error| FileError::Invalid {
             path: path.to_owned(),
             error,
@@ -201,13 +201,13 @@ impl ConfigFile {
     }
 
     /// Reads and parses the config file.
-    pub fn load(path: &Path) -> Result<ConfigFile, FileError> {
+    pub(crate) fn load(path: &Path) -> Result<ConfigFile, FileError> {
         ConfigFile::parse(path, &read_small(path)?)
     }
 }
 
 /// The remote lines of a remotes file: trimmed, without blank lines and `#` comment lines.
-pub fn remote_lines(text: &str) -> Vec<String> {
+pub(crate) fn remote_lines(text: &str) -> Vec<String> {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))

@@ -14,17 +14,17 @@ use nix::errno::Errno;
 
 /// One probe: its name, the syscall it makes and the answer that means "allowed".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Probe {
+pub(crate) struct Probe {
     /// The action name (`ovs-appctl -t CTL echod/probe NAME`).
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// The syscall attempted.
-    pub syscall: &'static str,
+    pub(crate) syscall: &'static str,
     /// What the probe does, and what it returns when the sandbox allows it.
-    pub what: &'static str,
+    pub(crate) what: &'static str,
 }
 
 /// Every probe (one table, snapshot-tested).
-pub const PROBES: &[Probe] = &[
+pub(crate) const PROBES: &[Probe] = &[
     Probe {
         name: "fork",
         syscall: "fork",
@@ -58,12 +58,12 @@ pub const PROBES: &[Probe] = &[
 ];
 
 /// The names of all probes, for error messages.
-pub fn names() -> String {
+pub(crate) fn names() -> String {
     PROBES.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
 }
 
 /// Runs the probe `action` and describes the outcome in one line; an unknown action is an error.
-pub fn run(action: &str) -> Result<String, String> {
+pub(crate) fn run(action: &str) -> Result<String, String> {
     let outcome = match action {
         "fork" => probe_fork(),
         "execve" => expect_errno("execve", probe_execve(), Errno::ENOENT),

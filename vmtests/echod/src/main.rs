@@ -1,4 +1,4 @@
-//! `echod`: the reference daemon that composes every crate of the workspace.
+//! `echod`: the reference daemon that composes every crate of the workspace (see `echod --help`).
 //!
 //! It serves JSON-RPC 1.0 (OVSDB framing: `echo`, `list_dbs`) on `punix:`, `ptcp:` and `pfd:`
 //! remotes and on outgoing `unix:`/`tcp:` connections, takes remotes from four origins through
@@ -10,16 +10,18 @@
 //! [`endpoint`] (opening remotes), [`server`] (serving), [`daemon`] (start-up order, shutdown),
 //! [`logging`] and [`notify`].
 
-pub mod cli;
-pub mod config;
-pub mod daemon;
-pub mod endpoint;
-pub mod jsonrpc;
-pub mod logging;
-pub mod notify;
-pub mod probes;
-pub mod protocol;
-pub mod server;
-pub mod unixctl;
+mod cli;
+mod config;
+mod daemon;
+mod endpoint;
+mod jsonrpc;
+mod logging;
+mod notify;
+mod probes;
+mod protocol;
+mod server;
+mod unixctl;
 
-pub use daemon::main;
+fn main() -> std::process::ExitCode {
+    daemon::main()
+}

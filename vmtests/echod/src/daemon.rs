@@ -25,7 +25,7 @@ use std::process::ExitCode;
 
 /// Why echod could not start (each is logged as one line, then echod exits 1).
 #[derive(Debug)]
-pub enum StartError {
+pub(crate) enum StartError {
     /// `--config-file` or `--remotes-file` could not be used.
     File(FileError),
     /// A `--remote` was refused by the parser or the policy.
@@ -73,7 +73,7 @@ impl From<StartError> for std::io::Error {
 }
 
 /// `main` of the `echod` binary.
-pub fn main() -> ExitCode {
+pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_level);
     match run(cli) {
@@ -99,7 +99,7 @@ fn raise_nofile() {
 }
 
 /// Runs echod until it is told to stop.
-pub fn run(cli: Cli) -> Result<(), StartError> {
+pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
     // 1. Parse everything.
     raise_nofile();
     let cfg = match &cli.config_file {

@@ -20,57 +20,57 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
 /// How often the remotes file is checked for changes.
-pub const REMOTES_FILE_POLL: Duration = Duration::from_millis(200);
+pub(crate) const REMOTES_FILE_POLL: Duration = Duration::from_millis(200);
 /// How long shutdown waits for in-flight replies.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Reconnection backoff for `unix:`/`tcp:` remotes: first and largest delay.
-pub const BACKOFF: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(8));
+pub(crate) const BACKOFF: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(8));
 /// Most concurrent control connections.
-pub const MAX_CONTROL_CONNECTIONS: usize = 64;
+pub(crate) const MAX_CONTROL_CONNECTIONS: usize = 64;
 const READ_CHUNK: usize = 64 * 1024;
 
 /// Which settings came from the command line (and so ignore the config file).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Overrides {
+pub(crate) struct Overrides {
     /// `--max-message-size` was given.
-    pub max_message_size: bool,
+    pub(crate) max_message_size: bool,
     /// `--max-connections` was given.
-    pub max_connections: bool,
+    pub(crate) max_connections: bool,
     /// `--sandbox` was given.
-    pub sandbox: bool,
+    pub(crate) sandbox: bool,
 }
 
 /// Mutable daemon state, behind one mutex (operations on it are short and synchronous).
 #[derive(Debug)]
-pub struct State {
+pub(crate) struct State {
     /// Every remote with its origins, guarded by the policy.
-    pub set: RemoteSet,
+    pub(crate) set: RemoteSet,
     /// The open remotes, by canonical form.
-    pub running: BTreeMap<String, Running>,
+    pub(crate) running: BTreeMap<String, Running>,
     /// Listeners taken from systemd at start-up and not yet opened, by canonical `pfd:` form.
-    pub inherited: BTreeMap<String, stream_pfd::Listener>,
+    pub(crate) inherited: BTreeMap<String, stream_pfd::Listener>,
     /// `--config-file`.
-    pub config_file: Option<PathBuf>,
+    pub(crate) config_file: Option<PathBuf>,
     /// `--remotes-file`.
-    pub remotes_file: Option<PathBuf>,
+    pub(crate) remotes_file: Option<PathBuf>,
     /// The remotes-file contents last reconciled.
-    pub remotes_file_text: Option<String>,
+    pub(crate) remotes_file_text: Option<String>,
     /// Settings given on the command line.
-    pub overrides: Overrides,
+    pub(crate) overrides: Overrides,
     /// The sandbox loaded at start-up.
-    pub sandbox: Sandbox,
+    pub(crate) sandbox: Sandbox,
     /// Entries refused so far, by origin: a refused line that stays in a file is warned about
     /// once, not at every re-read (the library's rate limiter bounds the rest).
-    pub refused: BTreeSet<(Origin, String)>,
+    pub(crate) refused: BTreeSet<(Origin, String)>,
 }
 
 /// State shared by every task.
 #[derive(Debug)]
-pub struct Shared {
+pub(crate) struct Shared {
     /// Current `--max-message-size`.
-    pub max_message_size: AtomicUsize,
+    pub(crate) max_message_size: AtomicUsize,
     /// Current `--max-connections`.
-    pub max_connections: AtomicUsize,
+    pub(crate) max_connections: AtomicUsize,
     active: AtomicUsize,
     control_active: AtomicUsize,
     shutdown: watch::Sender<bool>,
@@ -98,7 +98,7 @@ impl Drop for ConnGuard<'_> {
 
 impl Shared {
     /// The shared state for a daemon with `state`.
-    pub fn new(state: State, limits: (usize, usize), enable_probes: bool) -> Arc<Shared> {
+    pub(crate) fn new(state: State, limits: (usize, usize), enable_probes: bool) -> Arc<Shared> {
         Arc::new(Shared {
             max_message_size: AtomicUsize::new(limits.0),
             max_connections: AtomicUsize::new(limits.1),
@@ -112,33 +112,28 @@ impl Shared {
     }
 
     /// Locks the state (a panic in another thread does not make it unusable).
-    pub fn state(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Starts the graceful shutdown (idempotent).
-    pub fn begin_shutdown(&self) {
+    pub(crate) fn begin_shutdown(&self) {
         self.shutdown.send_replace(true);
     }
 
-    /// Whether shutdown has begun.
-    pub fn shutting_down(&self) -> bool {
-        *self.shutdown.borrow()
-    }
-
     /// Resolves when shutdown begins.
-    pub async fn stopped(&self) {
+    pub(crate) async fn stopped(&self) {
         let mut rx = self.shutdown.subscribe();
         let _ = rx.wait_for(|s| *s).await;
     }
 
     /// Number of client connections being served.
-    pub fn active_connections(&self) -> usize {
+    pub(crate) fn active_connections(&self) -> usize {
         self.active.load(Ordering::Acquire)
     }
 
     /// Logs a rate-limited warning (burst 5, then one per minute).
-    pub fn warn_rl(&self, message: String) {
+    pub(crate) fn warn_rl(&self, message: String) {
         let w = self
             .warn_limit
             .lock()
@@ -161,7 +156,7 @@ impl Shared {
     }
 
     /// Waits until every connection has finished its in-flight replies, at most `grace`.
-    pub async fn drain(&self, grace: Duration) -> bool {
+    pub(crate) async fn drain(&self, grace: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + grace;
         while self.active.load(Ordering::Acquire) > 0
             || self.control_active.load(Ordering::Acquire) > 0
@@ -180,7 +175,7 @@ impl Shared {
 
 /// Accepts connections on `listener` until shutdown or until the remote is removed (the task is
 /// aborted).
-pub async fn accept_loop(listener: TokioListener, shared: Arc<Shared>, label: String) {
+pub(crate) async fn accept_loop(listener: TokioListener, shared: Arc<Shared>, label: String) {
     loop {
         let accepted = tokio::select! {
             biased;
@@ -230,12 +225,12 @@ where
 /// How long a connection that has not yet had an answer (or holds half a message) may still
 /// send its request once shutdown begins: a client that connected just before SIGTERM still
 /// gets its reply instead of a closed connection.
-pub const STOP_GRACE: Duration = Duration::from_secs(1);
+pub(crate) const STOP_GRACE: Duration = Duration::from_secs(1);
 
 /// Serves JSON-RPC on one connection until the peer closes, a bad message arrives, or shutdown
 /// begins while the connection is idle (requests already read are always answered; a connection
 /// that has not been answered yet, or holds half a message, gets [`STOP_GRACE`] to finish).
-pub async fn serve_client<S>(mut stream: S, shared: &Shared, label: &str)
+pub(crate) async fn serve_client<S>(mut stream: S, shared: &Shared, label: &str)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -305,7 +300,7 @@ where
 }
 
 /// Connects to a `unix:`/`tcp:` remote and serves that connection; reconnects with backoff.
-pub async fn connect_loop(remote: Remote, shared: Arc<Shared>, status: Arc<Mutex<String>>) {
+pub(crate) async fn connect_loop(remote: Remote, shared: Arc<Shared>, status: Arc<Mutex<String>>) {
     let label = remote.to_string();
     let set_status = |s: String| {
         if let Ok(mut g) = status.lock() {
@@ -383,7 +378,11 @@ async fn connect(remote: &Remote) -> std::io::Result<(TokioStream, String)> {
 impl State {
     /// Opens (prepares) a new remote and, when `shared` is given, starts serving it; failures
     /// are recorded (shown by `echod/list-remotes`) and returned.
-    pub fn open(&mut self, remote: &Remote, shared: Option<&Arc<Shared>>) -> Result<(), OpenError> {
+    pub(crate) fn open(
+        &mut self,
+        remote: &Remote,
+        shared: Option<&Arc<Shared>>,
+    ) -> Result<(), OpenError> {
         let key = remote.to_string();
         match endpoint::prepare(remote, &mut self.inherited) {
             Ok(p) => {
@@ -402,7 +401,7 @@ impl State {
     }
 
     /// Starts every prepared remote.
-    pub fn start_all(&mut self, shared: &Arc<Shared>) {
+    pub(crate) fn start_all(&mut self, shared: &Arc<Shared>) {
         for (label, r) in &mut self.running {
             r.start(shared, label.clone());
         }
@@ -411,7 +410,7 @@ impl State {
     /// Logs the rate-limited warning of each refused entry that was not already refused from
     /// the same origin; `origin` is the origin whose full list `rec` reconciled (its old
     /// refusals are forgotten), `None` for a policy change.
-    pub fn note_refusals(&mut self, rec: &Reconciliation, origin: Option<Origin>) {
+    pub(crate) fn note_refusals(&mut self, rec: &Reconciliation, origin: Option<Origin>) {
         let items = rec
             .rejected
             .iter()
@@ -440,7 +439,7 @@ impl State {
     /// Applies a reconciliation of `origin` (see [`State::note_refusals`]): closes removed
     /// remotes, opens added ones (started at once when `shared` is given), logs new refusals.
     /// Returns one line per change.
-    pub fn apply(
+    pub(crate) fn apply(
         &mut self,
         rec: &Reconciliation,
         origin: Option<Origin>,
@@ -482,7 +481,7 @@ impl State {
 
     /// Reads the remotes file and reconciles the database origin if its text changed
     /// (`force`: even if unchanged). A read error keeps the current remotes.
-    pub fn sync_remotes_file(
+    pub(crate) fn sync_remotes_file(
         &mut self,
         shared: Option<&Arc<Shared>>,
         force: bool,
@@ -502,7 +501,11 @@ impl State {
     }
 
     /// Applies a config file: policy, then its remotes. Limits are returned for the caller.
-    pub fn apply_config(&mut self, cfg: &ConfigFile, shared: Option<&Arc<Shared>>) -> Vec<String> {
+    pub(crate) fn apply_config(
+        &mut self,
+        cfg: &ConfigFile,
+        shared: Option<&Arc<Shared>>,
+    ) -> Vec<String> {
         let policy = cfg.policy.unwrap_or_default();
         let mut lines = Vec::new();
         if policy != *self.set.policy() {
@@ -516,7 +519,7 @@ impl State {
     }
 
     /// `echod/list-remotes`: `REMOTE (ORIGINS): STATE`, one line per remote.
-    pub fn list(&self) -> String {
+    pub(crate) fn list(&self) -> String {
         let mut s = String::new();
         for (remote, origins) in self.set.iter() {
             let key = remote.to_string();
@@ -533,7 +536,7 @@ impl State {
 }
 
 /// Watches the remotes file and reconciles on every change.
-pub async fn watch_remotes_file(shared: Arc<Shared>) {
+pub(crate) async fn watch_remotes_file(shared: Arc<Shared>) {
     let mut missing_reported = false;
     loop {
         tokio::select! {
@@ -557,7 +560,7 @@ pub async fn watch_remotes_file(shared: Arc<Shared>) {
 // Control socket.
 
 /// Accepts control connections until shutdown.
-pub async fn control_loop(listener: tokio::net::UnixListener, shared: Arc<Shared>) {
+pub(crate) async fn control_loop(listener: tokio::net::UnixListener, shared: Arc<Shared>) {
     loop {
         let r = tokio::select! {
             biased;
@@ -644,7 +647,7 @@ async fn serve_control(mut s: tokio::net::UnixStream, shared: &Arc<Shared>) {
 }
 
 /// Runs one control command (OVS's checks first), returning the reply text or the error text.
-pub fn control_command(
+pub(crate) fn control_command(
     shared: &Arc<Shared>,
     method: &str,
     params: &[Value],

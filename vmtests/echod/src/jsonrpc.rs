@@ -15,7 +15,7 @@ use std::fmt;
 
 /// One JSON-RPC 1.0 message.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Message {
+pub(crate) enum Message {
     /// `{"method":M,"params":[...],"id":I}` with a non-null id: must be answered.
     Request {
         /// The method name.
@@ -51,7 +51,7 @@ pub enum Message {
 /// Why a byte stream is not a valid sequence of JSON-RPC messages. Each variant is answered with
 /// an error reply (see [`FrameError::to_reply`]) and the connection is then closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FrameError {
+pub(crate) enum FrameError {
     /// The bytes are not JSON (or a JSON value other than an object starts the message).
     Syntax {
         /// What is wrong, with the byte offset where known.
@@ -73,7 +73,7 @@ pub enum FrameError {
 
 impl FrameError {
     /// The short error name used in the reply's `error` member (RFC 7047 error object style).
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             FrameError::Syntax { .. } => "syntax error",
             FrameError::TooLong { .. } => "message too long",
@@ -83,7 +83,7 @@ impl FrameError {
 
     /// The error reply sent before the connection is closed:
     /// `{"id":ID,"result":null,"error":{"error":KIND,"details":TEXT}}`.
-    pub fn to_reply(&self) -> Vec<u8> {
+    pub(crate) fn to_reply(&self) -> Vec<u8> {
         let id = match self {
             FrameError::Invalid { id, .. } => id.clone(),
             _ => Value::Null,
@@ -121,7 +121,7 @@ impl From<FrameError> for std::io::Error {
 
 /// Incremental, bounded splitter and parser of a JSON-RPC byte stream.
 #[derive(Debug)]
-pub struct Decoder {
+pub(crate) struct Decoder {
     buf: Vec<u8>,
     /// Start of the message being scanned (everything before it is consumed).
     start: usize,
@@ -135,7 +135,7 @@ pub struct Decoder {
 
 impl Decoder {
     /// A decoder that rejects messages longer than `max_message_size` bytes.
-    pub fn new(max_message_size: usize) -> Decoder {
+    pub(crate) fn new(max_message_size: usize) -> Decoder {
         Decoder {
             buf: Vec::new(),
             start: 0,
@@ -148,7 +148,7 @@ impl Decoder {
     }
 
     /// Appends bytes read from the stream.
-    pub fn feed(&mut self, data: &[u8]) {
+    pub(crate) fn feed(&mut self, data: &[u8]) {
         if self.start > 0 && self.start == self.buf.len() {
             self.buf.clear();
             self.pos = 0;
@@ -158,13 +158,13 @@ impl Decoder {
     }
 
     /// True when bytes of an incomplete message are buffered (at end of stream that is an error).
-    pub fn has_partial(&self) -> bool {
+    pub(crate) fn has_partial(&self) -> bool {
         self.depth > 0
     }
 
     /// The next complete message, `Ok(None)` if more bytes are needed, or the error that ends
     /// this connection.
-    pub fn next_message(&mut self) -> Result<Option<Message>, FrameError> {
+    pub(crate) fn next_message(&mut self) -> Result<Option<Message>, FrameError> {
         match self.next_frame()? {
             None => Ok(None),
             Some((a, b)) => {
@@ -271,7 +271,7 @@ fn take_nonnull(map: &mut serde_json::Map<String, Value>, key: &str) -> Option<V
 
 impl Message {
     /// Checks a parsed JSON value against the JSON-RPC 1.0 message shapes.
-    pub fn from_value(value: Value) -> Result<Message, FrameError> {
+    pub(crate) fn from_value(value: Value) -> Result<Message, FrameError> {
         let Value::Object(mut map) = value else {
             return Err(FrameError::Invalid {
                 details: "message is not a JSON object".into(),
@@ -357,7 +357,7 @@ struct ReplyOut<'a> {
 }
 
 /// Appends `{"id":ID,"result":RESULT,"error":null}` to `out`.
-pub fn encode_reply(out: &mut Vec<u8>, result: &Value, id: &Value) {
+pub(crate) fn encode_reply(out: &mut Vec<u8>, result: &Value, id: &Value) {
     let msg = ReplyOut {
         id,
         result,
@@ -368,7 +368,7 @@ pub fn encode_reply(out: &mut Vec<u8>, result: &Value, id: &Value) {
 }
 
 /// Appends `{"id":ID,"result":null,"error":ERROR}` to `out`.
-pub fn encode_error(out: &mut Vec<u8>, error: &Value, id: &Value) {
+pub(crate) fn encode_error(out: &mut Vec<u8>, error: &Value, id: &Value) {
     let msg = ReplyOut {
         id,
         result: &Value::Null,

@@ -55,7 +55,7 @@ fn stderr_is_journal() -> bool {
 }
 
 /// Installs the stderr logger with `level` (idempotent: later calls only change the level).
-pub fn init(level: log::LevelFilter) {
+pub(crate) fn init(level: log::LevelFilter) {
     let logger = Box::new(StderrLogger {
         journal: stderr_is_journal(),
     });

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 
 /// Why a remote cannot be opened.
 #[derive(Debug)]
-pub enum OpenError {
+pub(crate) enum OpenError {
     /// `ssl:`, `pssl:` and `db:` remotes.
     Unsupported {
         /// The remote.
@@ -88,7 +88,7 @@ impl From<OpenError> for io::Error {
 }
 
 /// The bound address of a listener, for `echod/list-remotes`.
-pub fn describe(listener: &TokioListener) -> String {
+pub(crate) fn describe(listener: &TokioListener) -> String {
     match listener {
         TokioListener::Unix(u) => match u.local_addr() {
             Ok(a) => match a.as_pathname() {
@@ -107,7 +107,7 @@ pub fn describe(listener: &TokioListener) -> String {
 /// A Unix socket path echod created; dropping it removes the path, but only if it is still the
 /// same socket (device and inode), so a path taken over by someone else is left alone.
 #[derive(Debug)]
-pub struct SocketPath {
+pub(crate) struct SocketPath {
     path: PathBuf,
     dev: u64,
     ino: u64,
@@ -144,7 +144,7 @@ impl Drop for SocketPath {
 
 /// Binds a listening Unix socket at `path`, replacing a stale socket (one nobody accepts on)
 /// but never anything else. Returns the listener and the guard that removes the path.
-pub fn bind_unix(
+pub(crate) fn bind_unix(
     path: &Path,
     label: &str,
 ) -> Result<(tokio::net::UnixListener, SocketPath), OpenError> {
@@ -290,7 +290,7 @@ fn tcp_listen(addr: std::net::SocketAddr) -> io::Result<std::net::TcpListener> {
 
 /// A remote ready to be served.
 #[derive(Debug)]
-pub enum Prepared {
+pub(crate) enum Prepared {
     /// A bound or inherited listener.
     Listen {
         /// The socket.
@@ -306,9 +306,9 @@ pub enum Prepared {
 
 /// What the supervisor keeps for each open remote.
 #[derive(Debug)]
-pub struct Running {
+pub(crate) struct Running {
     /// One-line state for `echod/list-remotes`.
-    pub status: Arc<Mutex<String>>,
+    pub(crate) status: Arc<Mutex<String>>,
     task: Option<JoinHandle<()>>,
     /// Held until the remote is closed (then the path is removed).
     _path: Option<SocketPath>,
@@ -318,7 +318,7 @@ pub struct Running {
 
 impl Running {
     /// A remote that could not be opened (shown in `echod/list-remotes`).
-    pub fn failed(error: &OpenError) -> Running {
+    pub(crate) fn failed(error: &OpenError) -> Running {
         Running {
             status: Arc::new(Mutex::new(format!("failed: {error}"))),
             task: None,
@@ -328,7 +328,7 @@ impl Running {
     }
 
     /// Wraps a prepared remote; call [`Running::start`] to serve it.
-    pub fn new(prepared: Prepared) -> Running {
+    pub(crate) fn new(prepared: Prepared) -> Running {
         let (status, path, pending) = match prepared {
             Prepared::Listen {
                 listener,
@@ -365,7 +365,7 @@ impl Running {
     }
 
     /// Starts accepting or connecting (no-op if already started or failed).
-    pub fn start(&mut self, shared: &Arc<Shared>, label: String) {
+    pub(crate) fn start(&mut self, shared: &Arc<Shared>, label: String) {
         match self.pending.take() {
             Some(Prepared::Listen { listener, .. }) => {
                 self.task = Some(tokio::spawn(server::accept_loop(
@@ -386,7 +386,7 @@ impl Running {
     }
 
     /// The state line.
-    pub fn status(&self) -> String {
+    pub(crate) fn status(&self) -> String {
         self.status.lock().map(|s| s.clone()).unwrap_or_default()
     }
 }
@@ -402,7 +402,7 @@ impl Drop for Running {
 }
 
 /// Opens `remote` (binds it, or takes its inherited listener from `inherited`).
-pub fn prepare(
+pub(crate) fn prepare(
     remote: &Remote,
     inherited: &mut std::collections::BTreeMap<String, stream_pfd::Listener>,
 ) -> Result<Prepared, OpenError> {
