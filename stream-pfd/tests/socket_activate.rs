@@ -79,21 +79,18 @@ impl Activator {
 
     /// Waits for the process to exit and returns its exit code.
     fn wait_exit(&mut self) -> i32 {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
-                    self.seen.push(line);
-                }
-                return status.code().unwrap_or(-1);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "did not exit; output {:#?}",
-                self.seen
-            );
-            std::thread::sleep(Duration::from_millis(10));
+        let status = wait::until(
+            "systemd-socket-activate and pfd-info to exit",
+            || match self.child.try_wait() {
+                Ok(Some(status)) => Ok(status),
+                Ok(None) => Err(format!("still running; output so far {:#?}", self.seen)),
+                Err(e) => panic!("waiting for the child: {e}"),
+            },
+        );
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+            self.seen.push(line);
         }
+        status.code().unwrap_or(-1)
     }
 }
 

@@ -166,19 +166,31 @@ impl Proc {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), sig);
     }
 
-    /// Waits until stderr contains `needle`.
+    /// Waits until stderr contains `needle`; fails at once, with the log, if the process exited
+    /// without writing it.
     pub fn wait_log(&mut self, needle: &str) -> String {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
+        test_support::wait::until(&format!("{needle:?} in the stderr log"), || {
+            let running = self.is_running();
+            // Read after the liveness check: a line written just before the exit still counts.
             let text = self.stderr_text();
             if text.contains(needle) {
-                return text;
+                return Ok(text);
             }
-            if Instant::now() >= deadline || !self.is_running() {
-                panic!("stderr never contained {needle:?}; stderr:\n{text}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            assert!(
+                running,
+                "the process exited without writing {needle:?}; stderr:\n{text}"
+            );
+            Err(format!("stderr so far:\n{text}"))
+        })
+    }
+
+    /// Panics with the stderr log unless the process still runs.
+    pub fn assert_running(&mut self, before: &str) {
+        assert!(
+            self.is_running(),
+            "the process exited before {before}; stderr:\n{}",
+            self.stderr_text()
+        );
     }
 }
 
@@ -200,12 +212,7 @@ pub fn signal_of(status: ExitStatus) -> Option<i32> {
 /// with the stderr log if `proc` exits.
 pub fn wait_listening(path: &Path, proc: &mut Proc) {
     test_support::wait::until(&format!("a listener on {}", path.display()), || {
-        assert!(
-            proc.is_running(),
-            "the process exited before {} listened; stderr:\n{}",
-            path.display(),
-            proc.stderr_text()
-        );
+        proc.assert_running(&format!("{} listened", path.display()));
         match test_support::wait::unix_listening(path) {
             Some(true) => Ok(()),
             Some(false) => Err("not listening yet"),
@@ -217,12 +224,7 @@ pub fn wait_listening(path: &Path, proc: &mut Proc) {
 /// Waits until the socket file `path` exists (for datagram sockets, which need no listen()).
 pub fn wait_bound(path: &Path, proc: &mut Proc) {
     test_support::wait::until_true(&format!("a socket bound at {}", path.display()), || {
-        assert!(
-            proc.is_running(),
-            "the process exited before binding {}; stderr:\n{}",
-            path.display(),
-            proc.stderr_text()
-        );
+        proc.assert_running(&format!("binding {}", path.display()));
         path.exists()
     });
 }
