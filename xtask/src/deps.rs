@@ -324,7 +324,10 @@ impl Apt {
         }
         let uri = crate::mirror::configured(&host)
             .ok_or_else(|| format!("no apt source for {host} to take the mirror from"))?;
-        let dir = std::env::temp_dir().join(format!("xtask-apt-{}", std::process::id()));
+        // Inside the target directory, not a world-writable /tmp: as root, a sources list in a
+        // directory another user could have made would let that user choose our packages.
+        let dir = crate::util::target_dir().join(format!("xtask-apt-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("lists/partial"))
             .map_err(|e| format!("creating {}: {e}", dir.display()))?;
         let mut list = std::fs::read_to_string("/etc/apt/sources.list").unwrap_or_default();
