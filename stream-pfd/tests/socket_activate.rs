@@ -5,14 +5,13 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpStream;
-use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use common::{TempDir, pfd_info, skip, which};
-use test_support::wait;
+use test_support::wait::{self, connect_unix};
 
 const TIMEOUT: Duration = wait::TIMEOUT;
 
@@ -100,10 +99,6 @@ impl Drop for Activator {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn connect_unix(path: &Path) -> UnixStream {
-    wait::connect_unix(path)
 }
 
 fn connect_tcp(port: u16) -> TcpStream {

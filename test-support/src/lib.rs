@@ -54,7 +54,12 @@ pub fn skip_kernel_feature(test: &str, reason: &str) {
 ///     }
 ///     unreachable!("skip! returned from the function");
 /// }
-/// # if !test_support::strict() { needs_something(); }
+/// // Under HARDEN_TEST_STRICT=1 the skip is a failure instead.
+/// if test_support::strict() {
+///     assert!(std::panic::catch_unwind(needs_something).is_err());
+/// } else {
+///     needs_something();
+/// }
 /// ```
 #[macro_export]
 macro_rules! skip {

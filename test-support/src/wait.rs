@@ -43,7 +43,7 @@ pub fn until_within<T, E: Display>(
     }
 }
 
-/// Waits until `cond` holds (see [`until`]); `state` describes what was seen instead.
+/// Waits until `cond` holds (see [`until`]).
 pub fn until_true(what: &str, mut cond: impl FnMut() -> bool) {
     until(what, || if cond() { Ok(()) } else { Err("not yet") })
 }
@@ -57,10 +57,8 @@ pub fn connect_unix(path: &Path) -> UnixStream {
     );
     stream
         .set_read_timeout(Some(TIMEOUT))
-        .expect("set_read_timeout");
-    stream
-        .set_write_timeout(Some(TIMEOUT))
-        .expect("set_write_timeout");
+        .and(stream.set_write_timeout(Some(TIMEOUT)))
+        .expect("setting socket timeouts");
     stream
 }
 
@@ -72,10 +70,8 @@ pub fn connect_tcp(addr: impl ToSocketAddrs + Display) -> TcpStream {
     });
     stream
         .set_read_timeout(Some(TIMEOUT))
-        .expect("set_read_timeout");
-    stream
-        .set_write_timeout(Some(TIMEOUT))
-        .expect("set_write_timeout");
+        .and(stream.set_write_timeout(Some(TIMEOUT)))
+        .expect("setting socket timeouts");
     stream
 }
 
@@ -94,21 +90,6 @@ pub fn unix_listening(path: &Path) -> Option<bool> {
             .is_some_and(|f| f & 0x0001_0000 != 0);
         listening && words.get(4) == Some(&"0001") && words.get(7) == Some(&want)
     }))
-}
-
-/// Waits until a Unix stream socket at `path` listens (see [`unix_listening`]; where
-/// `/proc/net/unix` cannot be read, until a connect succeeds).
-pub fn listening_unix(path: &Path) {
-    until(
-        &format!("a listener on {}", path.display()),
-        || match unix_listening(path) {
-            Some(true) => Ok(()),
-            Some(false) => Err("not listed as listening in /proc/net/unix".to_string()),
-            None => UnixStream::connect(path)
-                .map(drop)
-                .map_err(|e| e.to_string()),
-        },
-    );
 }
 
 /// Sends `bytes` to the Unix datagram socket at `path`, retrying while it is not bound yet.
@@ -153,7 +134,6 @@ mod tests {
         assert!(path.exists());
         // A bound std listener already listens; the connect succeeds.
         assert_eq!(unix_listening(&path), Some(true));
-        listening_unix(&path);
         drop(connect_unix(&path));
         drop(listener);
         assert_eq!(unix_listening(&path), Some(false));

@@ -170,7 +170,7 @@ pub(crate) fn ensure(needs: &[Need]) -> Result<(), String> {
 fn install_without_losses(packages: &[&str]) -> Result<(), String> {
     let system = Apt::system();
     if system.losses(packages)?.is_empty() {
-        return system.install(packages);
+        return system.apply(packages);
     }
     // Which of the requested packages cause the losses, and which install cleanly.
     let mut clean = Vec::new();
@@ -208,10 +208,7 @@ fn install_without_losses(packages: &[&str]) -> Result<(), String> {
                     eprintln!(
                         "xtask: installing {} from {suite}, where the installed {} came from{}",
                         names.join(" "),
-                        lost.iter()
-                            .map(|l| l.package.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" "),
+                        package_names(&lost),
                         if apt.temporary.is_some() {
                             " (a source this machine's apt configuration lacks, used for this \
                              one apt run only)"
@@ -219,7 +216,7 @@ fn install_without_losses(packages: &[&str]) -> Result<(), String> {
                             ""
                         }
                     );
-                    return apt.install(&names);
+                    return apt.apply(&names);
                 }
                 let what: Vec<String> = still.iter().map(ToString::to_string).collect();
                 tried.push(format!("from {suite}, apt would still {}", what.join(", ")));
@@ -257,8 +254,8 @@ fn losses_message(
             "  - install versions of {} that match the installed {} from the suite it came from \
              (`apt-cache policy {}` shows the candidates)\n",
             names.join(" "),
-            lost.iter().map(|l| l.package.as_str()).collect::<Vec<_>>().join(" "),
-            lost.iter().map(|l| l.package.as_str()).collect::<Vec<_>>().join(" "),
+            package_names(lost),
+            package_names(lost),
         )),
     }
     msg.push_str(&format!(
@@ -267,6 +264,12 @@ fn losses_message(
         names.join(" ")
     ));
     msg
+}
+
+/// The package names of `lost`, space-separated.
+fn package_names(lost: &[&apt::Loss]) -> String {
+    let names: Vec<&str> = lost.iter().map(|l| l.package.as_str()).collect();
+    names.join(" ")
 }
 
 /// Where the versions about to be lost came from: a configured source that carries the
@@ -380,8 +383,7 @@ impl Apt {
         Ok(apt::losses(&output(&mut cmd)?))
     }
 
-    /// Installs, after a simulation that shows no loss, with `--no-remove` as a second guard.
-    /// apt never downgrades unless asked (`--allow-downgrades`), which this never does.
+    /// Installs, after a simulation that shows no loss (see [`Apt::apply`]).
     fn install(&self, packages: &[&str]) -> Result<(), String> {
         let lost = self.losses(packages)?;
         if !lost.is_empty() {
@@ -392,6 +394,13 @@ impl Apt {
                 what.join(", ")
             ));
         }
+        self.apply(packages)
+    }
+
+    /// Installs `packages`, whose simulation the caller has just checked, with `--no-remove` as
+    /// a second guard. apt never downgrades unless asked (`--allow-downgrades`), which this
+    /// never does.
+    fn apply(&self, packages: &[&str]) -> Result<(), String> {
         run(self.install_command(packages).arg("--no-remove"))
     }
 }

@@ -16,7 +16,7 @@ pub(crate) const LIBRARY_CRATES: &[&str] = &[
 pub(crate) fn test_command(args: &[String]) -> Result<(), String> {
     let mut host = true;
     let mut vm = true;
-    let mut repeat: Option<crate::repeat::Repeat> = None;
+    let mut runs: Option<u32> = None;
     let mut load = false;
     let mut filter = None;
     let mut it = args.iter();
@@ -29,14 +29,10 @@ pub(crate) fn test_command(args: &[String]) -> Result<(), String> {
                 let n = it
                     .next()
                     .ok_or("--repeat needs a number of runs, e.g. --repeat 20")?;
-                let runs =
-                    n.parse::<u32>().ok().filter(|r| *r >= 1).ok_or_else(|| {
+                runs =
+                    Some(n.parse::<u32>().ok().filter(|r| *r >= 1).ok_or_else(|| {
                         format!("--repeat takes a number of runs >= 1, got `{n}`")
-                    })?;
-                repeat = Some(crate::repeat::Repeat {
-                    runs,
-                    ..Default::default()
-                });
+                    })?);
             }
             other if !other.starts_with('-') && filter.is_none() => {
                 filter = Some(other.to_string())
@@ -52,14 +48,12 @@ pub(crate) fn test_command(args: &[String]) -> Result<(), String> {
     if !host && !vm {
         return Err("--host-only and --vm-only exclude each other".into());
     }
-    if let Some(mut r) = repeat {
+    if let Some(runs) = runs {
         if !vm || !host {
             return Err("--repeat runs the host tests only; drop --host-only/--vm-only".into());
         }
-        deps::ensure(&[deps::BUILD, deps::HOST].concat())?;
-        r.load = load;
-        r.filter = filter;
-        return crate::repeat::repeat(&r);
+        deps::ensure_host()?;
+        return crate::repeat::repeat(&crate::repeat::Repeat { runs, load, filter });
     }
     if load || filter.is_some() {
         return Err("--load and a test filter go with --repeat N".into());

@@ -23,33 +23,20 @@ pub(crate) fn for_suite(suite: &str) -> Result<String, String> {
 /// The URI of the first enabled apt source (`deb`, component `main`) for `suite`, if the
 /// machine's apt configuration has one.
 pub(crate) fn configured(suite: &str) -> Option<String> {
-    let mut texts: Vec<(PathBuf, String)> = Vec::new();
     let mut paths = vec![PathBuf::from("/etc/apt/sources.list")];
     if let Ok(dir) = std::fs::read_dir("/etc/apt/sources.list.d") {
         let mut more: Vec<PathBuf> = dir.flatten().map(|e| e.path()).collect();
         more.sort();
         paths.extend(more);
     }
-    for p in paths {
-        let name = p.to_string_lossy().into_owned();
-        if !(name.ends_with(".list") || name.ends_with(".sources")) {
-            continue;
-        }
-        if let Ok(t) = std::fs::read_to_string(&p) {
-            texts.push((p, t));
-        }
-    }
-    for (path, text) in &texts {
-        let found = if path.extension().is_some_and(|e| e == "sources") {
-            mirror_deb822(text, suite)
-        } else {
-            mirror_one_line(text, suite)
+    paths.iter().find_map(|path| {
+        let parse = match path.extension().and_then(|e| e.to_str()) {
+            Some("sources") => mirror_deb822,
+            Some("list") => mirror_one_line,
+            _ => return None,
         };
-        if found.is_some() {
-            return found;
-        }
-    }
-    None
+        parse(&std::fs::read_to_string(path).ok()?, suite)
+    })
 }
 
 /// `deb [options] URI SUITE COMPONENT...` lines.

@@ -3,11 +3,12 @@
 
 use crate::util::{cargo, run, target_dir};
 use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 /// Options of a repeated run.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Repeat {
     pub(crate) runs: u32,
     /// Loads the machine during the first half of the runs: a release build of the workspace
@@ -59,40 +60,34 @@ pub(crate) fn repeat(opts: &Repeat) -> Result<(), String> {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        let failed = failed_tests(&text);
+        let mut failed = failed_tests(&text);
         let loaded = if load.is_some() { ", loaded" } else { "" };
-        if failed.is_empty() && !out.status.success() {
-            // A failure that named no test (a build error, a crashed harness): keep the log.
-            let log = target_dir().join(format!("repeat-run-{i}.log"));
-            let _ = std::fs::write(&log, &text);
-            *failures
-                .entry(format!(
-                    "(run failed without naming a test; see {})",
-                    log.display()
-                ))
-                .or_default() += 1;
-            failed_runs += 1;
-            eprintln!("run {i}/{}{loaded}: FAILED ({})", opts.runs, out.status);
-            continue;
-        }
-        if !failed.is_empty() {
-            failed_runs += 1;
-            let log = target_dir().join(format!("repeat-run-{i}.log"));
-            let _ = std::fs::write(&log, &text);
-            eprintln!(
-                "run {i}/{}{loaded}: {} failed: {} (log {})",
-                opts.runs,
-                failed.len(),
-                failed.join(", "),
-                log.display()
-            );
-        } else {
+        if failed.is_empty() && out.status.success() {
             eprintln!(
                 "run {i}/{}{loaded}: {} tests ok",
                 opts.runs,
                 passed_count(&text)
             );
+            continue;
         }
+        failed_runs += 1;
+        // Keep the log of every failing run.
+        let log = target_dir().join(format!("repeat-run-{i}.log"));
+        let _ = std::fs::write(&log, &text);
+        if failed.is_empty() {
+            // A failure that named no test (a build error, a crashed harness).
+            failed.push(format!(
+                "(run failed without naming a test; see {})",
+                log.display()
+            ));
+        }
+        eprintln!(
+            "run {i}/{}{loaded}: FAILED ({}): {} (log {})",
+            opts.runs,
+            out.status,
+            failed.join(", "),
+            log.display()
+        );
         for f in failed {
             *failures.entry(f).or_default() += 1;
         }
@@ -200,8 +195,6 @@ impl Drop for Load {
         let _ = self.child.wait();
     }
 }
-
-use std::os::unix::process::CommandExt as _;
 
 #[cfg(test)]
 mod tests {
