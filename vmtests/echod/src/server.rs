@@ -73,6 +73,10 @@ pub(crate) struct Shared {
     pub(crate) max_connections: AtomicUsize,
     active: AtomicUsize,
     control_active: AtomicUsize,
+    /// Accept loops still running. A loop may have accepted a connection that it has not yet
+    /// counted in `active`: [`Shared::drain`] waits for every loop to stop first, so that such a
+    /// connection is served instead of dropped with its request unread (a reset for the client).
+    accepting: AtomicUsize,
     shutdown: watch::Sender<bool>,
     warn_limit: Mutex<RateLimiter>,
     commands: Vec<&'static unixctl::Command>,
@@ -104,6 +108,7 @@ impl Shared {
             max_connections: AtomicUsize::new(limits.1),
             active: AtomicUsize::new(0),
             control_active: AtomicUsize::new(0),
+            accepting: AtomicUsize::new(0),
             shutdown: watch::channel(false).0,
             warn_limit: Mutex::new(RateLimiter::ovs_default()),
             commands: unixctl::registered(enable_probes),
@@ -155,10 +160,13 @@ impl Shared {
         true
     }
 
-    /// Waits until every connection has finished its in-flight replies, at most `grace`.
+    /// Waits until every accept loop has stopped and every connection has finished its
+    /// in-flight replies, at most `grace`.
     pub(crate) async fn drain(&self, grace: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + grace;
-        while self.active.load(Ordering::Acquire) > 0
+        // `accepting` first: a loop counts what it accepted in `active` before it stops.
+        while self.accepting.load(Ordering::Acquire) > 0
+            || self.active.load(Ordering::Acquire) > 0
             || self.control_active.load(Ordering::Acquire) > 0
         {
             if tokio::time::Instant::now() >= deadline {
@@ -176,6 +184,8 @@ impl Shared {
 /// Accepts connections on `listener` until shutdown or until the remote is removed (the task is
 /// aborted).
 pub(crate) async fn accept_loop(listener: TokioListener, shared: Arc<Shared>, label: String) {
+    shared.accepting.fetch_add(1, Ordering::AcqRel);
+    let _accepting = ConnGuard(&shared.accepting);
     loop {
         let accepted = tokio::select! {
             biased;

@@ -230,3 +230,65 @@ fn start_up_errors_name_the_missing_directory_and_the_config_shape() {
     p.signal(Signal::SIGTERM);
     assert!(p.wait_exit().success());
 }
+
+/// systemd keeps the listening socket while echod restarts: every request a client sends gets
+/// its reply, from the old instance or the new one, whatever the moment of SIGTERM. Clients
+/// make one connection per request, as in the VM's restart-under-load scenario.
+#[test]
+fn restarts_under_load_lose_no_request() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    const CLIENTS: usize = 4;
+    const RESTARTS: usize = 30;
+    let dir = TempDir::new("life-restart");
+    let sock = dir.join("s.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (stop, answered, sock) = (stop.clone(), answered.clone(), sock.clone());
+            std::thread::spawn(move || -> Result<usize, String> {
+                let addr = format!("unix:{}", sock.display());
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let text = format!("client {c} request {n}");
+                    let reply = vmtests::scenarios::ctx::echo_request(&addr, &text, TIMEOUT)
+                        .map_err(|e| format!("client {c}, request {n}: {e}"))?;
+                    vmtests::scenarios::ctx::check_echo_reply(&reply, &text)?;
+                    n += 1;
+                    answered.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(n)
+            })
+        })
+        .collect();
+    for r in 0..=RESTARTS {
+        let mut p =
+            echod_with_listener(&dir, &format!("echod-{r}"), &listener, &["--remote=pfd:3"]);
+        let before = answered.load(Ordering::Relaxed);
+        test_support::wait::until_true("replies from this instance", || {
+            p.assert_running("serving");
+            answered.load(Ordering::Relaxed) >= before + 5
+        });
+        p.signal(Signal::SIGTERM);
+        let status = p.wait_exit();
+        assert_eq!(status.code(), Some(0), "{}", p.stderr_text());
+    }
+    // The last instance has stopped; one more serves what is queued, then the clients stop.
+    let last = echod_with_listener(&dir, "echod-last", &listener, &["--remote=pfd:3"]);
+    let before = answered.load(Ordering::Relaxed);
+    test_support::wait::until_true("replies after the last restart", || {
+        answered.load(Ordering::Relaxed) >= before + 5
+    });
+    stop.store(true, Ordering::Relaxed);
+    let errors: Vec<String> = workers
+        .into_iter()
+        .filter_map(|w| w.join().expect("client thread").err())
+        .collect();
+    last.signal(Signal::SIGTERM);
+    assert!(
+        errors.is_empty(),
+        "requests lost across {RESTARTS} restarts: {errors:#?}"
+    );
+}

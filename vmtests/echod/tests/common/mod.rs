@@ -323,3 +323,55 @@ impl Client {
         self.recv().is_none()
     }
 }
+
+/// Spawns `echod ARGS` with `listener` passed as fd 3 the way systemd passes it (`LISTEN_FDS=1`,
+/// `LISTEN_PID` = echod's pid, set by an `sh` wrapper that execs echod). `listener` stays open
+/// here too, as systemd keeps its copy across restarts.
+pub fn echod_with_listener(
+    dir: &TempDir,
+    name: &str,
+    listener: &std::os::unix::net::UnixListener,
+    args: &[&str],
+) -> Proc {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let stderr = dir.join(&format!("{name}.stderr"));
+    let file = std::fs::File::create(&stderr).expect("stderr file");
+    let source = listener.as_raw_fd();
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg("LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" \"$@\"")
+        .arg(echod_bin())
+        .args(args)
+        .env_remove("LISTEN_FDNAMES")
+        .env_remove("LISTEN_PIDFDID")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(file);
+    let hook = move || {
+        // dup2 onto itself keeps FD_CLOEXEC: when the listener already is fd 3, clear the flag.
+        let r = if source == 3 {
+            // SAFETY: fcntl(F_SETFD) is async-signal-safe and only changes the flags of an fd of
+            // this forked, single-threaded child, which is about to exec.
+            unsafe { libc::fcntl(3, libc::F_SETFD, 0) }
+        } else {
+            // SAFETY: dup2 is async-signal-safe and only changes the fd table of this forked,
+            // single-threaded child, which is about to exec; the copy at 3 has no FD_CLOEXEC.
+            unsafe { libc::dup2(source, 3) }
+        };
+        if r < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    };
+    // SAFETY: the hook calls only dup2 or fcntl (async-signal-safe) and allocates nothing.
+    unsafe {
+        cmd.pre_exec(hook);
+    }
+    let child = cmd.spawn().expect("spawn echod with a listener");
+    Proc {
+        child,
+        stderr,
+        status: None,
+    }
+}
