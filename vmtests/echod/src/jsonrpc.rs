@@ -131,6 +131,11 @@ pub(crate) struct Decoder {
     in_string: bool,
     escape: bool,
     max: usize,
+    /// Length of the partial message when its syntax was last checked: the next check waits
+    /// until it has doubled, so checking costs at most twice the message's size in all.
+    checked: usize,
+    /// How many times a partial message was syntax-checked (for the linearity test).
+    checks: usize,
 }
 
 impl Decoder {
@@ -144,6 +149,8 @@ impl Decoder {
             in_string: false,
             escape: false,
             max: max_message_size.max(2),
+            checked: 0,
+            checks: 0,
         }
     }
 
@@ -220,6 +227,7 @@ impl Decoder {
                             }
                             self.pos = i + 1;
                             self.start = i + 1;
+                            self.checked = 0;
                             return Ok(Some(range));
                         }
                     }
@@ -232,12 +240,15 @@ impl Decoder {
             }
         }
         self.pos = i;
-        if self.depth > 0 {
+        let partial = &self.buf[self.start..];
+        if self.depth > 0 && partial.len() >= 2 * self.checked {
             // Incomplete: report a syntax error now rather than when (if ever) the braces
-            // balance, e.g. `{"params":[}` or `{"a" x`. Only partial messages are re-checked.
-            if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&self.buf[self.start..])
-            {
-                if !e.is_eof() {
+            // balance, e.g. `{"params":[}` or `{"a" x`. Checked again only once the partial
+            // message has doubled, so that the checks stay linear in its size.
+            self.checked = partial.len();
+            self.checks += 1;
+            if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(partial) {
+                if !could_continue(&e, partial) {
                     return Err(FrameError::Syntax {
                         details: format!("{e} (line/column within the message)"),
                     });
@@ -252,6 +263,30 @@ impl Decoder {
         }
         Ok(None)
     }
+}
+
+/// Whether `e`, from parsing the incomplete message `partial`, may go away with more bytes: the
+/// end of input came too early, or a number stops at the very end (`-`, `1.`, `1e`, `1e+` are
+/// prefixes of valid numbers that serde_json calls invalid).
+fn could_continue(e: &serde_json::Error, partial: &[u8]) -> bool {
+    if e.is_eof() {
+        return true;
+    }
+    if !e.to_string().starts_with("invalid number") {
+        return false;
+    }
+    // serde_json's line and column (1-based, in bytes) name the byte it stopped at.
+    let line_start = if e.line() <= 1 {
+        0
+    } else {
+        partial
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(e.line() - 2)
+            .map_or(partial.len(), |(i, _)| i + 1)
+    };
+    line_start + e.column() >= partial.len()
 }
 
 fn describe_byte(b: u8) -> String {
@@ -522,7 +557,119 @@ mod tests {
         assert_eq!(reply["error"]["error"], json!("invalid message"));
     }
 
+    /// Every message and the kind of the error that ends the stream, feeding `stream` in
+    /// pieces that end at `cuts`.
+    fn decode_in_pieces(stream: &[u8], cuts: &[usize]) -> (Vec<Message>, Option<&'static str>) {
+        let mut dec = Decoder::new(1 << 20);
+        let mut got = Vec::new();
+        let mut from = 0;
+        let mut ends: Vec<usize> = cuts
+            .iter()
+            .map(|c| c.min(&stream.len()).to_owned())
+            .collect();
+        ends.sort_unstable();
+        ends.push(stream.len());
+        for end in ends {
+            dec.feed(&stream[from..end]);
+            from = end;
+            loop {
+                match dec.next_message() {
+                    Ok(Some(m)) => got.push(m),
+                    Ok(None) => break,
+                    Err(e) => return (got, Some(e.kind())),
+                }
+            }
+        }
+        (got, None)
+    }
+
+    #[test]
+    fn a_read_that_ends_inside_a_number_waits_for_the_rest() {
+        // The reported repro: `-` at the end of one read, `1` at the start of the next.
+        let (got, err) = decode_in_pieces(br#"{"method":"echo","params":[-1],"id":1}"#, &[28]);
+        assert_eq!(err, None);
+        assert_eq!(
+            got,
+            vec![Message::Request {
+                method: "echo".into(),
+                params: vec![json!(-1)],
+                id: json!(1)
+            }]
+        );
+        // Every cut through every kind of number.
+        let stream = br#"{"method":"echo","params":[-1.25e+3,0.5,-7E-2,3e9,-0,12],"id":-1}"#;
+        let whole = decode_in_pieces(stream, &[]);
+        assert_eq!(whole.1, None);
+        for cut in 0..stream.len() {
+            assert_eq!(decode_in_pieces(stream, &[cut]), whole, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn partial_messages_are_checked_a_logarithmic_number_of_times() {
+        // 1 MB sent 20 bytes at a time: the syntax check runs once per doubling, not per read.
+        let body = "x".repeat(1 << 20);
+        let msg = format!(r#"{{"method":"echo","params":["{body}"],"id":1}}"#);
+        let mut dec = Decoder::new(2 << 20);
+        for piece in msg.as_bytes().chunks(20) {
+            dec.feed(piece);
+            if let Some(m) = dec.next_message().unwrap() {
+                assert!(matches!(m, Message::Request { .. }));
+            }
+        }
+        assert!(dec.checks <= 22, "{} checks for 1 MB", dec.checks);
+    }
+
+    /// JSON values with every kind of number, escapes and nesting.
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<u64>().prop_map(|n| json!(n)),
+            (-1e300f64..1e300).prop_map(|f| json!(f)),
+            (-1e-300f64..1e-300).prop_map(|f| json!(f)),
+            r#"[ -~\\"\x{80}-\x{10ffff}\n\t]{0,12}"#.prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(r#"[a-z"\\]{0,4}"#, inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
     proptest::proptest! {
+        #[test]
+        fn any_split_of_valid_messages_decodes_identically(
+            params in proptest::collection::vec(proptest::collection::vec(json_value(), 0..4), 1..4),
+            cuts in proptest::collection::vec(0usize..4096, 0..12),
+        ) {
+            let mut stream = Vec::new();
+            for (i, p) in params.iter().enumerate() {
+                stream.extend_from_slice(
+                    json!({"method": "echo", "params": p, "id": i}).to_string().as_bytes(),
+                );
+                stream.extend_from_slice(if i % 2 == 0 { b" " } else { b"\n" });
+            }
+            let whole = decode_in_pieces(&stream, &[]);
+            proptest::prop_assert_eq!(whole.1, None);
+            proptest::prop_assert_eq!(whole.0.len(), params.len());
+            let cuts: Vec<usize> = cuts.iter().map(|c| c % (stream.len() + 1)).collect();
+            proptest::prop_assert_eq!(decode_in_pieces(&stream, &cuts), whole);
+        }
+
+        #[test]
+        fn any_split_of_any_bytes_gives_the_same_messages_and_error(
+            data in proptest::collection::vec(proptest::num::u8::ANY, 0..256),
+            cuts in proptest::collection::vec(0usize..256, 0..8),
+        ) {
+            let cuts: Vec<usize> = cuts.iter().map(|c| c % (data.len() + 1)).collect();
+            proptest::prop_assert_eq!(decode_in_pieces(&data, &cuts), decode_in_pieces(&data, &[]));
+        }
+
         #[test]
         fn arbitrary_bytes_never_panic(data in proptest::collection::vec(proptest::num::u8::ANY, 0..512), cut in 0usize..512) {
             let mut dec = Decoder::new(256);

@@ -367,3 +367,27 @@ fn a_connection_accepted_just_before_sigterm_still_gets_its_reply() {
     let status = p.wait_exit();
     assert!(status.success(), "echod exited with {status}");
 }
+
+/// A read that ends inside a number (`-`, `1.`, `2e`, `3e+`) waits for the rest of the message:
+/// each request is sent in two writes, 100 ms apart, cut right after the number's prefix.
+#[test]
+fn a_message_cut_inside_a_number_is_served() {
+    let (_dir, _p, sock) = start_unix("proto-number-cut", &[]);
+    let mut c = connect_unix(&sock);
+    for (id, (head, tail, value)) in [
+        ("-", "1", json!(-1)),
+        ("1.", "5", json!(1.5)),
+        ("2e", "3", json!(2e3)),
+        ("3e+", "2", json!(3e2)),
+        ("-4.", "25E-1", json!(-0.425)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        c.send_raw(format!(r#"{{"method":"echo","params":[{head}"#).as_bytes());
+        std::thread::sleep(Duration::from_millis(100));
+        c.send_raw(format!(r#"{tail}],"id":{id}}}"#).as_bytes());
+        let reply = c.recv().expect("a reply, not a closed connection");
+        assert_eq!(reply, json!({"id": id, "result": [value], "error": null}));
+    }
+}
