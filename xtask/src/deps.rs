@@ -35,6 +35,11 @@ pub(crate) const HOST: &[Need] = &[
         package: "openvswitch-common",
     },
     Need {
+        why: "checking the guest's shell script",
+        probe: "shellcheck",
+        package: "shellcheck",
+    },
+    Need {
         why: "OCI runtime-spec JSON schema",
         probe: "/usr/share/gocode/src/github.com/opencontainers/runtime-spec/schema/defs-linux.json",
         package: "golang-github-opencontainers-specs-dev",

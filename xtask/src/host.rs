@@ -1,15 +1,8 @@
 //! `cargo xtask test`: host checks first, then the VM suite, then one results table.
 
 use crate::deps;
-use crate::util::{Outcome, cargo, print_summary, run, step};
-
-/// The library crates (published; each must stand alone).
-pub(crate) const LIBRARY_CRATES: &[&str] = &[
-    "stream-pfd",
-    "remote-policy",
-    "sandbox-opts",
-    "seccomp-sets",
-];
+use crate::util::{LIBRARY_CRATES, Outcome, cargo, print_summary, run, step};
+use std::process::Command;
 
 /// `cargo xtask test [--host-only | --vm-only]`, or `cargo xtask test --repeat N [--load]
 /// [FILTER]`.
@@ -87,6 +80,11 @@ fn host_steps(outcomes: &mut Vec<Outcome>) {
         "host: MSRV 1.85 syntax (no let chains)",
         crate::msrv::check_sources,
     );
+    step(
+        outcomes,
+        "host: guest files (shellcheck, systemd-analyze verify)",
+        check_guest_files,
+    );
     step(outcomes, "host: cargo clippy -D warnings", || {
         run(cargo().args([
             "clippy",
@@ -128,4 +126,45 @@ fn host_steps(outcomes: &mut Vec<Outcome>) {
         }
         run(&mut cmd)
     });
+}
+
+/// The guest's own files (`xtask/guest/`): the script passes shellcheck and the unit passes
+/// `systemd-analyze verify` with nothing to say. The unit's `ExecStart=` names the script's
+/// place in the guest, so it is verified with that path pointing at the file here.
+fn check_guest_files() -> Result<(), String> {
+    let guest = crate::util::project_root().join("xtask/guest");
+    let script = guest.join("harden-guest");
+    quiet(Command::new("shellcheck").arg(&script))?;
+    let unit = std::fs::read_to_string(guest.join("harden-guest.service"))
+        .map_err(|e| format!("reading harden-guest.service: {e}"))?;
+    let in_guest = "ExecStart=/usr/local/sbin/harden-guest";
+    if !unit.contains(in_guest) {
+        return Err(format!("harden-guest.service no longer has `{in_guest}`"));
+    }
+    let dir = crate::util::target_dir().join("guest-verify");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let copy = dir.join("harden-guest.service");
+    let here = format!("ExecStart={}", script.display());
+    std::fs::write(&copy, unit.replace(in_guest, &here))
+        .map_err(|e| format!("writing {}: {e}", copy.display()))?;
+    quiet(Command::new("systemd-analyze").arg("verify").arg(&copy))
+}
+
+/// Runs `cmd` and fails if it exits non-zero or prints anything (warnings count).
+fn quiet(cmd: &mut Command) -> Result<(), String> {
+    let shown = crate::util::show(cmd);
+    eprintln!("$ {shown}");
+    let out = cmd
+        .output()
+        .map_err(|e| format!("could not start `{shown}`: {e}"))?;
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() && said.trim().is_empty() {
+        Ok(())
+    } else {
+        Err(format!("`{shown}` ({}):\n{}", out.status, said.trim()))
+    }
 }

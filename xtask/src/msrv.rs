@@ -13,7 +13,7 @@ use std::path::Path;
 pub(crate) fn check_sources() -> Result<(), String> {
     let root = project_root();
     let mut findings = Vec::new();
-    for dir in crate::host::LIBRARY_CRATES
+    for dir in crate::util::LIBRARY_CRATES
         .iter()
         .chain(&["vmtests", "xtask"])
     {

@@ -104,6 +104,19 @@ pub(crate) fn show(cmd: &Command) -> String {
     s
 }
 
+/// Seconds since `start`.
+pub(crate) fn seconds(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64()
+}
+
+/// The library crates (published; each must stand alone).
+pub(crate) const LIBRARY_CRATES: &[&str] = &[
+    "stream-pfd",
+    "remote-policy",
+    "sandbox-opts",
+    "seccomp-sets",
+];
+
 /// One line of the final results table.
 #[derive(Debug, Clone)]
 pub(crate) struct Outcome {

@@ -6,7 +6,7 @@
 //! "Linux version" on the serial console within 15 s means TCG. The canary's verdict is cached
 //! per host boot (keyed by /proc/sys/kernel/random/boot_id). `HARDEN_VM_ACCEL=kvm|tcg` overrides.
 
-use super::{cache_root, qemu_binary};
+use super::paths::{cache_root, qemu_binary};
 use std::fs::OpenOptions;
 use std::path::Path;
 use std::process::{Command, Stdio};

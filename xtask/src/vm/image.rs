@@ -2,8 +2,8 @@
 //! the user's cache directory keyed by a hash of the recipe, built in a temporary directory and
 //! renamed into place so an interrupted build never looks valid.
 
-use super::{cache_root, seconds};
-use crate::util::{find_command, is_root, output, run, show};
+use super::paths::cache_root;
+use crate::util::{find_command, is_root, output, run, seconds, show};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -46,49 +46,22 @@ pub(crate) const RECIPE: Recipe = Recipe {
         "procps",
     ],
     overlay: &[
+        // The guest's own files live in xtask/guest/ (checked by shellcheck and
+        // systemd-analyze verify in the host checks).
         (
             "etc/systemd/system/harden-guest.service",
             0o644,
-            "[Unit]\n\
-             Description=daemon-hardening test runner (payload on /dev/nvme0n2)\n\
-             ConditionKernelCommandLine=harden.payload\n\
-             After=basic.target\n\
-             SuccessAction=poweroff-force\n\
-             FailureAction=poweroff-force\n\
-             \n\
-             [Service]\n\
-             # exec, not oneshot: the boot completes once the runner starts, so in the guest\n\
-             # `systemctl is-system-running` says running (a oneshot keeps it \"starting\").\n\
-             Type=exec\n\
-             ExecStart=/usr/local/sbin/harden-guest\n\
-             StandardOutput=journal+console\n\
-             StandardError=journal+console\n\
-             TimeoutStartSec=infinity\n\
-             \n\
-             [Install]\n\
-             WantedBy=multi-user.target\n",
+            include_str!("../../guest/harden-guest.service"),
         ),
         (
             "usr/local/sbin/harden-guest",
             0o755,
-            "#!/bin/sh\n\
-             # Mounts the per-run payload disk and hands over to the runner it carries.\n\
-             set -eu\n\
-             i=0\n\
-             while [ ! -b /dev/nvme0n2 ]; do\n\
-             \x20 i=$((i + 1)); [ $i -lt 200 ] || { echo 'harden-guest: no /dev/nvme0n2' >&2; exit 1; }\n\
-             \x20 sleep 0.05\n\
-             done\n\
-             # virtio-serial (results channel) without waiting for udev's coldplug\n\
-             modprobe -a virtio_pci virtio_console || true\n\
-             mkdir -p /run/payload\n\
-             mount -o ro /dev/nvme0n2 /run/payload\n\
-             exec /run/payload/vm-guest run /run/payload\n",
+            include_str!("../../guest/harden-guest"),
         ),
         (
             "etc/systemd/journald.conf.d/harden.conf",
             0o644,
-            "[Journal]\nStorage=volatile\nForwardToConsole=no\n",
+            include_str!("../../guest/journald-harden.conf"),
         ),
         ("etc/hostname", 0o644, "harden-guest\n"),
         (

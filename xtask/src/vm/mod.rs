@@ -4,42 +4,21 @@
 //! - [`accel`]: KVM when it truly boots a kernel, TCG otherwise.
 //! - [`runner`]: one boot (payload disk, QEMU, results port, time limits, logs).
 //! - [`results`]: the guest runner's line protocol.
+//! - [`paths`]: where the cache and QEMU are on this machine.
 //!
 //! The scenarios themselves live in `vmtests/src/scenarios/` and run inside the guest
 //! (`vmtests/src/bin/vm-guest.rs`); xtask only boots, feeds and collects.
 
 mod accel;
 mod image;
+mod paths;
 mod results;
 mod runner;
 
-use crate::util::Outcome;
+use crate::util::{Outcome, seconds};
 use results::Event;
 use runner::Mode;
-use std::path::PathBuf;
 use std::time::Instant;
-
-/// The user's cache directory for this project: `$XDG_CACHE_HOME` or `~/.cache` (or, with
-/// neither set, the workspace's `target/`), then `daemon-hardening/vm`.
-pub(crate) fn cache_root() -> Result<PathBuf, String> {
-    let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        Some(x) => PathBuf::from(x),
-        None => match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
-            Some(h) => PathBuf::from(h).join(".cache"),
-            None => crate::util::project_root().join("target"),
-        },
-    };
-    Ok(base.join("daemon-hardening").join("vm"))
-}
-
-pub(crate) fn qemu_binary() -> PathBuf {
-    crate::util::find_command("qemu-system-x86_64")
-        .unwrap_or_else(|| PathBuf::from("qemu-system-x86_64"))
-}
-
-pub(crate) fn seconds(start: Instant) -> f64 {
-    start.elapsed().as_secs_f64()
-}
 
 /// `cargo xtask image [--rebuild]`.
 pub(crate) fn image_command(args: &[String]) -> Result<(), String> {

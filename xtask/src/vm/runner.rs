@@ -4,7 +4,7 @@
 
 use super::accel::{self, Accel};
 use super::image::{self, Image};
-use super::qemu_binary;
+use super::paths::qemu_binary;
 use super::results::{self, Event};
 use crate::util::{cargo, find_command, run, show, target_dir};
 use std::fs::File;
