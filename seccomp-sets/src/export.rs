@@ -10,7 +10,9 @@ use libseccomp::error::SeccompError;
 use nix::sys::memfd::{MFdFlags, memfd_create};
 use sandbox_opts::Set;
 
-use crate::{Action, Effect, Error, Filter, IfMissing, Mode, resolve::describe_args};
+use crate::resolve::describe_args;
+use crate::table::{Action, IfMissing};
+use crate::{Effect, Error, Filter, Mode};
 
 /// Builds `filter`'s libseccomp context, lets `write` export it into a memfd
 /// and reads the bytes back: the shared path of the BPF and PFC exports.

@@ -8,7 +8,8 @@ use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, S
 use sandbox_opts::{Sandbox, SetSelection};
 
 use crate::error::scmp;
-use crate::{Action, Arch, CmpOp, Error, Rule, TABLE, report, sys};
+use crate::table::{Action, CmpOp, Rule, TABLE};
+use crate::{Arch, Error, report, sys};
 
 /// How blocked calls are treated.
 ///

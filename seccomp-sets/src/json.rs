@@ -38,7 +38,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{CmpOp, Effect, Filter, IfMissing};
+use crate::table::{CmpOp, IfMissing};
+use crate::{Effect, Filter};
 
 /// A filter action in our JSON schema.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -254,7 +255,7 @@ impl Filter {
                             },
                         })
                         .collect(),
-                    origin: p.rule.origin.name(),
+                    origin: p.rule.provenance.name(),
                     note: p.rule.note,
                 })
                 .collect(),

@@ -1,12 +1,14 @@
 //! QEMU's `-sandbox` syscall sets as one data table, loaded with libseccomp
 //! and exported as BPF, PFC, JSON, OCI and systemd unit lines.
 //!
-//! * [`TABLE`]: every row (syscall, [`Set`], [`Action`], argument
-//!   comparisons, origin and a note on each deviation from QEMU).
+//! * [`table::TABLE`]: every row (syscall, [`Set`], [`table::Action`], argument
+//!   comparisons, provenance and a note on each deviation from QEMU), in the [`table`]
+//!   module with the types that describe a row.
 //! * [`Filter`]: the filter for a [`Sandbox`] in a [`Mode`] (enforce, audit,
 //!   report); [`Filter::load`] uses TSYNC and no_new_privs; [`apply`] is the
 //!   one-call version that does nothing while the sandbox is off.
-//! * [`resolve`]: which names exist on which ABI and what covers the rest.
+//! * [`resolve()`]: which names exist on which ABI and what covers the rest (the
+//!   [`resolve`](mod@resolve) module has the result types).
 //! * Exports: [`Filter::export_bpf`] (libseccomp's `seccomp_export_bpf`),
 //!   [`Filter::export_pfc`], [`Filter::to_systemd`], and with the `serde`
 //!   feature `Filter::to_json` and `Filter::to_oci`.
@@ -34,9 +36,9 @@ mod error;
 mod export;
 mod filter;
 mod report;
-mod resolve;
+pub mod resolve;
 mod sys;
-mod table;
+pub mod table;
 
 #[cfg(feature = "serde")]
 pub mod json;
@@ -46,11 +48,8 @@ pub use error::Error;
 pub use filter::{
     Applied, Builder, Effect, Filter, KillAction, Loaded, Mode, ParseModeError, Planned, apply,
 };
-pub use resolve::{Report, Resolution, resolve};
+pub use resolve::resolve;
 pub use sandbox_opts::{Sandbox, Set, SetSelection};
-pub use table::{
-    Action, Arg, ArgCmp, CmpOp, IfMissing, Origin, Rule, SCHED_IDLE, TABLE, clone_flags, rules_of,
-};
 
 /// The README's examples, compiled as doctests so they cannot go stale.
 #[cfg(doctest)]

@@ -1,10 +1,11 @@
-//! Which table names exist on which ABI: [`resolve`] and [`Report`].
+//! Which table names exist on which ABI: [`resolve`] and [`ResolvedTable`].
 
 use std::fmt;
 
 use libseccomp::ScmpSyscall;
 
-use crate::{Arch, CmpOp, IfMissing, Rule, TABLE};
+use crate::Arch;
+use crate::table::{CmpOp, IfMissing, Rule, TABLE};
 
 /// The syscall number of `name` on `arch`, or `None` when libseccomp knows
 /// the name only on other ABIs (it then returns a negative pseudo number,
@@ -29,7 +30,7 @@ pub struct Resolution {
 /// `ScmpSyscall::from_name_by_arch`).
 ///
 /// ```
-/// use seccomp_sets::{resolve, Arch};
+/// use seccomp_sets::{Arch, resolve};
 ///
 /// let x86_64 = resolve(Arch::X86_64);
 /// assert!(x86_64.unresolved().any(|r| r.syscall == "umount"));
@@ -37,7 +38,7 @@ pub struct Resolution {
 /// assert!(x86_64.uncovered().is_empty());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Report {
+pub struct ResolvedTable {
     /// The ABI.
     pub arch: Arch,
     /// Every table row, in table order.
@@ -45,8 +46,8 @@ pub struct Report {
 }
 
 /// Resolves every [`TABLE`] row on `arch`.
-pub fn resolve(arch: Arch) -> Report {
-    Report {
+pub fn resolve(arch: Arch) -> ResolvedTable {
+    ResolvedTable {
         arch,
         rows: TABLE
             .iter()
@@ -58,7 +59,7 @@ pub fn resolve(arch: Arch) -> Report {
     }
 }
 
-impl Report {
+impl ResolvedTable {
     /// Rows whose name exists on the ABI, with the number.
     pub fn resolved(&self) -> impl Iterator<Item = (&'static Rule, i32)> + '_ {
         self.rows.iter().filter_map(|r| r.nr.map(|nr| (r.rule, nr)))
@@ -116,9 +117,9 @@ pub(crate) fn describe_args(rule: &Rule, arch: Arch) -> String {
         .join(" && ")
 }
 
-impl fmt::Display for Report {
+impl fmt::Display for ResolvedTable {
     /// One line per row: set, name, number (or `-`), action, arguments,
-    /// origin; then the missing names with what covers them.
+    /// provenance; then the missing names with what covers them.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "# arch {}", self.arch)?;
         for r in &self.rows {
@@ -131,7 +132,7 @@ impl fmt::Display for Report {
                 r.rule.syscall,
                 nr,
                 r.rule.action.name(),
-                r.rule.origin.name(),
+                r.rule.provenance.name(),
                 if args.is_empty() { "always" } else { &args },
             )?;
         }

@@ -1,7 +1,7 @@
 //! The one data table of syscall sets: [`TABLE`], one [`Rule`] per row.
 //!
 //! The rows start from QEMU 9.x `system/qemu-seccomp.c` (`denylist[]`); every
-//! row that differs from QEMU says how in [`Rule::origin`] and why in
+//! row that differs from QEMU says how in [`Rule::provenance`] and why in
 //! [`Rule::note`]. Summary of the deviations:
 //!
 //! * **Actions decided per row.** QEMU leaves `execveat`, `setns` and
@@ -33,7 +33,7 @@ use sandbox_opts::Set;
 /// What a row does to a matching call (before the [`crate::Mode`] is applied).
 ///
 /// ```
-/// use seccomp_sets::Action;
+/// use seccomp_sets::table::Action;
 /// assert_eq!(Action::Eperm.errno(), Some(libc::EPERM));
 /// assert_eq!(Action::Kill.errno(), None);
 /// ```
@@ -61,7 +61,7 @@ impl Action {
     /// Short lowercase name: `kill`, `EPERM`, `ENOSYS`.
     ///
     /// ```
-    /// assert_eq!(seccomp_sets::Action::Enosys.name(), "ENOSYS");
+    /// assert_eq!(seccomp_sets::table::Action::Enosys.name(), "ENOSYS");
     /// ```
     pub const fn name(self) -> &'static str {
         match self {
@@ -85,7 +85,8 @@ impl Arg {
     /// The argument index on `arch`.
     ///
     /// ```
-    /// use seccomp_sets::{Arch, Arg};
+    /// use seccomp_sets::Arch;
+    /// use seccomp_sets::table::Arg;
     /// assert_eq!(Arg::CloneFlags.index(Arch::S390x), 1);
     /// assert_eq!(Arg::Index(1).index(Arch::S390x), 1);
     /// ```
@@ -114,7 +115,7 @@ pub enum CmpOp {
 /// One argument comparison: the row matches only when it holds.
 ///
 /// ```
-/// use seccomp_sets::{Arg, ArgCmp, CmpOp};
+/// use seccomp_sets::table::{Arg, ArgCmp, CmpOp};
 /// let c = ArgCmp { arg: Arg::Index(1), op: CmpOp::Ne(5) };
 /// assert!(c.matches(3) && !c.matches(5));
 /// ```
@@ -136,9 +137,9 @@ impl ArgCmp {
     }
 }
 
-/// Where a row comes from.
+/// Where a row comes from: QEMU's table, changed from it, or added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Origin {
+pub enum Provenance {
     /// Exactly QEMU's row (name, set, arguments), with its action resolved as
     /// QEMU's `qemu_seccomp_update_action` does.
     Qemu,
@@ -148,13 +149,13 @@ pub enum Origin {
     Added,
 }
 
-impl Origin {
+impl Provenance {
     /// `qemu`, `changed` or `added`.
     pub const fn name(self) -> &'static str {
         match self {
-            Origin::Qemu => "qemu",
-            Origin::Changed => "changed",
-            Origin::Added => "added",
+            Provenance::Qemu => "qemu",
+            Provenance::Changed => "changed",
+            Provenance::Added => "added",
         }
     }
 }
@@ -186,65 +187,50 @@ pub struct Rule {
     /// Rows of the same syscall are alternatives (any matching row applies).
     pub args: &'static [ArgCmp],
     /// QEMU's row, changed, or added.
-    pub origin: Origin,
+    pub provenance: Provenance,
     /// Why the row is there or differs from QEMU (empty for plain QEMU rows).
     pub note: &'static str,
     /// What blocks the effect on ABIs without this name.
     pub if_missing: IfMissing,
 }
 
+/// The call exists on every supported ABI.
+const ALWAYS: IfMissing = IfMissing::Everywhere;
 const NEVER_IMPLEMENTED: IfMissing =
     IfMissing::Nothing("never implemented by Linux (ENOSYS where it exists)");
 const OLD_ABI_ONLY: IfMissing = IfMissing::Nothing(
     "obsolete interface this ABI never had; its modern replacement is not obsolete",
 );
 
-const fn row(syscall: &'static str, set: Set, action: Action) -> Rule {
+/// Where the name is missing, these calls of the same set do the same.
+const fn covered(by: &'static [&'static str]) -> IfMissing {
+    IfMissing::CoveredBy(by)
+}
+
+/// One row of [`TABLE`], matching every call (see [`Rule::with_args`]).
+const fn rule(
+    syscall: &'static str,
+    set: Set,
+    action: Action,
+    provenance: Provenance,
+    if_missing: IfMissing,
+    note: &'static str,
+) -> Rule {
     Rule {
         syscall,
         set,
         action,
         args: &[],
-        origin: Origin::Qemu,
-        note: "",
-        if_missing: IfMissing::Everywhere,
-    }
-}
-
-const fn qemu(syscall: &'static str, set: Set, action: Action, if_missing: IfMissing) -> Rule {
-    Rule {
-        if_missing,
-        ..row(syscall, set, action)
-    }
-}
-
-const fn added(
-    syscall: &'static str,
-    set: Set,
-    action: Action,
-    note: &'static str,
-    if_missing: IfMissing,
-) -> Rule {
-    Rule {
-        origin: Origin::Added,
+        provenance,
         note,
         if_missing,
-        ..row(syscall, set, action)
     }
 }
 
-const fn changed(
-    syscall: &'static str,
-    set: Set,
-    action: Action,
-    note: &'static str,
-    if_missing: IfMissing,
-) -> Rule {
-    Rule {
-        origin: Origin::Changed,
-        note,
-        if_missing,
-        ..row(syscall, set, action)
+impl Rule {
+    /// The row, matching only calls whose arguments pass every comparison in `args`.
+    const fn with_args(self, args: &'static [ArgCmp]) -> Rule {
+        Rule { args, ..self }
     }
 }
 
@@ -289,258 +275,175 @@ use clone_flags::*;
 /// `SCHED_IDLE` (`<sched.h>`): the one policy `resourcecontrol=deny` allows.
 pub const SCHED_IDLE: u64 = 5;
 
+/// QEMU's `FORBID_CLONE_FLAG(flag)` row: no clone with `flag` set.
 macro_rules! clone_forbid {
     ($flag:ident) => {
-        Rule {
-            args: &[ArgCmp {
-                arg: Arg::CloneFlags,
-                op: CmpOp::MaskedEq {
-                    mask: $flag,
-                    value: $flag,
-                },
-            }],
-            note: concat!(
+        rule(
+            "clone",
+            Spawn,
+            Eperm,
+            Changed,
+            ALWAYS,
+            concat!(
                 "QEMU's FORBID_CLONE_FLAG(",
                 stringify!($flag),
                 ") row; EPERM instead of kill like the rest of spawn"
             ),
-            ..changed("clone", Spawn, Eperm, "", IfMissing::Everywhere)
-        }
+        )
+        .with_args(&[ArgCmp {
+            arg: Arg::CloneFlags,
+            op: CmpOp::MaskedEq {
+                mask: $flag,
+                value: $flag,
+            },
+        }])
     };
 }
 
+/// clone without `CLONE_THREAD`: a new process, not a thread.
+const NOT_A_THREAD: &[ArgCmp] = &[ArgCmp {
+    arg: Arg::CloneFlags,
+    op: CmpOp::MaskedEq {
+        mask: CLONE_THREAD,
+        value: 0,
+    },
+}];
+
+/// `sched_setscheduler` with a policy (argument 1) other than `SCHED_IDLE`.
+const POLICY_NOT_IDLE: &[ArgCmp] = &[ArgCmp {
+    arg: Arg::Index(1),
+    op: CmpOp::Ne(SCHED_IDLE),
+}];
+
 use Action::{Enosys, Eperm, Kill};
+use Provenance::{Added, Changed, Qemu};
 use Set::{Default as Dflt, Obsolete, Privileged, ResourceControl, Spawn};
 
-const NEW_MOUNT_API: &str = "new mount API (Linux 5.2+): mounts and remounts without mount(2)";
-const KILL_NOT_THREAD: &str = "QEMU leaves the action unset, which C turns into SCMP_ACT_KILL_THREAD \
-     (only the calling thread dies, the daemon limps on); EPERM like the rest of spawn";
-const SPAWN_EPERM: &str =
-    "QEMU kills; EPERM lets the daemon log the refusal and keep serving (spawn is all-EPERM)";
-const UID32: &str =
-    "32-bit uid/gid variant (i386, arm): glibc uses it there, QEMU's name misses it";
+/// Why a row is there or differs from QEMU, one text per reason (the rows name them).
+mod note {
+    pub(super) const KMSG: &str =
+        "the kernel log also reads through /dev/kmsg, which is a file (use file permissions)";
+    pub(super) const UMOUNT_ONLY: &str = "QEMU lists only umount, which x86_64 and aarch64 do not \
+        have: libseccomp drops it there and unmounting stayed allowed";
+    pub(super) const NEW_MOUNT_API: &str =
+        "new mount API (Linux 5.2+): mounts and remounts without mount(2)";
+    pub(super) const PIVOT_ROOT: &str =
+        "swaps the root mount: changes the mount table without mount(2)";
+    pub(super) const KEXEC_FILE: &str = "loads a new kernel from an fd: kexec_load by another door";
+    pub(super) const UID32: &str =
+        "32-bit uid/gid variant (i386, arm): glibc uses it there, QEMU's name misses it";
+    pub(super) const SETGROUPS: &str =
+        "changes the supplementary groups: gains group rights without any set*gid call";
+    pub(super) const CAPSET: &str =
+        "raises effective capabilities from the permitted set: elevation without a uid change";
+    pub(super) const SPAWN_EPERM: &str =
+        "QEMU kills; EPERM lets the daemon log the refusal and keep serving (spawn is all-EPERM)";
+    pub(super) const KILL_NOT_THREAD: &str = "QEMU leaves the action unset, which C turns into \
+        SCMP_ACT_KILL_THREAD (only the calling thread dies, the daemon limps on); EPERM like the \
+        rest of spawn";
+    pub(super) const CLONE_PROCESS: &str = "replaces QEMU's nine REQUIRE_CLONE_FLAG rows and its \
+        no-flags row: without CLONE_THREAD clone makes a process; with it, the kernel already \
+        insists on CLONE_SIGHAND and CLONE_VM. Fewer BPF instructions, and thread creators that \
+        skip CLONE_SETTLS and friends (the Go runtime) keep working";
+    pub(super) const CLONE3: &str = "clone3's flags are in memory seccomp cannot read; ENOSYS \
+        makes glibc fall back to clone, whose flags the rows above check (as QEMU)";
+    pub(super) const NICE: &str =
+        "old priority call (i386, arm, s390x): setpriority by another door";
+    pub(super) const SCHED_IDLE_ONLY: &str =
+        "allowed for SCHED_IDLE only (policy, argument 1), as QEMU";
+    pub(super) const SCHED_SETATTR: &str = "sets policy, priority and nice from a struct seccomp \
+        cannot read: the door around sched_setscheduler and setpriority (glibc's SCHED_IDLE path \
+        uses sched_setscheduler)";
+    pub(super) const IOPRIO: &str =
+        "I/O scheduling priority: setpriority's twin for the block layer";
+}
 
 /// Every row, grouped by set in canonical set order.
 ///
 /// ```
-/// use seccomp_sets::{TABLE, Action};
+/// use seccomp_sets::table::{Action, TABLE};
 /// use sandbox_opts::Set;
 ///
 /// let reboot = TABLE.iter().find(|r| r.syscall == "reboot").unwrap();
 /// assert_eq!((reboot.set, reboot.action), (Set::Default, Action::Kill));
 /// assert!(TABLE.iter().filter(|r| r.syscall == "clone").count() > 1);
 /// ```
+#[rustfmt::skip]
 pub static TABLE: &[Rule] = &[
-    // ---- default ----------------------------------------------------------
-    qemu("reboot", Dflt, Kill, IfMissing::Everywhere),
-    qemu("swapon", Dflt, Kill, IfMissing::Everywhere),
-    qemu("swapoff", Dflt, Kill, IfMissing::Everywhere),
-    Rule {
-        note: "the kernel log also reads through /dev/kmsg, which is a file (use file permissions)",
-        ..row("syslog", Dflt, Kill)
-    },
-    qemu("mount", Dflt, Kill, IfMissing::Everywhere),
-    qemu("umount", Dflt, Kill, IfMissing::CoveredBy(&["umount2"])),
-    added(
-        "umount2",
-        Dflt,
-        Kill,
-        "QEMU lists only umount, which x86_64 and aarch64 do not have: libseccomp drops it there \
-         and unmounting stayed allowed",
-        IfMissing::Everywhere,
-    ),
-    added("fsopen", Dflt, Kill, NEW_MOUNT_API, IfMissing::Everywhere),
-    added("fsconfig", Dflt, Kill, NEW_MOUNT_API, IfMissing::Everywhere),
-    added("fsmount", Dflt, Kill, NEW_MOUNT_API, IfMissing::Everywhere),
-    added("fspick", Dflt, Kill, NEW_MOUNT_API, IfMissing::Everywhere),
-    added(
-        "move_mount",
-        Dflt,
-        Kill,
-        NEW_MOUNT_API,
-        IfMissing::Everywhere,
-    ),
-    added(
-        "open_tree",
-        Dflt,
-        Kill,
-        NEW_MOUNT_API,
-        IfMissing::Everywhere,
-    ),
-    added(
-        "mount_setattr",
-        Dflt,
-        Kill,
-        NEW_MOUNT_API,
-        IfMissing::Everywhere,
-    ),
-    added(
-        "pivot_root",
-        Dflt,
-        Kill,
-        "swaps the root mount: changes the mount table without mount(2)",
-        IfMissing::Everywhere,
-    ),
-    qemu("kexec_load", Dflt, Kill, IfMissing::Everywhere),
-    added(
-        "kexec_file_load",
-        Dflt,
-        Kill,
-        "loads a new kernel from an fd: kexec_load by another door",
-        IfMissing::CoveredBy(&["kexec_load"]),
-    ),
-    qemu("afs_syscall", Dflt, Kill, NEVER_IMPLEMENTED),
-    qemu("break", Dflt, Kill, NEVER_IMPLEMENTED),
-    qemu("ftime", Dflt, Kill, NEVER_IMPLEMENTED),
-    qemu("getpmsg", Dflt, Kill, NEVER_IMPLEMENTED),
-    qemu("gtty", Dflt, Kill, NEVER_IMPLEMENTED),
-    qemu("lock", Dflt, Kill, NEVER_IMPLEMENTED),
-    qemu("mpx", Dflt, Kill, NEVER_IMPLEMENTED),
-    qemu("prof", Dflt, Kill, NEVER_IMPLEMENTED),
-    qemu("profil", Dflt, Kill, NEVER_IMPLEMENTED),
-    qemu("putpmsg", Dflt, Kill, NEVER_IMPLEMENTED),
-    qemu("security", Dflt, Kill, NEVER_IMPLEMENTED),
-    qemu("stty", Dflt, Kill, NEVER_IMPLEMENTED),
-    qemu("tuxcall", Dflt, Kill, NEVER_IMPLEMENTED),
-    qemu("ulimit", Dflt, Kill, NEVER_IMPLEMENTED),
-    qemu("vserver", Dflt, Kill, NEVER_IMPLEMENTED),
-    // ---- obsolete ---------------------------------------------------------
-    qemu("readdir", Obsolete, Kill, OLD_ABI_ONLY),
-    qemu("_sysctl", Obsolete, Kill, OLD_ABI_ONLY),
-    qemu("bdflush", Obsolete, Kill, OLD_ABI_ONLY),
-    qemu("create_module", Obsolete, Kill, OLD_ABI_ONLY),
-    qemu("get_kernel_syms", Obsolete, Kill, OLD_ABI_ONLY),
-    qemu("query_module", Obsolete, Kill, OLD_ABI_ONLY),
-    qemu("sgetmask", Obsolete, Kill, OLD_ABI_ONLY),
-    qemu("ssetmask", Obsolete, Kill, OLD_ABI_ONLY),
-    qemu("sysfs", Obsolete, Kill, OLD_ABI_ONLY),
-    qemu("uselib", Obsolete, Kill, OLD_ABI_ONLY),
-    qemu("ustat", Obsolete, Kill, OLD_ABI_ONLY),
-    // ---- privileged -------------------------------------------------------
-    qemu("setuid", Privileged, Kill, IfMissing::Everywhere),
-    qemu("setgid", Privileged, Kill, IfMissing::Everywhere),
-    qemu("setpgid", Privileged, Kill, IfMissing::Everywhere),
-    qemu("setsid", Privileged, Kill, IfMissing::Everywhere),
-    qemu("setreuid", Privileged, Kill, IfMissing::Everywhere),
-    qemu("setregid", Privileged, Kill, IfMissing::Everywhere),
-    qemu("setresuid", Privileged, Kill, IfMissing::Everywhere),
-    qemu("setresgid", Privileged, Kill, IfMissing::Everywhere),
-    qemu("setfsuid", Privileged, Kill, IfMissing::Everywhere),
-    qemu("setfsgid", Privileged, Kill, IfMissing::Everywhere),
-    added(
-        "setuid32",
-        Privileged,
-        Kill,
-        UID32,
-        IfMissing::CoveredBy(&["setuid"]),
-    ),
-    added(
-        "setgid32",
-        Privileged,
-        Kill,
-        UID32,
-        IfMissing::CoveredBy(&["setgid"]),
-    ),
-    added(
-        "setreuid32",
-        Privileged,
-        Kill,
-        UID32,
-        IfMissing::CoveredBy(&["setreuid"]),
-    ),
-    added(
-        "setregid32",
-        Privileged,
-        Kill,
-        UID32,
-        IfMissing::CoveredBy(&["setregid"]),
-    ),
-    added(
-        "setresuid32",
-        Privileged,
-        Kill,
-        UID32,
-        IfMissing::CoveredBy(&["setresuid"]),
-    ),
-    added(
-        "setresgid32",
-        Privileged,
-        Kill,
-        UID32,
-        IfMissing::CoveredBy(&["setresgid"]),
-    ),
-    added(
-        "setfsuid32",
-        Privileged,
-        Kill,
-        UID32,
-        IfMissing::CoveredBy(&["setfsuid"]),
-    ),
-    added(
-        "setfsgid32",
-        Privileged,
-        Kill,
-        UID32,
-        IfMissing::CoveredBy(&["setfsgid"]),
-    ),
-    added(
-        "setgroups",
-        Privileged,
-        Kill,
-        "changes the supplementary groups: gains group rights without any set*gid call",
-        IfMissing::Everywhere,
-    ),
-    added(
-        "setgroups32",
-        Privileged,
-        Kill,
-        UID32,
-        IfMissing::CoveredBy(&["setgroups"]),
-    ),
-    added(
-        "capset",
-        Privileged,
-        Kill,
-        "raises effective capabilities from the permitted set: elevation without a uid change",
-        IfMissing::Everywhere,
-    ),
-    // ---- spawn --------------------------------------------------------------
-    changed(
-        "fork",
-        Spawn,
-        Eperm,
-        SPAWN_EPERM,
-        IfMissing::CoveredBy(&["clone"]),
-    ),
-    changed(
-        "vfork",
-        Spawn,
-        Eperm,
-        SPAWN_EPERM,
-        IfMissing::CoveredBy(&["clone"]),
-    ),
-    changed("execve", Spawn, Eperm, SPAWN_EPERM, IfMissing::Everywhere),
-    changed(
-        "execveat",
-        Spawn,
-        Eperm,
-        KILL_NOT_THREAD,
-        IfMissing::Everywhere,
-    ),
-    Rule {
-        args: &[ArgCmp {
-            arg: Arg::CloneFlags,
-            op: CmpOp::MaskedEq {
-                mask: CLONE_THREAD,
-                value: 0,
-            },
-        }],
-        note: "replaces QEMU's nine REQUIRE_CLONE_FLAG rows and its no-flags row: without \
-               CLONE_THREAD clone makes a process; with it, the kernel already insists on \
-               CLONE_SIGHAND and CLONE_VM. Fewer BPF instructions, and thread creators that skip \
-               CLONE_SETTLS and friends (the Go runtime) keep working",
-        ..changed("clone", Spawn, Eperm, "", IfMissing::Everywhere)
-    },
+    //   syscall               set              action  from     where missing              note
+    // ---- default -----------------------------------------------------------------------------------
+    rule("reboot",             Dflt,            Kill,   Qemu,    ALWAYS,                    ""),
+    rule("swapon",             Dflt,            Kill,   Qemu,    ALWAYS,                    ""),
+    rule("swapoff",            Dflt,            Kill,   Qemu,    ALWAYS,                    ""),
+    rule("syslog",             Dflt,            Kill,   Qemu,    ALWAYS,                    note::KMSG),
+    rule("mount",              Dflt,            Kill,   Qemu,    ALWAYS,                    ""),
+    rule("umount",             Dflt,            Kill,   Qemu,    covered(&["umount2"]),     ""),
+    rule("umount2",            Dflt,            Kill,   Added,   ALWAYS,                    note::UMOUNT_ONLY),
+    rule("fsopen",             Dflt,            Kill,   Added,   ALWAYS,                    note::NEW_MOUNT_API),
+    rule("fsconfig",           Dflt,            Kill,   Added,   ALWAYS,                    note::NEW_MOUNT_API),
+    rule("fsmount",            Dflt,            Kill,   Added,   ALWAYS,                    note::NEW_MOUNT_API),
+    rule("fspick",             Dflt,            Kill,   Added,   ALWAYS,                    note::NEW_MOUNT_API),
+    rule("move_mount",         Dflt,            Kill,   Added,   ALWAYS,                    note::NEW_MOUNT_API),
+    rule("open_tree",          Dflt,            Kill,   Added,   ALWAYS,                    note::NEW_MOUNT_API),
+    rule("mount_setattr",      Dflt,            Kill,   Added,   ALWAYS,                    note::NEW_MOUNT_API),
+    rule("pivot_root",         Dflt,            Kill,   Added,   ALWAYS,                    note::PIVOT_ROOT),
+    rule("kexec_load",         Dflt,            Kill,   Qemu,    ALWAYS,                    ""),
+    rule("kexec_file_load",    Dflt,            Kill,   Added,   covered(&["kexec_load"]),  note::KEXEC_FILE),
+    rule("afs_syscall",        Dflt,            Kill,   Qemu,    NEVER_IMPLEMENTED,         ""),
+    rule("break",              Dflt,            Kill,   Qemu,    NEVER_IMPLEMENTED,         ""),
+    rule("ftime",              Dflt,            Kill,   Qemu,    NEVER_IMPLEMENTED,         ""),
+    rule("getpmsg",            Dflt,            Kill,   Qemu,    NEVER_IMPLEMENTED,         ""),
+    rule("gtty",               Dflt,            Kill,   Qemu,    NEVER_IMPLEMENTED,         ""),
+    rule("lock",               Dflt,            Kill,   Qemu,    NEVER_IMPLEMENTED,         ""),
+    rule("mpx",                Dflt,            Kill,   Qemu,    NEVER_IMPLEMENTED,         ""),
+    rule("prof",               Dflt,            Kill,   Qemu,    NEVER_IMPLEMENTED,         ""),
+    rule("profil",             Dflt,            Kill,   Qemu,    NEVER_IMPLEMENTED,         ""),
+    rule("putpmsg",            Dflt,            Kill,   Qemu,    NEVER_IMPLEMENTED,         ""),
+    rule("security",           Dflt,            Kill,   Qemu,    NEVER_IMPLEMENTED,         ""),
+    rule("stty",               Dflt,            Kill,   Qemu,    NEVER_IMPLEMENTED,         ""),
+    rule("tuxcall",            Dflt,            Kill,   Qemu,    NEVER_IMPLEMENTED,         ""),
+    rule("ulimit",             Dflt,            Kill,   Qemu,    NEVER_IMPLEMENTED,         ""),
+    rule("vserver",            Dflt,            Kill,   Qemu,    NEVER_IMPLEMENTED,         ""),
+    // ---- obsolete ----------------------------------------------------------------------------------
+    rule("readdir",            Obsolete,        Kill,   Qemu,    OLD_ABI_ONLY,              ""),
+    rule("_sysctl",            Obsolete,        Kill,   Qemu,    OLD_ABI_ONLY,              ""),
+    rule("bdflush",            Obsolete,        Kill,   Qemu,    OLD_ABI_ONLY,              ""),
+    rule("create_module",      Obsolete,        Kill,   Qemu,    OLD_ABI_ONLY,              ""),
+    rule("get_kernel_syms",    Obsolete,        Kill,   Qemu,    OLD_ABI_ONLY,              ""),
+    rule("query_module",       Obsolete,        Kill,   Qemu,    OLD_ABI_ONLY,              ""),
+    rule("sgetmask",           Obsolete,        Kill,   Qemu,    OLD_ABI_ONLY,              ""),
+    rule("ssetmask",           Obsolete,        Kill,   Qemu,    OLD_ABI_ONLY,              ""),
+    rule("sysfs",              Obsolete,        Kill,   Qemu,    OLD_ABI_ONLY,              ""),
+    rule("uselib",             Obsolete,        Kill,   Qemu,    OLD_ABI_ONLY,              ""),
+    rule("ustat",              Obsolete,        Kill,   Qemu,    OLD_ABI_ONLY,              ""),
+    // ---- privileged --------------------------------------------------------------------------------
+    rule("setuid",             Privileged,      Kill,   Qemu,    ALWAYS,                    ""),
+    rule("setgid",             Privileged,      Kill,   Qemu,    ALWAYS,                    ""),
+    rule("setpgid",            Privileged,      Kill,   Qemu,    ALWAYS,                    ""),
+    rule("setsid",             Privileged,      Kill,   Qemu,    ALWAYS,                    ""),
+    rule("setreuid",           Privileged,      Kill,   Qemu,    ALWAYS,                    ""),
+    rule("setregid",           Privileged,      Kill,   Qemu,    ALWAYS,                    ""),
+    rule("setresuid",          Privileged,      Kill,   Qemu,    ALWAYS,                    ""),
+    rule("setresgid",          Privileged,      Kill,   Qemu,    ALWAYS,                    ""),
+    rule("setfsuid",           Privileged,      Kill,   Qemu,    ALWAYS,                    ""),
+    rule("setfsgid",           Privileged,      Kill,   Qemu,    ALWAYS,                    ""),
+    rule("setuid32",           Privileged,      Kill,   Added,   covered(&["setuid"]),      note::UID32),
+    rule("setgid32",           Privileged,      Kill,   Added,   covered(&["setgid"]),      note::UID32),
+    rule("setreuid32",         Privileged,      Kill,   Added,   covered(&["setreuid"]),    note::UID32),
+    rule("setregid32",         Privileged,      Kill,   Added,   covered(&["setregid"]),    note::UID32),
+    rule("setresuid32",        Privileged,      Kill,   Added,   covered(&["setresuid"]),   note::UID32),
+    rule("setresgid32",        Privileged,      Kill,   Added,   covered(&["setresgid"]),   note::UID32),
+    rule("setfsuid32",         Privileged,      Kill,   Added,   covered(&["setfsuid"]),    note::UID32),
+    rule("setfsgid32",         Privileged,      Kill,   Added,   covered(&["setfsgid"]),    note::UID32),
+    rule("setgroups",          Privileged,      Kill,   Added,   ALWAYS,                    note::SETGROUPS),
+    rule("setgroups32",        Privileged,      Kill,   Added,   covered(&["setgroups"]),   note::UID32),
+    rule("capset",             Privileged,      Kill,   Added,   ALWAYS,                    note::CAPSET),
+    // ---- spawn -------------------------------------------------------------------------------------
+    rule("fork",               Spawn,           Eperm,  Changed, covered(&["clone"]),       note::SPAWN_EPERM),
+    rule("vfork",              Spawn,           Eperm,  Changed, covered(&["clone"]),       note::SPAWN_EPERM),
+    rule("execve",             Spawn,           Eperm,  Changed, ALWAYS,                    note::SPAWN_EPERM),
+    rule("execveat",           Spawn,           Eperm,  Changed, ALWAYS,                    note::KILL_NOT_THREAD),
+    rule("clone",              Spawn,           Eperm,  Changed, ALWAYS,                    note::CLONE_PROCESS).with_args(NOT_A_THREAD),
     clone_forbid!(CLONE_PIDFD),
     clone_forbid!(CLONE_PTRACE),
     clone_forbid!(CLONE_VFORK),
@@ -554,76 +457,24 @@ pub static TABLE: &[Rule] = &[
     clone_forbid!(CLONE_NEWPID),
     clone_forbid!(CLONE_NEWNET),
     clone_forbid!(CLONE_IO),
-    Rule {
-        note: "clone3's flags are in memory seccomp cannot read; ENOSYS makes glibc fall back to \
-               clone, whose flags the rows above check (as QEMU)",
-        ..row("clone3", Spawn, Enosys)
-    },
-    changed(
-        "setns",
-        Spawn,
-        Eperm,
-        KILL_NOT_THREAD,
-        IfMissing::Everywhere,
-    ),
-    changed(
-        "unshare",
-        Spawn,
-        Eperm,
-        KILL_NOT_THREAD,
-        IfMissing::Everywhere,
-    ),
-    // ---- resourcecontrol ----------------------------------------------------
-    qemu("setpriority", ResourceControl, Eperm, IfMissing::Everywhere),
-    added(
-        "nice",
-        ResourceControl,
-        Eperm,
-        "old priority call (i386, arm, s390x): setpriority by another door",
-        IfMissing::CoveredBy(&["setpriority"]),
-    ),
-    qemu(
-        "sched_setparam",
-        ResourceControl,
-        Eperm,
-        IfMissing::Everywhere,
-    ),
-    Rule {
-        args: &[ArgCmp {
-            arg: Arg::Index(1),
-            op: CmpOp::Ne(SCHED_IDLE),
-        }],
-        note: "allowed for SCHED_IDLE only (policy, argument 1), as QEMU",
-        ..row("sched_setscheduler", ResourceControl, Eperm)
-    },
-    qemu(
-        "sched_setaffinity",
-        ResourceControl,
-        Eperm,
-        IfMissing::Everywhere,
-    ),
-    added(
-        "sched_setattr",
-        ResourceControl,
-        Eperm,
-        "sets policy, priority and nice from a struct seccomp cannot read: the door around \
-         sched_setscheduler and setpriority (glibc's SCHED_IDLE path uses sched_setscheduler)",
-        IfMissing::Everywhere,
-    ),
-    added(
-        "ioprio_set",
-        ResourceControl,
-        Eperm,
-        "I/O scheduling priority: setpriority's twin for the block layer",
-        IfMissing::Everywhere,
-    ),
+    rule("clone3",             Spawn,           Enosys, Qemu,    ALWAYS,                    note::CLONE3),
+    rule("setns",              Spawn,           Eperm,  Changed, ALWAYS,                    note::KILL_NOT_THREAD),
+    rule("unshare",            Spawn,           Eperm,  Changed, ALWAYS,                    note::KILL_NOT_THREAD),
+    // ---- resourcecontrol ---------------------------------------------------------------------------
+    rule("setpriority",        ResourceControl, Eperm,  Qemu,    ALWAYS,                    ""),
+    rule("nice",               ResourceControl, Eperm,  Added,   covered(&["setpriority"]), note::NICE),
+    rule("sched_setparam",     ResourceControl, Eperm,  Qemu,    ALWAYS,                    ""),
+    rule("sched_setscheduler", ResourceControl, Eperm,  Qemu,    ALWAYS,                    note::SCHED_IDLE_ONLY).with_args(POLICY_NOT_IDLE),
+    rule("sched_setaffinity",  ResourceControl, Eperm,  Qemu,    ALWAYS,                    ""),
+    rule("sched_setattr",      ResourceControl, Eperm,  Added,   ALWAYS,                    note::SCHED_SETATTR),
+    rule("ioprio_set",         ResourceControl, Eperm,  Added,   ALWAYS,                    note::IOPRIO),
 ];
 
 /// The rows of one set.
 ///
 /// ```
 /// use sandbox_opts::Set;
-/// assert!(seccomp_sets::rules_of(Set::Spawn).any(|r| r.syscall == "execveat"));
+/// assert!(seccomp_sets::table::rules_of(Set::Spawn).any(|r| r.syscall == "execveat"));
 /// ```
 pub fn rules_of(set: Set) -> impl Iterator<Item = &'static Rule> {
     TABLE.iter().filter(move |r| r.set == set)

@@ -4,9 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
-use seccomp_sets::{
-    Action, Arch, Filter, IfMissing, KillAction, Mode, Origin, Sandbox, Set, TABLE, resolve,
-};
+use seccomp_sets::table::{Action, IfMissing, Provenance, TABLE};
+use seccomp_sets::{Arch, Filter, KillAction, Mode, Sandbox, Set, resolve};
 
 /// QEMU 9.x `denylist[]` names per set (system/qemu-seccomp.c).
 const QEMU: &[(Set, &[&str])] = &[
@@ -96,7 +95,7 @@ fn every_qemu_row_is_in_the_same_set() {
                 "{name} moved out of {set}"
             );
             assert!(
-                rows.iter().all(|r| r.origin != Origin::Added),
+                rows.iter().all(|r| r.provenance != Provenance::Added),
                 "{name} is QEMU's, not added"
             );
         }
@@ -107,13 +106,15 @@ fn every_qemu_row_is_in_the_same_set() {
 fn added_rows_are_not_qemu_names_and_deviations_have_notes() {
     let qemu: BTreeSet<&str> = QEMU.iter().flat_map(|(_, n)| n.iter().copied()).collect();
     for r in TABLE {
-        match r.origin {
-            Origin::Added => {
+        match r.provenance {
+            Provenance::Added => {
                 assert!(!qemu.contains(r.syscall), "{} is QEMU's", r.syscall);
                 assert!(!r.note.is_empty(), "{} added without a note", r.syscall);
             }
-            Origin::Changed => assert!(!r.note.is_empty(), "{} changed without a note", r.syscall),
-            Origin::Qemu => {}
+            Provenance::Changed => {
+                assert!(!r.note.is_empty(), "{} changed without a note", r.syscall)
+            }
+            Provenance::Qemu => {}
         }
     }
 }
@@ -153,7 +154,7 @@ fn one_set_and_one_action_per_syscall() {
 
 #[test]
 fn clone_rows_allow_threads_and_deny_processes() {
-    use seccomp_sets::clone_flags::*;
+    use seccomp_sets::table::clone_flags::*;
     let clone: Vec<_> = TABLE.iter().filter(|r| r.syscall == "clone").collect();
     let denied = |flags: u64| {
         clone

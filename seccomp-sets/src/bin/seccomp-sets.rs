@@ -8,7 +8,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use sandbox_opts::Parsed;
-use seccomp_sets::{Arch, Effect, Filter, IfMissing, KillAction, Mode, Sandbox, Set, resolve};
+use seccomp_sets::table::IfMissing;
+use seccomp_sets::{Arch, Effect, Filter, KillAction, Mode, Sandbox, Set, resolve};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -122,7 +123,7 @@ fn list(arch: Arch, set: Option<Set>) -> String {
     match set {
         None => report.to_string(),
         Some(set) => {
-            let only = seccomp_sets::Report {
+            let only = seccomp_sets::resolve::ResolvedTable {
                 arch,
                 rows: report
                     .rows
@@ -184,10 +185,10 @@ fn explain(filter: &Filter) -> String {
                     .args
                     .iter()
                     .map(|c| match c.op {
-                        seccomp_sets::CmpOp::Ne(v) => {
+                        seccomp_sets::table::CmpOp::Ne(v) => {
                             format!("arg{} != {v}", c.arg.index(filter.arch()))
                         }
-                        seccomp_sets::CmpOp::MaskedEq { mask, value } => {
+                        seccomp_sets::table::CmpOp::MaskedEq { mask, value } => {
                             format!(
                                 "arg{} & {mask:#x} == {value:#x}",
                                 c.arg.index(filter.arch())
@@ -205,7 +206,12 @@ fn explain(filter: &Filter) -> String {
                 p.effect.to_string()
             );
             if !p.rule.note.is_empty() {
-                let _ = write!(out, "\n      ({}: {})", p.rule.origin.name(), p.rule.note);
+                let _ = write!(
+                    out,
+                    "\n      ({}: {})",
+                    p.rule.provenance.name(),
+                    p.rule.note
+                );
             }
             let _ = writeln!(out);
         }
