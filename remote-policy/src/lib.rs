@@ -18,7 +18,8 @@
 //! # Example
 //!
 //! ```
-//! use remote_policy::{Added, Origin, Policy, RemoteSet};
+//! use remote_policy::{Origin, Policy, RemoteSet};
+//! use remote_policy::set::Added;
 //!
 //! let mut remotes = RemoteSet::new(Policy::default());
 //! remotes.add(Origin::CommandLine, "pfd:3").unwrap();
@@ -64,15 +65,15 @@
 //!
 //! # Messages
 //!
-//! - Control socket: the [`Refusal`]'s `Display`, exactly
+//! - Control socket: the [`set::Refusal`]'s `Display`, exactly
 //!   `pfd: remotes can only be specified on the command line`.
-//! - Database and config file: a [`Warning`],
+//! - Database and config file: a [`ratelimit::RateLimitedWarning`],
 //!   `pfd: remotes can only be specified on the command line; ignoring "pfd:3" from database`
 //!   (or `from config file`). The remote is shown **as the user wrote it**
 //!   (Rust string escaping, so a newline cannot forge a log line), because
 //!   that is what the operator must find and delete.
 //! - Warnings are rate-limited by a token bucket: a burst of 5, then one per
-//!   minute ([`RateLimiter::ovs_default`], OVS's `VLOG_RATE_LIMIT_INIT(1, 5)`),
+//!   minute ([`ratelimit::RateLimiter::ovs_default`], OVS's `VLOG_RATE_LIMIT_INIT(1, 5)`),
 //!   shared by the whole [`RemoteSet`]; the next warning let through carries
 //!   the number suppressed.
 //!
@@ -119,27 +120,18 @@ mod matrix;
 mod origin;
 mod parse;
 mod policy;
-mod ratelimit;
-mod remote;
+pub mod ratelimit;
+pub mod remote;
 #[cfg(feature = "serde")]
 mod serde_impl;
-mod set;
+pub mod set;
 
 pub use kind::{RemoteKind, UnknownKind};
 pub use origin::{Origin, OriginSet, UnknownOrigin};
 pub use parse::ParseError;
 pub use policy::{PFD_COMMAND_LINE_ONLY, Policy, PolicyError, Reason};
-pub use ratelimit::{
-    Admitted, Clock, DEFAULT_BURST, DEFAULT_INTERVAL, ManualClock, RateLimiter, SystemClock,
-    Warning,
-};
-pub use remote::{
-    DEFAULT_PORT, DbColumn, Endpoint, Host, HostName, Listen, MAX_UNIX_PATH_LEN, Remote, Scope,
-    UnixPath,
-};
-pub use set::{
-    Added, InvalidRemote, Reconciliation, Refusal, Rejection, RemoteSet, RemoveError, Removed,
-};
+pub use remote::Remote;
+pub use set::RemoteSet;
 pub use stream_pfd::PfdSpec;
 
 /// The README's examples, compiled and run as doctests so they cannot go stale.

@@ -1,10 +1,11 @@
 //! A small token-bucket [`RateLimiter`] for warnings, with an injectable
-//! [`Clock`] so that tests never sleep.
+//! [`Clock`] so that tests never sleep, and [`SharedRateLimiter`], one budget for
+//! several producers (a daemon's own warnings and its [`RemoteSet`](crate::RemoteSet)'s).
 
 use std::fmt;
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A source of monotonic time.
@@ -16,7 +17,7 @@ pub trait Clock {
 /// The real clock ([`Instant::now`]).
 ///
 /// ```
-/// use remote_policy::{Clock, SystemClock};
+/// use remote_policy::ratelimit::{Clock, SystemClock};
 /// let a = SystemClock.now();
 /// assert!(SystemClock.now() >= a);
 /// ```
@@ -33,7 +34,7 @@ impl Clock for SystemClock {
 ///
 /// ```
 /// use std::time::Duration;
-/// use remote_policy::{Clock, ManualClock};
+/// use remote_policy::ratelimit::{Clock, ManualClock};
 ///
 /// let clock = ManualClock::new();
 /// let t0 = clock.now();
@@ -88,7 +89,7 @@ impl Clock for ManualClock {
 ///
 /// ```
 /// use std::time::Duration;
-/// use remote_policy::{ManualClock, RateLimiter};
+/// use remote_policy::ratelimit::{ManualClock, RateLimiter};
 ///
 /// let clock = ManualClock::new();
 /// let mut rl = RateLimiter::ovs_default_with_clock(clock.clone());
@@ -123,7 +124,7 @@ impl RateLimiter<SystemClock> {
     ///
     /// ```
     /// use std::{num::NonZeroU32, time::Duration};
-    /// let mut rl = remote_policy::RateLimiter::new(NonZeroU32::MIN, Duration::from_secs(3600));
+    /// let mut rl = remote_policy::ratelimit::RateLimiter::new(NonZeroU32::MIN, Duration::from_secs(3600));
     /// assert!(rl.admit().is_some());
     /// assert!(rl.admit().is_none());
     /// ```
@@ -192,13 +193,13 @@ impl<C: Clock> RateLimiter<C> {
     /// Records a warning; returns it if it may be logged now.
     ///
     /// ```
-    /// let mut rl = remote_policy::RateLimiter::ovs_default();
+    /// let mut rl = remote_policy::ratelimit::RateLimiter::ovs_default();
     /// let w = rl.warn("disk on fire".to_owned()).unwrap();
     /// assert_eq!(w.message, "disk on fire");
     /// assert_eq!(w.suppressed_before, 0);
     /// ```
-    pub fn warn(&mut self, message: String) -> Option<Warning> {
-        self.admit().map(|a| Warning {
+    pub fn warn(&mut self, message: String) -> Option<RateLimitedWarning> {
+        self.admit().map(|a| RateLimitedWarning {
             message,
             suppressed_before: a.suppressed_before,
         })
@@ -212,10 +213,10 @@ impl<C: Clock> RateLimiter<C> {
 
 /// A warning for the caller to log.
 ///
-/// `Display` prints [`Warning::message`] only; when `suppressed_before` is not
-/// zero, log [`Warning::dropped_line`] too.
+/// `Display` prints [`RateLimitedWarning::message`] only; when `suppressed_before` is not
+/// zero, log [`RateLimitedWarning::dropped_line`] too.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Warning {
+pub struct RateLimitedWarning {
     /// The text to log, e.g.
     /// `pfd: remotes can only be specified on the command line; ignoring "pfd:3" from database`.
     pub message: String,
@@ -223,11 +224,11 @@ pub struct Warning {
     pub suppressed_before: u64,
 }
 
-impl Warning {
+impl RateLimitedWarning {
     /// A line reporting the suppressed warnings, if any.
     ///
     /// ```
-    /// let w = remote_policy::Warning { message: "x".into(), suppressed_before: 3 };
+    /// let w = remote_policy::ratelimit::RateLimitedWarning { message: "x".into(), suppressed_before: 3 };
     /// assert_eq!(w.dropped_line().unwrap(), "dropped 3 similar warnings due to excessive rate");
     /// ```
     pub fn dropped_line(&self) -> Option<String> {
@@ -241,8 +242,43 @@ impl Warning {
     }
 }
 
-impl fmt::Display for Warning {
+impl fmt::Display for RateLimitedWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
+    }
+}
+
+/// A [`RateLimiter`] whose clones share one budget: a daemon's own warnings and the
+/// [`RemoteSet`](crate::RemoteSet)'s refusal warnings (see [`crate::RemoteSet::limiter`]) are
+/// limited together, the way Open vSwitch limits a module's log lines. Each call holds a
+/// lock only for the arithmetic, never while anything is logged.
+///
+/// ```
+/// use remote_policy::ratelimit::{ManualClock, RateLimiter, SharedRateLimiter};
+///
+/// let a = SharedRateLimiter::from(RateLimiter::ovs_default_with_clock(ManualClock::new()));
+/// let b = a.clone();
+/// for _ in 0..3 {
+///     assert!(a.warn("from a".into()).is_some());
+/// }
+/// assert!(b.warn("from b".into()).is_some());
+/// assert!(b.warn("from b".into()).is_some());
+/// assert!(a.warn("one too many".into()).is_none()); // the burst of 5 is shared
+/// ```
+#[derive(Debug, Clone)]
+pub struct SharedRateLimiter<C = SystemClock>(Arc<Mutex<RateLimiter<C>>>);
+
+impl<C: Clock> SharedRateLimiter<C> {
+    /// Records a warning; returns it if it may be logged now (see [`RateLimiter::warn`]).
+    pub fn warn(&self, message: String) -> Option<RateLimitedWarning> {
+        // A panic elsewhere while holding the lock leaves a consistent counter: keep using it.
+        let mut limiter = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        limiter.warn(message)
+    }
+}
+
+impl<C> From<RateLimiter<C>> for SharedRateLimiter<C> {
+    fn from(limiter: RateLimiter<C>) -> Self {
+        SharedRateLimiter(Arc::new(Mutex::new(limiter)))
     }
 }

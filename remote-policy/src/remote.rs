@@ -142,7 +142,7 @@ impl fmt::Display for UnixPath {
 /// ```
 /// let r: remote_policy::Remote = "tcp:[fe80::1%eth0]:6640".parse().unwrap();
 /// if let remote_policy::Remote::Tcp(e) = &r {
-///     if let remote_policy::Host::Ipv6(_, Some(scope)) = e.host() {
+///     if let remote_policy::remote::Host::Ipv6(_, Some(scope)) = e.host() {
 ///         assert_eq!(scope.interface(), Some("eth0"));
 ///         assert_eq!(scope.index(), None);
 ///     }
@@ -214,7 +214,8 @@ impl fmt::Display for HostName {
 /// The host of an active `tcp:` or `ssl:` remote.
 ///
 /// ```
-/// use remote_policy::{Host, Remote};
+/// use remote_policy::Remote;
+/// use remote_policy::remote::Host;
 ///
 /// let r: Remote = "tcp:192.0.2.7:6641".parse().unwrap();
 /// match r {

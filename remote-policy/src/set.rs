@@ -7,7 +7,7 @@ use std::fmt;
 use crate::origin::{Origin, OriginSet};
 use crate::parse::ParseError;
 use crate::policy::{Policy, Reason};
-use crate::ratelimit::{Clock, RateLimiter, SystemClock, Warning};
+use crate::ratelimit::{Clock, RateLimitedWarning, RateLimiter, SharedRateLimiter, SystemClock};
 use crate::remote::Remote;
 
 /// A remote string that did not parse.
@@ -21,7 +21,7 @@ pub struct InvalidRemote {
     pub error: ParseError,
     /// The rate-limited warning to log, for the database and the config file
     /// (`None` for other origins or when the rate limiter suppressed it).
-    pub warning: Option<Warning>,
+    pub warning: Option<RateLimitedWarning>,
 }
 
 impl fmt::Display for InvalidRemote {
@@ -53,7 +53,7 @@ pub struct Rejection {
     pub reason: Reason,
     /// The rate-limited warning to log, for the database and the config file
     /// (`None` for other origins or when the rate limiter suppressed it).
-    pub warning: Option<Warning>,
+    pub warning: Option<RateLimitedWarning>,
 }
 
 impl fmt::Display for Rejection {
@@ -71,7 +71,8 @@ impl std::error::Error for Rejection {
 /// Why [`RemoteSet::add`] refused a remote.
 ///
 /// ```
-/// use remote_policy::{Origin, Policy, Refusal, RemoteSet};
+/// use remote_policy::{Origin, Policy, RemoteSet};
+/// use remote_policy::set::Refusal;
 ///
 /// let mut set = RemoteSet::new(Policy::default());
 /// let err = set.add(Origin::ControlSocket, "pfd:3").unwrap_err();
@@ -90,7 +91,7 @@ pub enum Refusal {
 impl Refusal {
     /// The rate-limited warning to log, if any (database and config file
     /// origins only).
-    pub fn warning(&self) -> Option<&Warning> {
+    pub fn warning(&self) -> Option<&RateLimitedWarning> {
         match self {
             Refusal::Invalid(i) => i.warning.as_ref(),
             Refusal::Rejected(r) => r.warning.as_ref(),
@@ -165,7 +166,8 @@ pub enum Removed {
 /// Why [`RemoteSet::remove`] failed.
 ///
 /// ```
-/// use remote_policy::{Origin, Policy, RemoteSet, RemoveError};
+/// use remote_policy::{Origin, Policy, RemoteSet};
+/// use remote_policy::set::RemoveError;
 ///
 /// let mut set = RemoteSet::new(Policy::default());
 /// let err = set.remove(Origin::ControlSocket, "ptcp:6641").unwrap_err();
@@ -242,7 +244,7 @@ impl Reconciliation {
 
     /// The warnings to log (those the rate limiter let through): parse errors
     /// first, then rejections, each in input order.
-    pub fn warnings(&self) -> impl Iterator<Item = &Warning> {
+    pub fn warnings(&self) -> impl Iterator<Item = &RateLimitedWarning> {
         self.parse_errors
             .iter()
             .filter_map(|e| e.warning.as_ref())
@@ -266,13 +268,14 @@ struct Entry {
 ///   the last origin lets go, so a database row that disappears does not close
 ///   a listener that is also on the command line.
 /// - Refusals from the database and the config file come with a warning,
-///   rate-limited by one shared [`RateLimiter`] (by default a burst of 5, then
+///   rate-limited by one [`SharedRateLimiter`] (by default a burst of 5, then
 ///   one per minute, like Open vSwitch's `VLOG_RATE_LIMIT_INIT(1, 5)`), so a
 ///   database that keeps a bad row does not flood the log. The refusal itself
 ///   is always reported in the returned value.
 ///
 /// ```
-/// use remote_policy::{Added, Origin, Policy, RemoteSet};
+/// use remote_policy::{Origin, Policy, RemoteSet};
+/// use remote_policy::set::Added;
 ///
 /// let mut set = RemoteSet::new(Policy::default());
 /// assert!(matches!(set.add(Origin::CommandLine, "pfd:3"), Ok(Added::New(_))));
@@ -290,7 +293,7 @@ struct Entry {
 pub struct RemoteSet<C = SystemClock> {
     policy: Policy,
     entries: BTreeMap<String, Entry>,
-    limiter: RateLimiter<C>,
+    limiter: SharedRateLimiter<C>,
 }
 
 impl RemoteSet<SystemClock> {
@@ -308,22 +311,30 @@ impl Default for RemoteSet<SystemClock> {
 
 impl<C: Clock> RemoteSet<C> {
     /// An empty set with `policy` and the given warning rate limiter (use a
-    /// [`ManualClock`](crate::ManualClock) in tests).
+    /// [`ManualClock`](crate::ratelimit::ManualClock) in tests), or a
+    /// [`SharedRateLimiter`] whose budget the caller's own warnings share.
     ///
     /// ```
-    /// use remote_policy::{ManualClock, Policy, RateLimiter, RemoteSet};
+    /// use remote_policy::ratelimit::{ManualClock, RateLimiter};
+    /// use remote_policy::{Policy, RemoteSet};
     /// let set = RemoteSet::with_limiter(
     ///     Policy::default(),
     ///     RateLimiter::ovs_default_with_clock(ManualClock::new()),
     /// );
     /// assert!(set.is_empty());
     /// ```
-    pub fn with_limiter(policy: Policy, limiter: RateLimiter<C>) -> Self {
+    pub fn with_limiter(policy: Policy, limiter: impl Into<SharedRateLimiter<C>>) -> Self {
         RemoteSet {
             policy,
             entries: BTreeMap::new(),
-            limiter,
+            limiter: limiter.into(),
         }
+    }
+
+    /// The warning rate limiter; a clone shares its budget, so that a daemon's other warnings
+    /// and this set's refusal warnings are limited together.
+    pub fn limiter(&self) -> &SharedRateLimiter<C> {
+        &self.limiter
     }
 
     /// The policy in force.
@@ -371,7 +382,8 @@ impl<C: Clock> RemoteSet<C> {
     /// Parses `input`, checks it against the policy for `origin` and adds it.
     ///
     /// ```
-    /// use remote_policy::{Added, Origin, RemoteSet};
+    /// use remote_policy::{Origin, RemoteSet};
+    /// use remote_policy::set::Added;
     /// let mut set = RemoteSet::default();
     /// assert!(matches!(set.add(Origin::ControlSocket, "ptcp:"), Ok(Added::New(_))));
     /// assert!(matches!(set.add(Origin::CommandLine, "ptcp:6640"), Ok(Added::NewOrigin(_))));
@@ -390,7 +402,8 @@ impl<C: Clock> RemoteSet<C> {
     /// [`Origin::CommandLine`] when the control-socket hold is not found.
     ///
     /// ```
-    /// use remote_policy::{Origin, Removed, RemoteSet};
+    /// use remote_policy::{Origin, RemoteSet};
+    /// use remote_policy::set::Removed;
     /// let mut set = RemoteSet::default();
     /// set.add(Origin::ControlSocket, "tcp:192.0.2.1").unwrap();
     /// assert!(matches!(set.remove(Origin::ControlSocket, "tcp:192.0.2.1:6640"), Ok(Removed::Gone(_))));
@@ -546,11 +559,11 @@ impl<C: Clock> RemoteSet<C> {
     /// as the user wrote it (so it can be found in the database or file),
     /// quoted and escaped so that it cannot forge log lines.
     fn warning_for(
-        &mut self,
+        &self,
         origin: Origin,
         why: &dyn fmt::Display,
         input: &str,
-    ) -> Option<Warning> {
+    ) -> Option<RateLimitedWarning> {
         if !origin.is_unattended() {
             return None;
         }

@@ -2,7 +2,8 @@
 
 use std::fmt::Write as _;
 
-use remote_policy::{DEFAULT_PORT, Host, ParseError, PfdSpec, Remote, RemoteKind};
+use remote_policy::remote::{DEFAULT_PORT, Host};
+use remote_policy::{ParseError, PfdSpec, Remote, RemoteKind};
 
 fn parse(s: &str) -> Remote {
     match s.parse::<Remote>() {

@@ -3,7 +3,7 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use remote_policy::{Clock, ManualClock, RateLimiter};
+use remote_policy::ratelimit::{Clock, ManualClock, RateLimiter};
 
 #[test]
 fn refills_one_token_per_interval() {

@@ -3,10 +3,9 @@
 
 use std::time::Duration;
 
-use remote_policy::{
-    Added, ManualClock, Origin, OriginSet, Policy, RateLimiter, Reason, Refusal, Remote,
-    RemoteKind, RemoteSet, RemoveError, Removed,
-};
+use remote_policy::ratelimit::{ManualClock, RateLimiter};
+use remote_policy::set::{Added, Refusal, RemoveError, Removed};
+use remote_policy::{Origin, OriginSet, Policy, Reason, Remote, RemoteKind, RemoteSet};
 
 fn set_with_clock() -> (RemoteSet<ManualClock>, ManualClock) {
     let clock = ManualClock::new();

@@ -220,7 +220,7 @@ fn describe_file_type(t: std::fs::FileType) -> &'static str {
 }
 
 fn bind_tcp(
-    listen: &remote_policy::Listen,
+    listen: &remote_policy::remote::Listen,
     label: &str,
 ) -> Result<tokio::net::TcpListener, OpenError> {
     let bind_err = |error| OpenError::Bind {

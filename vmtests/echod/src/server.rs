@@ -5,9 +5,9 @@ use super::config::{self, ConfigFile};
 use super::endpoint::{self, OpenError, Running};
 use super::jsonrpc::{Decoder, Message, encode_error, encode_reply};
 use super::{probes, protocol, unixctl};
-use remote_policy::{
-    Added, Origin, RateLimiter, Reconciliation, Refusal, Remote, RemoteSet, Removed, Warning,
-};
+use remote_policy::ratelimit::{RateLimitedWarning, SharedRateLimiter};
+use remote_policy::set::{Added, Reconciliation, Refusal, Removed};
+use remote_policy::{Origin, Remote, RemoteSet};
 use sandbox_opts::Sandbox;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -78,13 +78,14 @@ pub(crate) struct Shared {
     /// connection is served instead of dropped with its request unread (a reset for the client).
     accepting: AtomicUsize,
     shutdown: watch::Sender<bool>,
-    warn_limit: Mutex<RateLimiter>,
+    /// The remote set's warning rate limiter: one budget for every warning echod logs.
+    warn_limit: SharedRateLimiter,
     commands: Vec<&'static unixctl::Command>,
     state: Mutex<State>,
 }
 
 /// Logs a warning the rate limiter let through, after the count of those it suppressed.
-fn log_warning(w: &Warning) {
+fn log_warning(w: &RateLimitedWarning) {
     if let Some(d) = w.dropped_line() {
         log::warn!("{d}");
     }
@@ -110,7 +111,7 @@ impl Shared {
             control_active: AtomicUsize::new(0),
             accepting: AtomicUsize::new(0),
             shutdown: watch::channel(false).0,
-            warn_limit: Mutex::new(RateLimiter::ovs_default()),
+            warn_limit: state.set.limiter().clone(),
             commands: unixctl::registered(enable_probes),
             state: Mutex::new(state),
         })
@@ -137,14 +138,10 @@ impl Shared {
         self.active.load(Ordering::Acquire)
     }
 
-    /// Logs a rate-limited warning (burst 5, then one per minute).
+    /// Logs a rate-limited warning (burst 5, then one per minute, shared with the remote
+    /// set's refusal warnings).
     pub(crate) fn warn_rl(&self, message: String) {
-        let w = self
-            .warn_limit
-            .lock()
-            .ok()
-            .and_then(|mut l| l.warn(message));
-        if let Some(w) = w {
+        if let Some(w) = self.warn_limit.warn(message) {
             log_warning(&w);
         }
     }
