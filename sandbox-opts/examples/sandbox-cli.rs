@@ -6,7 +6,8 @@
 //! ```
 
 use clap::Parser;
-use sandbox_opts::{HELP, Parsed, SHORT_HELP};
+use sandbox_opts::Parsed;
+use sandbox_opts::help::{HELP, SHORT_HELP};
 
 /// Show what a QEMU-style -sandbox option denies.
 #[derive(Debug, Parser)]

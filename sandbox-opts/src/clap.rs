@@ -8,7 +8,7 @@
 //! struct Cli {
 //!     /// Either spelling works; the attribute is optional for `Sandbox`.
 //!     #[arg(long, value_parser = sandbox_opts::clap::value_parser(),
-//!           help = sandbox_opts::SHORT_HELP, long_help = sandbox_opts::HELP)]
+//!           help = sandbox_opts::help::SHORT_HELP, long_help = sandbox_opts::help::HELP)]
 //!     sandbox: Option<Sandbox>,
 //! }
 //!

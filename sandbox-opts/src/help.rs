@@ -3,21 +3,21 @@
 /// The one-line grammar of the option.
 ///
 /// ```
-/// assert!(sandbox_opts::GRAMMAR.starts_with("on|off[,obsolete=allow|deny]"));
+/// assert!(sandbox_opts::help::GRAMMAR.starts_with("on|off[,obsolete=allow|deny]"));
 /// ```
 pub const GRAMMAR: &str = "on|off[,obsolete=allow|deny][,elevateprivileges=allow|deny|children][,spawn=allow|deny][,resourcecontrol=allow|deny]";
 
 /// A short, one-line description for `--help` (clap's `help`).
 ///
 /// ```
-/// assert!(sandbox_opts::SHORT_HELP.contains("Seccomp sandbox"));
+/// assert!(sandbox_opts::help::SHORT_HELP.contains("Seccomp sandbox"));
 /// ```
 pub const SHORT_HELP: &str = "Seccomp sandbox, QEMU -sandbox syntax: on|off[,obsolete=..][,elevateprivileges=..][,spawn=..][,resourcecontrol=..]";
 
 /// The full help text: grammar, then one paragraph per key (clap's `long_help`).
 ///
 /// ```
-/// assert!(sandbox_opts::HELP.contains("elevateprivileges=allow|deny|children"));
+/// assert!(sandbox_opts::help::HELP.contains("elevateprivileges=allow|deny|children"));
 /// ```
 pub const HELP: &str = "\
 on|off[,obsolete=allow|deny][,elevateprivileges=allow|deny|children]

@@ -36,9 +36,9 @@
 //!
 //! # Features
 //!
-//! * `clap`: [`crate::clap::value_parser`] and help texts for `--sandbox`.
+//! * `clap`: `clap::value_parser` and help texts for `--sandbox` (the `clap` module).
 //! * `serde`: `Sandbox` (de)serialises as its canonical string; it also
-//!   deserialises from a map (see [`crate::serde`]).
+//!   deserialises from a map (the `serde` module).
 //!
 //! Without features the crate has no dependencies.
 
@@ -46,12 +46,12 @@
 #![forbid(unsafe_code)]
 
 mod error;
-mod help;
-mod key;
+pub mod help;
+pub mod key;
 mod parse;
 mod permission;
 mod sandbox;
-mod set;
+pub mod set;
 mod warning;
 
 #[cfg(feature = "clap")]
@@ -60,12 +60,11 @@ pub mod clap;
 pub mod serde;
 
 pub use error::ParseError;
-pub use help::{GRAMMAR, HELP, SHORT_HELP};
-pub use key::{BOOL_FALSE, BOOL_TRUE, Key};
+pub use key::Key;
 pub use parse::{Parsed, parse_with_warnings};
 pub use permission::{ElevatePrivileges, Permission};
 pub use sandbox::Sandbox;
-pub use set::{Set, SetIter, SetSelection};
+pub use set::{Set, SetSelection};
 pub use warning::Warning;
 
 /// The README's examples, compiled and run as doctests so they cannot go stale.

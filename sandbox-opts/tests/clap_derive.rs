@@ -3,7 +3,8 @@
 
 use clap::Parser;
 use clap::error::ErrorKind;
-use sandbox_opts::{HELP, Parsed, Permission, SHORT_HELP, Sandbox};
+use sandbox_opts::help::{HELP, SHORT_HELP};
+use sandbox_opts::{Parsed, Permission, Sandbox};
 
 #[derive(Debug, Parser)]
 #[command(name = "daemon")]

@@ -45,7 +45,7 @@ fn help_shows_the_grammar() {
     };
     assert_eq!(out.status.code(), Some(0));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains(sandbox_opts::GRAMMAR.split(',').next().unwrap()));
+    assert!(stdout.contains(sandbox_opts::help::GRAMMAR.split(',').next().unwrap()));
     insta::assert_snapshot!("cli_help", stdout);
     let Some(out) = run("help_shows_the_grammar", &["-h"]) else {
         return;

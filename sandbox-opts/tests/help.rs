@@ -1,6 +1,7 @@
 //! The help texts are snapshots and agree with the key table.
 
-use sandbox_opts::{GRAMMAR, HELP, Key, SHORT_HELP};
+use sandbox_opts::Key;
+use sandbox_opts::help::{GRAMMAR, HELP, SHORT_HELP};
 
 #[test]
 fn grammar_is_built_from_the_key_table() {

@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
+use sandbox_opts::key::{BOOL_FALSE, BOOL_TRUE};
 use sandbox_opts::{
-    BOOL_FALSE, BOOL_TRUE, ElevatePrivileges, Key, ParseError, Permission, Sandbox, Warning,
-    parse_with_warnings,
+    ElevatePrivileges, Key, ParseError, Permission, Sandbox, Warning, parse_with_warnings,
 };
 
 fn ok(s: &str) -> (Sandbox, Vec<Warning>) {

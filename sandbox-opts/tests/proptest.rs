@@ -61,7 +61,7 @@ proptest! {
 
     #[test]
     fn valid_options_in_any_order_round_trip(
-        enable in prop::sample::select(sandbox_opts::BOOL_TRUE.iter().chain(&sandbox_opts::BOOL_FALSE).copied().collect::<Vec<_>>()),
+        enable in prop::sample::select(sandbox_opts::key::BOOL_TRUE.iter().chain(&sandbox_opts::key::BOOL_FALSE).copied().collect::<Vec<_>>()),
         subs in prop::collection::vec((0usize..4, 0usize..3), 0..6),
     ) {
         let mut s = enable.to_owned();
@@ -71,7 +71,7 @@ proptest! {
             s.push_str(&format!(",{}={}", key.name(), values[v % values.len()]));
         }
         let (sandbox, _) = parse_with_warnings(&s).unwrap();
-        prop_assert_eq!(sandbox.enabled, sandbox_opts::BOOL_TRUE.contains(&enable));
+        prop_assert_eq!(sandbox.enabled, sandbox_opts::key::BOOL_TRUE.contains(&enable));
         // Last value of each key wins.
         for key in Key::SUB_OPTIONS {
             let last = subs.iter().rev().find(|(k, _)| Key::SUB_OPTIONS[*k] == key);

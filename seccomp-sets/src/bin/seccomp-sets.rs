@@ -38,7 +38,7 @@ enum Cmd {
     /// do not exist here.
     Explain {
         #[arg(long, value_parser = sandbox_opts::clap::parsed_value_parser(),
-              help = sandbox_opts::SHORT_HELP, long_help = sandbox_opts::HELP)]
+              help = sandbox_opts::help::SHORT_HELP, long_help = sandbox_opts::help::HELP)]
         sandbox: Parsed,
         /// enforce, audit or report.
         #[arg(long, default_value = "enforce")]
@@ -47,7 +47,7 @@ enum Cmd {
     /// Write the filter in one of several formats.
     Export {
         #[arg(long, value_parser = sandbox_opts::clap::parsed_value_parser(),
-              help = sandbox_opts::SHORT_HELP, long_help = sandbox_opts::HELP)]
+              help = sandbox_opts::help::SHORT_HELP, long_help = sandbox_opts::help::HELP)]
         sandbox: Parsed,
         /// Output format.
         #[arg(long, value_enum)]
@@ -70,7 +70,7 @@ enum Cmd {
     /// (not found) or 126 (found but not executable), as env(1) does.
     Run {
         #[arg(long, value_parser = sandbox_opts::clap::parsed_value_parser(),
-              help = sandbox_opts::SHORT_HELP, long_help = sandbox_opts::HELP)]
+              help = sandbox_opts::help::SHORT_HELP, long_help = sandbox_opts::help::HELP)]
         sandbox: Parsed,
         /// enforce, audit or report.
         #[arg(long, default_value = "enforce")]

@@ -165,6 +165,22 @@ mod tests {
     }
 
     #[test]
+    fn sandbox_help_is_the_grammar_of_sandbox_opts() {
+        // The --sandbox help spells the grammar out (clap needs a literal); it must be the
+        // library's, so that the two never drift apart.
+        let arg = Cli::command()
+            .get_arguments()
+            .find(|a| a.get_id() == "sandbox")
+            .and_then(|a| a.get_help().map(|h| h.to_string()))
+            .expect("--sandbox has help");
+        assert!(
+            arg.contains(sandbox_opts::help::GRAMMAR),
+            "--sandbox help {arg:?} does not contain {:?}",
+            sandbox_opts::help::GRAMMAR
+        );
+    }
+
+    #[test]
     fn parses_everything() {
         let cli = Cli::try_parse_from([
             "echod",
