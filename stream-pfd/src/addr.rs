@@ -1,4 +1,5 @@
-//! Socket addresses for logs: [`SocketAddress`] and [`UnixAddress`].
+//! Socket addresses for logs: [`SocketAddress`], [`UnixAddress`], and the names of address
+//! families.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -116,7 +117,7 @@ impl fmt::Display for SocketAddress {
             SocketAddress::Unix(addr) => addr.fmt(f),
             SocketAddress::Inet(addr) => addr.fmt(f),
             SocketAddress::Other { family } => {
-                write!(f, "(an {} address)", crate::info::family_name(*family))
+                write!(f, "(an {} address)", family_name(*family))
             }
         }
     }
@@ -138,5 +139,29 @@ impl From<&std::os::unix::net::SocketAddr> for SocketAddress {
         } else {
             UnixAddress::Unnamed
         })
+    }
+}
+
+/// The `AF_*` name of an address family, for messages.
+pub(crate) fn family_name(family: i32) -> &'static str {
+    match family {
+        libc::AF_UNSPEC => "AF_UNSPEC",
+        libc::AF_UNIX => "AF_UNIX",
+        libc::AF_INET => "AF_INET",
+        libc::AF_INET6 => "AF_INET6",
+        libc::AF_NETLINK => "AF_NETLINK",
+        libc::AF_PACKET => "AF_PACKET",
+        libc::AF_VSOCK => "AF_VSOCK",
+        libc::AF_BLUETOOTH => "AF_BLUETOOTH",
+        libc::AF_TIPC => "AF_TIPC",
+        libc::AF_ALG => "AF_ALG",
+        libc::AF_CAN => "AF_CAN",
+        41 => "AF_KCM",
+        42 => "AF_QIPCRTR",
+        libc::AF_RDS => "AF_RDS",
+        libc::AF_XDP => "AF_XDP",
+        43 => "AF_SMC",
+        45 => "AF_MCTP",
+        _ => "an unknown address family",
     }
 }

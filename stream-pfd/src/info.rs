@@ -1,17 +1,16 @@
-//! Read-only validation of a candidate fd: [`validate`], [`SocketInfo`] and the kinds of
-//! things an fd can be instead of a listening socket.
+//! What an fd is: [`SocketInfo`] (what [`validate`](crate::validate) found) and the kinds of
+//! things an fd can be instead of a listening socket ([`FileKind`], [`SockType`]), with their
+//! names for messages.
 
 use std::fmt;
-use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::RawFd;
 
 use nix::sys::stat::FileStat;
 
-use crate::addr::SocketAddress;
-use crate::error::ValidateError;
-use crate::sys;
+use crate::addr::{SocketAddress, family_name};
 
 /// `IPPROTO_MPTCP` (Multipath TCP), accepted like TCP.
-const IPPROTO_MPTCP: i32 = 262;
+pub(crate) const IPPROTO_MPTCP: i32 = 262;
 
 /// The identity of a socket: the device and inode of the object behind the fd (`fstat`).
 ///
@@ -131,30 +130,6 @@ impl Family {
 impl fmt::Display for Family {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(family_name(self.raw()))
-    }
-}
-
-/// The `AF_*` name of an address family, for messages.
-pub(crate) fn family_name(family: i32) -> &'static str {
-    match family {
-        libc::AF_UNSPEC => "AF_UNSPEC",
-        libc::AF_UNIX => "AF_UNIX",
-        libc::AF_INET => "AF_INET",
-        libc::AF_INET6 => "AF_INET6",
-        libc::AF_NETLINK => "AF_NETLINK",
-        libc::AF_PACKET => "AF_PACKET",
-        libc::AF_VSOCK => "AF_VSOCK",
-        libc::AF_BLUETOOTH => "AF_BLUETOOTH",
-        libc::AF_TIPC => "AF_TIPC",
-        libc::AF_ALG => "AF_ALG",
-        libc::AF_CAN => "AF_CAN",
-        41 => "AF_KCM",
-        42 => "AF_QIPCRTR",
-        libc::AF_RDS => "AF_RDS",
-        libc::AF_XDP => "AF_XDP",
-        43 => "AF_SMC",
-        45 => "AF_MCTP",
-        _ => "an unknown address family",
     }
 }
 
@@ -317,6 +292,22 @@ pub struct SocketInfo {
 }
 
 impl SocketInfo {
+    pub(crate) fn new(
+        fd: RawFd,
+        family: Family,
+        protocol: i32,
+        local: SocketAddress,
+        id: SocketId,
+    ) -> SocketInfo {
+        SocketInfo {
+            fd,
+            family,
+            protocol,
+            local,
+            id,
+        }
+    }
+
     /// The fd number at validation time (for logs; ownership is only ever passed as
     /// `OwnedFd`/`BorrowedFd`).
     ///
@@ -394,124 +385,4 @@ impl fmt::Display for SocketInfo {
             ),
         }
     }
-}
-
-/// Checks, without modifying it, that `fd` is a listening stream socket of a supported family.
-///
-/// The checks run in this order, each failure with its own [`ValidateError`] variant: open
-/// ([`NotOpen`](ValidateError::NotOpen)), a socket ([`NotSocket`](ValidateError::NotSocket)),
-/// a stream socket ([`NotStream`](ValidateError::NotStream)), not a connected socket
-/// ([`Connected`](ValidateError::Connected), what systemd's `Accept=yes` passes), listening
-/// ([`NotListening`](ValidateError::NotListening)), `AF_UNIX`/`AF_INET`/`AF_INET6`
-/// ([`UnsupportedFamily`](ValidateError::UnsupportedFamily)) and, for IP, TCP or MPTCP
-/// ([`UnsupportedProtocol`](ValidateError::UnsupportedProtocol)).
-///
-/// Only `fstat`, `getsockopt`, `getsockname` and `getpeername` are used: the
-/// fd's flags and state are left exactly as they were.
-///
-/// ```
-/// use std::os::fd::AsFd;
-/// use stream_pfd::{SockType, ValidateError};
-///
-/// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-/// let info = stream_pfd::validate(listener.as_fd())?;
-/// assert_eq!(info.local_addr().to_string(), listener.local_addr()?.to_string());
-///
-/// let udp = std::net::UdpSocket::bind("127.0.0.1:0")?;
-/// let err = stream_pfd::validate(udp.as_fd()).unwrap_err();
-/// assert!(matches!(err, ValidateError::NotStream { sock_type: SockType::Datagram, .. }));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn validate(fd: BorrowedFd<'_>) -> Result<SocketInfo, ValidateError> {
-    let st = fstat(fd)?;
-    validate_stat(fd, &st)
-}
-
-/// `fstat` with errors mapped to [`ValidateError`] (`EBADF` is
-/// [`NotOpen`](ValidateError::NotOpen)).
-pub(crate) fn fstat(fd: BorrowedFd<'_>) -> Result<FileStat, ValidateError> {
-    nix::sys::stat::fstat(fd).map_err(|errno| match errno {
-        nix::errno::Errno::EBADF => ValidateError::NotOpen {
-            fd: fd.as_raw_fd(),
-            open_limit: None,
-        },
-        other => ValidateError::Sys {
-            fd: fd.as_raw_fd(),
-            call: "fstat",
-            source: other.into(),
-        },
-    })
-}
-
-/// The checks after `fstat`, in order.
-pub(crate) fn validate_stat(
-    fd: BorrowedFd<'_>,
-    st: &FileStat,
-) -> Result<SocketInfo, ValidateError> {
-    let raw = fd.as_raw_fd();
-    if st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
-        return Err(ValidateError::NotSocket {
-            fd: raw,
-            kind: FileKind::from_mode(st.st_mode),
-        });
-    }
-    let opt = |name: i32, call: &'static str| {
-        sys::getsockopt_int(fd, libc::SOL_SOCKET, name).map_err(|source| ValidateError::Sys {
-            fd: raw,
-            call,
-            source,
-        })
-    };
-    let sock_type = opt(libc::SO_TYPE, "getsockopt(SO_TYPE)")?;
-    if sock_type != libc::SOCK_STREAM {
-        return Err(ValidateError::NotStream {
-            fd: raw,
-            sock_type: SockType::from_raw(sock_type),
-        });
-    }
-    let domain = opt(libc::SO_DOMAIN, "getsockopt(SO_DOMAIN)")?;
-    if opt(libc::SO_ACCEPTCONN, "getsockopt(SO_ACCEPTCONN)")? == 0 {
-        let local = SocketAddress::local_of(fd, domain).ok();
-        if let Some(peer) = SocketAddress::peer_of(fd, domain) {
-            return Err(ValidateError::Connected {
-                fd: raw,
-                local,
-                peer,
-            });
-        }
-        return Err(ValidateError::NotListening {
-            fd: raw,
-            local: local.filter(|addr| !addr.is_unbound()),
-        });
-    }
-    let Some(family) = Family::from_raw(domain) else {
-        return Err(ValidateError::UnsupportedFamily {
-            fd: raw,
-            family: domain,
-        });
-    };
-    let protocol = opt(libc::SO_PROTOCOL, "getsockopt(SO_PROTOCOL)")?;
-    let protocol_ok = match family {
-        Family::Unix => true,
-        Family::Inet | Family::Inet6 => protocol == libc::IPPROTO_TCP || protocol == IPPROTO_MPTCP,
-    };
-    if !protocol_ok {
-        return Err(ValidateError::UnsupportedProtocol {
-            fd: raw,
-            family,
-            protocol,
-        });
-    }
-    let local = SocketAddress::local_of(fd, domain).map_err(|source| ValidateError::Sys {
-        fd: raw,
-        call: "getsockname",
-        source,
-    })?;
-    Ok(SocketInfo {
-        fd: raw,
-        family,
-        protocol,
-        local,
-        id: SocketId::from_stat(st),
-    })
 }

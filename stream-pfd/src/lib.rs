@@ -34,26 +34,33 @@
 //! single-threaded process.
 #![deny(missing_docs)]
 
+// One small module per concept. Each uses only modules earlier in this order (`sys`, the only
+// `unsafe` code, is used from anywhere): text -> addr, spec -> info -> validate -> listener ->
+// registry -> env -> listen_fds -> take -> tokio_listener.
 mod addr;
-mod error;
+mod env;
 mod info;
 mod listen_fds;
 mod listener;
+mod registry;
 mod spec;
 mod sys;
+mod take;
+mod text;
 #[cfg(feature = "tokio")]
 mod tokio_listener;
+mod validate;
 
 pub use addr::{SocketAddress, UnixAddress};
-pub use error::{EnvError, Error, TakeError, ValidateError};
-pub use info::{Family, FileKind, SockType, SocketId, SocketInfo, validate};
-pub use listen_fds::{
-    DEFAULT_NAME, ENV_VARS, ListenFds, ListenFdsBuilder, OnDrop, PassedFd, Unclaimed,
-};
+pub use env::{DEFAULT_NAME, ENV_VARS, EnvError, PassedFd};
+pub use info::{Family, FileKind, SockType, SocketId, SocketInfo};
+pub use listen_fds::{ListenFds, ListenFdsBuilder, OnDrop, Unclaimed};
 pub use listener::{FamilyMismatch, Listener, RejectedFd, StdListener};
 pub use spec::{FIRST_FD, MAX_NAME_LEN, PREFIX, ParseError, ParseErrorKind, PfdSpec};
+pub use take::TakeError;
 #[cfg(feature = "tokio")]
-pub use tokio_listener::{PeerAddr, TokioListener, TokioStream};
+pub use tokio_listener::{TokioListener, TokioStream};
+pub use validate::{ValidateError, validate};
 
 /// The README's examples, compiled as doctests so they cannot go stale.
 #[cfg(doctest)]

@@ -1,41 +1,15 @@
-//! The systemd socket-activation protocol (`LISTEN_PID`, `LISTEN_PIDFDID`, `LISTEN_FDS`,
-//! `LISTEN_FDNAMES`) and take-once ownership of inherited sockets: [`ListenFds`].
+//! Inherited sockets of this process: [`ListenFds`], built once from the environment
+//! ([`ListenFdsBuilder`]), and what happens to the passed fds nobody took.
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::os::fd::{BorrowedFd, RawFd};
-use std::sync::Mutex;
+use std::os::fd::RawFd;
 
-use crate::error::{EnvError, TakeError, ValidateError};
-use crate::info::{SocketId, SocketInfo, fstat, validate, validate_stat};
-use crate::listener::{Listener, make_nonblocking_cloexec};
-use crate::spec::{FIRST_FD, MAX_NAME_LEN, PfdSpec};
+use crate::env::{ENV_VARS, EnvError, Mode, PassedFd, read_vars, thread_count};
+use crate::info::SocketInfo;
+use crate::registry::{id_of, taken};
 use crate::sys;
-
-/// The four variables of the protocol, in the order they are unset.
-pub const ENV_VARS: [&str; 4] = [
-    "LISTEN_PID",
-    "LISTEN_PIDFDID",
-    "LISTEN_FDS",
-    "LISTEN_FDNAMES",
-];
-
-/// The name systemd uses when it passes no `LISTEN_FDNAMES`.
-pub const DEFAULT_NAME: &str = "unknown";
-
-/// `PIDFS_MAGIC`: the filesystem of pidfds since Linux 6.9, whose inode numbers are the
-/// process identities `LISTEN_PIDFDID` carries.
-const PIDFS_MAGIC: i64 = 0x5049_4446;
-
-/// Process-wide registry of taken sockets (identity -> the remote it was taken as), shared by
-/// every [`ListenFds`], so no socket is ever claimed twice in this process.
-static TAKEN: Mutex<BTreeMap<SocketId, String>> = Mutex::new(BTreeMap::new());
-
-fn taken() -> std::sync::MutexGuard<'static, BTreeMap<SocketId, String>> {
-    TAKEN
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+use crate::text::Shown;
+use crate::validate::{ValidateError, validate};
 
 /// What happens to passed fds that nobody took when [`ListenFds`] is dropped.
 ///
@@ -181,20 +155,7 @@ impl ListenFdsBuilder {
                 threads => return Err(EnvError::UnsetNeedsSingleThread { threads }),
             }
         }
-        let vars = self.vars.as_deref();
-        let get = |var: &'static str| -> Result<Option<String>, EnvError> {
-            match vars {
-                Some(vars) => Ok(vars.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone())),
-                None => match std::env::var_os(var) {
-                    None => Ok(None),
-                    Some(value) => value
-                        .into_string()
-                        .map(Some)
-                        .map_err(|_| EnvError::NotUnicode { var }),
-                },
-            }
-        };
-        let result = read_protocol(&get, self.require_pid);
+        let result = read_vars(self.vars.as_deref(), self.require_pid);
         if self.unset_env && from_process {
             sys::remove_env_single_threaded(&ENV_VARS);
         }
@@ -202,203 +163,6 @@ impl ListenFdsBuilder {
             mode: result?,
             on_drop: self.on_drop,
         })
-    }
-}
-
-type Getter<'a> = dyn Fn(&'static str) -> Result<Option<String>, EnvError> + 'a;
-
-/// Strict decimal: ASCII digits only, at least one, and no leading zero (systemd's
-/// `sd_listen_fds` reads `010` as octal 8, so such a value is ambiguous, never guessed).
-fn parse_decimal(value: &str) -> Option<u64> {
-    if value.is_empty()
-        || !value.bytes().all(|b| b.is_ascii_digit())
-        || crate::error::has_leading_zero(value)
-    {
-        return None;
-    }
-    value.parse().ok()
-}
-
-fn read_protocol(get: &Getter<'_>, require_pid: bool) -> Result<Mode, EnvError> {
-    let Some(fds) = get("LISTEN_FDS")? else {
-        for var in ["LISTEN_PID", "LISTEN_PIDFDID", "LISTEN_FDNAMES"] {
-            if get(var)?.is_some() {
-                return Err(EnvError::WithoutListenFds { var });
-            }
-        }
-        return Ok(Mode::Inherited {
-            snapshot: snapshot_open_fds(),
-        });
-    };
-    if require_pid {
-        let value = get("LISTEN_PID")?.ok_or(EnvError::MissingPid)?;
-        let listen_pid = parse_decimal(&value)
-            .and_then(|pid| u32::try_from(pid).ok())
-            .filter(|pid| *pid > 0 && i32::try_from(*pid).is_ok())
-            .ok_or(EnvError::BadPid { value })?;
-        let our_pid = std::process::id();
-        if listen_pid != our_pid {
-            return Err(EnvError::PidMismatch {
-                listen_pid,
-                our_pid,
-            });
-        }
-        if let Some(value) = get("LISTEN_PIDFDID")? {
-            let listen_pidfdid = parse_decimal(&value).ok_or(EnvError::BadPidFdId { value })?;
-            // Without pidfs (Linux < 6.9) the id cannot be computed; like systemd, the check
-            // is then skipped and LISTEN_PID alone decides.
-            if let Some(ours) = pidfd_inode_id_self() {
-                if ours != listen_pidfdid {
-                    return Err(EnvError::PidFdIdMismatch {
-                        listen_pidfdid,
-                        ours,
-                    });
-                }
-            }
-        }
-    }
-    let count = parse_decimal(&fds).ok_or(EnvError::BadFdCount { value: fds })?;
-    if count > (i32::MAX - FIRST_FD + 1) as u64 {
-        return Err(EnvError::TooManyFds { count });
-    }
-    let count = count as usize;
-    let names: Option<Vec<String>> = match get("LISTEN_FDNAMES")? {
-        None => None,
-        Some(names) if names.is_empty() && count == 0 => Some(Vec::new()),
-        Some(names) => {
-            let names: Vec<String> = names.split(':').map(str::to_owned).collect();
-            if names.len() != count {
-                return Err(EnvError::NamesCountMismatch {
-                    names: names.len(),
-                    fds: count,
-                });
-            }
-            if let Some(index) = names.iter().position(|n| !systemd_fdname_is_valid(n)) {
-                return Err(EnvError::BadName {
-                    index,
-                    name: names[index].clone(),
-                });
-            }
-            Some(names)
-        }
-    };
-    let mut passed = Vec::new();
-    for index in 0..count {
-        let fd = FIRST_FD + index as i32;
-        let id = identity(fd).ok_or(EnvError::PassedFdNotOpen { fd, count })?;
-        let name = match &names {
-            Some(names) => names[index].clone(),
-            None => DEFAULT_NAME.to_owned(),
-        };
-        passed.push(PassedFd { fd, name, id });
-    }
-    Ok(Mode::Activated { passed })
-}
-
-/// systemd's `fdname_is_valid`: printable ASCII (space included), no ':', at most 255 bytes.
-/// Empty names are valid for systemd; they cannot be taken by name.
-fn systemd_fdname_is_valid(name: &str) -> bool {
-    name.len() <= MAX_NAME_LEN && name.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b':')
-}
-
-/// The number of threads of this process, from `/proc/self/task`.
-fn thread_count() -> Option<usize> {
-    std::fs::read_dir("/proc/self/task")
-        .ok()
-        .map(Iterator::count)
-}
-
-/// The inode id of a pidfd for this process, if pidfs is available.
-fn pidfd_inode_id_self() -> Option<u64> {
-    let pidfd = sys::pidfd_self().ok()?;
-    let fs = nix::sys::statfs::fstatfs(&pidfd).ok()?;
-    #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
-    if fs.filesystem_type().0 as i64 != PIDFS_MAGIC {
-        return None;
-    }
-    Some(nix::sys::stat::fstat(&pidfd).ok()?.st_ino)
-}
-
-/// The identity of every fd >= 3 open now, from `/proc/self/fd`; `None` without `/proc`.
-fn snapshot_open_fds() -> Option<BTreeMap<RawFd, SocketId>> {
-    // Collect the numbers first and close the directory, so its own fd is not recorded.
-    let numbers: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
-        .ok()?
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
-        .filter(|fd| *fd >= FIRST_FD)
-        .collect();
-    Some(
-        numbers
-            .into_iter()
-            .filter_map(|fd| Some((fd, identity(fd)?)))
-            .collect(),
-    )
-}
-
-/// The identity of `fd` (`fstat`), without claiming it.
-fn id_of(fd: BorrowedFd<'_>) -> Option<SocketId> {
-    fstat(fd).ok().map(|st| SocketId::from_stat(&st))
-}
-
-/// The identity of fd number `fd`; `None` if it is not open (or `fstat` fails).
-fn identity(fd: RawFd) -> Option<SocketId> {
-    sys::with_borrowed(fd, id_of).flatten()
-}
-
-/// The soft `RLIMIT_NOFILE` if `fd` is at or beyond it.
-fn beyond_open_limit(fd: RawFd) -> Option<u64> {
-    let (soft, _) =
-        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).ok()?;
-    (u64::try_from(fd).ok()? >= soft).then_some(soft)
-}
-
-#[derive(Debug)]
-enum Mode {
-    /// `LISTEN_FDS` was set: these fds were passed.
-    Activated { passed: Vec<PassedFd> },
-    /// `LISTEN_FDS` was not set: fds open at start-up (if `/proc` could be read).
-    Inherited {
-        snapshot: Option<BTreeMap<RawFd, SocketId>>,
-    },
-}
-
-/// One fd passed by systemd: its number and `LISTEN_FDNAMES` name.
-///
-/// ```
-/// let fds = stream_pfd::ListenFds::builder().ignore_env().build()?;
-/// for passed in fds.passed() {
-///     println!("fd {} is named {}", passed.fd(), passed.name());
-/// }
-/// # Ok::<(), stream_pfd::EnvError>(())
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PassedFd {
-    fd: RawFd,
-    name: String,
-    id: SocketId,
-}
-
-impl PassedFd {
-    /// The fd number (3 and up).
-    ///
-    /// ```
-    /// # let fds = stream_pfd::ListenFds::builder().ignore_env().build()?;
-    /// assert!(fds.passed().iter().all(|p| p.fd() >= 3));
-    /// # Ok::<(), stream_pfd::EnvError>(())
-    /// ```
-    pub fn fd(&self) -> RawFd {
-        self.fd
-    }
-
-    /// The name (`unknown` when `LISTEN_FDNAMES` was not set).
-    ///
-    /// ```
-    /// # let fds = stream_pfd::ListenFds::builder().ignore_env().build()?;
-    /// assert!(fds.passed().iter().all(|p| !p.name().contains(':')));
-    /// # Ok::<(), stream_pfd::EnvError>(())
-    /// ```
-    pub fn name(&self) -> &str {
-        &self.name
     }
 }
 
@@ -455,12 +219,7 @@ impl Unclaimed {
 
 impl fmt::Display for Unclaimed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "fd {} (name {}): ",
-            self.fd,
-            crate::error::Shown(&self.name)
-        )?;
+        write!(f, "fd {} (name {}): ", self.fd, Shown(&self.name))?;
         match &self.status {
             Ok(info) => write!(f, "{info}"),
             Err(err) => write!(f, "{err}"),
@@ -495,6 +254,10 @@ impl fmt::Display for Unclaimed {
 ///   [`TakeError::AlreadyTaken`]. A failed take leaves the fd exactly as it was.
 /// * On drop, passed fds that were not taken are closed ([`OnDrop::Close`], the default) or
 ///   left alone ([`OnDrop::Leave`]); log [`unclaimed`](ListenFds::unclaimed) first.
+///
+/// [`TakeError::NotPassed`]: crate::TakeError::NotPassed
+/// [`TakeError::NotActivated`]: crate::TakeError::NotActivated
+/// [`TakeError::AlreadyTaken`]: crate::TakeError::AlreadyTaken
 ///
 /// Build it once, early in `main`, before the program opens files or starts threads.
 ///
@@ -571,116 +334,9 @@ impl ListenFds {
         }
     }
 
-    /// Resolves `spec`, validates the fd, and takes ownership of it as a non-blocking,
-    /// close-on-exec [`Listener`]. See [`ListenFds`] for the rules.
-    ///
-    /// ```
-    /// use stream_pfd::{ListenFds, TakeError};
-    ///
-    /// let mut fds = ListenFds::builder().ignore_env().build()?;
-    /// let err = fds.take(&"pfd:web".parse()?).unwrap_err();
-    /// assert!(matches!(err, TakeError::NotActivated { .. }));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn take(&mut self, spec: &PfdSpec) -> Result<Listener, TakeError> {
-        let (fd, name, expected) = self.resolve(spec)?;
-        let not_open = || TakeError::Invalid {
-            spec: spec.clone(),
-            source: ValidateError::NotOpen {
-                fd,
-                open_limit: beyond_open_limit(fd),
-            },
-        };
-        sys::with_borrowed(fd, |borrowed| {
-            let invalid = |source| TakeError::Invalid {
-                spec: spec.clone(),
-                source,
-            };
-            let st = fstat(borrowed).map_err(invalid)?;
-            let id = SocketId::from_stat(&st);
-            if expected.is_some_and(|expected| expected != id) {
-                return Err(TakeError::Replaced {
-                    spec: spec.clone(),
-                    fd,
-                });
-            }
-            let mut registry = taken();
-            if let Some(taken_as) = registry.get(&id) {
-                return Err(TakeError::AlreadyTaken {
-                    spec: spec.clone(),
-                    fd,
-                    taken_as: taken_as.clone(),
-                });
-            }
-            let info = validate_stat(borrowed, &st).map_err(invalid)?;
-            make_nonblocking_cloexec(borrowed).map_err(|source| TakeError::Setup {
-                spec: spec.clone(),
-                fd,
-                source,
-            })?;
-            let owned = sys::claim(borrowed);
-            registry.insert(id, spec.to_string());
-            Ok(Listener::new(owned, info, Some(spec.clone()), name))
-        })
-        .unwrap_or_else(|| Err(not_open()))
-    }
-
-    /// The fd number, name and recorded identity `spec` refers to.
-    fn resolve(
-        &self,
-        spec: &PfdSpec,
-    ) -> Result<(RawFd, Option<String>, Option<SocketId>), TakeError> {
-        match (spec, &self.mode) {
-            (PfdSpec::Number(fd), _) if *fd < FIRST_FD => Err(TakeError::StdioFd {
-                spec: spec.clone(),
-                fd: *fd,
-            }),
-            (PfdSpec::Number(fd), Mode::Activated { passed }) => {
-                let index = (*fd - FIRST_FD) as usize;
-                match passed.get(index) {
-                    Some(p) => Ok((p.fd, Some(p.name.clone()), Some(p.id))),
-                    None => Err(TakeError::NotPassed {
-                        spec: spec.clone(),
-                        fd: *fd,
-                        count: passed.len(),
-                    }),
-                }
-            }
-            (PfdSpec::Number(fd), Mode::Inherited { snapshot: None }) => Ok((*fd, None, None)),
-            (
-                PfdSpec::Number(fd),
-                Mode::Inherited {
-                    snapshot: Some(snapshot),
-                },
-            ) => {
-                match snapshot.get(fd) {
-                    Some(id) => Ok((*fd, None, Some(*id))),
-                    // Not open at all: let `take` report EBADF (with the rlimit hint).
-                    None if !sys::is_open(*fd) => Ok((*fd, None, None)),
-                    None => Err(TakeError::NotInherited {
-                        spec: spec.clone(),
-                        fd: *fd,
-                    }),
-                }
-            }
-            (PfdSpec::Name(_), Mode::Inherited { .. }) => {
-                Err(TakeError::NotActivated { spec: spec.clone() })
-            }
-            (PfdSpec::Name(name), Mode::Activated { passed }) => {
-                let matching: Vec<&PassedFd> = passed.iter().filter(|p| p.name == *name).collect();
-                match matching.as_slice() {
-                    [p] => Ok((p.fd, Some(p.name.clone()), Some(p.id))),
-                    [] => Err(TakeError::NoSuchName {
-                        spec: spec.clone(),
-                        available: passed.iter().map(|p| (p.fd, p.name.clone())).collect(),
-                    }),
-                    many => Err(TakeError::AmbiguousName {
-                        spec: spec.clone(),
-                        fds: many.iter().map(|p| p.fd).collect(),
-                    }),
-                }
-            }
-        }
+    /// What the environment said (for [`take`](ListenFds::take)).
+    pub(crate) fn mode(&self) -> &Mode {
+        &self.mode
     }
 
     /// Passed fds that no [`take`](ListenFds::take) in this process has claimed, with what
@@ -695,14 +351,16 @@ impl ListenFds {
         let registry = taken();
         self.passed()
             .iter()
-            .filter(|p| !registry.contains_key(&p.id))
+            .filter(|p| !registry.contains_key(&p.id()))
             .map(|p| Unclaimed {
-                fd: p.fd,
-                name: p.name.clone(),
-                status: sys::with_borrowed(p.fd, validate).unwrap_or(Err(ValidateError::NotOpen {
-                    fd: p.fd,
-                    open_limit: None,
-                })),
+                fd: p.fd(),
+                name: p.name().to_owned(),
+                status: sys::with_borrowed(p.fd(), validate).unwrap_or(Err(
+                    ValidateError::NotOpen {
+                        fd: p.fd(),
+                        open_limit: None,
+                    },
+                )),
             })
             .collect()
     }
@@ -719,14 +377,15 @@ impl Drop for ListenFds {
         };
         let mut registry = taken();
         for p in passed {
-            if registry.contains_key(&p.id) {
+            if registry.contains_key(&p.id()) {
                 continue;
             }
-            let owned =
-                sys::with_borrowed(p.fd, |b| (id_of(b) == Some(p.id)).then(|| sys::claim(b)));
+            let owned = sys::with_borrowed(p.fd(), |b| {
+                (id_of(b) == Some(p.id())).then(|| sys::claim(b))
+            });
             if let Some(Some(owned)) = owned {
                 registry.insert(
-                    p.id,
+                    p.id(),
                     "an unclaimed fd (closed when ListenFds was dropped)".into(),
                 );
                 drop(owned);

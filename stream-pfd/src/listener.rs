@@ -10,9 +10,9 @@ use std::os::unix::net::UnixListener;
 use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
 
 use crate::addr::SocketAddress;
-use crate::error::ValidateError;
-use crate::info::{Family, SocketInfo, validate};
+use crate::info::{Family, SocketInfo};
 use crate::spec::PfdSpec;
+use crate::validate::{ValidateError, validate};
 
 /// An owned listening stream socket that passed [`validate`], made non-blocking and
 /// close-on-exec.

@@ -5,6 +5,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::text::{Shown, stdio_name};
+
 /// The prefix every spec starts with.
 pub const PREFIX: &str = "pfd:";
 
@@ -80,7 +82,7 @@ impl PfdSpec {
         if first.is_ascii_digit() || first == '+' || first == '-' || first.is_whitespace() {
             parse_number(suffix).map(PfdSpec::Number).map_err(err)
         } else {
-            check_name(suffix)
+            check_fd_name(suffix, NameRules::Pfd)
                 .map(|()| PfdSpec::Name(suffix.to_owned()))
                 .map_err(err)
         }
@@ -160,14 +162,35 @@ fn parse_number(s: &str) -> Result<i32, ParseErrorKind> {
     Ok(fd)
 }
 
-/// Checks `name` against the `pfd:NAME` rules (see the grammar above).
+/// Which rules an fd name is held to by [`check_fd_name`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NameRules {
+    /// systemd's `fdname_is_valid`, for `LISTEN_FDNAMES` entries: printable ASCII (space
+    /// included), no `:`, at most 255 bytes. Empty names are valid for systemd (they cannot be
+    /// taken by name).
+    Systemd,
+    /// `pfd:NAME` (see the grammar in the [`PfdSpec`] docs): systemd's rules, and also not
+    /// empty, no whitespace at all, and not starting with a digit, `+` or `-` (which `pfd:`
+    /// reads as a number).
+    Pfd,
+}
+
+/// Checks an fd name: the one place where the name rules live, for `pfd:NAME` and for
+/// `LISTEN_FDNAMES` entries alike.
 ///
-/// The same rules are used for names in `LISTEN_FDNAMES` that can be taken by name.
-pub(crate) fn check_name(name: &str) -> Result<(), ParseErrorKind> {
-    if name.is_empty() {
+/// Under [`NameRules::Pfd`] the error says what is wrong (checked in this order: empty, then
+/// the first whitespace, `:` or other character outside printable ASCII, then the length,
+/// then a numeric first character). Under [`NameRules::Systemd`] only validity matters: the
+/// caller reports the whole entry.
+pub(crate) fn check_fd_name(name: &str, rules: NameRules) -> Result<(), ParseErrorKind> {
+    let pfd = rules == NameRules::Pfd;
+    if pfd && name.is_empty() {
         return Err(ParseErrorKind::Empty);
     }
     for (pos, ch) in name.char_indices() {
+        if ch == ' ' && !pfd {
+            continue;
+        }
         if ch.is_whitespace() {
             return Err(ParseErrorKind::Whitespace { pos });
         }
@@ -181,10 +204,7 @@ pub(crate) fn check_name(name: &str) -> Result<(), ParseErrorKind> {
     if name.len() > MAX_NAME_LEN {
         return Err(ParseErrorKind::NameTooLong { len: name.len() });
     }
-    let first = name.as_bytes()[0];
-    if first.is_ascii_digit() || first == b'+' || first == b'-' {
-        // Unreachable through parse_suffix (those go to parse_number) but reachable for
-        // LISTEN_FDNAMES entries such as "80", which can then only be taken by number.
+    if pfd && name.starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '-') {
         return Err(ParseErrorKind::NameLooksNumeric);
     }
     Ok(())
@@ -276,7 +296,7 @@ impl ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let input = crate::error::Shown(&self.input);
+        let input = Shown(&self.input);
         if self.kind == ParseErrorKind::MissingPrefix {
             return write!(
                 f,
@@ -285,7 +305,7 @@ impl fmt::Display for ParseError {
             );
         }
         write!(f, "{input}: bad file descriptor: ")?;
-        let suffix = crate::error::Shown(self.input.get(PREFIX.len()..).unwrap_or(""));
+        let suffix = Shown(self.input.get(PREFIX.len()..).unwrap_or(""));
         match &self.kind {
             ParseErrorKind::MissingPrefix => Ok(()),
             ParseErrorKind::Empty => f.write_str(
@@ -317,7 +337,7 @@ impl fmt::Display for ParseError {
                 f,
                 "fd {fd} is {}, not an inherited socket; inherited sockets start at fd 3 \
                  (where systemd passes them)",
-                crate::error::stdio_name(*fd)
+                stdio_name(*fd)
             ),
             ParseErrorKind::NameColon { pos } => write!(
                 f,
@@ -346,5 +366,60 @@ impl std::error::Error for ParseError {}
 impl From<ParseError> for std::io::Error {
     fn from(err: ParseError) -> std::io::Error {
         std::io::Error::new(std::io::ErrorKind::InvalidInput, err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// systemd's `fdname_is_valid`, written out as systemd states it (the reference).
+    fn systemd_fdname_is_valid(name: &str) -> bool {
+        name.len() <= MAX_NAME_LEN && name.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b':')
+    }
+
+    fn samples() -> Vec<String> {
+        let chars = [
+            'a', 'Z', '0', '9', '+', '-', ' ', ':', '\t', '\n', '\0', '\x7f', '~', '!', 'é',
+            '\u{a0}', '\u{3000}',
+        ];
+        let mut out = vec![String::new()];
+        for a in chars {
+            out.push(a.to_string());
+            for b in chars {
+                out.push(format!("{a}{b}"));
+                for c in chars {
+                    out.push(format!("{a}{b}{c}"));
+                }
+            }
+        }
+        for len in [254, 255, 256] {
+            out.push("n".repeat(len));
+            out.push(format!("{} ", "n".repeat(len - 1)));
+        }
+        out
+    }
+
+    #[test]
+    fn systemd_rules_are_fdname_is_valid() {
+        for name in samples() {
+            assert_eq!(
+                check_fd_name(&name, NameRules::Systemd).is_ok(),
+                systemd_fdname_is_valid(&name),
+                "{name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn pfd_rules_are_stricter_and_are_what_the_parser_accepts_as_names() {
+        for name in samples() {
+            let pfd = check_fd_name(&name, NameRules::Pfd).is_ok();
+            if pfd {
+                assert!(systemd_fdname_is_valid(&name), "{name:?}");
+            }
+            let parsed_as_name = PfdSpec::parse_suffix(&name).is_ok_and(|s| s.name().is_some());
+            assert_eq!(pfd, parsed_as_name, "{name:?}");
+        }
     }
 }

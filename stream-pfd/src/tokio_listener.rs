@@ -10,9 +10,6 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use crate::addr::SocketAddress;
 use crate::listener::{Listener, StdListener};
 
-/// The peer address [`TokioListener::accept`] yields (a [`SocketAddress`]).
-pub type PeerAddr = SocketAddress;
-
 /// A tokio listener, by family.
 ///
 /// ```
@@ -122,7 +119,7 @@ impl TokioListener {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn accept(&self) -> io::Result<(TokioStream, PeerAddr)> {
+    pub async fn accept(&self) -> io::Result<(TokioStream, SocketAddress)> {
         match self {
             TokioListener::Unix(l) => {
                 let (stream, addr) = l.accept().await?;

@@ -1,0 +1,339 @@
+//! Read-only validation of a candidate fd: [`validate`] and its [`ValidateError`].
+
+use std::fmt;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+
+use nix::sys::stat::FileStat;
+
+use crate::addr::{SocketAddress, family_name};
+use crate::info::{Family, FileKind, IPPROTO_MPTCP, SockType, SocketId, SocketInfo, protocol_name};
+use crate::sys;
+
+/// Checks, without modifying it, that `fd` is a listening stream socket of a supported family.
+///
+/// The checks run in this order, each failure with its own [`ValidateError`] variant: open
+/// ([`NotOpen`](ValidateError::NotOpen)), a socket ([`NotSocket`](ValidateError::NotSocket)),
+/// a stream socket ([`NotStream`](ValidateError::NotStream)), not a connected socket
+/// ([`Connected`](ValidateError::Connected), what systemd's `Accept=yes` passes), listening
+/// ([`NotListening`](ValidateError::NotListening)), `AF_UNIX`/`AF_INET`/`AF_INET6`
+/// ([`UnsupportedFamily`](ValidateError::UnsupportedFamily)) and, for IP, TCP or MPTCP
+/// ([`UnsupportedProtocol`](ValidateError::UnsupportedProtocol)).
+///
+/// Only `fstat`, `getsockopt`, `getsockname` and `getpeername` are used: the
+/// fd's flags and state are left exactly as they were.
+///
+/// ```
+/// use std::os::fd::AsFd;
+/// use stream_pfd::{SockType, ValidateError};
+///
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// let info = stream_pfd::validate(listener.as_fd())?;
+/// assert_eq!(info.local_addr().to_string(), listener.local_addr()?.to_string());
+///
+/// let udp = std::net::UdpSocket::bind("127.0.0.1:0")?;
+/// let err = stream_pfd::validate(udp.as_fd()).unwrap_err();
+/// assert!(matches!(err, ValidateError::NotStream { sock_type: SockType::Datagram, .. }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn validate(fd: BorrowedFd<'_>) -> Result<SocketInfo, ValidateError> {
+    let st = fstat(fd)?;
+    validate_stat(fd, &st)
+}
+
+/// `fstat` with errors mapped to [`ValidateError`] (`EBADF` is
+/// [`NotOpen`](ValidateError::NotOpen)).
+pub(crate) fn fstat(fd: BorrowedFd<'_>) -> Result<FileStat, ValidateError> {
+    nix::sys::stat::fstat(fd).map_err(|errno| match errno {
+        nix::errno::Errno::EBADF => ValidateError::NotOpen {
+            fd: fd.as_raw_fd(),
+            open_limit: None,
+        },
+        other => ValidateError::Sys {
+            fd: fd.as_raw_fd(),
+            call: "fstat",
+            source: other.into(),
+        },
+    })
+}
+
+/// The checks after `fstat`, in order.
+pub(crate) fn validate_stat(
+    fd: BorrowedFd<'_>,
+    st: &FileStat,
+) -> Result<SocketInfo, ValidateError> {
+    let raw = fd.as_raw_fd();
+    if st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+        return Err(ValidateError::NotSocket {
+            fd: raw,
+            kind: FileKind::from_mode(st.st_mode),
+        });
+    }
+    let opt = |name: i32, call: &'static str| {
+        sys::getsockopt_int(fd, libc::SOL_SOCKET, name).map_err(|source| ValidateError::Sys {
+            fd: raw,
+            call,
+            source,
+        })
+    };
+    let sock_type = opt(libc::SO_TYPE, "getsockopt(SO_TYPE)")?;
+    if sock_type != libc::SOCK_STREAM {
+        return Err(ValidateError::NotStream {
+            fd: raw,
+            sock_type: SockType::from_raw(sock_type),
+        });
+    }
+    let domain = opt(libc::SO_DOMAIN, "getsockopt(SO_DOMAIN)")?;
+    if opt(libc::SO_ACCEPTCONN, "getsockopt(SO_ACCEPTCONN)")? == 0 {
+        let local = SocketAddress::local_of(fd, domain).ok();
+        if let Some(peer) = SocketAddress::peer_of(fd, domain) {
+            return Err(ValidateError::Connected {
+                fd: raw,
+                local,
+                peer,
+            });
+        }
+        return Err(ValidateError::NotListening {
+            fd: raw,
+            local: local.filter(|addr| !addr.is_unbound()),
+        });
+    }
+    let Some(family) = Family::from_raw(domain) else {
+        return Err(ValidateError::UnsupportedFamily {
+            fd: raw,
+            family: domain,
+        });
+    };
+    let protocol = opt(libc::SO_PROTOCOL, "getsockopt(SO_PROTOCOL)")?;
+    let protocol_ok = match family {
+        Family::Unix => true,
+        Family::Inet | Family::Inet6 => protocol == libc::IPPROTO_TCP || protocol == IPPROTO_MPTCP,
+    };
+    if !protocol_ok {
+        return Err(ValidateError::UnsupportedProtocol {
+            fd: raw,
+            family,
+            protocol,
+        });
+    }
+    let local = SocketAddress::local_of(fd, domain).map_err(|source| ValidateError::Sys {
+        fd: raw,
+        call: "getsockname",
+        source,
+    })?;
+    Ok(SocketInfo::new(
+        raw,
+        family,
+        protocol,
+        local,
+        SocketId::from_stat(st),
+    ))
+}
+
+/// Why an fd is not a usable listening socket, in validation order (see [`validate`]).
+///
+/// Messages describe the fd only ("not a socket: fd 5 is a regular file");
+/// [`TakeError`](crate::TakeError) prefixes them with the `pfd:` remote. Converts into
+/// [`io::Error`].
+///
+/// ```
+/// use std::os::fd::AsFd;
+/// use stream_pfd::ValidateError;
+///
+/// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+/// let err = stream_pfd::validate(a.as_fd()).unwrap_err();
+/// assert!(matches!(err, ValidateError::Connected { .. }));
+/// assert!(err.to_string().contains("Accept=yes"));
+/// assert_eq!(std::io::Error::from(err).kind(), std::io::ErrorKind::InvalidInput);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ValidateError {
+    /// The fd is not open (`EBADF`).
+    NotOpen {
+        /// The fd number.
+        fd: RawFd,
+        /// The soft `RLIMIT_NOFILE` when the number is at or beyond it (so it cannot be open).
+        open_limit: Option<u64>,
+    },
+    /// Open, but not a socket (`fstat`).
+    NotSocket {
+        /// The fd number.
+        fd: RawFd,
+        /// What it is instead.
+        kind: FileKind,
+    },
+    /// A socket, but not `SOCK_STREAM` (`SO_TYPE`).
+    NotStream {
+        /// The fd number.
+        fd: RawFd,
+        /// Its type.
+        sock_type: SockType,
+    },
+    /// A connected stream socket rather than a listener: what systemd passes with
+    /// `Accept=yes` (and what `accept` returns).
+    Connected {
+        /// The fd number.
+        fd: RawFd,
+        /// Its local address, if it could be read.
+        local: Option<SocketAddress>,
+        /// Its peer's address.
+        peer: SocketAddress,
+    },
+    /// A stream socket on which `listen` was never called (`SO_ACCEPTCONN` is 0).
+    NotListening {
+        /// The fd number.
+        fd: RawFd,
+        /// The address it is bound to; `None` when unbound.
+        local: Option<SocketAddress>,
+    },
+    /// A listening stream socket of a family other than `AF_UNIX`, `AF_INET`, `AF_INET6`.
+    UnsupportedFamily {
+        /// The fd number.
+        fd: RawFd,
+        /// Its `SO_DOMAIN`.
+        family: i32,
+    },
+    /// An IP stream socket whose protocol is neither TCP nor MPTCP (such as SCTP).
+    UnsupportedProtocol {
+        /// The fd number.
+        fd: RawFd,
+        /// Its family.
+        family: Family,
+        /// Its `SO_PROTOCOL`.
+        protocol: i32,
+    },
+    /// A system call needed for the checks failed unexpectedly.
+    Sys {
+        /// The fd number.
+        fd: RawFd,
+        /// The call that failed.
+        call: &'static str,
+        /// The error.
+        source: io::Error,
+    },
+}
+
+impl ValidateError {
+    /// The fd number the error is about.
+    ///
+    /// ```
+    /// # use std::os::fd::{AsFd, AsRawFd};
+    /// let file = std::fs::File::open("/dev/null")?;
+    /// let err = stream_pfd::validate(file.as_fd()).unwrap_err();
+    /// assert_eq!(err.fd(), file.as_raw_fd());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn fd(&self) -> RawFd {
+        match self {
+            ValidateError::NotOpen { fd, .. }
+            | ValidateError::NotSocket { fd, .. }
+            | ValidateError::NotStream { fd, .. }
+            | ValidateError::Connected { fd, .. }
+            | ValidateError::NotListening { fd, .. }
+            | ValidateError::UnsupportedFamily { fd, .. }
+            | ValidateError::UnsupportedProtocol { fd, .. }
+            | ValidateError::Sys { fd, .. } => *fd,
+        }
+    }
+
+    pub(crate) fn io_kind(&self) -> io::ErrorKind {
+        match self {
+            ValidateError::NotOpen { .. } => io::ErrorKind::NotFound,
+            ValidateError::Sys { source, .. } => source.kind(),
+            _ => io::ErrorKind::InvalidInput,
+        }
+    }
+}
+
+impl fmt::Display for ValidateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValidateError::NotOpen {
+                fd,
+                open_limit: None,
+            } => write!(f, "bad file descriptor: fd {fd} is not open (EBADF)"),
+            ValidateError::NotOpen {
+                fd,
+                open_limit: Some(limit),
+            } => write!(
+                f,
+                "bad file descriptor: fd {fd} is not open (EBADF): it is beyond this process's \
+                 open-file limit (RLIMIT_NOFILE {limit}), so it cannot have been inherited"
+            ),
+            ValidateError::NotSocket { fd, kind } => write!(
+                f,
+                "not a socket: fd {fd} is {kind}; pfd: needs a listening stream socket \
+                 (systemd ListenStream=)"
+            ),
+            ValidateError::NotStream { fd, sock_type } => write!(
+                f,
+                "not a stream socket: fd {fd} is {sock_type}; pfd: needs a listening \
+                 SOCK_STREAM socket (systemd ListenStream=, not ListenDatagram= or \
+                 ListenSequentialPacket=)"
+            ),
+            ValidateError::Connected { fd, local, peer } => {
+                write!(
+                    f,
+                    "not a listening socket: fd {fd} is a connected stream socket ("
+                )?;
+                if let Some(local) = local {
+                    write!(f, "local {local}, ")?;
+                }
+                write!(
+                    f,
+                    "peer {peer}), which is what systemd passes with Accept=yes; use Accept=no \
+                     (the default) so that the service receives the listening socket"
+                )
+            }
+            ValidateError::NotListening { fd, local: None } => write!(
+                f,
+                "not a listening socket: fd {fd} is an unbound stream socket (neither bind() nor \
+                 listen() was called on it)"
+            ),
+            ValidateError::NotListening {
+                fd,
+                local: Some(local),
+            } => write!(
+                f,
+                "not a listening socket: fd {fd} is a stream socket bound to {local}, but \
+                 listen() was never called on it"
+            ),
+            ValidateError::UnsupportedFamily { fd, family } => write!(
+                f,
+                "unsupported address family: fd {fd} is a listening {} stream socket \
+                 (family {family}); pfd: supports AF_UNIX, AF_INET and AF_INET6",
+                family_name(*family)
+            ),
+            ValidateError::UnsupportedProtocol {
+                fd,
+                family,
+                protocol,
+            } => write!(
+                f,
+                "unsupported protocol: fd {fd} is a listening {family} stream socket of protocol \
+                 {protocol} ({}); pfd: supports TCP and MPTCP over IP",
+                protocol_name(*protocol)
+            ),
+            ValidateError::Sys { fd, call, source } => {
+                write!(f, "cannot inspect fd {fd}: {call} failed: {source}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ValidateError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ValidateError::Sys { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl From<ValidateError> for io::Error {
+    fn from(err: ValidateError) -> io::Error {
+        io::Error::new(err.io_kind(), err)
+    }
+}
