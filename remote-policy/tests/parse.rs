@@ -142,10 +142,13 @@ fn typed_parts() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert_eq!(parse("pfd:03"), Remote::Pfd(PfdSpec::Number(3)));
+    assert_eq!(
+        parse("pfd:03"),
+        Remote::Pfd(PfdSpec::from_number(3).unwrap())
+    );
     assert_eq!(
         parse("pfd:ovsdb"),
-        Remote::Pfd(PfdSpec::Name("ovsdb".into()))
+        Remote::Pfd(PfdSpec::from_name("ovsdb").unwrap())
     );
     match parse("unix:relative.sock") {
         Remote::Unix(p) => assert_eq!(p.as_path(), std::path::Path::new("relative.sock")),

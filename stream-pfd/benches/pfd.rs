@@ -97,7 +97,7 @@ fn take_child() {
     let count = fds.passed().len();
     let mut owned = Vec::with_capacity(count);
     for i in 0..count {
-        let spec = PfdSpec::Number(3 + i as i32);
+        let spec = PfdSpec::from_number(3 + i as i32).expect("fd 3 and up");
         owned.push(fds.take(&spec).expect("take").into_owned_fd());
     }
     let elapsed = start.elapsed();
@@ -107,7 +107,9 @@ fn take_child() {
 
 fn accept_child() {
     let mut fds = ListenFds::from_env().expect("LISTEN_*");
-    let listener = fds.take(&PfdSpec::Number(3)).expect("take pfd:3");
+    let listener = fds
+        .take(&PfdSpec::from_number(3).expect("pfd:3"))
+        .expect("take pfd:3");
     let SocketAddress::Unix(UnixAddress::Path(pfd_path)) = listener.local_addr().clone() else {
         panic!("expected a path socket");
     };

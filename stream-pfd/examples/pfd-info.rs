@@ -182,7 +182,7 @@ fn main() -> ExitCode {
             }
             Err(err) => {
                 println!("error: {err}");
-                if let PfdSpec::Number(fd) = spec {
+                if let Some(fd) = spec.number() {
                     println!("after-error fd={fd} {}", fd_flags(fd));
                 }
                 failed = true;

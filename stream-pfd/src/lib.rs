@@ -2,7 +2,8 @@
 //! Open vSwitch-style `pfd:FD` remotes.
 //!
 //! * [`PfdSpec`] parses `pfd:3` / `pfd:NAME` strictly (decimal only, no sign or whitespace,
-//!   systemd's name rules); its `Display` is the canonical form.
+//!   systemd's name rules); its `Display` is the canonical form. Only valid specs exist:
+//!   [`PfdSpec::from_number`] and [`PfdSpec::from_name`] check like the parser.
 //! * [`validate`] checks, read-only and in a fixed order, that an fd is a listening stream
 //!   socket of a supported family (`AF_UNIX` path/abstract, `AF_INET`, `AF_INET6`), with one
 //!   [`ValidateError`] variant per failure (including the `Accept=yes` connected-socket case).

@@ -248,7 +248,8 @@ impl fmt::Display for Unclaimed {
 ///   the program opens later can never be claimed by mistake (without a readable `/proc`,
 ///   any open fd of 3 or more is accepted after validation); names fail with
 ///   [`TakeError::NotActivated`].
-/// * `pfd:0`, `pfd:1`, `pfd:2` are always refused.
+/// * `pfd:0`, `pfd:1`, `pfd:2` are always refused: they are not valid
+///   [`PfdSpec`](crate::PfdSpec)s, so they never reach [`take`](ListenFds::take).
 /// * Every socket can be taken once per process, whatever the number or name used to reach it
 ///   (identity is the socket's device and inode); the second take fails with
 ///   [`TakeError::AlreadyTaken`]. A failed take leaves the fd exactly as it was.
@@ -269,7 +270,7 @@ impl fmt::Display for Unclaimed {
 ///     println!("systemd passed fd {} named {}", passed.fd(), passed.name());
 /// }
 /// if fds.is_activated() {
-///     let listener = fds.take(&PfdSpec::Number(3))?.into_std();
+///     let listener = fds.take(&PfdSpec::from_number(3)?)?.into_std();
 /// }
 /// for unused in fds.unclaimed() {
 ///     eprintln!("unused: {unused}");

@@ -35,27 +35,38 @@ pub const FIRST_FD: i32 = 3;
 ///
 /// Parse the full remote with [`str::parse`] (or [`PfdSpec::parse_suffix`] for the part after
 /// `pfd:`); [`Display`](fmt::Display) gives the canonical form, which parses back to the same
-/// value.
+/// value. [`PfdSpec::from_number`] and [`PfdSpec::from_name`] build one from its parts, with
+/// the same checks: every `PfdSpec` that exists is valid.
 ///
 /// ```
 /// use stream_pfd::PfdSpec;
 ///
 /// let spec: PfdSpec = "pfd:003".parse()?;
-/// assert_eq!(spec, PfdSpec::Number(3));
+/// assert_eq!(spec, PfdSpec::from_number(3)?);
 /// assert_eq!(spec.to_string(), "pfd:3");
 ///
 /// let web: PfdSpec = "pfd:web".parse()?;
-/// assert_eq!(web, PfdSpec::Name("web".to_owned()));
+/// assert_eq!(web, PfdSpec::from_name("web")?);
 /// assert_eq!(web.to_string().parse::<PfdSpec>()?, web);
 /// # Ok::<(), stream_pfd::ParseError>(())
 /// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PfdSpec(Inner);
+
+/// The two forms of a [`PfdSpec`], private so that only checked values can be built.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PfdSpec {
-    /// An fd number (`pfd:3`). The parser only produces values of 3 or more.
+pub(crate) enum Inner {
+    /// An fd number (`pfd:3`), 3 or more.
     Number(i32),
-    /// A name from `LISTEN_FDNAMES` (`pfd:web`). The parser only produces valid names
-    /// (see the grammar in the [`PfdSpec`] docs).
+    /// A name from `LISTEN_FDNAMES` (`pfd:web`) that passes [`NameRules::Pfd`].
     Name(String),
+}
+
+impl fmt::Debug for PfdSpec {
+    /// `Number(3)` or `Name("web")`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
 }
 
 impl PfdSpec {
@@ -66,7 +77,7 @@ impl PfdSpec {
     /// ```
     /// use stream_pfd::PfdSpec;
     ///
-    /// assert_eq!(PfdSpec::parse_suffix("4")?, PfdSpec::Number(4));
+    /// assert_eq!(PfdSpec::parse_suffix("4")?, PfdSpec::from_number(4)?);
     /// let err = PfdSpec::parse_suffix("0x4").unwrap_err();
     /// assert!(err.to_string().starts_with("pfd:0x4: bad file descriptor"));
     /// # Ok::<(), stream_pfd::ParseError>(())
@@ -80,15 +91,75 @@ impl PfdSpec {
             return Err(err(ParseErrorKind::Empty));
         };
         if first.is_ascii_digit() || first == '+' || first == '-' || first.is_whitespace() {
-            parse_number(suffix).map(PfdSpec::Number).map_err(err)
+            parse_number(suffix)
+                .map(|fd| PfdSpec(Inner::Number(fd)))
+                .map_err(err)
         } else {
             check_fd_name(suffix, NameRules::Pfd)
-                .map(|()| PfdSpec::Name(suffix.to_owned()))
+                .map(|()| PfdSpec(Inner::Name(suffix.to_owned())))
                 .map_err(err)
         }
     }
 
-    /// The fd number, for [`PfdSpec::Number`].
+    /// The spec for fd number `fd` (`pfd:FD`).
+    ///
+    /// Fails, like parsing `pfd:FD` would, for 0, 1 and 2
+    /// ([`ParseErrorKind::StdioFd`]) and negative numbers ([`ParseErrorKind::Sign`]).
+    ///
+    /// ```
+    /// use stream_pfd::{ParseErrorKind, PfdSpec};
+    ///
+    /// assert_eq!(PfdSpec::from_number(3)?.to_string(), "pfd:3");
+    /// let err = PfdSpec::from_number(1).unwrap_err();
+    /// assert_eq!(err.kind(), &ParseErrorKind::StdioFd { fd: 1 });
+    /// assert_eq!(Err(err), "pfd:1".parse::<PfdSpec>());
+    /// # Ok::<(), stream_pfd::ParseError>(())
+    /// ```
+    pub fn from_number(fd: i32) -> Result<PfdSpec, ParseError> {
+        if fd >= FIRST_FD {
+            return Ok(PfdSpec(Inner::Number(fd)));
+        }
+        Err(ParseError {
+            input: format!("{PREFIX}{fd}"),
+            kind: if fd < 0 {
+                ParseErrorKind::Sign
+            } else {
+                ParseErrorKind::StdioFd { fd }
+            },
+        })
+    }
+
+    /// The spec for `LISTEN_FDNAMES` name `name` (`pfd:NAME`).
+    ///
+    /// Fails, with the error parsing `pfd:NAME` gives, for a name that breaks the rules in
+    /// the grammar above, and with [`ParseErrorKind::NameLooksNumeric`] for a name starting
+    /// with a digit, `+` or `-` (which `pfd:` would read as a number).
+    ///
+    /// ```
+    /// use stream_pfd::{ParseErrorKind, PfdSpec};
+    ///
+    /// assert_eq!(PfdSpec::from_name("web")?.name(), Some("web"));
+    /// let err = PfdSpec::from_name("80").unwrap_err();
+    /// assert_eq!(err.kind(), &ParseErrorKind::NameLooksNumeric);
+    /// assert_eq!(PfdSpec::from_name("a:b").unwrap_err().kind(), &ParseErrorKind::NameColon { pos: 1 });
+    /// # Ok::<(), stream_pfd::ParseError>(())
+    /// ```
+    pub fn from_name(name: &str) -> Result<PfdSpec, ParseError> {
+        match check_fd_name(name, NameRules::Pfd) {
+            Ok(()) => Ok(PfdSpec(Inner::Name(name.to_owned()))),
+            Err(kind) => Err(ParseError {
+                input: format!("{PREFIX}{name}"),
+                kind,
+            }),
+        }
+    }
+
+    /// The two forms, for matching inside the crate.
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.0
+    }
+
+    /// The fd number, for a `pfd:FD` spec.
     ///
     /// ```
     /// use stream_pfd::PfdSpec;
@@ -97,13 +168,13 @@ impl PfdSpec {
     /// # Ok::<(), stream_pfd::ParseError>(())
     /// ```
     pub fn number(&self) -> Option<i32> {
-        match self {
-            PfdSpec::Number(n) => Some(*n),
-            PfdSpec::Name(_) => None,
+        match &self.0 {
+            Inner::Number(n) => Some(*n),
+            Inner::Name(_) => None,
         }
     }
 
-    /// The name, for [`PfdSpec::Name`].
+    /// The name, for a `pfd:NAME` spec.
     ///
     /// ```
     /// use stream_pfd::PfdSpec;
@@ -111,9 +182,9 @@ impl PfdSpec {
     /// # Ok::<(), stream_pfd::ParseError>(())
     /// ```
     pub fn name(&self) -> Option<&str> {
-        match self {
-            PfdSpec::Number(_) => None,
-            PfdSpec::Name(name) => Some(name),
+        match &self.0 {
+            Inner::Number(_) => None,
+            Inner::Name(name) => Some(name),
         }
     }
 }
@@ -134,9 +205,9 @@ impl FromStr for PfdSpec {
 
 impl fmt::Display for PfdSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PfdSpec::Number(n) => write!(f, "{PREFIX}{n}"),
-            PfdSpec::Name(name) => write!(f, "{PREFIX}{name}"),
+        match &self.0 {
+            Inner::Number(n) => write!(f, "{PREFIX}{n}"),
+            Inner::Name(name) => write!(f, "{PREFIX}{name}"),
         }
     }
 }
@@ -218,7 +289,8 @@ pub enum ParseErrorKind {
     MissingPrefix,
     /// Nothing after `pfd:`.
     Empty,
-    /// A number with a sign (`pfd:+3`, `pfd:-1`).
+    /// A number with a sign (`pfd:+3`, `pfd:-1`), or a negative number given to
+    /// [`PfdSpec::from_number`].
     Sign,
     /// Whitespace at byte `pos` of the part after `pfd:` (`pfd: 3`, `pfd:a b`).
     Whitespace {
@@ -234,7 +306,8 @@ pub enum ParseErrorKind {
     },
     /// A number larger than `i32::MAX`.
     Overflow,
-    /// fd 0, 1 or 2: standard input, output or error.
+    /// fd 0, 1 or 2: standard input, output or error (parsed, or given to
+    /// [`PfdSpec::from_number`]).
     StdioFd {
         /// The fd number given.
         fd: i32,
@@ -256,8 +329,8 @@ pub enum ParseErrorKind {
         /// The name's length in bytes.
         len: usize,
     },
-    /// A name starting with a digit, `+` or `-` (only for `LISTEN_FDNAMES` entries: such a
-    /// `pfd:` remote would be read as a number).
+    /// A name starting with a digit, `+` or `-` given to [`PfdSpec::from_name`] (`pfd:` would
+    /// read it as a number; the parser reads such input as a number, so it never returns this).
     NameLooksNumeric,
 }
 
@@ -370,56 +443,4 @@ impl From<ParseError> for std::io::Error {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// systemd's `fdname_is_valid`, written out as systemd states it (the reference).
-    fn systemd_fdname_is_valid(name: &str) -> bool {
-        name.len() <= MAX_NAME_LEN && name.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b':')
-    }
-
-    fn samples() -> Vec<String> {
-        let chars = [
-            'a', 'Z', '0', '9', '+', '-', ' ', ':', '\t', '\n', '\0', '\x7f', '~', '!', 'é',
-            '\u{a0}', '\u{3000}',
-        ];
-        let mut out = vec![String::new()];
-        for a in chars {
-            out.push(a.to_string());
-            for b in chars {
-                out.push(format!("{a}{b}"));
-                for c in chars {
-                    out.push(format!("{a}{b}{c}"));
-                }
-            }
-        }
-        for len in [254, 255, 256] {
-            out.push("n".repeat(len));
-            out.push(format!("{} ", "n".repeat(len - 1)));
-        }
-        out
-    }
-
-    #[test]
-    fn systemd_rules_are_fdname_is_valid() {
-        for name in samples() {
-            assert_eq!(
-                check_fd_name(&name, NameRules::Systemd).is_ok(),
-                systemd_fdname_is_valid(&name),
-                "{name:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn pfd_rules_are_stricter_and_are_what_the_parser_accepts_as_names() {
-        for name in samples() {
-            let pfd = check_fd_name(&name, NameRules::Pfd).is_ok();
-            if pfd {
-                assert!(systemd_fdname_is_valid(&name), "{name:?}");
-            }
-            let parsed_as_name = PfdSpec::parse_suffix(&name).is_ok_and(|s| s.name().is_some());
-            assert_eq!(pfd, parsed_as_name, "{name:?}");
-        }
-    }
-}
+mod tests;

@@ -9,9 +9,9 @@ use crate::info::SocketId;
 use crate::listen_fds::ListenFds;
 use crate::listener::{Listener, make_nonblocking_cloexec};
 use crate::registry::taken;
-use crate::spec::{FIRST_FD, PfdSpec};
+use crate::spec::{FIRST_FD, Inner, PfdSpec};
 use crate::sys;
-use crate::text::{Shown, stdio_name};
+use crate::text::Shown;
 use crate::validate::{ValidateError, fstat, validate_stat};
 
 impl ListenFds {
@@ -74,14 +74,13 @@ impl ListenFds {
         &self,
         spec: &PfdSpec,
     ) -> Result<(RawFd, Option<String>, Option<SocketId>), TakeError> {
-        match (spec, self.mode()) {
-            (PfdSpec::Number(fd), _) if *fd < FIRST_FD => Err(TakeError::StdioFd {
-                spec: spec.clone(),
-                fd: *fd,
-            }),
-            (PfdSpec::Number(fd), Mode::Activated { passed }) => {
-                let index = (*fd - FIRST_FD) as usize;
-                match passed.get(index) {
+        match (spec.inner(), self.mode()) {
+            (Inner::Number(fd), Mode::Activated { passed }) => {
+                // `PfdSpec` numbers are FIRST_FD or more, so the index is never negative.
+                let passed_fd = usize::try_from(fd - FIRST_FD)
+                    .ok()
+                    .and_then(|index| passed.get(index));
+                match passed_fd {
                     Some(p) => Ok((p.fd(), Some(p.name().to_owned()), Some(p.id()))),
                     None => Err(TakeError::NotPassed {
                         spec: spec.clone(),
@@ -90,9 +89,9 @@ impl ListenFds {
                     }),
                 }
             }
-            (PfdSpec::Number(fd), Mode::Inherited { snapshot: None }) => Ok((*fd, None, None)),
+            (Inner::Number(fd), Mode::Inherited { snapshot: None }) => Ok((*fd, None, None)),
             (
-                PfdSpec::Number(fd),
+                Inner::Number(fd),
                 Mode::Inherited {
                     snapshot: Some(snapshot),
                 },
@@ -107,10 +106,10 @@ impl ListenFds {
                     }),
                 }
             }
-            (PfdSpec::Name(_), Mode::Inherited { .. }) => {
+            (Inner::Name(_), Mode::Inherited { .. }) => {
                 Err(TakeError::NotActivated { spec: spec.clone() })
             }
-            (PfdSpec::Name(name), Mode::Activated { passed }) => {
+            (Inner::Name(name), Mode::Activated { passed }) => {
                 let matching: Vec<&PassedFd> = passed.iter().filter(|p| p.name() == name).collect();
                 match matching.as_slice() {
                     [p] => Ok((p.fd(), Some(p.name().to_owned()), Some(p.id()))),
@@ -154,13 +153,6 @@ fn beyond_open_limit(fd: RawFd) -> Option<u64> {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum TakeError {
-    /// fd 0, 1, 2 (or a negative number): standard streams are never inherited sockets.
-    StdioFd {
-        /// The remote.
-        spec: PfdSpec,
-        /// The fd number.
-        fd: RawFd,
-    },
     /// `LISTEN_FDS` is set and the number is outside the passed range.
     NotPassed {
         /// The remote.
@@ -244,8 +236,7 @@ impl TakeError {
     /// ```
     pub fn spec(&self) -> &PfdSpec {
         match self {
-            TakeError::StdioFd { spec, .. }
-            | TakeError::NotPassed { spec, .. }
+            TakeError::NotPassed { spec, .. }
             | TakeError::NotInherited { spec, .. }
             | TakeError::Replaced { spec, .. }
             | TakeError::NotActivated { spec }
@@ -271,9 +262,9 @@ impl TakeError {
 }
 
 fn spec_name(spec: &PfdSpec) -> String {
-    match spec {
-        PfdSpec::Number(n) => n.to_string(),
-        PfdSpec::Name(name) => Shown(name).to_string(),
+    match spec.inner() {
+        Inner::Number(n) => n.to_string(),
+        Inner::Name(name) => Shown(name).to_string(),
     }
 }
 
@@ -281,12 +272,6 @@ impl fmt::Display for TakeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let spec = Shown(&self.spec().to_string()).to_string();
         match self {
-            TakeError::StdioFd { fd, .. } => write!(
-                f,
-                "{spec}: bad file descriptor: fd {fd} is {}, not an inherited socket; \
-                 inherited sockets start at fd 3 (where systemd passes them)",
-                stdio_name(*fd)
-            ),
             TakeError::NotPassed { fd, count: 0, .. } => write!(
                 f,
                 "{spec}: fd {fd} was not passed by systemd: LISTEN_FDS=0 passed no fds"

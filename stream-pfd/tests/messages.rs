@@ -135,10 +135,6 @@ fn validate_error_messages() {
 #[test]
 fn take_error_messages() {
     let mut errors = vec![
-        TakeError::StdioFd {
-            spec: PfdSpec::Number(1),
-            fd: 1,
-        },
         TakeError::NotPassed {
             spec: spec("pfd:9"),
             fd: 9,

@@ -7,37 +7,45 @@ use stream_pfd::{ParseErrorKind, PfdSpec};
 fn accepted_inputs_and_their_canonical_form() {
     let long = format!("pfd:{}", "n".repeat(255));
     let cases: &[(&str, PfdSpec, &str)] = &[
-        ("pfd:3", PfdSpec::Number(3), "pfd:3"),
-        ("pfd:003", PfdSpec::Number(3), "pfd:3"),
-        ("pfd:0000000000000000000042", PfdSpec::Number(42), "pfd:42"),
+        ("pfd:3", PfdSpec::from_number(3).unwrap(), "pfd:3"),
+        ("pfd:003", PfdSpec::from_number(3).unwrap(), "pfd:3"),
+        (
+            "pfd:0000000000000000000042",
+            PfdSpec::from_number(42).unwrap(),
+            "pfd:42",
+        ),
         (
             "pfd:2147483647",
-            PfdSpec::Number(i32::MAX),
+            PfdSpec::from_number(i32::MAX).unwrap(),
             "pfd:2147483647",
         ),
-        ("pfd:web", PfdSpec::Name("web".into()), "pfd:web"),
+        ("pfd:web", PfdSpec::from_name("web").unwrap(), "pfd:web"),
         (
             "pfd:unknown",
-            PfdSpec::Name("unknown".into()),
+            PfdSpec::from_name("unknown").unwrap(),
             "pfd:unknown",
         ),
-        ("pfd:stored", PfdSpec::Name("stored".into()), "pfd:stored"),
+        (
+            "pfd:stored",
+            PfdSpec::from_name("stored").unwrap(),
+            "pfd:stored",
+        ),
         (
             "pfd:connection",
-            PfdSpec::Name("connection".into()),
+            PfdSpec::from_name("connection").unwrap(),
             "pfd:connection",
         ),
         (
             "pfd:echod.socket",
-            PfdSpec::Name("echod.socket".into()),
+            PfdSpec::from_name("echod.socket").unwrap(),
             "pfd:echod.socket",
         ),
         (
             "pfd:a3-_+@!~",
-            PfdSpec::Name("a3-_+@!~".into()),
+            PfdSpec::from_name("a3-_+@!~").unwrap(),
             "pfd:a3-_+@!~",
         ),
-        ("pfd:x", PfdSpec::Name("x".into()), "pfd:x"),
+        ("pfd:x", PfdSpec::from_name("x").unwrap(), "pfd:x"),
     ];
     for (input, spec, canonical) in cases {
         let parsed: PfdSpec = input.parse().unwrap_or_else(|e| panic!("{input}: {e}"));
@@ -124,8 +132,85 @@ fn messages_escape_and_truncate_untrusted_input() {
     assert!(msg.len() < 300, "{msg}");
 }
 
+#[test]
+fn constructors_check_like_the_parser() {
+    for n in [i32::MIN, -1, 0, 1, 2, 3, 4, 1000, i32::MAX] {
+        assert_eq!(
+            PfdSpec::from_number(n),
+            format!("pfd:{n}").parse::<PfdSpec>(),
+            "{n}"
+        );
+    }
+    assert_eq!(
+        PfdSpec::from_number(-1).unwrap_err().kind(),
+        &ParseErrorKind::Sign
+    );
+    assert_eq!(
+        PfdSpec::from_number(2).unwrap_err().kind(),
+        &ParseErrorKind::StdioFd { fd: 2 }
+    );
+    // Names that pfd: would read as numbers are refused (the parser reads them as numbers).
+    for name in ["80", "3", "+web", "-web", "0x3"] {
+        let err = PfdSpec::from_name(name).unwrap_err();
+        assert_eq!(err.kind(), &ParseErrorKind::NameLooksNumeric, "{name}");
+        assert_eq!(err.input(), format!("pfd:{name}"));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "pfd:{name}: bad file descriptor: a name must not start with a digit, '+' or \
+                 '-' (pfd: would read it as a number)"
+            )
+        );
+    }
+    for (name, kind) in [
+        ("", ParseErrorKind::Empty),
+        (" web", ParseErrorKind::Whitespace { pos: 0 }),
+        ("a b", ParseErrorKind::Whitespace { pos: 1 }),
+        ("a:b", ParseErrorKind::NameColon { pos: 1 }),
+        (
+            "caf\u{e9}",
+            ParseErrorKind::NameChar {
+                pos: 3,
+                ch: '\u{e9}',
+            },
+        ),
+    ] {
+        let err = PfdSpec::from_name(name).unwrap_err();
+        assert_eq!(err.kind(), &kind, "{name:?}");
+        assert_eq!(Err(err), format!("pfd:{name}").parse::<PfdSpec>());
+    }
+    let long = "n".repeat(256);
+    assert_eq!(
+        PfdSpec::from_name(&long).unwrap_err().kind(),
+        &ParseErrorKind::NameTooLong { len: 256 }
+    );
+    assert!(PfdSpec::from_name(&long[1..]).is_ok());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn from_number_is_parsing_pfd_n(n in any::<i32>()) {
+        prop_assert_eq!(PfdSpec::from_number(n), format!("pfd:{n}").parse::<PfdSpec>());
+    }
+
+    #[test]
+    fn from_name_accepts_only_what_parses_back_as_that_name(name in any::<String>()) {
+        match PfdSpec::from_name(&name) {
+            Ok(spec) => {
+                prop_assert_eq!(spec.name(), Some(name.as_str()));
+                prop_assert_eq!(format!("pfd:{name}").parse::<PfdSpec>().unwrap(), spec);
+            }
+            Err(err) => {
+                prop_assert_eq!(err.input(), format!("pfd:{name}"));
+                // Input starting with a digit, '+' or '-' is a number to the parser.
+                if !name.starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '-') {
+                    prop_assert_eq!(Err(err), format!("pfd:{name}").parse::<PfdSpec>());
+                }
+            }
+        }
+    }
 
     #[test]
     fn arbitrary_strings_never_panic_and_accepted_ones_round_trip(input in any::<String>()) {
@@ -142,14 +227,14 @@ proptest! {
     fn decimal_numbers_with_leading_zeros(n in 3..=i32::MAX, zeros in 0usize..5) {
         let input = format!("pfd:{}{n}", "0".repeat(zeros));
         let spec: PfdSpec = input.parse().unwrap();
-        prop_assert_eq!(&spec, &PfdSpec::Number(n));
+        prop_assert_eq!(&spec, &PfdSpec::from_number(n).unwrap());
         prop_assert_eq!(spec.to_string(), format!("pfd:{n}"));
     }
 
     #[test]
     fn valid_names_are_names(name in "[a-zA-Z_.@!~][!-9;-~]{0,254}") {
         let spec: PfdSpec = format!("pfd:{name}").parse().unwrap();
-        prop_assert_eq!(spec, PfdSpec::Name(name));
+        prop_assert_eq!(spec, PfdSpec::from_name(&name).unwrap());
     }
 }
 
@@ -159,12 +244,14 @@ fn check_round_trip(input: &str) -> Result<(), TestCaseError> {
             let shown = spec.to_string();
             prop_assert_eq!(shown.parse::<PfdSpec>().unwrap(), spec.clone());
             prop_assert!(shown.len() <= input.len());
-            match &spec {
-                PfdSpec::Number(n) => prop_assert!(*n >= 3),
-                PfdSpec::Name(name) => {
+            match (spec.number(), spec.name()) {
+                (Some(n), None) => prop_assert!(n >= 3),
+                (None, Some(name)) => {
                     prop_assert!(name.len() <= 255 && !name.is_empty());
                     prop_assert!(name.bytes().all(|b| b.is_ascii_graphic() && b != b':'));
+                    prop_assert_eq!(PfdSpec::from_name(name).unwrap(), spec.clone());
                 }
+                other => prop_assert!(false, "a spec is a number or a name: {:?}", other),
             }
         }
         Err(err) => {

@@ -9,7 +9,7 @@ use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 
 use common::{abstract_listener, abstract_name, line, lines, pfd_info, run_pfd_info, set_nonblock};
-use stream_pfd::{EnvError, ListenFds, PfdSpec, TakeError};
+use stream_pfd::{EnvError, ListenFds, ParseErrorKind, PfdSpec, TakeError};
 
 fn activated<'a>(count: &'a str, names: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
     let mut env = vec![("LISTEN_FDS", count)];
@@ -597,7 +597,9 @@ fn fds_opened_after_start_up_cannot_be_claimed() {
     let mut fds = ListenFds::builder().ignore_env().build().unwrap();
     let later = TcpListener::bind("127.0.0.1:0").unwrap();
     let number = std::os::fd::AsRawFd::as_raw_fd(&later);
-    let err = fds.take(&PfdSpec::Number(number)).unwrap_err();
+    let err = fds
+        .take(&PfdSpec::from_number(number).unwrap())
+        .unwrap_err();
     assert!(
         matches!(err, TakeError::NotInherited { fd, .. } if fd == number),
         "{err:?}"
@@ -613,11 +615,18 @@ fn fds_opened_after_start_up_cannot_be_claimed() {
 }
 
 #[test]
-fn stdio_numbers_are_refused_by_take() {
-    let mut fds = ListenFds::builder().ignore_env().build().unwrap();
+fn stdio_numbers_cannot_reach_take() {
+    // pfd:0, pfd:1, pfd:2 (and negative numbers) are not valid specs, so `take` never sees
+    // them.
     for n in [-1, 0, 1, 2] {
-        let err = fds.take(&PfdSpec::Number(n)).unwrap_err();
-        assert!(matches!(err, TakeError::StdioFd { .. }), "{err:?}");
+        let err = PfdSpec::from_number(n).unwrap_err();
+        assert!(
+            matches!(
+                err.kind(),
+                ParseErrorKind::StdioFd { .. } | ParseErrorKind::Sign
+            ),
+            "{err:?}"
+        );
         assert_eq!(
             std::io::Error::from(err).kind(),
             std::io::ErrorKind::InvalidInput
