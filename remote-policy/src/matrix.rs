@@ -6,9 +6,24 @@ use crate::parse::example;
 use crate::policy::{Policy, Reason};
 use crate::remote::Remote;
 
+impl Policy {
+    /// The decision matrix of this policy (every kind x every origin) as a
+    /// Markdown table, with the reasons for rejections as footnotes. The
+    /// default policy's matrix is shown in the crate documentation.
+    ///
+    /// ```
+    /// let table = remote_policy::Policy::default().matrix();
+    /// assert!(table.contains("| pfd   |"));
+    /// assert!(table.contains("pfd: remotes can only be specified on the command line"));
+    /// ```
+    pub fn matrix(&self) -> String {
+        render(self)
+    }
+}
+
 /// Renders the matrix by asking `policy` about a real parsed example of every
 /// kind, so the table shows decisions, not a copy of the rules.
-pub(crate) fn render(policy: &Policy) -> String {
+fn render(policy: &Policy) -> String {
     let mut reasons: Vec<Reason> = Vec::new();
     let mut header = vec!["kind".to_owned(), "example".to_owned()];
     header.extend(Origin::ALL.iter().map(|o| o.words().to_owned()));

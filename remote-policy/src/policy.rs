@@ -195,19 +195,6 @@ impl Policy {
     pub fn check(&self, remote: &Remote, origin: Origin) -> Result<(), Reason> {
         self.check_kind(remote.kind(), origin)
     }
-
-    /// The decision matrix of this policy (every kind x every origin) as a
-    /// Markdown table, with the reasons for rejections as footnotes. The
-    /// default policy's matrix is shown in the crate documentation.
-    ///
-    /// ```
-    /// let table = remote_policy::Policy::default().matrix();
-    /// assert!(table.contains("| pfd   |"));
-    /// assert!(table.contains("pfd: remotes can only be specified on the command line"));
-    /// ```
-    pub fn matrix(&self) -> String {
-        crate::matrix::render(self)
-    }
 }
 
 /// Why a policy could not be built or loaded.

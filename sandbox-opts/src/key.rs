@@ -6,8 +6,6 @@
 
 use std::fmt;
 
-use crate::sandbox::Sandbox;
-
 /// The boolean spellings QEMU's `qapi_bool_parse` accepts for `enable`
 /// (QEMU 9.x): `true` values first, then `false` values.
 pub const BOOL_TRUE: [&str; 4] = ["on", "yes", "true", "y"];
@@ -102,18 +100,6 @@ impl Key {
             Key::ElevatePrivileges => &["allow", "deny", "children"],
             Key::Obsolete | Key::Spawn | Key::ResourceControl => &["allow", "deny"],
         }
-    }
-
-    /// QEMU's default value of the key (when it is not given).
-    ///
-    /// ```
-    /// use sandbox_opts::Key;
-    /// assert_eq!(Key::Enable.default_value(), "off");
-    /// assert_eq!(Key::Obsolete.default_value(), "deny");
-    /// assert_eq!(Key::Spawn.default_value(), "allow");
-    /// ```
-    pub const fn default_value(self) -> &'static str {
-        Sandbox::OFF.value_of(self)
     }
 }
 

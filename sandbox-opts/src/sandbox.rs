@@ -281,3 +281,18 @@ impl fmt::Display for Sandbox {
         Ok(())
     }
 }
+
+/// The defaults live here, beside [`Sandbox::OFF`], which holds them.
+impl Key {
+    /// QEMU's default value of the key (when it is not given).
+    ///
+    /// ```
+    /// use sandbox_opts::Key;
+    /// assert_eq!(Key::Enable.default_value(), "off");
+    /// assert_eq!(Key::Obsolete.default_value(), "deny");
+    /// assert_eq!(Key::Spawn.default_value(), "allow");
+    /// ```
+    pub const fn default_value(self) -> &'static str {
+        Sandbox::OFF.value_of(self)
+    }
+}

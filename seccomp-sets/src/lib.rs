@@ -35,6 +35,7 @@ mod arch;
 mod error;
 mod export;
 mod filter;
+mod mode;
 mod report;
 pub mod resolve;
 mod sys;
@@ -45,9 +46,8 @@ pub mod json;
 
 pub use arch::Arch;
 pub use error::Error;
-pub use filter::{
-    Applied, Builder, Effect, Filter, KillAction, Loaded, Mode, ParseModeError, Planned, apply,
-};
+pub use filter::{Applied, Builder, Filter, Loaded, Planned, apply};
+pub use mode::{Effect, KillAction, Mode, ParseModeError};
 pub use resolve::resolve;
 pub use sandbox_opts::{Sandbox, Set, SetSelection};
 
