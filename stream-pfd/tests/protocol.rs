@@ -9,7 +9,8 @@ use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 
 use common::{abstract_listener, abstract_name, line, lines, pfd_info, run_pfd_info, set_nonblock};
-use stream_pfd::{EnvError, ListenFds, ParseErrorKind, PfdSpec, TakeError};
+use stream_pfd::spec::ParseErrorKind;
+use stream_pfd::{EnvError, ListenFds, PfdSpec, TakeError};
 
 fn activated<'a>(count: &'a str, names: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
     let mut env = vec![("LISTEN_FDS", count)];
@@ -303,12 +304,10 @@ fn listen_pidfdid_is_checked() {
     let Some(prog) = pfd_info("listen_pidfdid_is_checked") else {
         return;
     };
-    if own_pidfd_inode().is_none() {
-        return common::skip(
-            "listen_pidfdid_is_checked",
-            "no pidfs (Linux < 6.9): LISTEN_PIDFDID cannot be verified",
-        );
-    }
+    test_support::require!(
+        own_pidfd_inode().is_some(),
+        "no pidfs (Linux < 6.9): LISTEN_PIDFDID cannot be verified"
+    );
     let unix = abstract_listener(&abstract_name("pidfd"));
     let mut env = activated("1", None);
     env.push(("LISTEN_PIDFDID", "1"));
@@ -352,7 +351,7 @@ fn own_pidfd_inode() -> Option<u64> {
 fn matching_pidfdid_is_accepted() {
     // In-process, with explicit variables and LISTEN_FDS=0: nothing is claimed.
     let Some(ours) = own_pidfd_inode() else {
-        return common::skip("matching_pidfdid_is_accepted", "no pidfs (Linux < 6.9)");
+        test_support::skip!("no pidfs (Linux < 6.9)");
     };
     let pid = std::process::id().to_string();
     let id = ours.to_string();
@@ -519,7 +518,7 @@ fn unset_env_removes_all_four_variables() {
         true,
     );
     assert_eq!(code, 0, "{out}");
-    for var in stream_pfd::ENV_VARS {
+    for var in stream_pfd::env::ENV_VARS {
         assert_eq!(
             line(&out, &format!("env {var}")),
             format!("env {var} unset")

@@ -8,11 +8,11 @@ use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
 
-use common::{TempDir, abstract_listener, abstract_name, flags, raw_socket, set_nonblock, skip};
+use common::{TempDir, abstract_listener, abstract_name, flags, raw_socket, set_nonblock};
 use nix::sys::socket::{AddressFamily, Backlog, SockType as NixSockType, UnixAddr, bind, listen};
-use stream_pfd::{
-    Family, FileKind, Listener, SockType, SocketAddress, UnixAddress, ValidateError, validate,
-};
+use stream_pfd::addr::{SocketAddress, UnixAddress};
+use stream_pfd::info::{Family, FileKind, SockType};
+use stream_pfd::{Listener, ValidateError, validate};
 
 /// Validates `fd` in both O_NONBLOCK states and checks its flags are untouched each time.
 fn check(fd: &impl AsFd) -> Result<stream_pfd::SocketInfo, ValidateError> {
@@ -91,10 +91,7 @@ fn tcp_v6_listener_is_valid() {
     let listener = match TcpListener::bind("[::1]:0") {
         Ok(l) => l,
         Err(err) => {
-            return skip(
-                "tcp_v6_listener_is_valid",
-                &format!("no IPv6 loopback: {err}"),
-            );
+            test_support::skip!("no IPv6 loopback: {err}");
         }
     };
     let info = check(&listener).unwrap();
@@ -115,10 +112,7 @@ fn mptcp_listener_is_valid() {
     let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 262) };
     if raw < 0 {
         let err = std::io::Error::last_os_error();
-        return common::skip_kernel_feature(
-            "mptcp_listener_is_valid",
-            &format!("no MPTCP in this kernel: {err}"),
-        );
+        test_support::skip_kernel!("no MPTCP in this kernel: {err}");
     }
     // SAFETY: `raw` was just returned by socket() and is owned by nobody else.
     let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) };
@@ -324,20 +318,14 @@ fn vsock_listener_is_unsupported_family() {
     ) {
         Ok(fd) => fd,
         Err(err) => {
-            return common::skip_kernel_feature(
-                "vsock_listener_is_unsupported_family",
-                &format!("no AF_VSOCK: {err}"),
-            );
+            test_support::skip_kernel!("no AF_VSOCK: {err}");
         }
     };
     let addr = nix::sys::socket::VsockAddr::new(libc::VMADDR_CID_ANY, libc::VMADDR_PORT_ANY);
     if let Err(err) = bind(std::os::fd::AsRawFd::as_raw_fd(&fd), &addr)
         .and_then(|()| listen(&fd, Backlog::new(4).unwrap()))
     {
-        return common::skip_kernel_feature(
-            "vsock_listener_is_unsupported_family",
-            &format!("cannot listen on AF_VSOCK: {err}"),
-        );
+        test_support::skip_kernel!("cannot listen on AF_VSOCK: {err}");
     }
     let err = check(&fd).unwrap_err();
     assert!(
@@ -363,10 +351,7 @@ fn sctp_listener_is_unsupported_protocol() {
     ) {
         Ok(fd) => fd,
         Err(err) => {
-            return common::skip_kernel_feature(
-                "sctp_listener_is_unsupported_protocol",
-                &format!("no SCTP in this kernel: {err}"),
-            );
+            test_support::skip_kernel!("no SCTP in this kernel: {err}");
         }
     };
     bind(

@@ -87,6 +87,17 @@ macro_rules! require {
     };
 }
 
+/// Skips the current test because the kernel lacks a feature (see [`skip_kernel_feature`]):
+/// prints `SKIP: <test>: kernel feature missing: <reason>` and returns, also under
+/// `HARDEN_TEST_STRICT=1`.
+#[macro_export]
+macro_rules! skip_kernel {
+    ($($reason:tt)+) => {{
+        $crate::skip_kernel_feature(&$crate::current_test(), &format!($($reason)+));
+        return;
+    }};
+}
+
 /// Whether `program` is an executable file on `PATH`.
 pub fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
