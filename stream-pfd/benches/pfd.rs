@@ -13,7 +13,8 @@ mod common;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
-use stream_pfd::{ListenFds, PfdSpec, SocketAddress, UnixAddress};
+use stream_pfd::addr::{SocketAddress, UnixAddress};
+use stream_pfd::{ListenFds, PfdSpec};
 
 const MODE: &str = "STREAM_PFD_BENCH_CHILD";
 const ACCEPT_ROUNDS: usize = 9;

@@ -32,7 +32,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use stream_pfd::{ENV_VARS, ListenFds, Listener, OnDrop, PfdSpec};
+use stream_pfd::env::ENV_VARS;
+use stream_pfd::{ListenFds, Listener, OnDrop, PfdSpec};
 
 /// `O_NONBLOCK` and `O_CLOEXEC` as `/proc/self/fdinfo` shows them (octal `flags:` line).
 fn fd_flags(fd: i32) -> String {
@@ -65,7 +66,7 @@ fn serve_std(taken: Vec<(PfdSpec, Listener)>) -> std::io::Result<()> {
                 let (s, addr) = l.accept()?;
                 (
                     Box::new(s),
-                    stream_pfd::SocketAddress::from(&addr).to_string(),
+                    stream_pfd::addr::SocketAddress::from(&addr).to_string(),
                 )
             }
             stream_pfd::StdListener::Tcp(l) => {

@@ -11,7 +11,7 @@ use nix::sys::socket::{SockaddrLike, SockaddrStorage};
 /// The address of an `AF_UNIX` socket.
 ///
 /// ```
-/// use stream_pfd::UnixAddress;
+/// use stream_pfd::addr::UnixAddress;
 ///
 /// assert_eq!(UnixAddress::Path("/run/echod.sock".into()).to_string(), "/run/echod.sock");
 /// assert_eq!(UnixAddress::Abstract(b"echod\n".to_vec()).to_string(), "@echod\\n");
@@ -40,7 +40,7 @@ impl fmt::Display for UnixAddress {
 /// A socket's local or peer address, as reported for logs.
 ///
 /// ```
-/// use stream_pfd::SocketAddress;
+/// use stream_pfd::addr::SocketAddress;
 ///
 /// let tcp = SocketAddress::Inet("[::1]:8080".parse().unwrap());
 /// assert_eq!(tcp.to_string(), "[::1]:8080");
@@ -66,7 +66,7 @@ impl SocketAddress {
     /// address, or an unspecified IP address with port 0.
     ///
     /// ```
-    /// use stream_pfd::{SocketAddress, UnixAddress};
+    /// use stream_pfd::addr::{SocketAddress, UnixAddress};
     /// assert!(SocketAddress::Unix(UnixAddress::Unnamed).is_unbound());
     /// ```
     pub fn is_unbound(&self) -> bool {

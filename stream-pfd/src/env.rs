@@ -176,6 +176,8 @@ pub(crate) enum Mode {
 /// for passed in fds.passed() {
 ///     println!("fd {} is named {}", passed.fd(), passed.name());
 /// }
+/// // Not socket-activated (the environment is ignored): nothing was passed.
+/// assert!(!fds.is_activated() && fds.passed().is_empty());
 /// # Ok::<(), stream_pfd::EnvError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]

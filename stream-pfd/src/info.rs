@@ -49,10 +49,13 @@ impl SocketId {
     /// The device number (`st_dev`).
     ///
     /// ```
-    /// # use std::os::fd::AsFd;
+    /// use std::os::fd::{AsFd, AsRawFd};
+    /// use std::os::unix::fs::MetadataExt;
     /// # let l = std::net::TcpListener::bind("127.0.0.1:0")?;
     /// let info = stream_pfd::validate(l.as_fd())?;
-    /// let _ = info.id().dev();
+    /// // The same identity as stat(2) through /proc gives.
+    /// let st = std::fs::metadata(format!("/proc/self/fd/{}", l.as_raw_fd()))?;
+    /// assert_eq!((info.id().dev(), info.id().ino()), (st.dev(), st.ino()));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn dev(&self) -> u64 {
@@ -82,7 +85,7 @@ impl fmt::Display for SocketId {
 /// A supported address family.
 ///
 /// ```
-/// use stream_pfd::Family;
+/// use stream_pfd::info::Family;
 /// assert_eq!(Family::Inet6.to_string(), "AF_INET6");
 /// assert_eq!(Family::Unix.raw(), libc::AF_UNIX);
 /// ```
@@ -100,7 +103,7 @@ impl Family {
     /// The `AF_*` constant.
     ///
     /// ```
-    /// assert_eq!(stream_pfd::Family::Inet.raw(), libc::AF_INET);
+    /// assert_eq!(stream_pfd::info::Family::Inet.raw(), libc::AF_INET);
     /// ```
     pub fn raw(self) -> i32 {
         match self {
@@ -113,7 +116,7 @@ impl Family {
     /// The family for an `AF_*` constant, if supported.
     ///
     /// ```
-    /// use stream_pfd::Family;
+    /// use stream_pfd::info::Family;
     /// assert_eq!(Family::from_raw(libc::AF_INET6), Some(Family::Inet6));
     /// assert_eq!(Family::from_raw(libc::AF_VSOCK), None);
     /// ```
@@ -147,7 +150,8 @@ pub(crate) fn protocol_name(protocol: i32) -> &'static str {
 /// What a non-socket fd is (from `fstat`'s file type).
 ///
 /// ```
-/// use stream_pfd::{FileKind, ValidateError};
+/// use stream_pfd::ValidateError;
+/// use stream_pfd::info::FileKind;
 ///
 /// let null = std::fs::File::open("/dev/null")?;
 /// match stream_pfd::validate(std::os::fd::AsFd::as_fd(&null)) {
@@ -180,7 +184,7 @@ impl FileKind {
     /// The kind for an `st_mode` value.
     ///
     /// ```
-    /// use stream_pfd::FileKind;
+    /// use stream_pfd::info::FileKind;
     /// assert_eq!(FileKind::from_mode(libc::S_IFIFO | 0o600), FileKind::Fifo);
     /// ```
     pub fn from_mode(mode: u32) -> FileKind {
@@ -217,7 +221,7 @@ impl fmt::Display for FileKind {
 /// The type of a socket that is not `SOCK_STREAM` (`SO_TYPE`).
 ///
 /// ```
-/// use stream_pfd::SockType;
+/// use stream_pfd::info::SockType;
 /// assert_eq!(SockType::from_raw(libc::SOCK_DGRAM), SockType::Datagram);
 /// assert_eq!(SockType::Datagram.to_string(), "a datagram socket (SOCK_DGRAM)");
 /// ```
@@ -241,7 +245,7 @@ impl SockType {
     /// The type for an `SO_TYPE` value.
     ///
     /// ```
-    /// use stream_pfd::SockType;
+    /// use stream_pfd::info::SockType;
     /// assert_eq!(SockType::from_raw(libc::SOCK_SEQPACKET), SockType::SeqPacket);
     /// ```
     pub fn from_raw(raw: i32) -> SockType {
@@ -273,7 +277,8 @@ impl fmt::Display for SockType {
 ///
 /// ```
 /// use std::os::fd::AsFd;
-/// use stream_pfd::{Family, SocketAddress};
+/// use stream_pfd::addr::SocketAddress;
+/// use stream_pfd::info::Family;
 ///
 /// let tcp = std::net::TcpListener::bind("127.0.0.1:0")?;
 /// let info = stream_pfd::validate(tcp.as_fd())?;
@@ -326,7 +331,7 @@ impl SocketInfo {
     /// ```
     /// # use std::os::fd::AsFd;
     /// # let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    /// assert_eq!(stream_pfd::validate(l.as_fd())?.family(), stream_pfd::Family::Inet);
+    /// assert_eq!(stream_pfd::validate(l.as_fd())?.family(), stream_pfd::info::Family::Inet);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn family(&self) -> Family {
@@ -364,7 +369,8 @@ impl SocketInfo {
     /// ```
     /// # use std::os::fd::AsFd;
     /// # let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    /// println!("{}", stream_pfd::validate(l.as_fd())?.id());
+    /// let id = stream_pfd::validate(l.as_fd())?.id();
+    /// assert_eq!(id.to_string(), format!("socket:[{}]", id.ino()));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn id(&self) -> SocketId {

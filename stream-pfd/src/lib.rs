@@ -38,13 +38,13 @@
 // One small module per concept. Each uses only modules earlier in this order (`sys`, the only
 // `unsafe` code, is used from anywhere): text -> addr, spec -> info -> validate -> listener ->
 // registry -> env -> listen_fds -> take -> tokio_listener.
-mod addr;
-mod env;
-mod info;
-mod listen_fds;
-mod listener;
+pub mod addr;
+pub mod env;
+pub mod info;
+pub mod listen_fds;
+pub mod listener;
 mod registry;
-mod spec;
+pub mod spec;
 mod sys;
 mod take;
 mod text;
@@ -52,12 +52,11 @@ mod text;
 mod tokio_listener;
 mod validate;
 
-pub use addr::{SocketAddress, UnixAddress};
-pub use env::{DEFAULT_NAME, ENV_VARS, EnvError, PassedFd};
-pub use info::{Family, FileKind, SockType, SocketId, SocketInfo};
-pub use listen_fds::{ListenFds, ListenFdsBuilder, OnDrop, Unclaimed};
-pub use listener::{FamilyMismatch, Listener, RejectedFd, StdListener};
-pub use spec::{FIRST_FD, MAX_NAME_LEN, PREFIX, ParseError, ParseErrorKind, PfdSpec};
+pub use env::EnvError;
+pub use info::SocketInfo;
+pub use listen_fds::{ListenFds, ListenFdsBuilder, OnDrop};
+pub use listener::{Listener, StdListener};
+pub use spec::{ParseError, PfdSpec};
 pub use take::TakeError;
 #[cfg(feature = "tokio")]
 pub use tokio_listener::{TokioListener, TokioStream};

@@ -173,6 +173,8 @@ impl ListenFdsBuilder {
 /// for unclaimed in fds.unclaimed() {
 ///     eprintln!("warning: unused socket-activation fd: {unclaimed}");
 /// }
+/// // Not socket-activated (the environment is ignored): nothing to claim.
+/// assert!(fds.unclaimed().is_empty());
 /// # Ok::<(), stream_pfd::EnvError>(())
 /// ```
 #[derive(Debug)]
@@ -210,6 +212,7 @@ impl Unclaimed {
     /// ```
     /// # let fds = stream_pfd::ListenFds::builder().ignore_env().build()?;
     /// let usable = fds.unclaimed().iter().filter(|u| u.status().is_ok()).count();
+    /// assert_eq!(usable, 0); // nothing was passed to a doc test
     /// # Ok::<(), stream_pfd::EnvError>(())
     /// ```
     pub fn status(&self) -> Result<&SocketInfo, &ValidateError> {

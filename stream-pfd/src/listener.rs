@@ -21,7 +21,8 @@ use crate::validate::{ValidateError, validate};
 /// [`Listener::try_from_fd`] (a socket you already own).
 ///
 /// ```
-/// use stream_pfd::{Family, Listener};
+/// use stream_pfd::Listener;
+/// use stream_pfd::info::Family;
 ///
 /// let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
 /// let listener = Listener::try_from_fd(std_listener.into())?;
@@ -100,6 +101,7 @@ impl Listener {
     /// ```
     /// # let l = stream_pfd::Listener::try_from_fd(std::net::TcpListener::bind("127.0.0.1:0")?.into())?;
     /// println!("listening: {}", l.info());
+    /// assert!(l.info().to_string().starts_with("AF_INET TCP listener on 127.0.0.1:"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn info(&self) -> &SocketInfo {
@@ -112,7 +114,7 @@ impl Listener {
     /// # let std_l = std::net::TcpListener::bind("127.0.0.1:0")?;
     /// # let addr = std_l.local_addr()?;
     /// let l = stream_pfd::Listener::try_from_fd(std_l.into())?;
-    /// assert_eq!(l.local_addr(), &stream_pfd::SocketAddress::Inet(addr));
+    /// assert_eq!(l.local_addr(), &stream_pfd::addr::SocketAddress::Inet(addr));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn local_addr(&self) -> &SocketAddress {

@@ -107,7 +107,8 @@ impl PfdSpec {
     /// ([`ParseErrorKind::StdioFd`]) and negative numbers ([`ParseErrorKind::Sign`]).
     ///
     /// ```
-    /// use stream_pfd::{ParseErrorKind, PfdSpec};
+    /// use stream_pfd::PfdSpec;
+    /// use stream_pfd::spec::ParseErrorKind;
     ///
     /// assert_eq!(PfdSpec::from_number(3)?.to_string(), "pfd:3");
     /// let err = PfdSpec::from_number(1).unwrap_err();
@@ -136,7 +137,8 @@ impl PfdSpec {
     /// with a digit, `+` or `-` (which `pfd:` would read as a number).
     ///
     /// ```
-    /// use stream_pfd::{ParseErrorKind, PfdSpec};
+    /// use stream_pfd::PfdSpec;
+    /// use stream_pfd::spec::ParseErrorKind;
     ///
     /// assert_eq!(PfdSpec::from_name("web")?.name(), Some("web"));
     /// let err = PfdSpec::from_name("80").unwrap_err();
@@ -340,7 +342,8 @@ pub enum ParseErrorKind {
 /// Converts into [`std::io::Error`] with kind [`InvalidInput`](std::io::ErrorKind::InvalidInput).
 ///
 /// ```
-/// use stream_pfd::{PfdSpec, ParseErrorKind};
+/// use stream_pfd::PfdSpec;
+/// use stream_pfd::spec::ParseErrorKind;
 ///
 /// let err = "pfd:+3".parse::<PfdSpec>().unwrap_err();
 /// assert_eq!(err.input(), "pfd:+3");

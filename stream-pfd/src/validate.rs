@@ -25,7 +25,8 @@ use crate::sys;
 ///
 /// ```
 /// use std::os::fd::AsFd;
-/// use stream_pfd::{SockType, ValidateError};
+/// use stream_pfd::ValidateError;
+/// use stream_pfd::info::SockType;
 ///
 /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
 /// let info = stream_pfd::validate(listener.as_fd())?;

@@ -2,10 +2,9 @@
 
 use std::net::SocketAddr;
 
-use stream_pfd::{
-    EnvError, Family, FileKind, PfdSpec, SockType, SocketAddress, TakeError, UnixAddress,
-    ValidateError,
-};
+use stream_pfd::addr::{SocketAddress, UnixAddress};
+use stream_pfd::info::{Family, FileKind, SockType};
+use stream_pfd::{EnvError, PfdSpec, TakeError, ValidateError};
 
 fn spec(s: &str) -> PfdSpec {
     s.parse().unwrap()

@@ -1,7 +1,8 @@
 //! The `pfd:` parser: table of accepted and rejected inputs, and property tests.
 
 use proptest::prelude::*;
-use stream_pfd::{ParseErrorKind, PfdSpec};
+use stream_pfd::PfdSpec;
+use stream_pfd::spec::ParseErrorKind;
 
 #[test]
 fn accepted_inputs_and_their_canonical_form() {

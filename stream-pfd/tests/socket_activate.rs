@@ -35,7 +35,7 @@ impl Activator {
         let prog = pfd_info(test)?;
         let mut cmd = Command::new(activate);
         cmd.args(args).arg(prog).args(pfd_info_args);
-        for var in stream_pfd::ENV_VARS {
+        for var in stream_pfd::env::ENV_VARS {
             cmd.env_remove(var);
         }
         let mut child = cmd

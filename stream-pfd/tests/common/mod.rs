@@ -95,7 +95,7 @@ pub fn command_with_fds(
         Command::new(program)
     };
     cmd.args(args);
-    for var in stream_pfd::ENV_VARS {
+    for var in stream_pfd::env::ENV_VARS {
         cmd.env_remove(var);
     }
     for (k, v) in env {
