@@ -1,59 +1,15 @@
 //! Exports that need no serde: raw BPF, libseccomp PFC and systemd unit lines.
 
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
-use std::os::fd::OwnedFd;
 
-use libseccomp::ScmpFilterContext;
-use libseccomp::error::SeccompError;
-use nix::sys::memfd::{MFdFlags, memfd_create};
 use sandbox_opts::Set;
 
+use crate::memfd::export_via_memfd;
 use crate::resolve::describe_args;
 use crate::table::{Action, IfMissing};
 use crate::{Effect, Error, Filter, Mode};
 
-/// Builds `filter`'s libseccomp context, lets `write` export it into a memfd
-/// and reads the bytes back: the shared path of the BPF and PFC exports.
-fn export_via_memfd(
-    filter: &Filter,
-    format: &'static str,
-    write: impl FnOnce(&ScmpFilterContext, &OwnedFd) -> Result<(), SeccompError>,
-) -> Result<Vec<u8>, Error> {
-    let ctx = filter.context()?;
-    let fd =
-        memfd_create(c"seccomp-sets-export", MFdFlags::MFD_CLOEXEC).map_err(|e| Error::Export {
-            format,
-            source: e.into(),
-        })?;
-    write(&ctx, &fd).map_err(|e| Error::Export {
-        format,
-        source: std::io::Error::other(e),
-    })?;
-    let mut file = File::from(fd);
-    let mut out = Vec::new();
-    file.seek(SeekFrom::Start(0))
-        .and_then(|_| file.read_to_end(&mut out))
-        .map_err(|source| Error::Export { format, source })?;
-    Ok(out)
-}
-
 impl Filter {
-    /// The filter as raw BPF (`struct sock_filter[]`, native byte order),
-    /// exactly as libseccomp's `seccomp_export_bpf` writes it. This is the
-    /// program [`Filter::load`] loads.
-    ///
-    /// ```
-    /// let f = seccomp_sets::Filter::new(&"on".parse()?, seccomp_sets::Mode::Enforce)?;
-    /// let bpf = f.export_bpf()?;
-    /// assert!(!bpf.is_empty() && bpf.len() % 8 == 0);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn export_bpf(&self) -> Result<Vec<u8>, Error> {
-        export_via_memfd(self, "bpf", |ctx, fd| ctx.export_bpf(fd))
-    }
-
     /// The filter as libseccomp's pseudo filter code (PFC), human-readable.
     ///
     /// ```
@@ -62,7 +18,7 @@ impl Filter {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn export_pfc(&self) -> Result<String, Error> {
-        let bytes = export_via_memfd(self, "pfc", |ctx, fd| ctx.export_pfc(fd))?;
+        let bytes = export_via_memfd(&self.context()?, "pfc", |ctx, fd| ctx.export_pfc(fd))?;
         String::from_utf8(bytes).map_err(|e| Error::Export {
             format: "pfc",
             source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),

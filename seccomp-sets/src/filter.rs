@@ -5,6 +5,7 @@ use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, S
 use sandbox_opts::{Sandbox, SetSelection};
 
 use crate::error::scmp;
+use crate::memfd::export_via_memfd;
 use crate::mode::{Effect, KillAction, Mode};
 use crate::table::{Action, CmpOp, Rule, TABLE};
 use crate::{Arch, Error, report, sys};
@@ -81,6 +82,7 @@ impl Builder {
             arch,
             planned: Vec::new(),
             missing: Vec::new(),
+            bpf: Vec::new(),
         };
         for rule in TABLE.iter().filter(|r| self.sets.contains(r.set)) {
             match crate::resolve::number(rule.syscall, arch) {
@@ -93,7 +95,9 @@ impl Builder {
             }
         }
         filter.missing.dedup_by_key(|r| r.syscall);
-        filter.context()?;
+        // One libseccomp context, compiled once: the program load() loads and export_bpf()
+        // returns (building it also checks that libseccomp accepts every row).
+        filter.bpf = export_via_memfd(&filter.context()?, "bpf", |ctx, fd| ctx.export_bpf(fd))?;
         Ok(filter)
     }
 }
@@ -107,8 +111,8 @@ impl Builder {
 /// bypassed through another syscall table, and a daemon has no business
 /// calling one.
 ///
-/// `Filter` is a plan (plain data, `Send + Sync`); the libseccomp context is
-/// rebuilt for each export and for loading.
+/// `Filter` is plain data (`Send + Sync`): the plan and the BPF program compiled from it once;
+/// a libseccomp context is built again only for the PFC export or [`Filter::context`].
 ///
 /// ```
 /// use seccomp_sets::{Filter, Mode};
@@ -130,6 +134,8 @@ pub struct Filter {
     arch: Arch,
     planned: Vec<Planned>,
     missing: Vec<&'static Rule>,
+    /// The compiled program (see [`Filter::export_bpf`]).
+    bpf: Vec<u8>,
 }
 
 impl Filter {
@@ -310,7 +316,7 @@ impl Filter {
                 action: "SECCOMP_RET_LOG",
             });
         }
-        let bpf = self.export_bpf()?;
+        let bpf = &self.bpf;
         if self.mode == Mode::Report {
             report::install()?;
         }
@@ -318,7 +324,7 @@ impl Filter {
         if set_nnp {
             sys::set_no_new_privs()?;
         }
-        sys::load_tsync(&bpf)?;
+        sys::load_tsync(bpf)?;
         Ok(Loaded {
             mode: self.mode,
             sets: self.sets,
@@ -328,9 +334,23 @@ impl Filter {
         })
     }
 
+    /// The filter as raw BPF (`struct sock_filter[]`, native byte order),
+    /// exactly as libseccomp's `seccomp_export_bpf` writes it. This is the
+    /// program [`Filter::load`] loads; it is built once, by the [`Builder`](crate::Builder).
+    ///
+    /// ```
+    /// let f = seccomp_sets::Filter::new(&"on".parse()?, seccomp_sets::Mode::Enforce)?;
+    /// let bpf = f.export_bpf()?;
+    /// assert!(!bpf.is_empty() && bpf.len() % 8 == 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn export_bpf(&self) -> Result<Vec<u8>, Error> {
+        Ok(self.bpf.clone())
+    }
+
     /// Number of BPF instructions of the filter.
     pub fn instruction_count(&self) -> Result<usize, Error> {
-        Ok(self.export_bpf()?.len() / 8)
+        Ok(self.bpf.len() / 8)
     }
 }
 

@@ -35,6 +35,7 @@ mod arch;
 mod error;
 mod export;
 mod filter;
+mod memfd;
 mod mode;
 mod report;
 pub mod resolve;
