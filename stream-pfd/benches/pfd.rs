@@ -36,10 +36,10 @@ fn main() {
 
 fn parent() {
     let exe = std::env::current_exe().expect("current_exe");
-    let dir = common::TempDir::new("bench");
+    let dir = common::TempDir::new("stream-pfd-bench");
 
     // Accept throughput.
-    let listener = std::os::unix::net::UnixListener::bind(dir.path("pfd.sock")).unwrap();
+    let listener = std::os::unix::net::UnixListener::bind(dir.join("pfd.sock")).unwrap();
     let out = common::command_with_fds(
         &exe,
         &[],
@@ -47,7 +47,7 @@ fn parent() {
         &[("LISTEN_FDS", "1"), (MODE, "accept")],
         true,
     )
-    .env("BENCH_DIR", &dir.0)
+    .env("BENCH_DIR", dir.path())
     .output()
     .expect("run accept child");
     print!("{}", String::from_utf8_lossy(&out.stdout));

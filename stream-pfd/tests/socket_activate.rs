@@ -120,14 +120,14 @@ fn free_port() -> u16 {
 }
 
 fn sock(dir: &TempDir, name: &str) -> (PathBuf, String) {
-    let path = dir.path(name);
+    let path = dir.join(name);
     let text = path.to_str().unwrap().to_owned();
     (path, text)
 }
 
 #[test]
 fn unix_socket_from_systemd_socket_activate() {
-    let dir = TempDir::new("sa-unix");
+    let dir = TempDir::new("stream-pfd-sa-unix");
     let (path, text) = sock(&dir, "u.sock");
     let Some(mut act) = Activator::start(
         "unix_socket_from_systemd_socket_activate",
@@ -181,7 +181,7 @@ fn tcp_socket_from_systemd_socket_activate() {
 
 #[test]
 fn two_named_sockets_from_systemd_socket_activate() {
-    let dir = TempDir::new("sa-two");
+    let dir = TempDir::new("stream-pfd-sa-two");
     let (path_a, text_a) = sock(&dir, "a.sock");
     let (path_b, text_b) = sock(&dir, "b.sock");
     let Some(mut act) = Activator::start(
@@ -209,7 +209,7 @@ fn two_named_sockets_from_systemd_socket_activate() {
 
 #[test]
 fn unclaimed_socket_from_systemd_socket_activate_is_reported() {
-    let dir = TempDir::new("sa-unclaimed");
+    let dir = TempDir::new("stream-pfd-sa-unclaimed");
     let (path_a, text_a) = sock(&dir, "a.sock");
     let (_path_b, text_b) = sock(&dir, "b.sock");
     let Some(mut act) = Activator::start(
@@ -231,7 +231,7 @@ fn unclaimed_socket_from_systemd_socket_activate_is_reported() {
 
 #[test]
 fn datagram_socket_from_systemd_socket_activate_is_rejected() {
-    let dir = TempDir::new("sa-dgram");
+    let dir = TempDir::new("stream-pfd-sa-dgram");
     let (path, text) = sock(&dir, "d.sock");
     let Some(mut act) = Activator::start(
         "datagram_socket_from_systemd_socket_activate_is_rejected",
@@ -250,7 +250,7 @@ fn datagram_socket_from_systemd_socket_activate_is_rejected() {
 
 #[test]
 fn accept_yes_connection_from_systemd_socket_activate_is_rejected() {
-    let dir = TempDir::new("sa-accept");
+    let dir = TempDir::new("stream-pfd-sa-accept");
     let (path, text) = sock(&dir, "acc.sock");
     let Some(mut act) = Activator::start(
         "accept_yes_connection_from_systemd_socket_activate_is_rejected",
@@ -272,7 +272,7 @@ fn accept_yes_connection_from_systemd_socket_activate_is_rejected() {
 #[cfg(feature = "tokio")]
 #[test]
 fn tokio_listener_from_systemd_socket_activate() {
-    let dir = TempDir::new("sa-tokio");
+    let dir = TempDir::new("stream-pfd-sa-tokio");
     let (path, text) = sock(&dir, "t.sock");
     let Some(mut act) = Activator::start(
         "tokio_listener_from_systemd_socket_activate",

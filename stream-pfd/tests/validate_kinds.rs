@@ -32,8 +32,8 @@ fn check(fd: &impl AsFd) -> Result<stream_pfd::SocketInfo, ValidateError> {
 
 #[test]
 fn unix_path_listener_is_valid() {
-    let dir = TempDir::new("kinds");
-    let path = dir.path("l.sock");
+    let dir = TempDir::new("stream-pfd-kinds");
+    let path = dir.join("l.sock");
     let listener = UnixListener::bind(&path).unwrap();
     let info = check(&listener).unwrap();
     assert_eq!(info.family(), Family::Unix);
@@ -162,8 +162,8 @@ fn bound_but_not_listening() {
         "{err}"
     );
 
-    let dir = TempDir::new("bound");
-    let path = dir.path("bound.sock");
+    let dir = TempDir::new("stream-pfd-bound");
+    let path = dir.join("bound.sock");
     let unix = raw_socket(AddressFamily::Unix, NixSockType::Stream);
     bind(
         std::os::fd::AsRawFd::as_raw_fd(&unix),
@@ -222,8 +222,8 @@ fn accepted_tcp_connection_is_rejected() {
 
 #[test]
 fn accepted_unix_connection_is_rejected() {
-    let dir = TempDir::new("acc");
-    let path = dir.path("a.sock");
+    let dir = TempDir::new("stream-pfd-acc");
+    let path = dir.join("a.sock");
     let listener = UnixListener::bind(&path).unwrap();
     let _client = UnixStream::connect(&path).unwrap();
     let (accepted, _) = listener.accept().unwrap();
@@ -284,10 +284,10 @@ fn seqpacket_listener_is_not_stream() {
 #[test]
 fn non_sockets_are_rejected_with_their_kind() {
     let (read_end, write_end) = nix::unistd::pipe().unwrap();
-    let dir = TempDir::new("files");
-    let file = std::fs::File::create(dir.path("regular")).unwrap();
+    let dir = TempDir::new("stream-pfd-files");
+    let file = std::fs::File::create(dir.join("regular")).unwrap();
     let null = std::fs::File::open("/dev/null").unwrap();
-    let directory = std::fs::File::open(&dir.0).unwrap();
+    let directory = std::fs::File::open(dir.path()).unwrap();
     let cases: [(&dyn AsFd, FileKind, &str); 5] = [
         (&read_end, FileKind::Fifo, "a pipe or FIFO"),
         (&write_end, FileKind::Fifo, "a pipe or FIFO"),
@@ -423,9 +423,9 @@ fn try_from_fd_failure_returns_the_fd_untouched() {
 
 #[test]
 fn wrong_family_conversions_keep_the_listener() {
-    let dir = TempDir::new("fam");
+    let dir = TempDir::new("stream-pfd-fam");
     let unix =
-        Listener::try_from_fd(UnixListener::bind(dir.path("f.sock")).unwrap().into()).unwrap();
+        Listener::try_from_fd(UnixListener::bind(dir.join("f.sock")).unwrap().into()).unwrap();
     let err = unix.into_tcp_listener().unwrap_err();
     assert!(
         err.to_string()

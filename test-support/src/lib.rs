@@ -6,13 +6,18 @@
 //! - [`wait`]: every "wait until the peer is ready" waits for the real condition (a connect that
 //!   succeeds, a line that was printed) with a bounded deadline and a message naming what it
 //!   waited for.
+//! - [`TempDir`]: a fresh directory, removed on drop, with short paths (Unix socket paths are
+//!   limited to 107 bytes).
 //! - [`bin`]: the binaries a test spawns are claimed out of cargo's shared target directory into
 //!   a copy of their own, so another cargo run that rebuilds or re-links them cannot change or
 //!   remove them mid-test.
 #![forbid(unsafe_code)]
 
 pub mod bin;
+mod tempdir;
 pub mod wait;
+
+pub use tempdir::TempDir;
 
 /// Whether missing resources fail tests (`HARDEN_TEST_STRICT=1`).
 pub fn strict() -> bool {

@@ -157,11 +157,7 @@ fn quiet(cmd: &mut Command) -> Result<(), String> {
     let out = cmd
         .output()
         .map_err(|e| format!("could not start `{shown}`: {e}"))?;
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let said = crate::util::both_outputs(&out);
     if out.status.success() && said.trim().is_empty() {
         Ok(())
     } else {

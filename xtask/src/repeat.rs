@@ -55,11 +55,7 @@ pub(crate) fn repeat(opts: &Repeat) -> Result<(), String> {
             .stdin(Stdio::null())
             .output()
             .map_err(|e| format!("could not start cargo test: {e}"))?;
-        let text = format!(
-            "{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = crate::util::both_outputs(&out);
         let mut failed = failed_tests(&text);
         let loaded = if load.is_some() { ", loaded" } else { "" };
         if failed.is_empty() && out.status.success() {

@@ -89,6 +89,16 @@ pub(crate) fn output(cmd: &mut Command) -> Result<String, String> {
     }
 }
 
+/// A finished command's stdout and then stderr, as text (each on lines of its own).
+pub(crate) fn both_outputs(out: &std::process::Output) -> String {
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    text
+}
+
 /// A printable form of a command line.
 pub(crate) fn show(cmd: &Command) -> String {
     let mut s = cmd.get_program().to_string_lossy().into_owned();

@@ -12,7 +12,7 @@ use nix::sys::socket::{
 };
 
 #[allow(unused_imports)]
-pub use test_support::{skip, skip_kernel_feature};
+pub use test_support::{TempDir, skip, skip_kernel_feature};
 
 /// The `pfd-info` example binary that `cargo test` built with this test's features, claimed
 /// out of the shared target directory (see [`test_support::bin`]): another cargo run that
@@ -168,33 +168,6 @@ pub fn line<'a>(stdout: &'a str, prefix: &str) -> &'a str {
 /// Every line of `stdout` starting with `prefix`, in order.
 pub fn lines<'a>(stdout: &'a str, prefix: &str) -> Vec<&'a str> {
     stdout.lines().filter(|l| l.starts_with(prefix)).collect()
-}
-
-/// A fresh directory under the temp dir, removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "stream-pfd-{tag}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// A unique abstract socket name.

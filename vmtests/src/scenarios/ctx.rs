@@ -321,20 +321,20 @@ impl Client {
     /// Connects to `unix:PATH` or `tcp:HOST:PORT` with read and write timeouts set.
     pub fn connect(addr: &str, timeout: Duration) -> Result<Client, String> {
         let connect_err = |e| format!("connecting to {addr}: {e}");
+        // Both stream types have the same timeout setters, but no trait for them.
+        macro_rules! with_timeouts {
+            ($s:expr) => {{
+                let s = $s;
+                s.set_read_timeout(Some(timeout))
+                    .and_then(|()| s.set_write_timeout(Some(timeout)))
+                    .map_err(|e| format!("{addr}: setting timeouts: {e}"))?;
+                Ok(Client::new(s))
+            }};
+        }
         if let Some(path) = addr.strip_prefix("unix:") {
-            let s = UnixStream::connect(path).map_err(connect_err)?;
-            s.set_read_timeout(Some(timeout))
-                .map_err(|e| e.to_string())?;
-            s.set_write_timeout(Some(timeout))
-                .map_err(|e| e.to_string())?;
-            Ok(Client::new(s))
+            with_timeouts!(UnixStream::connect(path).map_err(connect_err)?)
         } else if let Some(hp) = addr.strip_prefix("tcp:") {
-            let s = TcpStream::connect(hp).map_err(connect_err)?;
-            s.set_read_timeout(Some(timeout))
-                .map_err(|e| e.to_string())?;
-            s.set_write_timeout(Some(timeout))
-                .map_err(|e| e.to_string())?;
-            Ok(Client::new(s))
+            with_timeouts!(TcpStream::connect(hp).map_err(connect_err)?)
         } else {
             Err(format!(
                 "address `{addr}` is neither unix:PATH nor tcp:HOST:PORT"

@@ -307,6 +307,17 @@ fn build(image: &Image) -> Result<(), String> {
 }
 
 /// Images of older recipes (each ~500 MB) are removed once the current one is built.
+/// Masks each of `names` in `dir` (a unit or a generator): a link to /dev/null.
+fn mask(dir: &Path, names: &[&str]) -> Result<(), String> {
+    for name in names {
+        let link = dir.join(name);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink("/dev/null", &link)
+            .map_err(|e| format!("masking {}: {e}", link.display()))?;
+    }
+    Ok(())
+}
+
 fn remove_outdated(parent: &Path, current: &Path) {
     if let Ok(dir) = std::fs::read_dir(parent) {
         for e in dir.flatten() {
@@ -366,21 +377,11 @@ fn build_into(tmp: &Path, rootfs: &Path, mirror: &str, start: Instant) -> Result
             .map_err(|e| format!("chmod {}: {e}", p.display()))?;
     }
     let etc = rootfs.join("etc/systemd/system");
-    for unit in recipe.masked {
-        let link = etc.join(unit);
-        let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink("/dev/null", &link)
-            .map_err(|e| format!("masking {unit}: {e}"))?;
-    }
+    mask(&etc, recipe.masked)?;
     let generators = rootfs.join("etc/systemd/system-generators");
     std::fs::create_dir_all(&generators)
         .map_err(|e| format!("creating {}: {e}", generators.display()))?;
-    for g in recipe.masked_generators {
-        let link = generators.join(g);
-        let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink("/dev/null", &link)
-            .map_err(|e| format!("masking the generator {g}: {e}"))?;
-    }
+    mask(&generators, recipe.masked_generators)?;
     let default = etc.join("default.target");
     let _ = std::fs::remove_file(&default);
     std::os::unix::fs::symlink("/lib/systemd/system/multi-user.target", &default)
