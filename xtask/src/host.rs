@@ -82,6 +82,11 @@ fn host_steps(outcomes: &mut Vec<Outcome>) {
     );
     step(
         outcomes,
+        "host: no import circle between modules",
+        crate::modgraph::check,
+    );
+    step(
+        outcomes,
         "host: guest files (shellcheck, systemd-analyze verify)",
         check_guest_files,
     );

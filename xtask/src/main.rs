@@ -20,6 +20,7 @@ mod bench;
 mod deps;
 mod host;
 mod mirror;
+mod modgraph;
 mod msrv;
 mod repeat;
 mod util;

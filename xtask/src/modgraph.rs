@@ -1,0 +1,282 @@
+//! The import circle check: in every crate of the workspace, no top-level module uses a module
+//! that (directly or through others) uses it back. Imports through the crate root's re-exports
+//! count (`use crate::Filter` depends on the module `Filter` comes from).
+//!
+//! A plain text scan, good enough for this workspace's style: `crate::NAME` and `super::NAME`
+//! paths outside comments and outside a trailing `#[cfg(test)] mod tests { ... }`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The source directories checked, relative to the workspace root.
+const CRATE_SOURCES: &[&str] = &[
+    "stream-pfd/src",
+    "remote-policy/src",
+    "sandbox-opts/src",
+    "seccomp-sets/src",
+    "test-support/src",
+    "vmtests/src",
+    "vmtests/echod/src",
+    "xtask/src",
+];
+
+/// `cargo xtask test`'s step: fails naming every circle found.
+pub(crate) fn check() -> Result<(), String> {
+    let root = crate::util::project_root();
+    let mut found = Vec::new();
+    for dir in CRATE_SOURCES {
+        let graph = graph_of(&root.join(dir))?;
+        for cycle in cycles(&graph) {
+            found.push(format!("{dir}: {}", cycle.join(" <-> ")));
+        }
+    }
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "modules that import each other (directly or through others): {}",
+            found.join("; ")
+        ))
+    }
+}
+
+type Graph = BTreeMap<String, BTreeSet<String>>;
+
+/// Module -> the modules it uses, for one crate's `src` directory.
+fn graph_of(src: &Path) -> Result<Graph, String> {
+    let root_file = ["lib.rs", "main.rs"]
+        .iter()
+        .map(|f| src.join(f))
+        .find(|p| p.is_file());
+    let reexports = match &root_file {
+        Some(p) => reexports(&read(p)?),
+        None => BTreeMap::new(),
+    };
+    let mut graph = Graph::new();
+    for file in rust_files(src)? {
+        let rel = file.strip_prefix(src).unwrap_or(&file);
+        let mut parts = rel.iter().map(|p| p.to_string_lossy().into_owned());
+        let first = parts.next().unwrap_or_default();
+        let top = first.trim_end_matches(".rs").to_string();
+        if top == "lib" || top == "main" || top == "bin" {
+            continue;
+        }
+        // `super::` in a nested file names its own top module, except in a `mod.rs`.
+        let nested = rel.components().count() > 1 && !rel.ends_with("mod.rs");
+        let text = code_of(&read(&file)?);
+        let deps = graph.entry(top.clone()).or_default();
+        for name in paths_after(&text, "crate::") {
+            deps.insert(reexports.get(&name).cloned().unwrap_or(name));
+        }
+        if !nested {
+            deps.extend(paths_after(&text, "super::"));
+        }
+        deps.remove(&top);
+    }
+    let modules: BTreeSet<String> = graph.keys().cloned().collect();
+    for deps in graph.values_mut() {
+        deps.retain(|d| modules.contains(d));
+    }
+    Ok(graph)
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))
+}
+
+fn rust_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(rust_files(&path)?);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    Ok(out)
+}
+
+/// The code of a file: without comment lines and without a trailing test module.
+fn code_of(text: &str) -> String {
+    let text = match text.find("#[cfg(test)]\nmod tests {") {
+        Some(at) => &text[..at],
+        None => text,
+    };
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The first path segments after each `prefix` (`crate::{a, b::c}` gives `a` and `b`).
+fn paths_after(text: &str, prefix: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(prefix) {
+        let before = rest[..at].chars().next_back();
+        rest = &rest[at + prefix.len()..];
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        if let Some(group) = rest.strip_prefix('{') {
+            let end = group.find('}').unwrap_or(group.len());
+            for item in group[..end].split(',') {
+                out.extend(ident(item.trim()));
+            }
+        } else {
+            out.extend(ident(rest));
+        }
+    }
+    out
+}
+
+fn ident(text: &str) -> Option<String> {
+    let name: String = text
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// `pub use MODULE::{A, B as C};` at the crate root: name -> module.
+fn reexports(root: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for line in root.lines() {
+        let Some(rest) = line
+            .trim_start()
+            .strip_prefix("pub use ")
+            .or_else(|| line.trim_start().strip_prefix("pub(crate) use "))
+        else {
+            continue;
+        };
+        let Some((module, items)) = rest.trim_end_matches(';').split_once("::") else {
+            continue;
+        };
+        for item in items.trim_matches(|c| c == '{' || c == '}').split(',') {
+            let name = item.rsplit(" as ").next().unwrap_or("").trim();
+            if !name.is_empty() {
+                out.insert(name.to_string(), module.trim().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The strongly connected components with more than one module (Tarjan).
+fn cycles(graph: &Graph) -> Vec<Vec<String>> {
+    struct Walk<'a> {
+        graph: &'a Graph,
+        index: BTreeMap<&'a str, usize>,
+        low: BTreeMap<&'a str, usize>,
+        stack: Vec<&'a str>,
+        found: Vec<Vec<String>>,
+    }
+    fn visit<'a>(w: &mut Walk<'a>, v: &'a str) {
+        let i = w.index.len();
+        w.index.insert(v, i);
+        w.low.insert(v, i);
+        w.stack.push(v);
+        for d in &w.graph[v] {
+            let d = d.as_str();
+            if !w.index.contains_key(d) {
+                visit(w, d);
+                let low = w.low[v].min(w.low[d]);
+                w.low.insert(v, low);
+            } else if w.stack.contains(&d) {
+                let low = w.low[v].min(w.index[d]);
+                w.low.insert(v, low);
+            }
+        }
+        if w.low[v] == w.index[v] {
+            let mut component = Vec::new();
+            while let Some(x) = w.stack.pop() {
+                component.push(x.to_string());
+                if x == v {
+                    break;
+                }
+            }
+            if component.len() > 1 {
+                component.sort();
+                w.found.push(component);
+            }
+        }
+    }
+    let mut w = Walk {
+        graph,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        found: Vec::new(),
+    };
+    for v in graph.keys() {
+        if !w.index.contains_key(v.as_str()) {
+            visit(&mut w, v);
+        }
+    }
+    w.found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> PathBuf {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "xtask-modgraph-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (name, text) in files {
+            let path = dir.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn a_circle_through_a_reexport_is_found_and_a_chain_is_not() {
+        let dir = tree(&[
+            (
+                "lib.rs",
+                "mod a;\nmod b;\nmod c;\npub use b::{Bee, Other as O};\n",
+            ),
+            ("a.rs", "use crate::Bee;\n"),
+            ("b.rs", "use crate::{c::See, x};\n"),
+            (
+                "c.rs",
+                "// use crate::a::Ay; (a comment does not count)\nfn f() { crate::a::g() }\n",
+            ),
+        ]);
+        assert_eq!(
+            cycles(&graph_of(&dir).unwrap()),
+            vec![vec!["a".to_string(), "b".to_string(), "c".to_string()]]
+        );
+        let chain = tree(&[
+            ("lib.rs", "mod a;\nmod b;\n"),
+            (
+                "a.rs",
+                "use crate::b::B;\n#[cfg(test)]\nmod tests {\n    use crate::a;\n}\n",
+            ),
+            ("b/mod.rs", "mod inner;\n"),
+            ("b/inner.rs", "use super::Thing;\n"),
+        ]);
+        assert!(cycles(&graph_of(&chain).unwrap()).is_empty());
+        let _ = std::fs::remove_dir_all(dir);
+        let _ = std::fs::remove_dir_all(chain);
+    }
+
+    #[test]
+    fn paths_are_read_with_groups_and_not_inside_other_names() {
+        let found = paths_after(
+            "use crate::{alpha, beta::x};\nmy_crate::gamma; crate::delta::y",
+            "crate::",
+        );
+        let want: BTreeSet<String> = ["alpha", "beta", "delta"].map(String::from).into();
+        assert_eq!(found, want);
+    }
+}
