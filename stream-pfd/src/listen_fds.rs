@@ -6,7 +6,7 @@ use std::os::fd::RawFd;
 
 use crate::env::{ENV_VARS, EnvError, Mode, PassedFd, read_vars, thread_count};
 use crate::info::SocketInfo;
-use crate::registry::{id_of, taken};
+use crate::registry::{Taken, id_of, taken};
 use crate::sys;
 use crate::text::Shown;
 use crate::validate::{ValidateError, validate};
@@ -22,8 +22,11 @@ use crate::validate::{ValidateError, validate};
 pub enum OnDrop {
     /// Close them (the default). systemd keeps its own copy of every socket of a socket
     /// unit, so closing the service's copy loses nothing, while leaving it open would keep a
-    /// listening socket that nobody serves and leak it into child processes. Only fds that
-    /// are still the socket that was passed (same device and inode) are closed.
+    /// listening socket that nobody serves and leak it into child processes. This closes
+    /// every passed fd nobody took, whether or not it passed validation (a datagram socket
+    /// passed by mistake is closed too), and a second fd number of a socket taken through
+    /// the first. Only fds that are still the socket that was passed (same device and inode)
+    /// are closed.
     #[default]
     Close,
     /// Leave them open and unchanged (for programs that hand them to something else).
@@ -355,7 +358,8 @@ impl ListenFds {
         let registry = taken();
         self.passed()
             .iter()
-            .filter(|p| !registry.contains_key(&p.id()))
+            // A duplicate of a taken socket at another number is still unclaimed.
+            .filter(|p| registry.get(&p.id()).is_none_or(|t| t.fd != p.fd()))
             .map(|p| Unclaimed {
                 fd: p.fd(),
                 name: p.name().to_owned(),
@@ -381,17 +385,19 @@ impl Drop for ListenFds {
         };
         let mut registry = taken();
         for p in passed {
-            if registry.contains_key(&p.id()) {
+            // Skip the fd number through which the socket was taken; a duplicate of it at
+            // another number is closed like any other unclaimed fd.
+            if registry.get(&p.id()).is_some_and(|t| t.fd == p.fd()) {
                 continue;
             }
             let owned = sys::with_borrowed(p.fd(), |b| {
                 (id_of(b) == Some(p.id())).then(|| sys::claim(b))
             });
             if let Some(Some(owned)) = owned {
-                registry.insert(
-                    p.id(),
-                    "an unclaimed fd (closed when ListenFds was dropped)".into(),
-                );
+                registry.entry(p.id()).or_insert(Taken {
+                    fd: p.fd(),
+                    taken_as: "an unclaimed fd (closed when ListenFds was dropped)".into(),
+                });
                 drop(owned);
             }
         }

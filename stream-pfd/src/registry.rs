@@ -10,13 +10,22 @@ use crate::spec::FIRST_FD;
 use crate::sys;
 use crate::validate::fstat;
 
-/// Process-wide registry of taken sockets (identity -> the remote it was taken as), shared by
-/// every [`ListenFds`](crate::ListenFds), so no socket is ever claimed twice in this process.
-static TAKEN: Mutex<BTreeMap<SocketId, String>> = Mutex::new(BTreeMap::new());
+/// A socket that was claimed: through which fd number, and as what.
+#[derive(Debug, Clone)]
+pub(crate) struct Taken {
+    /// The fd number claimed (a duplicate of the same socket at another number is not).
+    pub(crate) fd: RawFd,
+    /// The remote it was taken as, or why it was closed.
+    pub(crate) taken_as: String,
+}
+
+/// Process-wide registry of taken sockets (identity -> how it was taken), shared by every
+/// [`ListenFds`](crate::ListenFds), so no socket is ever claimed twice in this process.
+static TAKEN: Mutex<BTreeMap<SocketId, Taken>> = Mutex::new(BTreeMap::new());
 
 /// Locks the registry. A panic while it was held cannot leave it half-updated (each change is
 /// one `insert`), so a poisoned lock is used as is.
-pub(crate) fn taken() -> std::sync::MutexGuard<'static, BTreeMap<SocketId, String>> {
+pub(crate) fn taken() -> std::sync::MutexGuard<'static, BTreeMap<SocketId, Taken>> {
     TAKEN
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -8,7 +8,7 @@ use crate::env::{Mode, PassedFd};
 use crate::info::SocketId;
 use crate::listen_fds::ListenFds;
 use crate::listener::{Listener, make_nonblocking_cloexec};
-use crate::registry::taken;
+use crate::registry::{Taken, taken};
 use crate::spec::{FIRST_FD, Inner, PfdSpec};
 use crate::sys;
 use crate::text::Shown;
@@ -16,7 +16,12 @@ use crate::validate::{ValidateError, fstat, validate_stat};
 
 impl ListenFds {
     /// Resolves `spec`, validates the fd, and takes ownership of it as a non-blocking,
-    /// close-on-exec [`Listener`]. See [`ListenFds`] for the rules.
+    /// close-on-exec [`Listener`]. See [`ListenFds`] for the rules. An fd that fails is left
+    /// as it was (what happens to it when `ListenFds` is dropped is [`OnDrop`](crate::OnDrop)'s choice).
+    ///
+    /// `O_NONBLOCK` is a property of the socket's open file description, so it also applies to
+    /// every duplicate of the fd (another passed number of the same socket, or a copy in
+    /// another process); `FD_CLOEXEC` is set on this fd number only.
     ///
     /// ```
     /// use stream_pfd::{ListenFds, TakeError};
@@ -49,11 +54,11 @@ impl ListenFds {
                 });
             }
             let mut registry = taken();
-            if let Some(taken_as) = registry.get(&id) {
+            if let Some(earlier) = registry.get(&id) {
                 return Err(TakeError::AlreadyTaken {
                     spec: spec.clone(),
                     fd,
-                    taken_as: taken_as.clone(),
+                    taken_as: earlier.taken_as.clone(),
                 });
             }
             let info = validate_stat(borrowed, &st).map_err(invalid)?;
@@ -63,7 +68,13 @@ impl ListenFds {
                 source,
             })?;
             let owned = sys::claim(borrowed);
-            registry.insert(id, spec.to_string());
+            registry.insert(
+                id,
+                Taken {
+                    fd,
+                    taken_as: spec.to_string(),
+                },
+            );
             Ok(Listener::new(owned, info, Some(spec.clone()), name))
         })
         .unwrap_or_else(|| Err(not_open()))
@@ -98,8 +109,16 @@ impl ListenFds {
             ) => {
                 match snapshot.get(fd) {
                     Some(id) => Ok((*fd, None, Some(*id))),
-                    // Not open at all: let `take` report EBADF (with the rlimit hint).
-                    None if !sys::is_open(*fd) => Ok((*fd, None, None)),
+                    // Not in the start-up snapshot: never claimed, even if another thread opens
+                    // the number before `take` would look at it. Not open: EBADF (with the
+                    // rlimit hint); open: opened by this process after start-up.
+                    None if !sys::is_open(*fd) => Err(TakeError::Invalid {
+                        spec: spec.clone(),
+                        source: ValidateError::NotOpen {
+                            fd: *fd,
+                            open_limit: beyond_open_limit(*fd),
+                        },
+                    }),
                     None => Err(TakeError::NotInherited {
                         spec: spec.clone(),
                         fd: *fd,

@@ -137,6 +137,35 @@ fn unknown_ambiguous_and_out_of_range_specs_are_refused() {
     }
 }
 
+/// The same socket passed twice (fd 4 is a duplicate of fd 3): taking fd 3 leaves fd 4
+/// unclaimed; it is reported, and closed on drop instead of leaking into children.
+#[test]
+fn a_duplicate_of_a_taken_socket_is_unclaimed_and_closed() {
+    let Some(prog) = pfd_info("a_duplicate_of_a_taken_socket_is_unclaimed_and_closed") else {
+        return;
+    };
+    let name = abstract_name("dup");
+    let sock = abstract_listener(&name);
+    let fds = [sock.as_fd(), sock.as_fd()];
+    let (code, out) = run_pfd_info(&prog, &["pfd:3"], &fds, &activated("2", None), true);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        lines(&out, "unclaimed: "),
+        [format!(
+            "unclaimed: fd 4 (name unknown): AF_UNIX stream listener on @{name}"
+        )],
+        "{out}"
+    );
+    assert!(
+        out.contains("after-drop fd=3 nonblock=yes cloexec=yes"),
+        "{out}"
+    );
+    assert!(
+        out.contains("after-drop fd=4 closed"),
+        "the duplicate leaked: {out}"
+    );
+}
+
 #[test]
 fn unclaimed_fds_are_reported_and_closed_or_left() {
     let Some(prog) = pfd_info("unclaimed_fds_are_reported_and_closed_or_left") else {
