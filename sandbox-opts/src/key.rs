@@ -1,7 +1,7 @@
 //! The option names (`enable`, `obsolete`, ...) and the values each accepts.
 //!
 //! This is the one table of the grammar: names and accepted spellings (QEMU's
-//! defaults are [`Sandbox::OFF`]). The parser, the error messages and the
+//! defaults are [`Sandbox::OFF`](crate::Sandbox::OFF)). The parser, the error messages and the
 //! help text read it.
 
 use std::fmt;

@@ -25,7 +25,7 @@
 //! `resourcecontrol` are optional strings with QEMU's values and defaults.
 //! Unknown or repeated keys are rejected. Errors use the messages of
 //! [`ParseError`] where one applies; the `input` shown is `key=value`.
-//! Warnings cannot travel through serde and are dropped.
+//! A [`Sandbox`] drops the parser's warnings; deserialise a [`Parsed`] to keep them.
 //!
 //! The map form needs a self-describing format (JSON, TOML, YAML, ...). To
 //! also *serialise* as a map, use [`as_map`] with `#[serde(with = ...)]`.
@@ -38,6 +38,7 @@ use ::serde::{Deserialize, Serialize};
 
 use crate::error::ParseError;
 use crate::key::{Key, parse_bool, write_alternatives};
+use crate::parse::{Parsed, parse_with_warnings};
 use crate::sandbox::Sandbox;
 
 impl Serialize for Sandbox {
@@ -49,6 +50,46 @@ impl Serialize for Sandbox {
 impl<'de> Deserialize<'de> for Sandbox {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(SandboxVisitor)
+    }
+}
+
+/// [`Parsed`] deserialises like [`Sandbox`] and keeps the parser's warnings of the string
+/// form (the map form has none), so a config file needs to be read only once.
+///
+/// ```
+/// let p: sandbox_opts::Parsed = serde_json::from_str(r#""off,spawn=deny""#)?;
+/// assert!(!p.sandbox.enabled); // "spawn=deny" does nothing while off: a warning says so
+/// assert_eq!(p.warnings.len(), 1);
+/// let m: sandbox_opts::Parsed = serde_json::from_str(r#"{"enable": true}"#)?;
+/// assert!(m.sandbox.enabled && m.warnings.is_empty());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+impl<'de> Deserialize<'de> for Parsed {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ParsedVisitor)
+    }
+}
+
+/// The string form through the parser (with its warnings); the map form as [`Sandbox`]'s.
+struct ParsedVisitor;
+
+impl<'de> Visitor<'de> for ParsedVisitor {
+    type Value = Parsed;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        SandboxVisitor.expecting(f)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Parsed, E> {
+        let (sandbox, warnings) = parse_with_warnings(v).map_err(E::custom)?;
+        Ok(Parsed { sandbox, warnings })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Parsed, A::Error> {
+        Ok(Parsed {
+            sandbox: SandboxVisitor.visit_map(map)?,
+            warnings: Vec::new(),
+        })
     }
 }
 
