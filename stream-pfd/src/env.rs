@@ -323,7 +323,7 @@ impl fmt::Display for EnvError {
             ),
             EnvError::BadPid { value } => write!(
                 f,
-                "LISTEN_PID={} is not a valid process id ({})",
+                "LISTEN_PID=\"{}\" is not a valid process id ({})",
                 Shown(value),
                 Expected {
                     value,
@@ -341,7 +341,7 @@ impl fmt::Display for EnvError {
             ),
             EnvError::BadPidFdId { value } => write!(
                 f,
-                "LISTEN_PIDFDID={} is not a valid pidfd inode id ({})",
+                "LISTEN_PIDFDID=\"{}\" is not a valid pidfd inode id ({})",
                 Shown(value),
                 Expected {
                     value,
@@ -358,7 +358,7 @@ impl fmt::Display for EnvError {
             ),
             EnvError::BadFdCount { value } => write!(
                 f,
-                "LISTEN_FDS={} is not a valid fd count ({})",
+                "LISTEN_FDS=\"{}\" is not a valid fd count ({})",
                 Shown(value),
                 Expected {
                     value,
@@ -374,8 +374,9 @@ impl fmt::Display for EnvError {
             ),
             EnvError::NamesCountMismatch { names, fds } => write!(
                 f,
-                "LISTEN_FDNAMES has {names} names but LISTEN_FDS={fds}; systemd passes exactly \
-                 one name per fd"
+                "LISTEN_FDNAMES has {names} name{} but LISTEN_FDS={fds}; systemd passes \
+                 exactly one name per fd",
+                if *names == 1 { "" } else { "s" }
             ),
             EnvError::BadName { index, name } => write!(
                 f,

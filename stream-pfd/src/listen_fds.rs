@@ -111,7 +111,7 @@ impl ListenFdsBuilder {
     ///     .vars([("LISTEN_FDS", "x"), ("LISTEN_PID", pid.as_str())])
     ///     .build()
     ///     .unwrap_err();
-    /// assert_eq!(err.to_string(), "LISTEN_FDS=x is not a valid fd count (expected a decimal number)");
+    /// assert_eq!(err.to_string(), "LISTEN_FDS=\"x\" is not a valid fd count (expected a decimal number)");
     /// ```
     pub fn vars<I, K, V>(mut self, vars: I) -> ListenFdsBuilder
     where

@@ -49,6 +49,9 @@ impl fmt::Display for Expected<'_> {
                  value is ambiguous",
                 Shown(self.value)
             )?;
+        } else if !self.value.is_empty() && self.value.bytes().all(|b| b.is_ascii_digit()) {
+            // A decimal number that is refused can only be too large.
+            f.write_str(" that fits in 64 bits; this one is too large")?;
         }
         Ok(())
     }

@@ -14,14 +14,20 @@ use crate::sys;
 ///
 /// The checks run in this order, each failure with its own [`ValidateError`] variant: open
 /// ([`NotOpen`](ValidateError::NotOpen)), a socket ([`NotSocket`](ValidateError::NotSocket)),
-/// a stream socket ([`NotStream`](ValidateError::NotStream)), not a connected socket
+/// the socket itself rather than an `O_PATH` reference to its file
+/// ([`PathOnly`](ValidateError::PathOnly)), a stream socket ([`NotStream`](ValidateError::NotStream)), not a connected socket
 /// ([`Connected`](ValidateError::Connected), what systemd's `Accept=yes` passes), listening
 /// ([`NotListening`](ValidateError::NotListening)), `AF_UNIX`/`AF_INET`/`AF_INET6`
 /// ([`UnsupportedFamily`](ValidateError::UnsupportedFamily)) and, for IP, TCP or MPTCP
 /// ([`UnsupportedProtocol`](ValidateError::UnsupportedProtocol)).
 ///
-/// Only `fstat`, `getsockopt`, `getsockname` and `getpeername` are used: the
-/// fd's flags and state are left exactly as they were.
+/// Only `fstat`, `fcntl(F_GETFL)`, `getsockopt`, `getsockname` and `getpeername` are used:
+/// the fd's flags and state are left exactly as they were.
+///
+/// One case passes although the socket is useless: a listening `AF_UNIX` socket on which
+/// `shutdown()` was called keeps `SO_ACCEPTCONN` set, and the kernel shows its shut-down state
+/// to no socket option, so it validates and then refuses every connection. (A shut-down TCP
+/// listener is no longer listening and is reported as [`NotListening`](ValidateError::NotListening).)
 ///
 /// ```
 /// use std::os::fd::AsFd;
@@ -69,6 +75,17 @@ pub(crate) fn validate_stat(
             fd: raw,
             kind: FileKind::from_mode(st.st_mode),
         });
+    }
+    // An O_PATH fd of a socket file stats as a socket but is no socket: every socket call on
+    // it fails with EBADF. Say what it is instead.
+    let flags =
+        nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFL).map_err(|e| ValidateError::Sys {
+            fd: raw,
+            call: "fcntl(F_GETFL)",
+            source: e.into(),
+        })?;
+    if flags & libc::O_PATH != 0 {
+        return Err(ValidateError::PathOnly { fd: raw });
     }
     let opt = |name: i32, call: &'static str| {
         sys::getsockopt_int(fd, libc::SOL_SOCKET, name).map_err(|source| ValidateError::Sys {
@@ -182,7 +199,14 @@ pub enum ValidateError {
         /// Its peer's address.
         peer: SocketAddress,
     },
-    /// A stream socket on which `listen` was never called (`SO_ACCEPTCONN` is 0).
+    /// An `O_PATH` descriptor of a socket file (from `open(path, O_PATH)`): it names the file,
+    /// it is not the socket.
+    PathOnly {
+        /// The fd number.
+        fd: RawFd,
+    },
+    /// A stream socket that is not listening (`SO_ACCEPTCONN` is 0): `listen` was never called
+    /// on it, or it was shut down (which the kernel does not tell apart for TCP).
     NotListening {
         /// The fd number.
         fd: RawFd,
@@ -233,6 +257,7 @@ impl ValidateError {
             | ValidateError::NotStream { fd, .. }
             | ValidateError::Connected { fd, .. }
             | ValidateError::NotListening { fd, .. }
+            | ValidateError::PathOnly { fd }
             | ValidateError::UnsupportedFamily { fd, .. }
             | ValidateError::UnsupportedProtocol { fd, .. }
             | ValidateError::Sys { fd, .. } => *fd,
@@ -298,8 +323,13 @@ impl fmt::Display for ValidateError {
                 local: Some(local),
             } => write!(
                 f,
-                "not a listening socket: fd {fd} is a stream socket bound to {local}, but \
-                 listen() was never called on it"
+                "not a listening socket: fd {fd} is a stream socket bound to {local} that is not \
+                 listening (listen() was never called on it, or it was shut down)"
+            ),
+            ValidateError::PathOnly { fd } => write!(
+                f,
+                "not a socket: fd {fd} is an O_PATH reference to a socket file, not the socket \
+                 itself; pfd: needs a listening stream socket (systemd ListenStream=)"
             ),
             ValidateError::UnsupportedFamily { fd, family } => write!(
                 f,

@@ -98,6 +98,7 @@ fn validate_errors() -> Vec<ValidateError> {
             peer: SocketAddress::Unix(UnixAddress::Unnamed),
         },
         ValidateError::NotListening { fd: 3, local: None },
+        ValidateError::PathOnly { fd: 3 },
         ValidateError::NotListening {
             fd: 3,
             local: Some(SocketAddress::Inet(tcp)),

@@ -353,7 +353,7 @@ fn listen_pidfdid_is_checked() {
     let (code, out) = run_pfd_info(&prog, &["pfd:3"], &[unix.as_fd()], &env, true);
     assert_eq!(code, 2, "{out}");
     assert!(
-        out.contains("env-error: LISTEN_PIDFDID=x1 is not a valid pidfd inode id"),
+        out.contains("env-error: LISTEN_PIDFDID=\"x1\" is not a valid pidfd inode id"),
         "{out}"
     );
 }
@@ -417,7 +417,7 @@ fn bad_listen_fds_and_names_are_refused() {
     let cases: [(&[(&str, &str)], &str); 8] = [
         (
             &[("LISTEN_FDS", "2"), ("LISTEN_FDNAMES", "a")],
-            "env-error: LISTEN_FDNAMES has 1 names but LISTEN_FDS=2; systemd passes exactly one name per fd",
+            "env-error: LISTEN_FDNAMES has 1 name but LISTEN_FDS=2; systemd passes exactly one name per fd",
         ),
         (
             &[("LISTEN_FDS", "1"), ("LISTEN_FDNAMES", "a:b")],
@@ -429,15 +429,15 @@ fn bad_listen_fds_and_names_are_refused() {
         ),
         (
             &[("LISTEN_FDS", "+2")],
-            "env-error: LISTEN_FDS=+2 is not a valid fd count (expected a decimal number)",
+            "env-error: LISTEN_FDS=\"+2\" is not a valid fd count (expected a decimal number)",
         ),
         (
             &[("LISTEN_FDS", " 2")],
-            "env-error: LISTEN_FDS= 2 is not a valid fd count (expected a decimal number)",
+            "env-error: LISTEN_FDS=\" 2\" is not a valid fd count (expected a decimal number)",
         ),
         (
             &[("LISTEN_FDS", "")],
-            "env-error: LISTEN_FDS= is not a valid fd count (expected a decimal number)",
+            "env-error: LISTEN_FDS=\"\" is not a valid fd count (expected a decimal number)",
         ),
         (
             &[("LISTEN_FDS", "2147483646")],
@@ -464,7 +464,7 @@ fn leading_zeros_are_refused_not_read_as_decimal() {
     let cases: [(&[(&str, &str)], &str); 3] = [
         (
             &[("LISTEN_PID", pid.as_str()), ("LISTEN_FDS", "01")],
-            "LISTEN_FDS=01 is not a valid fd count (expected a decimal number without leading \
+            "LISTEN_FDS=\"01\" is not a valid fd count (expected a decimal number without leading \
              zeros: systemd's sd_listen_fds reads 01 as octal, so the value is ambiguous)",
         ),
         (
@@ -660,4 +660,32 @@ fn stdio_numbers_cannot_reach_take() {
             std::io::ErrorKind::InvalidInput
         );
     }
+}
+
+/// A value that is a decimal number but does not fit is called too large, not "not a decimal
+/// number"; values are quoted, so that a trailing space shows.
+#[test]
+fn too_large_and_spaced_values_are_named_as_such() {
+    let pid = std::process::id().to_string();
+    let err = ListenFds::builder()
+        .vars([
+            ("LISTEN_PID", pid.as_str()),
+            ("LISTEN_FDS", "99999999999999999999999"),
+        ])
+        .on_drop(stream_pfd::OnDrop::Leave)
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "LISTEN_FDS=\"99999999999999999999999\" is not a valid fd count (expected a decimal \
+         number that fits in 64 bits; this one is too large)"
+    );
+    let err = ListenFds::builder()
+        .vars([("LISTEN_PID", "1 "), ("LISTEN_FDS", "1")])
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "LISTEN_PID=\"1 \" is not a valid process id (expected a positive decimal number)"
+    );
 }

@@ -157,8 +157,9 @@ fn bound_but_not_listening() {
         other => panic!("{other:?}"),
     }
     assert!(
-        err.to_string()
-            .contains("but listen() was never called on it"),
+        err.to_string().contains(
+            "that is not listening (listen() was never called on it, or it was shut down)"
+        ),
         "{err}"
     );
 
@@ -440,4 +441,29 @@ fn wrong_family_conversions_keep_the_listener() {
         stream_pfd::StdListener::Tcp(_) => {}
         other => panic!("{other:?}"),
     }
+}
+
+/// An O_PATH descriptor of a socket file stats as a socket; it is named for what it is.
+#[test]
+fn o_path_descriptor_of_a_socket_file_is_not_a_socket() {
+    use std::os::fd::AsFd;
+    let dir = TempDir::new("stream-pfd-opath");
+    let path = dir.join("s.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let opath = nix::fcntl::open(
+        &path,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .unwrap();
+    let err = stream_pfd::validate(opath.as_fd()).unwrap_err();
+    assert!(
+        matches!(err, stream_pfd::ValidateError::PathOnly { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("is an O_PATH reference to a socket file, not the socket itself"),
+        "{err}"
+    );
 }
