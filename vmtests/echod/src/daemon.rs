@@ -2,19 +2,23 @@
 //!
 //! 1. parse everything (command line, config file, remotes file; every remote through the
 //!    `remote-policy` set), raise `RLIMIT_NOFILE`;
-//! 2. take and validate every `pfd:` listener (`stream-pfd`, while still single-threaded, so the
-//!    `LISTEN_*` variables can be unset), then bind every `punix:`/`ptcp:` listener;
+//! 2. walk the set once: take and validate every `pfd:` listener (`stream-pfd`, while still
+//!    single-threaded, so the `LISTEN_*` variables can be unset); then open every remote
+//!    (`endpoint`: bind every `punix:`/`ptcp:` listener, adopt each taken listener as is);
 //! 3. open the control socket;
 //! 4. load the sandbox (`seccomp-sets`, TSYNC: the tokio threads that already exist get it too;
 //!    no_new_privs is always set with a sandbox, as in QEMU);
 //! 5. send `READY=1` when `NOTIFY_SOCKET` is set;
-//! 6. serve. SIGTERM, SIGINT or `exit` stop accepting, finish in-flight replies (at most
+//! 6. serve (`supervise` starts the `serve` tasks; `control` and the remotes-file watcher change
+//!    the remotes). SIGTERM, SIGINT or `exit` stop accepting, finish in-flight replies (at most
 //!    [`SHUTDOWN_GRACE`]), remove the Unix socket paths echod created, and return success.
 
 use super::cli::{Cli, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_MESSAGE_SIZE};
 use super::config::{self, ConfigFile, FileError};
+use super::control;
 use super::endpoint::{self, OpenError};
-use super::server::{self, Overrides, SHUTDOWN_GRACE, Shared, State};
+use super::state::{Overrides, Shared};
+use super::supervise::{self, State, Supervisor};
 use super::{logging, notify};
 use clap::Parser;
 use remote_policy::set::Refusal;
@@ -23,6 +27,10 @@ use sandbox_opts::Sandbox;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::process::ExitCode;
+use std::time::Duration;
+
+/// How long shutdown waits for in-flight replies.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Why echod could not start (each is logged as one line, then echod exits 1).
 #[derive(Debug)]
@@ -150,7 +158,6 @@ pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
     let mut state = State {
         set,
         running: BTreeMap::new(),
-        inherited: BTreeMap::new(),
         config_file: cli.config_file.clone(),
         remotes_file: cli.remotes_file.clone(),
         remotes_file_text,
@@ -172,44 +179,67 @@ pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
     }
 
     // 2a. Take and validate the inherited listeners (single-threaded: LISTEN_* are unset).
-    state.inherited = take_inherited(&state.set)?;
+    let remotes = take_inherited(&state.set)?;
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("echod-worker")
         .build()
         .map_err(|e| StartError::Io("cannot start the tokio runtime", e))?;
-    let result = rt.block_on(serve(cli, state, limits));
+    let result = rt.block_on(serve(cli, state, remotes, limits));
     rt.shutdown_timeout(std::time::Duration::from_millis(500));
     result
 }
 
-fn take_inherited(set: &RemoteSet) -> Result<BTreeMap<String, stream_pfd::Listener>, StartError> {
-    let specs: Vec<stream_pfd::PfdSpec> = set
-        .iter()
-        .filter_map(|(r, _)| match r {
-            Remote::Pfd(spec) => Some(spec.clone()),
+/// A remote to open at start-up.
+#[derive(Debug)]
+struct Opening {
+    remote: Remote,
+    /// The command line holds it: if it cannot be opened, echod does not start.
+    from_cli: bool,
+    /// The listener taken for it (`pfd:` remotes).
+    inherited: Option<stream_pfd::Listener>,
+}
+
+/// Walks the set once: takes and validates the listener of every `pfd:` remote, and returns
+/// every remote to open, in the set's order, each `pfd:` one with its listener.
+fn take_inherited(set: &RemoteSet) -> Result<Vec<Opening>, StartError> {
+    let mut fds = stream_pfd::ListenFds::builder().unset_env(true).build();
+    let mut remotes = Vec::with_capacity(set.len());
+    let mut needs_env = false;
+    for (remote, origins) in set.iter() {
+        let inherited = match (remote, &mut fds) {
+            (Remote::Pfd(spec), Ok(fds)) => {
+                let listener = fds.take(spec).map_err(StartError::Take)?;
+                log::info!("{spec}: {}", listener.info());
+                Some(listener)
+            }
+            // The environment is inconsistent: an error, since this remote needs it.
+            (Remote::Pfd(_), Err(_)) => {
+                needs_env = true;
+                None
+            }
             _ => None,
-        })
-        .collect();
-    let mut out = BTreeMap::new();
-    let mut fds = match stream_pfd::ListenFds::builder().unset_env(true).build() {
-        Ok(fds) => fds,
-        Err(e) if specs.is_empty() => {
-            log::warn!("ignoring the socket-activation environment: {e}");
-            return Ok(out);
+        };
+        remotes.push(Opening {
+            remote: remote.clone(),
+            from_cli: origins.contains(Origin::CommandLine),
+            inherited,
+        });
+    }
+    match fds {
+        Ok(fds) => {
+            for unused in fds.unclaimed() {
+                log::warn!(
+                    "socket-activation fd not used by any pfd: remote (closing it): {unused}"
+                );
+            }
         }
-        Err(e) => return Err(StartError::Env(e)),
-    };
-    for spec in specs {
-        let listener = fds.take(&spec).map_err(StartError::Take)?;
-        log::info!("{spec}: {}", listener.info());
-        out.insert(spec.to_string(), listener);
+        Err(e) if needs_env => return Err(StartError::Env(e)),
+        // No `pfd:` remote needs it: ignored.
+        Err(e) => log::warn!("ignoring the socket-activation environment: {e}"),
     }
-    for unused in fds.unclaimed() {
-        log::warn!("socket-activation fd not used by any pfd: remote (closing it): {unused}");
-    }
-    Ok(out)
+    Ok(remotes)
 }
 
 /// Loads the sandbox on every thread (TSYNC). Unlike a bare `seccomp_sets::apply`, echod always
@@ -227,23 +257,27 @@ fn load_sandbox(sandbox: &Sandbox) -> Result<Option<seccomp_sets::Loaded>, secco
         .map(Some)
 }
 
-async fn serve(cli: Cli, mut state: State, limits: (usize, usize)) -> Result<(), StartError> {
+async fn serve(
+    cli: Cli,
+    mut state: State,
+    remotes: Vec<Opening>,
+    limits: (usize, usize),
+) -> Result<(), StartError> {
     use tokio::signal::unix::{SignalKind, signal};
 
-    // 2b. Bind every listener. A command-line remote that cannot be opened stops start-up; one
-    // from the files is reported and shown as failed by echod/list-remotes.
-    let remotes: Vec<(Remote, bool)> = state
-        .set
-        .iter()
-        .map(|(r, o)| (r.clone(), o.contains(Origin::CommandLine)))
-        .collect();
+    // 2b. Bind every listener, adopt the taken ones. A command-line remote that cannot be opened
+    // stops start-up; one from the files is reported and shown as failed by echod/list-remotes.
     let mut failed = 0;
-    for (remote, from_cli) in remotes {
-        match state.open(&remote, None) {
+    for Opening {
+        remote,
+        from_cli,
+        inherited,
+    } in remotes
+    {
+        match state.open_at_start(&remote, inherited) {
             Ok(()) => {
-                let key = remote.to_string();
                 // The bound address: the only way to learn ptcp:0's port without a control socket.
-                log::info!("{key}: {}", state.running[&key].status());
+                log::info!("{remote}: {}", state.status(&remote));
             }
             Err(e) if from_cli => return Err(StartError::Open(e)),
             Err(e) => {
@@ -283,7 +317,8 @@ async fn serve(cli: Cli, mut state: State, limits: (usize, usize)) -> Result<(),
         ),
     }
 
-    let shared = Shared::new(state, limits, cli.enable_probes);
+    let shared = Shared::new(limits, state.set.limiter().clone());
+    let sup = Supervisor::new(shared.clone(), state);
 
     // 5. READY=1.
     match notify::notify("READY=1") {
@@ -293,17 +328,13 @@ async fn serve(cli: Cli, mut state: State, limits: (usize, usize)) -> Result<(),
     }
 
     // 6. Serve.
-    let n = {
-        let mut st = shared.state();
-        st.start_all(&shared);
-        st.running.len()
-    };
+    let n = sup.state().start_all(&shared);
     let control_guard = control.map(|(l, guard)| {
-        tokio::spawn(server::control_loop(l, shared.clone()));
+        tokio::spawn(control::control_loop(l, sup.clone(), cli.enable_probes));
         guard
     });
     if cli.remotes_file.is_some() {
-        tokio::spawn(server::watch_remotes_file(shared.clone()));
+        tokio::spawn(supervise::watch_remotes_file(sup.clone()));
     }
     if failed == 0 {
         log::info!("serving {n} remote(s)");
@@ -330,7 +361,7 @@ async fn serve(cli: Cli, mut state: State, limits: (usize, usize)) -> Result<(),
     }
     // Close every remote: listeners close, inherited ones are never shut down or unlinked,
     // punix: paths and the control socket path are removed.
-    let running = std::mem::take(&mut shared.state().running);
+    let running = std::mem::take(&mut sup.state().running);
     drop(running);
     drop(control_guard);
     log::info!("exiting");

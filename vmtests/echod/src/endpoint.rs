@@ -1,18 +1,15 @@
-//! Opening a remote: binding `punix:`/`ptcp:` listeners, adopting an inherited `pfd:` listener,
-//! or preparing an outgoing `unix:`/`tcp:` connection. Opening is split in two steps so that at
-//! start-up every listener is bound and validated before the sandbox is loaded, and nothing is
-//! served before `READY=1`: [`prepare`] (bind; errors here are the remote's errors) and
-//! [`Running::start`] (start accepting or connecting).
+//! Opening a remote: binding a `punix:`/`ptcp:` listener (replacing a stale socket, never
+//! anything else), adopting the `pfd:` listener `stream-pfd` took at start-up, or taking an
+//! outgoing `unix:`/`tcp:` remote as it is (it is connected when it is served). Nothing is served
+//! here: the supervisor starts serving an [`Endpoint`] (at start-up, only once the sandbox is
+//! loaded and `READY=1` is sent).
 
-use super::server::{self, Shared};
 use remote_policy::Remote;
 use std::fmt;
 use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use stream_pfd::TokioListener;
-use tokio::task::JoinHandle;
+use stream_pfd::{SocketAddress, SocketInfo, TokioListener, UnixAddress};
 
 /// Why a remote cannot be opened.
 #[derive(Debug)]
@@ -84,23 +81,6 @@ impl From<OpenError> for io::Error {
             OpenError::Bind { error, .. } => error.kind(),
         };
         io::Error::new(kind, e)
-    }
-}
-
-/// The bound address of a listener, for `echod/list-remotes`.
-pub(crate) fn describe(listener: &TokioListener) -> String {
-    match listener {
-        TokioListener::Unix(u) => match u.local_addr() {
-            Ok(a) => match a.as_pathname() {
-                Some(p) => format!("unix socket {}", p.display()),
-                None => "unix socket (unnamed or abstract)".into(),
-            },
-            Err(e) => format!("unix socket (address unknown: {e})"),
-        },
-        TokioListener::Tcp(t) => match t.local_addr() {
-            Ok(a) => a.to_string(),
-            Err(e) => format!("tcp (address unknown: {e})"),
-        },
     }
 }
 
@@ -288,155 +268,100 @@ fn tcp_listen(addr: std::net::SocketAddr) -> io::Result<std::net::TcpListener> {
     Ok(std::net::TcpListener::from(fd))
 }
 
-/// A remote ready to be served.
+/// An opened remote, ready to be served.
 #[derive(Debug)]
-pub(crate) enum Prepared {
-    /// A bound or inherited listener.
+pub(crate) enum Endpoint {
+    /// A listening socket.
     Listen {
         /// The socket.
         listener: TokioListener,
-        /// For a `punix:` remote: the path to remove when the remote goes away.
-        path: Option<SocketPath>,
-        /// Whether the socket was inherited (`pfd:`): never unlinked or shut down.
-        inherited: bool,
+        /// Who bound it.
+        source: Source,
     },
     /// An outgoing connection to make (`unix:` / `tcp:`).
     Connect(Remote),
 }
 
-/// What the supervisor keeps for each open remote.
+/// Who bound a listening [`Endpoint`].
 #[derive(Debug)]
-pub(crate) struct Running {
-    /// One-line state for `echod/list-remotes`.
-    pub(crate) status: Arc<Mutex<String>>,
-    task: Option<JoinHandle<()>>,
-    /// Held until the remote is closed (then the path is removed).
-    _path: Option<SocketPath>,
-    /// A prepared remote waiting for [`Running::start`] (start-up only).
-    pending: Option<Prepared>,
+pub(crate) enum Source {
+    /// echod (`punix:`, `ptcp:`).
+    Bound {
+        /// For a `punix:` remote, the guard that removes the path when the remote goes away.
+        _path: Option<SocketPath>,
+    },
+    /// The service manager (`pfd:`), with what `stream-pfd` found when it validated the socket.
+    /// Never unlinked or shut down.
+    Inherited(SocketInfo),
 }
 
-impl Running {
-    /// A remote that could not be opened (shown in `echod/list-remotes`).
-    pub(crate) fn failed(error: &OpenError) -> Running {
-        Running {
-            status: Arc::new(Mutex::new(format!("failed: {error}"))),
-            task: None,
-            _path: None,
-            pending: None,
-        }
-    }
-
-    /// Wraps a prepared remote; call [`Running::start`] to serve it.
-    pub(crate) fn new(prepared: Prepared) -> Running {
-        let (status, path, pending) = match prepared {
-            Prepared::Listen {
-                listener,
-                path,
-                inherited,
-            } => {
-                let what = if inherited {
-                    format!("listening on {} (inherited)", describe(&listener))
-                } else {
-                    format!("listening on {}", describe(&listener))
-                };
-                (
-                    what,
-                    path,
-                    Some(Prepared::Listen {
-                        listener,
-                        path: None,
-                        inherited,
-                    }),
-                )
-            }
-            Prepared::Connect(r) => (
-                "not connected yet".to_string(),
-                None,
-                Some(Prepared::Connect(r)),
-            ),
-        };
-        Running {
-            status: Arc::new(Mutex::new(status)),
-            task: None,
-            _path: path,
-            pending,
-        }
-    }
-
-    /// Starts accepting or connecting (no-op if already started or failed).
-    pub(crate) fn start(&mut self, shared: &Arc<Shared>, label: String) {
-        match self.pending.take() {
-            Some(Prepared::Listen { listener, .. }) => {
-                self.task = Some(tokio::spawn(server::accept_loop(
-                    listener,
-                    shared.clone(),
-                    label,
-                )));
-            }
-            Some(Prepared::Connect(remote)) => {
-                self.task = Some(tokio::spawn(server::connect_loop(
-                    remote,
-                    shared.clone(),
-                    self.status.clone(),
-                )));
-            }
-            None => {}
-        }
-    }
-
-    /// The state line.
+impl Endpoint {
+    /// Its line in `echod/list-remotes` (a listener keeps it; an outgoing remote's line
+    /// changes as it connects).
     pub(crate) fn status(&self) -> String {
-        self.status.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-}
-
-impl Drop for Running {
-    /// Stops accepting/connecting; the listener is closed (an inherited one is only closed,
-    /// never shut down), and a `punix:` path is removed by its guard.
-    fn drop(&mut self) {
-        if let Some(t) = self.task.take() {
-            t.abort();
+        match self {
+            Endpoint::Listen {
+                listener,
+                source: Source::Bound { .. },
+            } => format!("listening on {}", bound_address(listener)),
+            Endpoint::Listen {
+                source: Source::Inherited(info),
+                ..
+            } => format!("listening on {} (inherited)", describe(info.local_addr())),
+            Endpoint::Connect(_) => "not connected yet".into(),
         }
     }
 }
 
-/// Opens `remote` (binds it, or takes its inherited listener from `inherited`).
-pub(crate) fn prepare(
-    remote: &Remote,
-    inherited: &mut std::collections::BTreeMap<String, stream_pfd::Listener>,
-) -> Result<Prepared, OpenError> {
+/// The address of a listener echod bound, for `echod/list-remotes`.
+fn bound_address(listener: &TokioListener) -> String {
+    let addr = match listener {
+        TokioListener::Unix(u) => match u.local_addr() {
+            Ok(a) => SocketAddress::Unix(match a.as_pathname() {
+                Some(p) => UnixAddress::Path(p.to_owned()),
+                None => UnixAddress::Unnamed,
+            }),
+            Err(e) => return format!("unix socket (address unknown: {e})"),
+        },
+        TokioListener::Tcp(t) => match t.local_addr() {
+            Ok(a) => SocketAddress::Inet(a),
+            Err(e) => return format!("tcp (address unknown: {e})"),
+        },
+    };
+    describe(&addr)
+}
+
+/// A listening address, for `echod/list-remotes`.
+fn describe(addr: &SocketAddress) -> String {
+    match addr {
+        SocketAddress::Unix(UnixAddress::Path(p)) => format!("unix socket {}", p.display()),
+        SocketAddress::Unix(UnixAddress::Abstract(_) | UnixAddress::Unnamed) => {
+            "unix socket (unnamed or abstract)".into()
+        }
+        SocketAddress::Inet(a) => a.to_string(),
+        // Never for a listener stream-pfd validated (AF_UNIX, AF_INET or AF_INET6 only).
+        SocketAddress::Other { .. } => addr.to_string(),
+    }
+}
+
+/// Opens `remote`: binds a `punix:`/`ptcp:` listener, or takes an outgoing `unix:`/`tcp:`
+/// remote as it is. A `pfd:` remote is only ever [`adopt`]ed: its listener is taken at start-up.
+pub(crate) fn open(remote: &Remote) -> Result<Endpoint, OpenError> {
     let label = remote.to_string();
     match remote {
         Remote::Punix(path) => {
             let (l, guard) = bind_unix(path.as_path(), &label)?;
-            Ok(Prepared::Listen {
+            Ok(Endpoint::Listen {
                 listener: TokioListener::Unix(l),
-                path: Some(guard),
-                inherited: false,
+                source: Source::Bound { _path: Some(guard) },
             })
         }
-        Remote::Ptcp(listen) => Ok(Prepared::Listen {
+        Remote::Ptcp(listen) => Ok(Endpoint::Listen {
             listener: TokioListener::Tcp(bind_tcp(listen, &label)?),
-            path: None,
-            inherited: false,
+            source: Source::Bound { _path: None },
         }),
-        Remote::Pfd(_) => {
-            let l = inherited.remove(&label).ok_or(OpenError::PfdNotTaken {
-                remote: label.clone(),
-            })?;
-            // Already validated and made non-blocking by stream-pfd when it was taken.
-            let listener = l.into_tokio().map_err(|error| OpenError::Bind {
-                remote: label.clone(),
-                error,
-            })?;
-            Ok(Prepared::Listen {
-                listener,
-                path: None,
-                inherited: true,
-            })
-        }
-        Remote::Unix(_) | Remote::Tcp(_) => Ok(Prepared::Connect(remote.clone())),
+        Remote::Pfd(_) => Err(OpenError::PfdNotTaken { remote: label }),
+        Remote::Unix(_) | Remote::Tcp(_) => Ok(Endpoint::Connect(remote.clone())),
         Remote::Ssl(_) | Remote::Pssl(_) => Err(OpenError::Unsupported {
             remote: label,
             hint: "echod has no TLS; use tcp: or ptcp:",
@@ -446,4 +371,21 @@ pub(crate) fn prepare(
             hint: "echod has no database; list remotes in --remotes-file instead",
         }),
     }
+}
+
+/// Adopts `listener`, the one `stream-pfd` took at start-up for the `pfd:` remote `remote`
+/// (already validated and made non-blocking): it keeps the [`SocketInfo`] found then.
+pub(crate) fn adopt(
+    remote: &Remote,
+    listener: stream_pfd::Listener,
+) -> Result<Endpoint, OpenError> {
+    let info = listener.info().clone();
+    let listener = listener.into_tokio().map_err(|error| OpenError::Bind {
+        remote: remote.to_string(),
+        error,
+    })?;
+    Ok(Endpoint::Listen {
+        listener,
+        source: Source::Inherited(info),
+    })
 }

@@ -5,13 +5,24 @@
 //! one `remote-policy` set, is driven by the real `ovs-appctl` over an OVS-compatible control
 //! socket, and runs under a QEMU-style `-sandbox` seccomp filter (`seccomp-sets`).
 //!
-//! Modules: [`cli`] (options and `--help`), [`config`] (the two files), [`jsonrpc`] (framing),
-//! [`protocol`] (the methods), [`unixctl`] (control protocol), [`probes`] (sandbox probes),
-//! [`endpoint`] (opening remotes), [`server`] (serving), [`daemon`] (start-up order, shutdown),
-//! [`logging`] and [`notify`].
+//! Modules, each using only those listed before it:
+//! - [`jsonrpc`]: OVSDB framing;
+//! - [`protocol`]: the methods;
+//! - [`unixctl`]: the control protocol;
+//! - [`probes`]: the sandbox probes;
+//! - [`cli`]: options and `--help`;
+//! - [`config`]: the config file and the remotes file;
+//! - [`logging`] and [`notify`] (`sd_notify`);
+//! - [`endpoint`]: opening remotes (bind, adopt a taken `pfd:` listener); spawns nothing;
+//! - [`state`]: the runtime state every task shares (limits, counters, shutdown, warnings);
+//! - [`serve`]: the data plane (accept, connect, serve a connection);
+//! - [`supervise`]: the remote set and its running endpoints (spawns the `serve` tasks);
+//! - [`control`]: the control socket and its commands;
+//! - [`daemon`]: the start-up order and shutdown.
 
 mod cli;
 mod config;
+mod control;
 mod daemon;
 mod endpoint;
 mod jsonrpc;
@@ -19,7 +30,9 @@ mod logging;
 mod notify;
 mod probes;
 mod protocol;
-mod server;
+mod serve;
+mod state;
+mod supervise;
 mod unixctl;
 
 fn main() -> std::process::ExitCode {

@@ -1,0 +1,230 @@
+//! The control socket: an OVS-compatible unixctl server (driven by the real `ovs-appctl`), whose
+//! `echod/*` commands change the remotes through the supervisor.
+
+use super::cli::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_MESSAGE_SIZE};
+use super::config::ConfigFile;
+use super::jsonrpc::{Decoder, Message, encode_error, encode_reply};
+use super::supervise::Supervisor;
+use super::{probes, unixctl};
+use remote_policy::Origin;
+use remote_policy::set::{Added, Refusal, Removed};
+use sandbox_opts::Sandbox;
+use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Most concurrent control connections.
+const MAX_CONTROL_CONNECTIONS: usize = 64;
+
+/// What the control connections share: the supervisor and the registered commands.
+#[derive(Debug)]
+struct Control {
+    sup: Arc<Supervisor>,
+    commands: Vec<&'static unixctl::Command>,
+}
+
+/// Accepts control connections until shutdown (`enable_probes`: register `echod/probe`).
+pub(crate) async fn control_loop(
+    listener: tokio::net::UnixListener,
+    sup: Arc<Supervisor>,
+    enable_probes: bool,
+) {
+    let ctl = Arc::new(Control {
+        sup,
+        commands: unixctl::registered(enable_probes),
+    });
+    let shared = &ctl.sup.shared;
+    loop {
+        let r = tokio::select! {
+            biased;
+            _ = shared.stopped() => return,
+            r = listener.accept() => r,
+        };
+        match r {
+            Ok((s, _)) => {
+                let Some(slot) = shared.try_reserve_control(MAX_CONTROL_CONNECTIONS) else {
+                    shared.warn_rl(format!(
+                        "control socket: closing a new connection: {MAX_CONTROL_CONNECTIONS} already"
+                    ));
+                    continue;
+                };
+                let ctl = ctl.clone();
+                tokio::spawn(async move {
+                    let _slot = slot;
+                    serve_control(s, &ctl).await;
+                });
+            }
+            Err(e) => {
+                shared.warn_rl(format!("control socket: accept failed: {e}"));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn serve_control(mut s: tokio::net::UnixStream, ctl: &Control) {
+    let shared = &ctl.sup.shared;
+    let mut dec = Decoder::new(shared.max_message_size.load(Ordering::Relaxed));
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = tokio::select! {
+            biased;
+            r = s.read(&mut buf) => match r {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            },
+            // An idle control connection does not hold up shutdown.
+            _ = shared.stopped() => return,
+        };
+        dec.feed(&buf[..n]);
+        loop {
+            let msg = match dec.next_message() {
+                Ok(Some(m)) => m,
+                Ok(None) => break,
+                Err(e) => {
+                    shared.warn_rl(format!("control socket: closing connection: {e}"));
+                    let _ = s.write_all(&e.to_reply()).await;
+                    return;
+                }
+            };
+            let Message::Request { method, params, id } = msg else {
+                let kind = match msg {
+                    Message::Notify { .. } => "notification",
+                    Message::Reply { .. } => "reply",
+                    _ => "error",
+                };
+                shared.warn_rl(format!(
+                    "control socket: received unexpected {kind} message"
+                ));
+                return;
+            };
+            let result = control_command(ctl, &method, &params);
+            let mut out = Vec::new();
+            match &result {
+                Ok(text) => encode_reply(&mut out, &unixctl::body(text), &id),
+                Err(text) => encode_error(&mut out, &unixctl::body(text), &id),
+            }
+            let written = s.write_all(&out).await;
+            if method == "exit" && result.is_ok() {
+                let _ = s.shutdown().await;
+                log::info!("exit requested on the control socket");
+                shared.begin_shutdown();
+                return;
+            }
+            if written.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Runs one control command (OVS's checks first), returning the reply text or the error text.
+fn control_command(ctl: &Control, method: &str, params: &[Value]) -> Result<String, String> {
+    let (cmd, args) = unixctl::check(&ctl.commands, method, params)?;
+    match cmd.name {
+        "list-commands" => Ok(unixctl::list_commands(&ctl.commands)),
+        "version" => Ok(unixctl::version()),
+        "exit" => Ok(String::new()),
+        "echod/add-remote" => add_remote(&ctl.sup, &args[0]),
+        "echod/remove-remote" => remove_remote(&ctl.sup, &args[0]),
+        "echod/list-remotes" => Ok(ctl.sup.state().list()),
+        "echod/reload" => reload(&ctl.sup),
+        "echod/probe" => {
+            let r = probes::run(&args[0]);
+            match &r {
+                Ok(out) => log::info!("probe {}: {out}", args[0]),
+                Err(e) => log::info!("probe: {e}"),
+            }
+            r
+        }
+        other => Err(format!("\"{other}\" is not implemented")),
+    }
+}
+
+fn add_remote(sup: &Supervisor, input: &str) -> Result<String, String> {
+    let mut st = sup.state();
+    match st.set.add(Origin::ControlSocket, input) {
+        Ok(Added::New(remote)) => match st.open(&remote, &sup.shared) {
+            Ok(()) => {
+                log::info!("{remote}: added from the control socket");
+                Ok(String::new())
+            }
+            Err(e) => {
+                st.running.remove(&remote);
+                let _ = st.set.remove(Origin::ControlSocket, &remote.to_string());
+                Err(e.to_string())
+            }
+        },
+        Ok(Added::NewOrigin(_)) | Ok(Added::Duplicate(_)) => Ok(String::new()),
+        Err(Refusal::Invalid(e)) => {
+            let msg = e.to_string();
+            if msg.contains(input) {
+                Err(msg)
+            } else {
+                Err(format!("\"{input}\": {msg}"))
+            }
+        }
+        Err(refusal) => Err(refusal.to_string()),
+    }
+}
+
+fn remove_remote(sup: &Supervisor, input: &str) -> Result<String, String> {
+    let mut st = sup.state();
+    match st.set.remove(Origin::ControlSocket, input) {
+        Ok(Removed::Gone(remote)) => {
+            st.running.remove(&remote);
+            log::info!("{remote}: removed from the control socket");
+            Ok(String::new())
+        }
+        Ok(Removed::StillHeld { remote, by }) => {
+            let by: Vec<&str> = by.iter().map(|o| o.words()).collect();
+            Ok(format!(
+                "{remote} stays open: also configured by the {}",
+                by.join(", ")
+            ))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn reload(sup: &Supervisor) -> Result<String, String> {
+    let shared = &sup.shared;
+    let mut st = sup.state();
+    let mut lines = Vec::new();
+    if let Some(path) = st.config_file.clone() {
+        let cfg = ConfigFile::load(&path).map_err(|e| e.to_string())?;
+        if !st.overrides.max_message_size {
+            let v = cfg.max_message_size.unwrap_or(DEFAULT_MAX_MESSAGE_SIZE);
+            shared.max_message_size.store(v, Ordering::Relaxed);
+        }
+        if !st.overrides.max_connections {
+            let v = cfg.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+            shared.max_connections.store(v, Ordering::Relaxed);
+        }
+        if !st.overrides.sandbox {
+            let want = cfg.sandbox.unwrap_or(Sandbox::OFF);
+            if want != st.sandbox {
+                let line = format!(
+                    "the config file asks for sandbox \"{want}\" but \"{}\" is loaded; a sandbox \
+                     change takes effect at the next start",
+                    st.sandbox
+                );
+                log::warn!("{line}");
+                lines.push(line);
+            }
+        }
+        lines.extend(st.apply_config(&cfg, shared));
+    }
+    lines.extend(
+        st.sync_remotes_file(shared, true)
+            .map_err(|e| e.to_string())?,
+    );
+    log::info!("reloaded ({} change(s))", lines.len());
+    if lines.is_empty() {
+        Ok("reloaded: no changes".into())
+    } else {
+        Ok(format!("reloaded:\n{}", lines.join("\n")))
+    }
+}

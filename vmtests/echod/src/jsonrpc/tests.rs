@@ -1,0 +1,268 @@
+//! Tests of the framing: splits, limits, OVS shape rules, and properties.
+
+use super::*;
+use serde_json::json;
+
+fn all(dec: &mut Decoder) -> Result<Vec<Message>, FrameError> {
+    let mut v = Vec::new();
+    while let Some(m) = dec.next_message()? {
+        v.push(m);
+    }
+    Ok(v)
+}
+
+#[test]
+fn concatenated_and_split_messages() {
+    let stream = br#"{"method":"echo","params":["a{b}\"c"],"id":1} {"method":"list_dbs","params":[],"id":"x"}{"result":[],"error":null,"id":7}"#;
+    for split in 0..stream.len() {
+        let mut dec = Decoder::new(1024);
+        dec.feed(&stream[..split]);
+        let mut got = all(&mut dec).unwrap();
+        dec.feed(&stream[split..]);
+        got.extend(all(&mut dec).unwrap());
+        assert_eq!(got.len(), 3, "split at {split}");
+        assert_eq!(
+            got[0],
+            Message::Request {
+                method: "echo".into(),
+                params: vec![json!("a{b}\"c")],
+                id: json!(1)
+            }
+        );
+        assert!(!dec.has_partial());
+    }
+}
+
+#[test]
+fn garbage_is_a_syntax_error() {
+    let mut dec = Decoder::new(1024);
+    dec.feed(b"hello");
+    let e = dec.next_message().unwrap_err();
+    assert_eq!(e.kind(), "syntax error");
+    assert!(e.to_string().contains("found 'h'"), "{e}");
+    let mut dec = Decoder::new(1024);
+    dec.feed(b"{\"method\": nope}");
+    assert_eq!(dec.next_message().unwrap_err().kind(), "syntax error");
+    // Errors in an incomplete message are reported at once.
+    for partial in [&b"{\"params\":[}"[..], b"{\"a\" x", b"{\"a\":1]"] {
+        let mut dec = Decoder::new(1024);
+        dec.feed(partial);
+        assert_eq!(
+            dec.next_message().unwrap_err().kind(),
+            "syntax error",
+            "{partial:?}"
+        );
+    }
+    // ... but a valid prefix just waits for more.
+    for partial in [
+        &b"{\"a\":[1,"[..],
+        b"{\"s\":\"\\u00",
+        b"{\"n\":12",
+        b"{\"s\":\"\xc3",
+    ] {
+        let mut dec = Decoder::new(1024);
+        dec.feed(partial);
+        assert_eq!(dec.next_message(), Ok(None), "{partial:?}");
+    }
+}
+
+#[test]
+fn oversized_message_is_rejected_before_it_completes() {
+    let mut dec = Decoder::new(100);
+    dec.feed(b"{\"method\":\"echo\",\"params\":[\"");
+    assert_eq!(dec.next_message().unwrap(), None);
+    dec.feed(&[b'x'; 200]);
+    assert_eq!(
+        dec.next_message().unwrap_err(),
+        FrameError::TooLong { limit: 100 }
+    );
+}
+
+#[test]
+fn buffer_stays_bounded_over_many_messages() {
+    let mut dec = Decoder::new(64);
+    for i in 0..10_000 {
+        dec.feed(format!("{{\"method\":\"echo\",\"params\":[{i}],\"id\":{i}}}").as_bytes());
+        assert!(matches!(dec.next_message(), Ok(Some(_))));
+        assert_eq!(dec.next_message(), Ok(None));
+        assert!(dec.buf.len() < 64);
+    }
+}
+
+#[test]
+fn ovs_shape_rules() {
+    let cases = [
+        (json!([1]), "message is not a JSON object"),
+        (
+            json!({"method": 1, "params": [], "id": 1}),
+            "method is not a JSON string",
+        ),
+        (
+            json!({"method": "echo", "params": {}, "id": 1}),
+            "\"params\" must be JSON array",
+        ),
+        (
+            json!({"method": "echo", "id": 1}),
+            "request must have \"params\"",
+        ),
+        (
+            json!({"method": "echo", "params": [], "id": 1, "x": 2}),
+            "message has unexpected member \"x\"",
+        ),
+        (
+            json!({"params": [], "id": 1}),
+            "request must have \"method\"",
+        ),
+        (
+            json!({"result": 1, "method": "m", "id": 1}),
+            "reply must not have \"method\"",
+        ),
+        (json!({"result": 1}), "reply must have \"id\""),
+    ];
+    for (value, want) in cases {
+        match Message::from_value(value.clone()) {
+            Err(FrameError::Invalid { details, .. }) => assert_eq!(details, want, "{value}"),
+            other => panic!("{value}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        Message::from_value(json!({"method": "m", "params": [], "id": null})).unwrap(),
+        Message::Notify {
+            method: "m".into(),
+            params: vec![]
+        }
+    );
+}
+
+#[test]
+fn error_reply_names_the_request_id() {
+    let e = Message::from_value(json!({"method": "echo", "params": 3, "id": 42})).unwrap_err();
+    let reply: Value = serde_json::from_slice(&e.to_reply()).unwrap();
+    assert_eq!(reply["id"], json!(42));
+    assert_eq!(reply["result"], Value::Null);
+    assert_eq!(reply["error"]["error"], json!("invalid message"));
+}
+
+/// Every message and the kind of the error that ends the stream, feeding `stream` in
+/// pieces that end at `cuts`.
+fn decode_in_pieces(stream: &[u8], cuts: &[usize]) -> (Vec<Message>, Option<&'static str>) {
+    let mut dec = Decoder::new(1 << 20);
+    let mut got = Vec::new();
+    let mut from = 0;
+    let mut ends: Vec<usize> = cuts
+        .iter()
+        .map(|c| c.min(&stream.len()).to_owned())
+        .collect();
+    ends.sort_unstable();
+    ends.push(stream.len());
+    for end in ends {
+        dec.feed(&stream[from..end]);
+        from = end;
+        loop {
+            match dec.next_message() {
+                Ok(Some(m)) => got.push(m),
+                Ok(None) => break,
+                Err(e) => return (got, Some(e.kind())),
+            }
+        }
+    }
+    (got, None)
+}
+
+#[test]
+fn a_read_that_ends_inside_a_number_waits_for_the_rest() {
+    // The reported repro: `-` at the end of one read, `1` at the start of the next.
+    let (got, err) = decode_in_pieces(br#"{"method":"echo","params":[-1],"id":1}"#, &[28]);
+    assert_eq!(err, None);
+    assert_eq!(
+        got,
+        vec![Message::Request {
+            method: "echo".into(),
+            params: vec![json!(-1)],
+            id: json!(1)
+        }]
+    );
+    // Every cut through every kind of number.
+    let stream = br#"{"method":"echo","params":[-1.25e+3,0.5,-7E-2,3e9,-0,12],"id":-1}"#;
+    let whole = decode_in_pieces(stream, &[]);
+    assert_eq!(whole.1, None);
+    for cut in 0..stream.len() {
+        assert_eq!(decode_in_pieces(stream, &[cut]), whole, "cut at {cut}");
+    }
+}
+
+#[test]
+fn partial_messages_are_checked_a_logarithmic_number_of_times() {
+    // 1 MB sent 20 bytes at a time: the syntax check runs once per doubling, not per read.
+    let body = "x".repeat(1 << 20);
+    let msg = format!(r#"{{"method":"echo","params":["{body}"],"id":1}}"#);
+    let mut dec = Decoder::new(2 << 20);
+    for piece in msg.as_bytes().chunks(20) {
+        dec.feed(piece);
+        if let Some(m) = dec.next_message().unwrap() {
+            assert!(matches!(m, Message::Request { .. }));
+        }
+    }
+    assert!(dec.checks <= 22, "{} checks for 1 MB", dec.checks);
+}
+
+/// JSON values with every kind of number, escapes and nesting.
+fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<u64>().prop_map(|n| json!(n)),
+        (-1e300f64..1e300).prop_map(|f| json!(f)),
+        (-1e-300f64..1e-300).prop_map(|f| json!(f)),
+        r#"[ -~\\"\x{80}-\x{10ffff}\n\t]{0,12}"#.prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map(r#"[a-z"\\]{0,4}"#, inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_split_of_valid_messages_decodes_identically(
+        params in proptest::collection::vec(proptest::collection::vec(json_value(), 0..4), 1..4),
+        cuts in proptest::collection::vec(0usize..4096, 0..12),
+    ) {
+        let mut stream = Vec::new();
+        for (i, p) in params.iter().enumerate() {
+            stream.extend_from_slice(
+                json!({"method": "echo", "params": p, "id": i}).to_string().as_bytes(),
+            );
+            stream.extend_from_slice(if i % 2 == 0 { b" " } else { b"\n" });
+        }
+        let whole = decode_in_pieces(&stream, &[]);
+        proptest::prop_assert_eq!(whole.1, None);
+        proptest::prop_assert_eq!(whole.0.len(), params.len());
+        let cuts: Vec<usize> = cuts.iter().map(|c| c % (stream.len() + 1)).collect();
+        proptest::prop_assert_eq!(decode_in_pieces(&stream, &cuts), whole);
+    }
+
+    #[test]
+    fn any_split_of_any_bytes_gives_the_same_messages_and_error(
+        data in proptest::collection::vec(proptest::num::u8::ANY, 0..256),
+        cuts in proptest::collection::vec(0usize..256, 0..8),
+    ) {
+        let cuts: Vec<usize> = cuts.iter().map(|c| c % (data.len() + 1)).collect();
+        proptest::prop_assert_eq!(decode_in_pieces(&data, &cuts), decode_in_pieces(&data, &[]));
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(data in proptest::collection::vec(proptest::num::u8::ANY, 0..512), cut in 0usize..512) {
+        let mut dec = Decoder::new(256);
+        let cut = cut.min(data.len());
+        dec.feed(&data[..cut]);
+        let _ = all(&mut dec);
+        dec.feed(&data[cut..]);
+        let _ = all(&mut dec);
+    }
+}

@@ -1,0 +1,218 @@
+//! The data plane: accepting client connections on a listener, connecting out to `unix:`/`tcp:`
+//! remotes, and serving JSON-RPC on each connection. Each function here runs as (or in) a task
+//! that the supervisor spawns; none of them knows about the remote set.
+
+use super::jsonrpc::Decoder;
+use super::protocol;
+use super::state::Shared;
+use remote_policy::Remote;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use stream_pfd::{TokioListener, TokioStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Reconnection backoff for `unix:`/`tcp:` remotes: first and largest delay.
+const BACKOFF: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(8));
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Accepts connections on `listener` until shutdown or until the remote is removed (the task is
+/// aborted).
+pub(crate) async fn accept_loop(listener: TokioListener, shared: Arc<Shared>, label: String) {
+    let _accepting = shared.accept_loop_running();
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            _ = shared.stopped() => return,
+            r = listener.accept() => r,
+        };
+        // Each family is served by its own instance of `serve_client` (no per-read dispatch).
+        match accepted {
+            Ok((TokioStream::Unix(s), _)) => spawn_client(&shared, s, &label),
+            Ok((TokioStream::Tcp(s), _)) => {
+                let _ = s.set_nodelay(true);
+                spawn_client(&shared, s, &label)
+            }
+            Err(e) => {
+                let raw = e.raw_os_error();
+                if raw == Some(libc::ECONNABORTED) || raw == Some(libc::EINTR) {
+                    continue;
+                }
+                shared.warn_rl(format!("{label}: accept failed: {e}"));
+                // EMFILE/ENFILE/ENOBUFS: back off briefly instead of spinning.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+fn spawn_client<S>(shared: &Arc<Shared>, stream: S, label: &str)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    // Reserved before the accept loop goes on, so that `Shared::drain` sees it.
+    let Some(slot) = shared.try_reserve() else {
+        shared.warn_rl(format!(
+            "{label}: closing a new connection: {} connections already (--max-connections)",
+            shared.max_connections.load(Ordering::Relaxed)
+        ));
+        return;
+    };
+    // The slot reserved above is released when the task drops it.
+    let shared = shared.clone();
+    let label = label.to_owned();
+    tokio::spawn(async move {
+        let _slot = slot;
+        serve_client(stream, &shared, &label).await;
+    });
+}
+
+/// How long a connection that has not yet had an answer (or holds half a message) may still
+/// send its request once shutdown begins: a client that connected just before SIGTERM still
+/// gets its reply instead of a closed connection.
+const STOP_GRACE: Duration = Duration::from_secs(1);
+
+/// Serves JSON-RPC on one connection until the peer closes, a bad message arrives, or shutdown
+/// begins while the connection is idle (requests already read are always answered; a connection
+/// that has not been answered yet, or holds half a message, gets [`STOP_GRACE`] to finish).
+async fn serve_client<S>(mut stream: S, shared: &Shared, label: &str)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut dec = Decoder::new(shared.max_message_size.load(Ordering::Relaxed));
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut out = Vec::new();
+    let mut answered_any = false;
+    let mut drain_until: Option<tokio::time::Instant> = None;
+    loop {
+        let n = match drain_until {
+            Some(deadline) => {
+                match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+                    Ok(r) => r,
+                    Err(_) => break,
+                }
+            }
+            None => tokio::select! {
+                biased;
+                r = stream.read(&mut buf) => r,
+                _ = shared.stopped() => {
+                    if answered_any && !dec.has_partial() {
+                        break;
+                    }
+                    drain_until = Some(tokio::time::Instant::now() + STOP_GRACE);
+                    continue;
+                }
+            },
+        };
+        match n {
+            Ok(0) => {
+                if dec.has_partial() {
+                    log::debug!("{label}: peer closed the connection in the middle of a message");
+                }
+                break;
+            }
+            Ok(n) => dec.feed(&buf[..n]),
+            Err(e) => {
+                log::debug!("{label}: read failed: {e}");
+                break;
+            }
+        }
+        loop {
+            match dec.next_message() {
+                Ok(Some(m)) => protocol::answer(m, &mut out),
+                Ok(None) => break,
+                Err(e) => {
+                    shared.warn_rl(format!("{label}: closing connection: {e}"));
+                    out.extend_from_slice(&e.to_reply());
+                    let _ = stream.write_all(&out).await;
+                    let _ = stream.shutdown().await;
+                    return;
+                }
+            }
+        }
+        if !out.is_empty() {
+            if let Err(e) = stream.write_all(&out).await {
+                log::debug!("{label}: write failed: {e}");
+                break;
+            }
+            out.clear();
+            answered_any = true;
+        }
+        if drain_until.is_some() && answered_any && !dec.has_partial() {
+            break;
+        }
+    }
+}
+
+/// Connects to a `unix:`/`tcp:` remote and serves that connection; reconnects with backoff.
+/// `status` is the remote's line in `echod/list-remotes`.
+pub(crate) async fn connect_loop(remote: Remote, shared: Arc<Shared>, status: Arc<Mutex<String>>) {
+    let label = remote.to_string();
+    let set_status = |s: String| {
+        if let Ok(mut g) = status.lock() {
+            *g = s;
+        }
+    };
+    let mut backoff = BACKOFF.0;
+    loop {
+        set_status("connecting".into());
+        let connected = tokio::select! {
+            biased;
+            _ = shared.stopped() => return,
+            r = tokio::time::timeout(Duration::from_secs(10), connect(&remote)) => match r {
+                Ok(r) => r,
+                Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "connection timed out")),
+            },
+        };
+        match connected {
+            Ok((stream, peer)) => {
+                log::info!("{label}: connected to {peer}");
+                set_status(format!("connected to {peer}"));
+                backoff = BACKOFF.0;
+                let _counted = shared.count_outgoing();
+                match stream {
+                    TokioStream::Unix(s) => serve_client(s, &shared, &label).await,
+                    TokioStream::Tcp(s) => serve_client(s, &shared, &label).await,
+                }
+                log::info!("{label}: connection closed");
+            }
+            Err(e) => {
+                shared.warn_rl(format!("{label}: connection failed: {e}"));
+                set_status(format!(
+                    "connection failed ({e}); retrying in {} s",
+                    backoff.as_secs()
+                ));
+            }
+        }
+        tokio::select! {
+            _ = shared.stopped() => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(BACKOFF.1);
+    }
+}
+
+async fn connect(remote: &Remote) -> std::io::Result<(TokioStream, String)> {
+    match remote {
+        Remote::Unix(path) => {
+            let s = tokio::net::UnixStream::connect(path.as_path()).await?;
+            Ok((TokioStream::Unix(s), path.to_string()))
+        }
+        Remote::Tcp(ep) => {
+            let s = match ep.host().ip() {
+                Some(ip) => tokio::net::TcpStream::connect((ip, ep.port())).await?,
+                None => tokio::net::TcpStream::connect((ep.host().to_string(), ep.port())).await?,
+            };
+            s.set_nodelay(true)?;
+            let peer = s
+                .peer_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_else(|_| ep.to_string());
+            Ok((TokioStream::Tcp(s), peer))
+        }
+        other => Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            format!("{other} is not an outgoing remote"),
+        )),
+    }
+}

@@ -1,0 +1,181 @@
+//! The runtime state every task shares ([`Shared`]): the limits, the connection counters, the
+//! shutdown signal and the warning rate limiter; and [`Overrides`], the settings the command line
+//! fixed. Nothing here knows about remotes or spawns a task.
+
+use remote_policy::ratelimit::{RateLimitedWarning, SharedRateLimiter};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Which settings came from the command line (and so ignore the config file).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Overrides {
+    /// `--max-message-size` was given.
+    pub(crate) max_message_size: bool,
+    /// `--max-connections` was given.
+    pub(crate) max_connections: bool,
+    /// `--sandbox` was given.
+    pub(crate) sandbox: bool,
+}
+
+/// State shared by every task.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// Current `--max-message-size`.
+    pub(crate) max_message_size: AtomicUsize,
+    /// Current `--max-connections`.
+    pub(crate) max_connections: AtomicUsize,
+    active: AtomicUsize,
+    control_active: AtomicUsize,
+    /// Accept loops still running. A loop may have accepted a connection that it has not yet
+    /// counted in `active`: [`Shared::drain`] waits for every loop to stop first, so that such a
+    /// connection is served instead of dropped with its request unread (a reset for the client).
+    accepting: AtomicUsize,
+    shutdown: watch::Sender<bool>,
+    /// The remote set's warning rate limiter: one budget for every warning echod logs.
+    warn_limit: SharedRateLimiter,
+}
+
+/// Logs a warning the rate limiter let through, after the count of those it suppressed.
+pub(crate) fn log_warning(w: &RateLimitedWarning) {
+    if let Some(d) = w.dropped_line() {
+        log::warn!("{d}");
+    }
+    log::warn!("{}", w.message);
+}
+
+/// The counters a [`ConnGuard`] can hold a unit of.
+#[derive(Debug, Clone, Copy)]
+enum Counter {
+    /// Client connections (`Shared::active`).
+    Client,
+    /// Control connections (`Shared::control_active`).
+    Control,
+    /// Accept loops (`Shared::accepting`).
+    AcceptLoop,
+}
+
+/// Counts one connection (or one running accept loop) while it lives.
+#[derive(Debug)]
+pub(crate) struct ConnGuard {
+    shared: Arc<Shared>,
+    counter: Counter,
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        self.shared
+            .counter(self.counter)
+            .fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Shared {
+    /// The shared state for a daemon with `limits` (`--max-message-size`, `--max-connections`)
+    /// whose warnings share the budget of `warn_limit` (the remote set's limiter).
+    pub(crate) fn new(limits: (usize, usize), warn_limit: SharedRateLimiter) -> Arc<Shared> {
+        Arc::new(Shared {
+            max_message_size: AtomicUsize::new(limits.0),
+            max_connections: AtomicUsize::new(limits.1),
+            active: AtomicUsize::new(0),
+            control_active: AtomicUsize::new(0),
+            accepting: AtomicUsize::new(0),
+            shutdown: watch::channel(false).0,
+            warn_limit,
+        })
+    }
+
+    fn counter(&self, counter: Counter) -> &AtomicUsize {
+        match counter {
+            Counter::Client => &self.active,
+            Counter::Control => &self.control_active,
+            Counter::AcceptLoop => &self.accepting,
+        }
+    }
+
+    /// Adds one to `counter`; the guard takes it away again.
+    fn count(self: &Arc<Self>, counter: Counter) -> ConnGuard {
+        self.counter(counter).fetch_add(1, Ordering::AcqRel);
+        ConnGuard {
+            shared: self.clone(),
+            counter,
+        }
+    }
+
+    /// Adds one to `counter` unless it already holds `max`.
+    fn try_count(self: &Arc<Self>, counter: Counter, max: usize) -> Option<ConnGuard> {
+        let prev = self.counter(counter).fetch_add(1, Ordering::AcqRel);
+        if prev >= max {
+            self.counter(counter).fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(ConnGuard {
+            shared: self.clone(),
+            counter,
+        })
+    }
+
+    /// Starts the graceful shutdown (idempotent).
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Resolves when shutdown begins.
+    pub(crate) async fn stopped(&self) {
+        let mut rx = self.shutdown.subscribe();
+        let _ = rx.wait_for(|s| *s).await;
+    }
+
+    /// Number of client connections being served.
+    pub(crate) fn active_connections(&self) -> usize {
+        self.active.load(Ordering::Acquire)
+    }
+
+    /// Logs a rate-limited warning (burst 5, then one per minute, shared with the remote
+    /// set's refusal warnings).
+    pub(crate) fn warn_rl(&self, message: String) {
+        if let Some(w) = self.warn_limit.warn(message) {
+            log_warning(&w);
+        }
+    }
+
+    /// Counts a running accept loop until the guard is dropped (see [`Shared::drain`]).
+    pub(crate) fn accept_loop_running(self: &Arc<Self>) -> ConnGuard {
+        self.count(Counter::AcceptLoop)
+    }
+
+    /// Reserves a client connection slot (at most `--max-connections`); the guard releases it.
+    pub(crate) fn try_reserve(self: &Arc<Self>) -> Option<ConnGuard> {
+        let max = self.max_connections.load(Ordering::Relaxed);
+        self.try_count(Counter::Client, max)
+    }
+
+    /// Counts an outgoing client connection (not bounded by `--max-connections`) until the
+    /// guard is dropped.
+    pub(crate) fn count_outgoing(self: &Arc<Self>) -> ConnGuard {
+        self.count(Counter::Client)
+    }
+
+    /// Reserves a control connection slot (at most `max`); the guard releases it.
+    pub(crate) fn try_reserve_control(self: &Arc<Self>, max: usize) -> Option<ConnGuard> {
+        self.try_count(Counter::Control, max)
+    }
+
+    /// Waits until every accept loop has stopped and every connection has finished its
+    /// in-flight replies, at most `grace`.
+    pub(crate) async fn drain(&self, grace: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + grace;
+        // `accepting` first: a loop counts what it accepted in `active` before it stops.
+        while self.accepting.load(Ordering::Acquire) > 0
+            || self.active.load(Ordering::Acquire) > 0
+            || self.control_active.load(Ordering::Acquire) > 0
+        {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+}

@@ -1,0 +1,342 @@
+//! Remote supervision: one `remote-policy` set, and one [`Running`] endpoint per remote in it,
+//! keyed by the typed [`Remote`]. Changes to the set (a file re-read, a control command, a policy
+//! change) are applied here: removed remotes are closed, added ones opened (`endpoint`) and
+//! started. This is where the data plane's tasks (`serve`) are spawned.
+
+use super::config::{self, ConfigFile};
+use super::endpoint::{self, Endpoint, OpenError, Source};
+use super::serve;
+use super::state::{Overrides, Shared, log_warning};
+use remote_policy::set::Reconciliation;
+use remote_policy::{Origin, Remote, RemoteSet};
+use sandbox_opts::Sandbox;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// How often the remotes file is checked for changes.
+const REMOTES_FILE_POLL: Duration = Duration::from_millis(200);
+
+/// The supervisor: the shared runtime state and the remote state, for the tasks that change the
+/// remotes (the remotes-file watcher, the control socket).
+#[derive(Debug)]
+pub(crate) struct Supervisor {
+    /// What every task shares.
+    pub(crate) shared: Arc<Shared>,
+    state: Mutex<State>,
+}
+
+impl Supervisor {
+    /// The supervisor of `state`, whose endpoints are served with `shared`.
+    pub(crate) fn new(shared: Arc<Shared>, state: State) -> Arc<Supervisor> {
+        Arc::new(Supervisor {
+            shared,
+            state: Mutex::new(state),
+        })
+    }
+
+    /// Locks the state (a panic in another thread does not make it unusable).
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Mutable daemon state, behind one mutex (operations on it are short and synchronous).
+#[derive(Debug)]
+pub(crate) struct State {
+    /// Every remote with its origins, guarded by the policy.
+    pub(crate) set: RemoteSet,
+    /// The open remotes (and those that failed to open).
+    pub(crate) running: BTreeMap<Remote, Running>,
+    /// `--config-file`.
+    pub(crate) config_file: Option<PathBuf>,
+    /// `--remotes-file`.
+    pub(crate) remotes_file: Option<PathBuf>,
+    /// The remotes-file contents last reconciled.
+    pub(crate) remotes_file_text: Option<String>,
+    /// Settings given on the command line.
+    pub(crate) overrides: Overrides,
+    /// The sandbox loaded at start-up.
+    pub(crate) sandbox: Sandbox,
+    /// Entries refused so far, by origin: a refused line that stays in a file is warned about
+    /// once, not at every re-read (the library's rate limiter bounds the rest).
+    pub(crate) refused: BTreeSet<(Origin, String)>,
+}
+
+/// What the supervisor keeps for each remote.
+#[derive(Debug)]
+pub(crate) struct Running {
+    /// One-line state for `echod/list-remotes`.
+    status: Arc<Mutex<String>>,
+    stage: Stage,
+}
+
+#[derive(Debug)]
+enum Stage {
+    /// The remote could not be opened.
+    Failed,
+    /// Opened, not served yet (start-up, until `READY=1`).
+    Ready(Endpoint),
+    /// Served by `task`. `_source` holds a `punix:` path until the remote is closed.
+    Serving {
+        task: JoinHandle<()>,
+        _source: Option<Source>,
+    },
+}
+
+impl Running {
+    /// A remote that could not be opened (shown in `echod/list-remotes`).
+    fn failed(error: &OpenError) -> Running {
+        Running {
+            status: Arc::new(Mutex::new(format!("failed: {error}"))),
+            stage: Stage::Failed,
+        }
+    }
+
+    /// An opened remote; [`Running::start`] serves it.
+    fn new(endpoint: Endpoint) -> Running {
+        Running {
+            status: Arc::new(Mutex::new(endpoint.status())),
+            stage: Stage::Ready(endpoint),
+        }
+    }
+
+    /// Starts accepting or connecting (no-op if already started or failed).
+    fn start(&mut self, shared: &Arc<Shared>, remote: &Remote) {
+        let (task, source) = match std::mem::replace(&mut self.stage, Stage::Failed) {
+            Stage::Ready(Endpoint::Listen { listener, source }) => {
+                let accept = serve::accept_loop(listener, shared.clone(), remote.to_string());
+                (tokio::spawn(accept), Some(source))
+            }
+            Stage::Ready(Endpoint::Connect(target)) => {
+                let connect = serve::connect_loop(target, shared.clone(), self.status.clone());
+                (tokio::spawn(connect), None)
+            }
+            other => {
+                self.stage = other;
+                return;
+            }
+        };
+        self.stage = Stage::Serving {
+            task,
+            _source: source,
+        };
+    }
+
+    /// The state line.
+    fn status(&self) -> String {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for Running {
+    /// Stops accepting/connecting; the listener is closed (an inherited one is only closed,
+    /// never shut down), and a `punix:` path is removed by its guard.
+    fn drop(&mut self) {
+        if let Stage::Serving { task, .. } = &self.stage {
+            task.abort();
+        }
+    }
+}
+
+impl State {
+    /// Opens a remote at start-up without serving it yet: binds it, or adopts `inherited`, the
+    /// listener taken for it when it is a `pfd:` remote. Failures are recorded (shown by
+    /// `echod/list-remotes`) and returned.
+    pub(crate) fn open_at_start(
+        &mut self,
+        remote: &Remote,
+        inherited: Option<stream_pfd::Listener>,
+    ) -> Result<(), OpenError> {
+        let opened = match inherited {
+            Some(listener) => endpoint::adopt(remote, listener),
+            None => endpoint::open(remote),
+        };
+        self.record(remote, opened, None)
+    }
+
+    /// Opens a remote added while serving and starts serving it (a `pfd:` remote cannot be
+    /// opened any more); failures are recorded and returned.
+    pub(crate) fn open(&mut self, remote: &Remote, shared: &Arc<Shared>) -> Result<(), OpenError> {
+        self.record(remote, endpoint::open(remote), Some(shared))
+    }
+
+    /// Records the outcome of opening `remote`, started at once when `shared` is given.
+    fn record(
+        &mut self,
+        remote: &Remote,
+        opened: Result<Endpoint, OpenError>,
+        shared: Option<&Arc<Shared>>,
+    ) -> Result<(), OpenError> {
+        match opened {
+            Ok(endpoint) => {
+                let mut running = Running::new(endpoint);
+                if let Some(shared) = shared {
+                    running.start(shared, remote);
+                }
+                self.running.insert(remote.clone(), running);
+                Ok(())
+            }
+            Err(e) => {
+                self.running.insert(remote.clone(), Running::failed(&e));
+                Err(e)
+            }
+        }
+    }
+
+    /// Starts every opened remote; returns how many remotes there are (failed ones included).
+    pub(crate) fn start_all(&mut self, shared: &Arc<Shared>) -> usize {
+        for (remote, r) in &mut self.running {
+            r.start(shared, remote);
+        }
+        self.running.len()
+    }
+
+    /// The state line of `remote` (`not open` when it has no endpoint).
+    pub(crate) fn status(&self, remote: &Remote) -> String {
+        self.running
+            .get(remote)
+            .map(|r| r.status())
+            .unwrap_or_else(|| "not open".into())
+    }
+
+    /// Logs the rate-limited warning of each refused entry that was not already refused from
+    /// the same origin; `origin` is the origin whose full list `rec` reconciled (its old
+    /// refusals are forgotten), `None` for a policy change.
+    pub(crate) fn note_refusals(&mut self, rec: &Reconciliation, origin: Option<Origin>) {
+        let items = rec
+            .rejected
+            .iter()
+            .map(|r| (r.origin, &r.input, r.warning.as_ref()))
+            .chain(
+                rec.parse_errors
+                    .iter()
+                    .map(|e| (e.origin, &e.input, e.warning.as_ref())),
+            );
+        let mut now = BTreeSet::new();
+        for (o, input, warning) in items {
+            let key = (o, input.clone());
+            if !self.refused.contains(&key) {
+                if let Some(w) = warning {
+                    log_warning(w);
+                }
+            }
+            now.insert(key);
+        }
+        if let Some(o) = origin {
+            self.refused.retain(|(x, _)| *x != o);
+        }
+        self.refused.extend(now);
+    }
+
+    /// Applies a reconciliation of `origin` (see [`State::note_refusals`]): closes removed
+    /// remotes, opens and starts added ones, logs new refusals. Returns one line per change.
+    pub(crate) fn apply(
+        &mut self,
+        rec: &Reconciliation,
+        origin: Option<Origin>,
+        shared: &Arc<Shared>,
+    ) -> Vec<String> {
+        let mut lines = Vec::new();
+        self.note_refusals(rec, origin);
+        for r in &rec.removed {
+            self.running.remove(r);
+            log::info!("{r}: removed");
+            lines.push(format!("removed {r}"));
+        }
+        for r in &rec.added {
+            match self.open(r, shared) {
+                Ok(()) => {
+                    log::info!("{r}: added");
+                    lines.push(format!("added {r}"));
+                }
+                Err(e) => {
+                    log::warn!("{e}");
+                    lines.push(format!("failed {r}: {e}"));
+                }
+            }
+        }
+        for r in &rec.rejected {
+            lines.push(format!(
+                "ignored \"{}\" from the {}: {}",
+                r.input, r.origin, r.reason
+            ));
+        }
+        for e in &rec.parse_errors {
+            lines.push(format!(
+                "ignored \"{}\" from the {}: {}",
+                e.input, e.origin, e.error
+            ));
+        }
+        lines
+    }
+
+    /// Reads the remotes file and reconciles the database origin if its text changed
+    /// (`force`: even if unchanged). A read error keeps the current remotes.
+    pub(crate) fn sync_remotes_file(
+        &mut self,
+        shared: &Arc<Shared>,
+        force: bool,
+    ) -> Result<Vec<String>, config::FileError> {
+        let Some(path) = &self.remotes_file else {
+            return Ok(Vec::new());
+        };
+        let text = config::read_small(path)?;
+        if !force && self.remotes_file_text.as_deref() == Some(text.as_str()) {
+            return Ok(Vec::new());
+        }
+        let rec = self
+            .set
+            .reconcile(Origin::Database, config::remote_lines(&text));
+        self.remotes_file_text = Some(text);
+        Ok(self.apply(&rec, Some(Origin::Database), shared))
+    }
+
+    /// Applies a config file: policy, then its remotes. Limits are left to the caller.
+    pub(crate) fn apply_config(&mut self, cfg: &ConfigFile, shared: &Arc<Shared>) -> Vec<String> {
+        let policy = cfg.policy.unwrap_or_default();
+        let mut lines = Vec::new();
+        if policy != *self.set.policy() {
+            let rec = self.set.set_policy(policy);
+            lines.push("policy changed".to_string());
+            lines.extend(self.apply(&rec, None, shared));
+        }
+        let rec = self.set.reconcile(Origin::ConfigFile, &cfg.remotes);
+        lines.extend(self.apply(&rec, Some(Origin::ConfigFile), shared));
+        lines
+    }
+
+    /// `echod/list-remotes`: `REMOTE (ORIGINS): STATE`, one line per remote.
+    pub(crate) fn list(&self) -> String {
+        let mut s = String::new();
+        for (remote, origins) in self.set.iter() {
+            let origins: Vec<&str> = origins.iter().map(|o| o.words()).collect();
+            let state = self.status(remote);
+            s.push_str(&format!("{remote} ({}): {state}\n", origins.join(", ")));
+        }
+        s
+    }
+}
+
+/// Watches the remotes file and reconciles on every change.
+pub(crate) async fn watch_remotes_file(sup: Arc<Supervisor>) {
+    let mut missing_reported = false;
+    loop {
+        tokio::select! {
+            _ = sup.shared.stopped() => return,
+            _ = tokio::time::sleep(REMOTES_FILE_POLL) => {}
+        }
+        let mut st = sup.state();
+        match st.sync_remotes_file(&sup.shared, false) {
+            Ok(_) => missing_reported = false,
+            Err(e) => {
+                if !missing_reported {
+                    log::warn!("{e}; keeping the current remotes from it");
+                    missing_reported = true;
+                }
+            }
+        }
+    }
+}
