@@ -9,7 +9,8 @@ use std::fmt;
 use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use stream_pfd::{SocketAddress, SocketInfo, TokioListener, UnixAddress};
+use stream_pfd::addr::{SocketAddress, UnixAddress};
+use stream_pfd::{SocketInfo, TokioListener};
 
 /// Why a remote cannot be opened.
 #[derive(Debug)]
