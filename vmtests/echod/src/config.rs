@@ -2,7 +2,7 @@
 //! (one remote per line, database origin).
 
 use remote_policy::Policy;
-use sandbox_opts::Sandbox;
+use sandbox_opts::Parsed;
 use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -22,9 +22,11 @@ pub(crate) struct ConfigFile {
     /// Remotes (config-file origin), as strings so that each bad one is reported on its own.
     #[serde(default)]
     pub(crate) remotes: Vec<String>,
-    /// The sandbox, string (`"on,spawn=deny"`) or map form; `--sandbox` overrides it.
+    /// The sandbox, string (`"on,spawn=deny"`) or map form, with what the string probably did
+    /// not mean (`"off,spawn=deny"`, a repeated key ...) as `--sandbox` reports it;
+    /// `--sandbox` overrides it.
     #[serde(default)]
-    pub(crate) sandbox: Option<Sandbox>,
+    pub(crate) sandbox: Option<Parsed>,
     /// The remote policy (remote-policy's JSON format); default: `Policy::default()`.
     #[serde(default)]
     pub(crate) policy: Option<Policy>,
@@ -34,10 +36,6 @@ pub(crate) struct ConfigFile {
     /// `--max-connections` when not given on the command line.
     #[serde(default)]
     pub(crate) max_connections: Option<usize>,
-    /// What the sandbox string probably did not mean (`"off,spawn=deny"`, a repeated key ...),
-    /// as `--sandbox` reports it; serde cannot carry these, so [`ConfigFile::parse`] fills them.
-    #[serde(skip)]
-    pub(crate) sandbox_warnings: Vec<sandbox_opts::Warning>,
 }
 
 /// Why a file could not be used.
@@ -167,21 +165,7 @@ impl ConfigFile {
                 return Err(invalid(error));
             }
         }
-        let mut c: ConfigFile = serde_json::from_str(text).map_err(invalid)?;
-        if c.sandbox.is_some() {
-            #[derive(Deserialize)]
-            struct SandboxText {
-                sandbox: serde_json::Value,
-            }
-            if let Ok(SandboxText {
-                sandbox: serde_json::Value::String(s),
-            }) = serde_json::from_str(text)
-            {
-                if let Ok((_, warnings)) = sandbox_opts::parse_with_warnings(&s) {
-                    c.sandbox_warnings = warnings;
-                }
-            }
-        }
+        let c: ConfigFile = serde_json::from_str(text).map_err(invalid)?;
         for (member, value, range) in [
             ("max_message_size", c.max_message_size, MESSAGE_SIZE_RANGE),
             ("max_connections", c.max_connections, CONNECTIONS_RANGE),
@@ -244,7 +228,9 @@ mod tests {
 
     fn c_warnings(text: &str) -> Vec<String> {
         let c = ConfigFile::parse(Path::new("echod.json"), text).unwrap();
-        c.sandbox_warnings.iter().map(|w| w.to_string()).collect()
+        c.sandbox
+            .map(|p| p.warnings.iter().map(|w| w.to_string()).collect())
+            .unwrap_or_default()
     }
 
     #[test]

@@ -204,7 +204,7 @@ fn reload(sup: &Supervisor) -> Result<String, String> {
             shared.max_connections.store(v, Ordering::Relaxed);
         }
         if !st.overrides.sandbox {
-            let want = cfg.sandbox.unwrap_or(Sandbox::OFF);
+            let want = cfg.sandbox.as_ref().map_or(Sandbox::OFF, |p| p.sandbox);
             if want != st.sandbox {
                 let line = format!(
                     "the config file asks for sandbox \"{want}\" but \"{}\" is loaded; a sandbox \

@@ -135,14 +135,15 @@ pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
             }
             parsed.sandbox
         }
-        None => {
-            if let Some(p) = &cli.config_file {
-                for w in &cfg.sandbox_warnings {
+        None => match (&cli.config_file, &cfg.sandbox) {
+            (Some(p), Some(parsed)) => {
+                for w in &parsed.warnings {
                     log::warn!("{}: sandbox: {w}", p.display());
                 }
+                parsed.sandbox
             }
-            cfg.sandbox.unwrap_or(Sandbox::OFF)
-        }
+            _ => Sandbox::OFF,
+        },
     };
     let limits = (
         cli.max_message_size
