@@ -103,6 +103,28 @@ macro_rules! skip_kernel {
     }};
 }
 
+/// Skips the current test (see [`skip!`]) unless `program` is on `PATH`; the reason names the
+/// Debian package that provides it.
+///
+/// ```
+/// fn needs_sh() {
+///     test_support::require_program!("sh", "dash");
+///     assert!(test_support::on_path("sh"));
+/// }
+/// needs_sh();
+/// ```
+#[macro_export]
+macro_rules! require_program {
+    ($program:expr, $package:expr) => {
+        $crate::require!(
+            $crate::on_path($program),
+            "`{}` not found on PATH (Debian package {})",
+            $program,
+            $package
+        )
+    };
+}
+
 /// Whether `program` is an executable file on `PATH`.
 pub fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")

@@ -201,11 +201,7 @@ fn main() {
         |d, r| start_punix(d, &format!("plain{r}"), &[]),
     );
 
-    if !common::require(
-        "bench echod pfd/punix",
-        "systemd-socket-activate",
-        "systemd",
-    ) {
+    if !test_support::on_path("systemd-socket-activate") {
         println!("echod/listener: skipped (systemd-socket-activate not found)");
         return;
     }

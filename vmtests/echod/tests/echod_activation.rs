@@ -19,9 +19,7 @@ fn activate(dir: &TempDir, ssa_args: &[&str], listen: &str, echod_args: &[&str])
 
 #[test]
 fn pfd_number_on_unix_socket_answers_echo() {
-    if !require("pfd_number_on_unix_socket_answers_echo", SSA, "systemd") {
-        return;
-    }
+    test_support::require_program!(SSA, "systemd");
     let dir = TempDir::new("ssa-unix");
     let sock = dir.join("echod.sock");
     let sock_s = sock.to_str().unwrap();
@@ -46,9 +44,7 @@ fn pfd_number_on_unix_socket_answers_echo() {
 
 #[test]
 fn pfd_name_from_fdname_answers_echo() {
-    if !require("pfd_name_from_fdname_answers_echo", SSA, "systemd") {
-        return;
-    }
+    test_support::require_program!(SSA, "systemd");
     let dir = TempDir::new("ssa-name");
     let sock = dir.join("named.sock");
     let mut p = activate(
@@ -66,13 +62,7 @@ fn pfd_name_from_fdname_answers_echo() {
 
 #[test]
 fn pfd_name_that_was_not_passed_is_a_clear_error() {
-    if !require(
-        "pfd_name_that_was_not_passed_is_a_clear_error",
-        SSA,
-        "systemd",
-    ) {
-        return;
-    }
+    test_support::require_program!(SSA, "systemd");
     let dir = TempDir::new("ssa-noname");
     let sock = dir.join("named.sock");
     let mut p = activate(
@@ -95,9 +85,7 @@ fn pfd_name_that_was_not_passed_is_a_clear_error() {
 
 #[test]
 fn pfd_on_tcp_socket_answers_echo() {
-    if !require("pfd_on_tcp_socket_answers_echo", SSA, "systemd") {
-        return;
-    }
+    test_support::require_program!(SSA, "systemd");
     let dir = TempDir::new("ssa-tcp");
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
@@ -114,13 +102,7 @@ fn pfd_on_tcp_socket_answers_echo() {
 
 #[test]
 fn datagram_socket_makes_echod_exit_with_the_stream_socket_error() {
-    if !require(
-        "datagram_socket_makes_echod_exit_with_the_stream_socket_error",
-        SSA,
-        "systemd",
-    ) {
-        return;
-    }
+    test_support::require_program!(SSA, "systemd");
     let dir = TempDir::new("ssa-dgram");
     let sock = dir.join("dgram.sock");
     let mut p = activate(

@@ -55,13 +55,7 @@ fn start(tag: &str, extra: &[&str]) -> Daemon {
 
 #[test]
 fn builtins_and_ovs_error_texts() {
-    if !require(
-        "builtins_and_ovs_error_texts",
-        "ovs-appctl",
-        "openvswitch-common",
-    ) {
-        return;
-    }
+    test_support::require_program!("ovs-appctl", "openvswitch-common");
     let d = start("ctl-builtins", &[]);
     let list = appctl_ok(&d.ctl, &["list-commands"]);
     assert!(list.starts_with("The available commands are:\n"), "{list}");
@@ -107,13 +101,7 @@ fn builtins_and_ovs_error_texts() {
 
 #[test]
 fn runtime_pfd_is_refused_and_ptcp_is_added_with_its_port() {
-    if !require(
-        "runtime_pfd_is_refused_and_ptcp_is_added_with_its_port",
-        "ovs-appctl",
-        "openvswitch-common",
-    ) {
-        return;
-    }
+    test_support::require_program!("ovs-appctl", "openvswitch-common");
     let d = start("ctl-add", &[]);
     let e = appctl_err(&d.ctl, &["echod/add-remote", "pfd:3"]);
     assert!(
@@ -163,13 +151,7 @@ fn runtime_pfd_is_refused_and_ptcp_is_added_with_its_port() {
 
 #[test]
 fn exit_and_sigterm_remove_created_paths_and_exit_zero() {
-    if !require(
-        "exit_and_sigterm_remove_created_paths_and_exit_zero",
-        "ovs-appctl",
-        "openvswitch-common",
-    ) {
-        return;
-    }
+    test_support::require_program!("ovs-appctl", "openvswitch-common");
     for how in ["exit", "SIGTERM"] {
         let dir = TempDir::new("ctl-exit");
         let sock = dir.join("s.sock");
@@ -205,13 +187,7 @@ fn exit_and_sigterm_remove_created_paths_and_exit_zero() {
 
 #[test]
 fn remotes_file_is_followed_and_pfd_lines_warn_once() {
-    if !require(
-        "remotes_file_is_followed_and_pfd_lines_warn_once",
-        "ovs-appctl",
-        "openvswitch-common",
-    ) {
-        return;
-    }
+    test_support::require_program!("ovs-appctl", "openvswitch-common");
     let dir = TempDir::new("ctl-rfile");
     let file = dir.join("remotes");
     let a = dir.join("a.sock");
@@ -255,13 +231,7 @@ fn remotes_file_is_followed_and_pfd_lines_warn_once() {
 
 #[test]
 fn config_file_remotes_policy_and_reload() {
-    if !require(
-        "config_file_remotes_policy_and_reload",
-        "ovs-appctl",
-        "openvswitch-common",
-    ) {
-        return;
-    }
+    test_support::require_program!("ovs-appctl", "openvswitch-common");
     let dir = TempDir::new("ctl-cfg");
     let cfg = dir.join("echod.json");
     let a = dir.join("a.sock");

@@ -23,13 +23,7 @@ fn start_unix(tag: &str, extra: &[&str]) -> (TempDir, Proc, std::path::PathBuf) 
 
 #[test]
 fn ovsdb_client_list_dbs_succeeds() {
-    if !require(
-        "ovsdb_client_list_dbs_succeeds",
-        "ovsdb-client",
-        "openvswitch-common",
-    ) {
-        return;
-    }
+    test_support::require_program!("ovsdb-client", "openvswitch-common");
     let (_dir, mut p, sock) = start_unix(
         "proto-ovsdb",
         &["--remote=ptcp:0:127.0.0.1", "--log-level=debug"],
@@ -245,13 +239,11 @@ fn load_1000_connections_x_100_echoes_with_bad_clients() {
     const CONNS: usize = 1000;
     const ECHOES: usize = 100;
     const PIPELINE: usize = 10;
-    if !raise_nofile(2 * CONNS as u64 + 200) {
-        skip(
-            "load_1000_connections_x_100_echoes_with_bad_clients",
-            &format!("RLIMIT_NOFILE hard limit below {}", 2 * CONNS + 200),
-        );
-        return;
-    }
+    test_support::require!(
+        raise_nofile(2 * CONNS as u64 + 200),
+        "RLIMIT_NOFILE hard limit below {}",
+        2 * CONNS + 200
+    );
     let (_dir, mut p, sock) = start_unix(
         "proto-load",
         &["--max-connections=1100", "--max-message-size=4096"],

@@ -59,13 +59,7 @@ fn seccomp_modes(pid: i32) -> Vec<String> {
 
 #[test]
 fn spawn_deny_fork_probe_gets_eperm_and_echod_keeps_serving() {
-    if !require(
-        "spawn_deny_fork_probe_gets_eperm_and_echod_keeps_serving",
-        "ovs-appctl",
-        "openvswitch-common",
-    ) {
-        return;
-    }
+    test_support::require_program!("ovs-appctl", "openvswitch-common");
     let mut d = start("sb-spawn", "on,spawn=deny");
     // TSYNC: every thread of echod (tokio workers included) is in filter mode.
     let modes = seccomp_modes(d.proc.pid());
@@ -102,13 +96,7 @@ fn spawn_deny_fork_probe_gets_eperm_and_echod_keeps_serving() {
 
 #[test]
 fn elevateprivileges_deny_setuid_probe_kills_echod_with_sigsys() {
-    if !require(
-        "elevateprivileges_deny_setuid_probe_kills_echod_with_sigsys",
-        "ovs-appctl",
-        "openvswitch-common",
-    ) {
-        return;
-    }
+    test_support::require_program!("ovs-appctl", "openvswitch-common");
     let mut d = start("sb-setuid", "on,elevateprivileges=deny");
     connect_unix(&d.sock).echo(1, json!(["before"]));
     let out = appctl(&d.ctl, &["echod/probe", "setuid"]);
@@ -124,13 +112,7 @@ fn elevateprivileges_deny_setuid_probe_kills_echod_with_sigsys() {
 
 #[test]
 fn unsandboxed_probes_are_allowed_and_harmless() {
-    if !require(
-        "unsandboxed_probes_are_allowed_and_harmless",
-        "ovs-appctl",
-        "openvswitch-common",
-    ) {
-        return;
-    }
+    test_support::require_program!("ovs-appctl", "openvswitch-common");
     let mut d = start("sb-off", "");
     assert_eq!(
         seccomp_modes(d.proc.pid())
@@ -171,13 +153,7 @@ fn unsandboxed_probes_are_allowed_and_harmless() {
 
 #[test]
 fn default_set_mount_probe_kills_echod() {
-    if !require(
-        "default_set_mount_probe_kills_echod",
-        "ovs-appctl",
-        "openvswitch-common",
-    ) {
-        return;
-    }
+    test_support::require_program!("ovs-appctl", "openvswitch-common");
     // mount is in QEMU's default set, denied whenever the sandbox is on.
     let mut d = start("sb-mount", "on");
     let out = appctl(&d.ctl, &["echod/probe", "mount"]);

@@ -9,59 +9,13 @@ use std::io::{Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use vmtests::scenarios::ctx::{self, RecvError};
 
 /// Upper bound for any single wait in these tests.
 pub const TIMEOUT: Duration = test_support::wait::TIMEOUT;
 
-pub use test_support::skip;
-
-/// Returns true if `program` is on PATH. Otherwise prints `SKIP: test: reason` and returns false,
-/// or panics when `HARDEN_TEST_STRICT=1`.
-pub fn require(test: &str, program: &str, package: &str) -> bool {
-    let found = test_support::on_path(program);
-    if !found {
-        skip(
-            test,
-            &format!("`{program}` not found on PATH (Debian package {package})"),
-        );
-    }
-    found
-}
-
-/// A temporary directory removed on drop.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        static N: AtomicU32 = AtomicU32::new(0);
-        // Short base: Unix socket paths are limited to 107 bytes.
-        let dir = PathBuf::from("/tmp").join(format!(
-            "echod-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-
-    pub fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+pub use test_support::TempDir;
 
 /// The echod binary under test: the one cargo built for these tests, claimed out of the
 /// shared target directory (the VM suite's `cargo build` re-links `target/debug/echod`).
