@@ -94,7 +94,9 @@ pub(crate) struct Cli {
     pub(crate) config_file: Option<PathBuf>,
 
     /// Control socket for ovs-appctl -t PATH; "none" disables it. Default:
-    /// $RUNTIME_DIRECTORY/echod.ctl when systemd sets RUNTIME_DIRECTORY, otherwise none.
+    /// $RUNTIME_DIRECTORY/echod.ctl when systemd sets RUNTIME_DIRECTORY, otherwise none. It is
+    /// created with mode 0700 whatever the umask, and only echod's user and root may use it
+    /// (checked with SO_PEERCRED on every connection).
     #[arg(long, value_name = "PATH", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub(crate) unixctl: Option<String>,
 

@@ -44,6 +44,10 @@ pub(crate) async fn control_loop(
         };
         match r {
             Ok((s, _)) => {
+                if let Err(why) = peer_allowed(&s) {
+                    shared.warn_rl(format!("control socket: refusing a connection: {why}"));
+                    continue;
+                }
                 let Some(slot) = shared.try_reserve_control(MAX_CONTROL_CONNECTIONS) else {
                     shared.warn_rl(format!(
                         "control socket: closing a new connection: {MAX_CONTROL_CONNECTIONS} already"
@@ -61,6 +65,20 @@ pub(crate) async fn control_loop(
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
+    }
+}
+
+/// Only this process's user and root may use the control socket (SO_PEERCRED), whatever the
+/// socket file's mode ended up being.
+fn peer_allowed(s: &tokio::net::UnixStream) -> Result<(), String> {
+    let ours = nix::unistd::geteuid().as_raw();
+    match s.peer_cred() {
+        Ok(cred) if cred.uid() == ours || cred.uid() == 0 => Ok(()),
+        Ok(cred) => Err(format!(
+            "peer uid {} is neither echod's user (uid {ours}) nor root",
+            cred.uid()
+        )),
+        Err(e) => Err(format!("cannot read the peer's credentials: {e}")),
     }
 }
 

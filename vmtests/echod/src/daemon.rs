@@ -32,6 +32,9 @@ use std::time::Duration;
 /// How long shutdown waits for in-flight replies.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// The control socket's mode: its owner only (connecting needs write permission).
+const CONTROL_MODE: u32 = 0o700;
+
 /// Why echod could not start (each is logged as one line, then echod exits 1).
 #[derive(Debug)]
 pub(crate) enum StartError {
@@ -291,13 +294,19 @@ async fn serve(
     // 3. The control socket.
     let control = match cli.unixctl_path() {
         Some(path) => {
-            let (l, guard) = endpoint::bind_unix(&path, &path.display().to_string())
-                .map_err(StartError::Control)?;
+            // 0700 whatever the umask: only this process's user (and root) may connect.
+            let (l, guard) =
+                endpoint::bind_unix(&path, &path.display().to_string(), Some(CONTROL_MODE))
+                    .map_err(StartError::Control)?;
             log::info!("control socket: {}", path.display());
             Some((l, guard))
         }
         None => {
-            log::info!("no control socket (--unixctl not given and RUNTIME_DIRECTORY not set)");
+            if cli.unixctl.as_deref() == Some("none") {
+                log::info!("no control socket (--unixctl none)");
+            } else {
+                log::info!("no control socket (--unixctl not given and RUNTIME_DIRECTORY not set)");
+            }
             None
         }
     };

@@ -124,43 +124,58 @@ impl Drop for SocketPath {
 }
 
 /// Binds a listening Unix socket at `path`, replacing a stale socket (one nobody accepts on)
-/// but never anything else. Returns the listener and the guard that removes the path.
+/// but never anything else. With `mode`, the socket file gets that mode before it listens,
+/// whatever the umask (the control socket: 0700). Returns the listener and the guard that
+/// removes the path.
+///
+/// A socket already at `path` is probed without blocking (a full backlog means it is alive),
+/// and removed only when it refuses connections and belongs to this process's user: a socket
+/// of another user is never unlinked.
 pub(crate) fn bind_unix(
     path: &Path,
     label: &str,
+    mode: Option<u32>,
 ) -> Result<(tokio::net::UnixListener, SocketPath), OpenError> {
     let bind_err = |error| OpenError::Bind {
         remote: label.to_owned(),
         error,
     };
+    let in_use = |what: String| OpenError::PathInUse {
+        path: path.to_owned(),
+        what,
+    };
     match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_socket() => match std::os::unix::net::UnixStream::connect(path) {
-            Ok(_) => {
-                return Err(OpenError::PathInUse {
-                    path: path.to_owned(),
-                    what: "a listening socket accepts connections on it".into(),
-                });
+        Ok(m) if m.file_type().is_socket() => match probe_unix(path) {
+            Ok(()) => {
+                return Err(in_use(
+                    "a listening socket accepts connections on it".into(),
+                ));
             }
             Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                let euid = nix::unistd::geteuid().as_raw();
+                if m.uid() != euid {
+                    return Err(in_use(format!(
+                        "a socket nobody listens on, but owned by uid {} (echod runs as uid \
+                         {euid}), so echod does not remove it",
+                        m.uid()
+                    )));
+                }
                 log::info!("{}: removing stale socket", path.display());
                 std::fs::remove_file(path).map_err(bind_err)?;
             }
             Err(e) => {
-                return Err(OpenError::PathInUse {
-                    path: path.to_owned(),
-                    what: format!("a socket that cannot be probed: {e}"),
-                });
+                return Err(in_use(format!("a socket that cannot be probed: {e}")));
             }
         },
         Ok(m) => {
-            return Err(OpenError::PathInUse {
-                path: path.to_owned(),
-                what: format!("not a socket but {}", describe_file_type(m.file_type())),
-            });
+            return Err(in_use(format!(
+                "not a socket but {}",
+                describe_file_type(m.file_type())
+            )));
         }
         Err(_) => {}
     }
-    let std_listener = unix_listen(path).map_err(|error| match path.parent() {
+    let std_listener = unix_listen(path, mode).map_err(|error| match path.parent() {
         Some(dir)
             if error.kind() == io::ErrorKind::NotFound
                 && !dir.as_os_str().is_empty()
@@ -179,6 +194,23 @@ pub(crate) fn bind_unix(
     let guard = SocketPath::record(path).map_err(bind_err)?;
     let listener = tokio::net::UnixListener::from_std(std_listener).map_err(bind_err)?;
     Ok((listener, guard))
+}
+
+/// Connects to the Unix socket at `path` without blocking: `Ok` when something listens
+/// (also when its backlog is full, `EAGAIN`), the connect error otherwise.
+fn probe_unix(path: &Path) -> io::Result<()> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, connect, socket};
+    use std::os::fd::AsRawFd;
+    let fd = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+        None,
+    )?;
+    match connect(fd.as_raw_fd(), &UnixAddr::new(path)?) {
+        Ok(()) | Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINPROGRESS) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// "a regular file", "a directory" ... for [`OpenError::PathInUse`].
@@ -228,11 +260,12 @@ fn bind_tcp(
 }
 
 /// A non-blocking listening Unix socket at `path` with the largest backlog (`SOMAXCONN`).
-fn unix_listen(path: &Path) -> io::Result<std::os::unix::net::UnixListener> {
+fn unix_listen(path: &Path, mode: Option<u32>) -> io::Result<std::os::unix::net::UnixListener> {
     use nix::sys::socket::{
         AddressFamily, Backlog, SockFlag, SockType, UnixAddr, bind, listen, socket,
     };
     use std::os::fd::AsRawFd;
+    use std::os::unix::fs::PermissionsExt;
     let fd = socket(
         AddressFamily::Unix,
         SockType::Stream,
@@ -240,6 +273,11 @@ fn unix_listen(path: &Path) -> io::Result<std::os::unix::net::UnixListener> {
         None,
     )?;
     bind(fd.as_raw_fd(), &UnixAddr::new(path)?)?;
+    // Before listen(): until then every connect is refused, so nobody gets in through the
+    // umask's mode in between.
+    if let Some(mode) = mode {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
     listen(&fd, Backlog::MAXCONN)?;
     Ok(std::os::unix::net::UnixListener::from(fd))
 }
@@ -351,7 +389,7 @@ pub(crate) fn open(remote: &Remote) -> Result<Endpoint, OpenError> {
     let label = remote.to_string();
     match remote {
         Remote::Punix(path) => {
-            let (l, guard) = bind_unix(path.as_path(), &label)?;
+            let (l, guard) = bind_unix(path.as_path(), &label, None)?;
             Ok(Endpoint::Listen {
                 listener: TokioListener::Unix(l),
                 source: Source::Bound { _path: Some(guard) },
