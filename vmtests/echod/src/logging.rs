@@ -1,11 +1,15 @@
 //! One-line log records on stderr, for the journal.
 //!
-//! Each record is `echod: LEVEL: message` on one line (embedded newlines are escaped). When stderr
+//! Each record is `echod: LEVEL: message` on one line: every control character a message
+//! carries (a newline, a carriage return, an ESC from a path or a remote a user wrote) is
+//! escaped, so no user string can forge or rewrite a log line. When stderr
 //! is connected to the systemd journal (`$JOURNAL_STREAM` names stderr's device and inode), each
 //! line is prefixed with its syslog priority (`<3>` for errors ...), which journald turns into
 //! the record's priority.
 
 use std::io::Write;
+
+use super::text::escape_controls;
 use std::os::fd::AsFd;
 
 struct StderrLogger {
@@ -28,7 +32,7 @@ impl log::Log for StderrLogger {
             log::Level::Debug => (7, "debug"),
             log::Level::Trace => (7, "trace"),
         };
-        let text = record.args().to_string().replace('\n', "\\n");
+        let text = escape_controls(&record.args().to_string(), false);
         let line = if self.journal {
             format!("<{prio}>echod: {name}: {text}\n")
         } else {

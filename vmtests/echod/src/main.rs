@@ -6,6 +6,7 @@
 //! socket, and runs under a QEMU-style `-sandbox` seccomp filter (`seccomp-sets`).
 //!
 //! Modules, each using only those listed before it:
+//! - [`text`]: escaping what users wrote, for log lines and replies;
 //! - [`jsonrpc`]: OVSDB framing;
 //! - [`protocol`]: the methods;
 //! - [`unixctl`]: the control protocol;
@@ -33,6 +34,7 @@ mod protocol;
 mod serve;
 mod state;
 mod supervise;
+mod text;
 mod unixctl;
 
 fn main() -> std::process::ExitCode {

@@ -8,6 +8,8 @@
 
 use serde_json::Value;
 
+use super::text::escape_controls;
+
 /// One control command: its name, usage string (shown by `list-commands`), argument count bounds
 /// and a one-line description (shown by `--help`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,10 +141,13 @@ pub(crate) fn list_commands(commands: &[&Command]) -> String {
     s
 }
 
-/// A reply body as OVS sends it: non-empty text always ends with a newline.
+/// A reply body as OVS sends it: non-empty text always ends with a newline. Control
+/// characters other than newlines (from a path or a remote a user wrote) are escaped, since
+/// `ovs-appctl` prints the body to a terminal.
 pub(crate) fn body(text: &str) -> Value {
+    let text = escape_controls(text, true);
     if text.is_empty() || text.ends_with('\n') {
-        Value::String(text.to_owned())
+        Value::String(text)
     } else {
         Value::String(format!("{text}\n"))
     }

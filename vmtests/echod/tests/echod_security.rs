@@ -146,3 +146,27 @@ fn a_live_socket_with_a_full_backlog_is_in_use_not_a_hang() {
     );
     assert!(Path::new(&sock).exists(), "the live socket was removed");
 }
+
+/// A path with a carriage return and an ESC, added over the control socket: neither the log
+/// nor the reply carries them raw.
+#[test]
+fn control_characters_from_users_are_escaped_in_logs_and_replies() {
+    test_support::require_program!("ovs-appctl", "openvswitch-common");
+    let dir = TempDir::new("sec-escape");
+    let (mut proc, ctl) = start_umask_000(&dir, &[]);
+    let hostile = format!("punix:{}/a\r\x1b[2Kb.sock", dir.path().display());
+    let added = appctl(&ctl, &["echod/add-remote", &hostile]);
+    assert_eq!(added.code, 0, "{added:?}");
+    let listed = appctl(&ctl, &["echod/list-remotes"]);
+    assert!(
+        !listed.stdout.contains('\r') && !listed.stdout.contains('\x1b'),
+        "raw control characters in the reply: {:?}",
+        listed.stdout
+    );
+    assert!(listed.stdout.contains("a\\r\\u{1b}[2Kb.sock"), "{listed:?}");
+    let log = proc.wait_log("a\\r\\u{1b}[2Kb.sock");
+    assert!(
+        !log.contains('\r') && !log.contains('\x1b'),
+        "raw control characters in the log: {log:?}"
+    );
+}
