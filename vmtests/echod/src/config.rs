@@ -48,6 +48,14 @@ pub(crate) enum FileError {
         /// The OS error.
         error: std::io::Error,
     },
+    /// Not a regular file (a FIFO, a device such as `/dev/zero`, a directory ...): reading it
+    /// could block or never end.
+    NotRegular {
+        /// The file.
+        path: PathBuf,
+        /// What it is.
+        what: &'static str,
+    },
     /// The file is larger than [`MAX_FILE_SIZE`].
     TooLarge {
         /// The file.
@@ -81,6 +89,12 @@ impl fmt::Display for FileError {
             FileError::Read { path, error } => {
                 write!(f, "{}: cannot read: {error}", path.display())
             }
+            FileError::NotRegular { path, what } => write!(
+                f,
+                "{}: not a regular file but {what}; echod reads its files whole, so it only \
+                 reads regular files",
+                path.display()
+            ),
             FileError::TooLarge { path, size } => write!(
                 f,
                 "{}: file is {size} bytes, larger than the {MAX_FILE_SIZE}-byte limit",
@@ -128,20 +142,59 @@ impl From<FileError> for std::io::Error {
     }
 }
 
-/// Reads a whole (small) file.
+/// Reads a whole (small) regular file: opened without blocking (a FIFO would block an open
+/// for reading until a writer comes), refused unless it is a regular file, and never read past
+/// [`MAX_FILE_SIZE`] + 1 bytes, whatever its metadata says.
 pub(crate) fn read_small(path: &Path) -> Result<String, FileError> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
     let read = |error| FileError::Read {
         path: path.to_owned(),
         error,
     };
-    let meta = std::fs::metadata(path).map_err(read)?;
-    if meta.len() > MAX_FILE_SIZE {
-        return Err(FileError::TooLarge {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(read)?;
+    let meta = file.metadata().map_err(read)?;
+    let t = meta.file_type();
+    if !t.is_file() {
+        let what = if t.is_dir() {
+            "a directory"
+        } else if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_char_device() {
+            "a character device"
+        } else if t.is_block_device() {
+            "a block device"
+        } else if t.is_socket() {
+            "a socket"
+        } else {
+            "a special file"
+        };
+        return Err(FileError::NotRegular {
             path: path.to_owned(),
-            size: meta.len(),
+            what,
         });
     }
-    std::fs::read_to_string(path).map_err(read)
+    let too_large = |size| FileError::TooLarge {
+        path: path.to_owned(),
+        size,
+    };
+    if meta.len() > MAX_FILE_SIZE {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read)?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        // It grew (or its metadata lied, as /proc files do): say what was read.
+        return Err(too_large(bytes.len() as u64));
+    }
+    String::from_utf8(bytes)
+        .map_err(|e| read(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
 }
 
 /// Accepted range of `max_message_size`.

@@ -170,3 +170,25 @@ fn control_characters_from_users_are_escaped_in_logs_and_replies() {
         "raw control characters in the log: {log:?}"
     );
 }
+
+/// A remotes file that is a FIFO or a link to /dev/zero is refused at once: no hang on the
+/// open, no reading without end.
+#[test]
+fn special_files_are_refused_without_hanging_or_reading_forever() {
+    let dir = TempDir::new("sec-files");
+    let fifo = dir.join("remotes.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let zero = dir.join("remotes.zero");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    for (file, what) in [(&fifo, "a FIFO"), (&zero, "a character device")] {
+        let arg = format!("--remotes-file={}", file.display());
+        let mut proc = Proc::echod(&dir, &[&arg, "--unixctl=none"]);
+        let status = proc.wait_exit();
+        let log = proc.stderr_text();
+        assert_eq!(status.code(), Some(1), "{log}");
+        assert!(
+            log.contains(&format!("not a regular file but {what}")),
+            "{log}"
+        );
+    }
+}
