@@ -28,7 +28,9 @@ ORIGINS AND POLICY:
 
 FILES:
   --remotes-file: one remote per line; blank lines and lines starting with # are ignored. echod
-  checks the file every 200 ms and reconciles its remotes when the contents change.
+  checks the file every 200 ms and reconciles its remotes when the contents change and stay
+  changed for one more check (a file rewritten in place is not applied half-way). A remote
+  that failed to open is tried again at every check.
   --config-file: a JSON object, all members optional, unknown members rejected:
     {\"remotes\": [\"ptcp:0:127.0.0.1\"], \"sandbox\": \"on,spawn=deny\", \"policy\": {...},
      \"max_message_size\": 1048576, \"max_connections\": 1024}
@@ -40,7 +42,8 @@ const EXIT_HELP: &str = "\
 START-UP AND EXIT:
   echod raises its RLIMIT_NOFILE soft limit to the hard limit, parses all options and files, takes
   and validates all listeners, opens the control socket, loads the sandbox (on all threads), sends
-  READY=1 to $NOTIFY_SOCKET if set, then serves. SIGTERM, SIGINT and `exit` stop accepting,
+  READY=1 to $NOTIFY_SOCKET if set, then serves. SIGHUP reloads like echod/reload (with
+  RELOADING=1 and READY=1 for Type=notify-reload). SIGTERM, SIGINT and `exit` stop accepting,
   finish in-flight replies (up to 5 s) and exit 0. Start-up errors exit 1; usage errors exit 2.
   Logs go to stderr, one line per record.";
 

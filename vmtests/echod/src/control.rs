@@ -1,14 +1,11 @@
 //! The control socket: an OVS-compatible unixctl server (driven by the real `ovs-appctl`), whose
 //! `echod/*` commands change the remotes through the supervisor.
 
-use super::cli::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_MESSAGE_SIZE};
-use super::config::ConfigFile;
 use super::jsonrpc::{Decoder, Message, encode_error, encode_reply};
 use super::supervise::Supervisor;
 use super::{probes, unixctl};
 use remote_policy::Origin;
 use remote_policy::set::{Added, Refusal, Removed};
-use sandbox_opts::Sandbox;
 use serde_json::Value;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -148,7 +145,7 @@ fn control_command(ctl: &Control, method: &str, params: &[Value]) -> Result<Stri
         "echod/add-remote" => add_remote(&ctl.sup, &args[0]),
         "echod/remove-remote" => remove_remote(&ctl.sup, &args[0]),
         "echod/list-remotes" => Ok(ctl.sup.state().list()),
-        "echod/reload" => reload(&ctl.sup),
+        "echod/reload" => ctl.sup.reload(),
         "echod/probe" => {
             let r = probes::run(&args[0]);
             match &r {
@@ -204,45 +201,5 @@ fn remove_remote(sup: &Supervisor, input: &str) -> Result<String, String> {
             ))
         }
         Err(e) => Err(e.to_string()),
-    }
-}
-
-fn reload(sup: &Supervisor) -> Result<String, String> {
-    let shared = &sup.shared;
-    let mut st = sup.state();
-    let mut lines = Vec::new();
-    if let Some(path) = st.config_file.clone() {
-        let cfg = ConfigFile::load(&path).map_err(|e| e.to_string())?;
-        if !st.overrides.max_message_size {
-            let v = cfg.max_message_size.unwrap_or(DEFAULT_MAX_MESSAGE_SIZE);
-            shared.max_message_size.store(v, Ordering::Relaxed);
-        }
-        if !st.overrides.max_connections {
-            let v = cfg.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
-            shared.max_connections.store(v, Ordering::Relaxed);
-        }
-        if !st.overrides.sandbox {
-            let want = cfg.sandbox.as_ref().map_or(Sandbox::OFF, |p| p.sandbox);
-            if want != st.sandbox {
-                let line = format!(
-                    "the config file asks for sandbox \"{want}\" but \"{}\" is loaded; a sandbox \
-                     change takes effect at the next start",
-                    st.sandbox
-                );
-                log::warn!("{line}");
-                lines.push(line);
-            }
-        }
-        lines.extend(st.apply_config(&cfg, shared));
-    }
-    lines.extend(
-        st.sync_remotes_file(shared, true)
-            .map_err(|e| e.to_string())?,
-    );
-    log::info!("reloaded ({} change(s))", lines.len());
-    if lines.is_empty() {
-        Ok("reloaded: no changes".into())
-    } else {
-        Ok(format!("reloaded:\n{}", lines.join("\n")))
     }
 }

@@ -32,6 +32,19 @@ use std::time::Duration;
 /// How long shutdown waits for in-flight replies.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// SIGHUP: `echod/reload`, framed for `Type=notify-reload` (`RELOADING=1` with the monotonic
+/// time, then `READY=1` whether or not the reload worked: echod goes on serving either way).
+fn reload_on_sighup(sup: &Supervisor) {
+    log::info!("SIGHUP: reloading");
+    let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+        .map(|t| t.tv_sec() as u64 * 1_000_000 + t.tv_nsec() as u64 / 1_000)
+        .unwrap_or(0);
+    let _ = notify::notify(&format!("RELOADING=1\nMONOTONIC_USEC={now}"));
+    // A failure is logged by reload().
+    let _ = sup.reload();
+    let _ = notify::notify("READY=1");
+}
+
 /// The control socket's mode: its owner only (connecting needs write permission).
 const CONTROL_MODE: u32 = 0o700;
 
@@ -165,6 +178,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
         config_file: cli.config_file.clone(),
         remotes_file: cli.remotes_file.clone(),
         remotes_file_text,
+        remotes_file_pending: None,
         overrides: Overrides {
             max_message_size: cli.max_message_size.is_some(),
             max_connections: cli.max_connections.is_some(),
@@ -315,6 +329,8 @@ async fn serve(
         signal(SignalKind::terminate()).map_err(|e| StartError::Io("cannot handle SIGTERM", e))?;
     let mut sigint =
         signal(SignalKind::interrupt()).map_err(|e| StartError::Io("cannot handle SIGINT", e))?;
+    let mut sighup =
+        signal(SignalKind::hangup()).map_err(|e| StartError::Io("cannot handle SIGHUP", e))?;
 
     // 4. The sandbox, on every thread (TSYNC).
     let sandbox = state.sandbox;
@@ -343,9 +359,7 @@ async fn serve(
         tokio::spawn(control::control_loop(l, sup.clone(), cli.enable_probes));
         guard
     });
-    if cli.remotes_file.is_some() {
-        tokio::spawn(supervise::watch_remotes_file(sup.clone()));
-    }
+    tokio::spawn(supervise::supervise(sup.clone()));
     if failed == 0 {
         log::info!("serving {n} remote(s)");
     } else {
@@ -355,10 +369,19 @@ async fn serve(
         );
     }
 
-    tokio::select! {
-        _ = sigterm.recv() => log::info!("SIGTERM: shutting down"),
-        _ = sigint.recv() => log::info!("SIGINT: shutting down"),
-        _ = shared.stopped() => {}
+    loop {
+        tokio::select! {
+            _ = sigterm.recv() => {
+                log::info!("SIGTERM: shutting down");
+                break;
+            }
+            _ = sigint.recv() => {
+                log::info!("SIGINT: shutting down");
+                break;
+            }
+            _ = sighup.recv() => reload_on_sighup(&sup),
+            _ = shared.stopped() => break,
+        }
     }
     shared.begin_shutdown();
     let _ = notify::notify("STOPPING=1");

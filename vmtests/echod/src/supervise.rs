@@ -3,6 +3,7 @@
 //! change) are applied here: removed remotes are closed, added ones opened (`endpoint`) and
 //! started. This is where the data plane's tasks (`serve`) are spawned.
 
+use super::cli::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_MESSAGE_SIZE};
 use super::config::{self, ConfigFile};
 use super::endpoint::{self, Endpoint, OpenError, Source};
 use super::serve;
@@ -12,6 +13,7 @@ use remote_policy::{Origin, Remote, RemoteSet};
 use sandbox_opts::Sandbox;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -41,6 +43,56 @@ impl Supervisor {
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Re-reads the config file and the remotes file and applies them (`echod/reload`,
+    /// SIGHUP). A failure is logged and returned; nothing of a file that failed is applied.
+    pub(crate) fn reload(&self) -> Result<String, String> {
+        let result = self.reload_files();
+        if let Err(e) = &result {
+            log::warn!("reload failed: {e}");
+        }
+        result
+    }
+
+    fn reload_files(&self) -> Result<String, String> {
+        let shared = &self.shared;
+        let mut st = self.state();
+        let mut lines = Vec::new();
+        if let Some(path) = st.config_file.clone() {
+            let cfg = ConfigFile::load(&path).map_err(|e| e.to_string())?;
+            if !st.overrides.max_message_size {
+                let v = cfg.max_message_size.unwrap_or(DEFAULT_MAX_MESSAGE_SIZE);
+                shared.max_message_size.store(v, Ordering::Relaxed);
+            }
+            if !st.overrides.max_connections {
+                let v = cfg.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+                shared.max_connections.store(v, Ordering::Relaxed);
+            }
+            if !st.overrides.sandbox {
+                let want = cfg.sandbox.as_ref().map_or(Sandbox::OFF, |p| p.sandbox);
+                if want != st.sandbox {
+                    let line = format!(
+                        "the config file asks for sandbox \"{want}\" but \"{}\" is loaded; a sandbox \
+                         change takes effect at the next start",
+                        st.sandbox
+                    );
+                    log::warn!("{line}");
+                    lines.push(line);
+                }
+            }
+            lines.extend(st.apply_config(&cfg, shared));
+        }
+        lines.extend(
+            st.sync_remotes_file(shared, true)
+                .map_err(|e| e.to_string())?,
+        );
+        log::info!("reloaded ({} change(s))", lines.len());
+        if lines.is_empty() {
+            Ok("reloaded: no changes".into())
+        } else {
+            Ok(format!("reloaded:\n{}", lines.join("\n")))
+        }
+    }
 }
 
 /// Mutable daemon state, behind one mutex (operations on it are short and synchronous).
@@ -56,6 +108,9 @@ pub(crate) struct State {
     pub(crate) remotes_file: Option<PathBuf>,
     /// The remotes-file contents last reconciled.
     pub(crate) remotes_file_text: Option<String>,
+    /// Different contents seen at the last check, applied only if the next check sees them
+    /// again: a file being rewritten in place (truncated, then written) is not applied half-way.
+    pub(crate) remotes_file_pending: Option<String>,
     /// Settings given on the command line.
     pub(crate) overrides: Overrides,
     /// The sandbox loaded at start-up.
@@ -131,12 +186,32 @@ impl Running {
     }
 }
 
+/// How long closing a remote waits for its task to drop the listener.
+const CLOSE_WAIT: Duration = Duration::from_millis(100);
+
 impl Drop for Running {
     /// Stops accepting/connecting; the listener is closed (an inherited one is only closed,
-    /// never shut down), and a `punix:` path is removed by its guard.
+    /// never shut down), and a `punix:` path is removed by its guard. Waits (at most
+    /// [`CLOSE_WAIT`]) until the aborted task has dropped its listener, so that the same
+    /// address can be bound again right away (a narrowed `ptcp:`, a pipelined remove and add);
+    /// what is still not closed by then is retried by [`State::retry_failed`].
     fn drop(&mut self) {
         if let Stage::Serving { task, .. } = &self.stage {
             task.abort();
+            let wait = || {
+                let deadline = std::time::Instant::now() + CLOSE_WAIT;
+                while !task.is_finished() && std::time::Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            };
+            // On a worker thread, the aborted task may sit in this worker's own queue: hand
+            // the worker's other tasks to another thread while waiting (block_in_place), or
+            // the task could not run until the wait ends.
+            match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+                Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(wait),
+                Ok(_) => {}
+                Err(_) => wait(),
+            }
         }
     }
 }
@@ -284,9 +359,18 @@ impl State {
             return Ok(Vec::new());
         };
         let text = config::read_small(path)?;
-        if !force && self.remotes_file_text.as_deref() == Some(text.as_str()) {
-            return Ok(Vec::new());
+        if !force {
+            if self.remotes_file_text.as_deref() == Some(text.as_str()) {
+                self.remotes_file_pending = None;
+                return Ok(Vec::new());
+            }
+            if self.remotes_file_pending.as_deref() != Some(text.as_str()) {
+                // Changed since the last check: wait until it stays the same for one check.
+                self.remotes_file_pending = Some(text);
+                return Ok(Vec::new());
+            }
         }
+        self.remotes_file_pending = None;
         let rec = self
             .set
             .reconcile(Origin::Database, config::remote_lines(&text));
@@ -308,6 +392,26 @@ impl State {
         lines
     }
 
+    /// Opens again every remote of the set whose opening failed (a `pfd:` remote cannot be
+    /// reopened): a listener that a removal closed a moment too late, or a directory created
+    /// since, no longer leaves the remote closed for good.
+    pub(crate) fn retry_failed(&mut self, shared: &Arc<Shared>) {
+        let failed: Vec<Remote> = self
+            .running
+            .iter()
+            .filter(|(r, run)| matches!(run.stage, Stage::Failed) && !matches!(r, Remote::Pfd(_)))
+            .map(|(r, _)| r.clone())
+            .collect();
+        for remote in failed {
+            if let Ok(endpoint) = endpoint::open(&remote) {
+                let mut running = Running::new(endpoint);
+                running.start(shared, &remote);
+                self.running.insert(remote.clone(), running);
+                log::info!("{remote}: opened (retried after a failure)");
+            }
+        }
+    }
+
     /// `echod/list-remotes`: `REMOTE (ORIGINS): STATE`, one line per remote.
     pub(crate) fn list(&self) -> String {
         let mut s = String::new();
@@ -320,8 +424,9 @@ impl State {
     }
 }
 
-/// Watches the remotes file and reconciles on every change.
-pub(crate) async fn watch_remotes_file(sup: Arc<Supervisor>) {
+/// Every [`REMOTES_FILE_POLL`]: reconciles the remotes file when it changed (and stayed
+/// changed for one check), and opens again the remotes that failed to open.
+pub(crate) async fn supervise(sup: Arc<Supervisor>) {
     let mut missing_reported = false;
     loop {
         tokio::select! {
@@ -338,5 +443,6 @@ pub(crate) async fn watch_remotes_file(sup: Arc<Supervisor>) {
                 }
             }
         }
+        st.retry_failed(&sup.shared);
     }
 }
