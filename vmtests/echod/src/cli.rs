@@ -23,8 +23,9 @@ ORIGINS AND POLICY:
   Remotes come from four origins: --remote (command line), echod/add-remote (control socket),
   --remotes-file (database) and --config-file (config file). Every remote passes through one
   remote-policy set; the policy (default: pfd: only from the command line) comes from the
-  config file's \"policy\" member. Refusals from the files are logged as rate-limited warnings,
-  once per refused line while it stays in the file.
+  config file's \"policy\" member, except that the command line may always add any kind: it
+  takes precedence, so a policy change never drops a --remote. Refusals from the files are
+  logged as rate-limited warnings, once per refused line while it stays in the file.
 
 FILES:
   --remotes-file: one remote per line; blank lines and lines starting with # are ignored. echod

@@ -1,7 +1,7 @@
 //! The two files echod reads: `--config-file` (JSON, config-file origin) and `--remotes-file`
 //! (one remote per line, database origin).
 
-use remote_policy::Policy;
+use remote_policy::{Origin, Policy, RemoteKind};
 use sandbox_opts::Parsed;
 use serde::Deserialize;
 use std::fmt;
@@ -195,6 +195,23 @@ pub(crate) fn read_small(path: &Path) -> Result<String, FileError> {
     }
     String::from_utf8(bytes)
         .map_err(|e| read(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+}
+
+impl ConfigFile {
+    /// The policy echod enforces: the file's (or the default), with the command line allowed
+    /// for every kind, because the command line takes precedence over the config file (a
+    /// policy change never drops a `--remote`, and so never closes an inherited `pfd:`
+    /// socket, which could not be adopted again).
+    pub(crate) fn effective_policy(&self) -> Policy {
+        let mut policy = self.policy.unwrap_or_default();
+        for kind in RemoteKind::ALL {
+            let mut origins = policy.allowed_origins(kind);
+            origins.insert(Origin::CommandLine);
+            // Adding the command line never loosens pfd: (only other origins would).
+            let _ = policy.set_allowed(kind, origins);
+        }
+        policy
+    }
 }
 
 /// Accepted range of `max_message_size`.

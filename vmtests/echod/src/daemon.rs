@@ -131,7 +131,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
         Some(p) => ConfigFile::load(p).map_err(StartError::File)?,
         None => ConfigFile::default(),
     };
-    let mut set = RemoteSet::new(cfg.policy.unwrap_or_default());
+    let mut set = RemoteSet::new(cfg.effective_policy());
     for input in &cli.remotes {
         if let Err(refusal) = set.add(Origin::CommandLine, input) {
             return Err(StartError::Remote {

@@ -380,7 +380,7 @@ impl State {
 
     /// Applies a config file: policy, then its remotes. Limits are left to the caller.
     pub(crate) fn apply_config(&mut self, cfg: &ConfigFile, shared: &Arc<Shared>) -> Vec<String> {
-        let policy = cfg.policy.unwrap_or_default();
+        let policy = cfg.effective_policy();
         let mut lines = Vec::new();
         if policy != *self.set.policy() {
             let rec = self.set.set_policy(policy);

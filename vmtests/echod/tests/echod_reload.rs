@@ -159,3 +159,40 @@ fn a_remotes_file_rewritten_in_place_with_the_same_text_changes_nothing() {
     );
     assert!(!p.stderr_text().contains("removed"), "{}", p.stderr_text());
 }
+
+/// A config-file policy that leaves the command line out, loaded by a reload, does not drop a
+/// --remote; restoring the policy changes nothing either.
+#[test]
+fn a_policy_change_never_drops_a_command_line_remote() {
+    test_support::require_program!("ovs-appctl", "openvswitch-common");
+    let dir = TempDir::new("reload-policy");
+    let ctl = dir.join("echod.ctl");
+    let cfg = dir.join("echod.json");
+    std::fs::write(&cfg, "{}").unwrap();
+    let port = free_port();
+    let remote = format!("ptcp:{port}:127.0.0.1");
+    let mut p = Proc::echod(
+        &dir,
+        &[
+            &format!("--unixctl={}", ctl.display()),
+            &format!("--config-file={}", cfg.display()),
+            &format!("--remote={remote}"),
+        ],
+    );
+    wait_listening(&ctl, &mut p);
+    for policy in [
+        json!({"policy": {"allow": {"ptcp": ["config-file"]}}}),
+        json!({}),
+    ] {
+        std::fs::write(&cfg, policy.to_string()).unwrap();
+        let out = appctl(&ctl, &["echod/reload"]);
+        assert_eq!(out.code, 0, "{out:?}");
+        assert!(!out.stdout.contains("removed"), "{policy}: {out:?}");
+        connect_tcp(&format!("127.0.0.1:{port}")).echo(1, json!([policy.to_string()]));
+    }
+    assert!(
+        state_of(&ctl, &remote).is_some_and(|s| s.starts_with("listening on ")),
+        "{}",
+        p.stderr_text()
+    );
+}
