@@ -18,12 +18,27 @@ const READ_CHUNK: usize = 64 * 1024;
 
 /// Accepts connections on `listener` until shutdown or until the remote is removed (the task is
 /// aborted).
-pub(crate) async fn accept_loop(listener: TokioListener, shared: Arc<Shared>, label: String) {
+///
+/// At shutdown a listener echod bound (`drain_queue`) is drained first: every connection
+/// already queued is accepted and served within the stop grace, because closing the listener
+/// would reset them. An inherited listener is not: systemd keeps it, and the connections
+/// queued on it wait for the next instance.
+pub(crate) async fn accept_loop(
+    listener: TokioListener,
+    shared: Arc<Shared>,
+    label: String,
+    drain_queue: bool,
+) {
     let _accepting = shared.accept_loop_running();
     loop {
         let accepted = tokio::select! {
             biased;
-            _ = shared.stopped() => return,
+            _ = shared.stopped() => {
+                if drain_queue {
+                    drain(listener, &shared, &label);
+                }
+                return;
+            }
             r = listener.accept() => r,
         };
         // Each family is served by its own instance of `serve_client` (no per-read dispatch).
@@ -41,6 +56,36 @@ pub(crate) async fn accept_loop(listener: TokioListener, shared: Arc<Shared>, la
                 shared.warn_rl(format!("{label}: accept failed: {e}"));
                 // EMFILE/ENFILE/ENOBUFS: back off briefly instead of spinning.
                 tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Accepts, without waiting, every connection queued on `listener` and serves each.
+fn drain(listener: TokioListener, shared: &Arc<Shared>, label: &str) {
+    match listener {
+        TokioListener::Unix(l) => {
+            let Ok(l) = l.into_std() else { return };
+            while let Ok((s, _)) = l.accept() {
+                // Accepted streams do not inherit O_NONBLOCK; tokio needs it.
+                let s = s
+                    .set_nonblocking(true)
+                    .and_then(|()| tokio::net::UnixStream::from_std(s));
+                if let Ok(s) = s {
+                    spawn_client(shared, s, label);
+                }
+            }
+        }
+        TokioListener::Tcp(l) => {
+            let Ok(l) = l.into_std() else { return };
+            while let Ok((s, _)) = l.accept() {
+                let s = s
+                    .set_nonblocking(true)
+                    .and_then(|()| tokio::net::TcpStream::from_std(s));
+                if let Ok(s) = s {
+                    let _ = s.set_nodelay(true);
+                    spawn_client(shared, s, label);
+                }
             }
         }
     }

@@ -162,7 +162,9 @@ impl Running {
     fn start(&mut self, shared: &Arc<Shared>, remote: &Remote) {
         let (task, source) = match std::mem::replace(&mut self.stage, Stage::Failed) {
             Stage::Ready(Endpoint::Listen { listener, source }) => {
-                let accept = serve::accept_loop(listener, shared.clone(), remote.to_string());
+                let drain_queue = matches!(source, Source::Bound { .. });
+                let accept =
+                    serve::accept_loop(listener, shared.clone(), remote.to_string(), drain_queue);
                 (tokio::spawn(accept), Some(source))
             }
             Stage::Ready(Endpoint::Connect(target)) => {

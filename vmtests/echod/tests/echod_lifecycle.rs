@@ -292,3 +292,39 @@ fn restarts_under_load_lose_no_request() {
         "requests lost across {RESTARTS} restarts: {errors:#?}"
     );
 }
+
+/// SIGTERM while hundreds of connections, each with its request sent, still wait in a
+/// `punix:` listener's queue: every one is accepted and answered before echod exits, none
+/// is reset by the listener closing.
+#[test]
+fn sigterm_serves_the_connections_already_queued() {
+    use std::io::{Read, Write};
+    const CLIENTS: usize = 300;
+    let dir = TempDir::new("life-queue");
+    let sock = dir.join("s.sock");
+    let mut p = Proc::echod(
+        &dir,
+        &[&format!("--remote=punix:{}", sock.display()), "--unixctl=none"],
+    );
+    wait_listening(&sock, &mut p);
+    let request = json!({"method": "echo", "params": ["queued"], "id": 7}).to_string();
+    let mut clients = Vec::new();
+    for _ in 0..CLIENTS {
+        let mut c = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+        c.write_all(request.as_bytes()).unwrap();
+        clients.push(c);
+    }
+    p.signal(Signal::SIGTERM);
+    let mut lost = Vec::new();
+    for (i, mut c) in clients.into_iter().enumerate() {
+        c.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let mut reply = String::new();
+        match c.read_to_string(&mut reply) {
+            Ok(_) if reply.contains("\"result\":[\"queued\"]") => {}
+            Ok(_) => lost.push(format!("{i}: closed without a reply ({reply:?})")),
+            Err(e) => lost.push(format!("{i}: {e}")),
+        }
+    }
+    assert_eq!(p.wait_exit().code(), Some(0), "{}", p.stderr_text());
+    assert!(lost.is_empty(), "{} of {CLIENTS} lost: {lost:?}", lost.len());
+}
