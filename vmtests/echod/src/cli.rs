@@ -131,6 +131,21 @@ pub(crate) struct Cli {
     /// rate-limited warning (default 1024; config file: max_connections).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=(1u64 << 24)))]
     pub(crate) max_connections: Option<u64>,
+
+    /// After MS milliseconds without a byte from a client, send it an echo request (as
+    /// ovsdb-server does); after as long again without a byte, close the connection. 0 never
+    /// probes.
+    #[arg(long, value_name = "MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(0..=(1u64 << 31)))]
+    pub(crate) inactivity_probe: u64,
+
+    /// A message must be complete MS milliseconds after its first byte; a client that is
+    /// slower is disconnected (so a trickle cannot hold a buffer for ever).
+    #[arg(long, value_name = "MS", default_value_t = 10000, value_parser = clap::value_parser!(u64).range(1..=(1u64 << 31)))]
+    pub(crate) message_timeout: u64,
+
+    /// A control connection is closed after MS milliseconds without a byte.
+    #[arg(long, value_name = "MS", default_value_t = 10000, value_parser = clap::value_parser!(u64).range(1..=(1u64 << 31)))]
+    pub(crate) control_timeout: u64,
 }
 
 fn parse_level(s: &str) -> Result<log::LevelFilter, String> {

@@ -84,11 +84,19 @@ async fn serve_control(mut s: tokio::net::UnixStream, ctl: &Control) {
     let mut dec = Decoder::new(shared.max_message_size.load(Ordering::Relaxed));
     let mut buf = vec![0u8; 16 * 1024];
     loop {
+        let idle = shared.timeouts.control_idle;
         let n = tokio::select! {
             biased;
-            r = s.read(&mut buf) => match r {
-                Ok(0) | Err(_) => return,
-                Ok(n) => n,
+            r = tokio::time::timeout(idle, s.read(&mut buf)) => match r {
+                Ok(Ok(0)) | Ok(Err(_)) => return,
+                Ok(Ok(n)) => n,
+                Err(_) => {
+                    shared.warn_rl(format!(
+                        "control socket: closing a connection silent for {} ms (--control-timeout)",
+                        idle.as_millis()
+                    ));
+                    return;
+                }
             },
             // An idle control connection does not hold up shutdown.
             _ = shared.stopped() => return,

@@ -17,7 +17,7 @@ use super::cli::{Cli, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_MESSAGE_SIZE};
 use super::config::{self, ConfigFile, FileError};
 use super::control;
 use super::endpoint::{self, OpenError};
-use super::state::{Overrides, Shared};
+use super::state::{Overrides, Shared, Timeouts};
 use super::supervise::{self, State, Supervisor};
 use super::{logging, notify};
 use clap::Parser;
@@ -343,7 +343,13 @@ async fn serve(
         ),
     }
 
-    let shared = Shared::new(limits, state.set.limiter().clone());
+    let ms = std::time::Duration::from_millis;
+    let timeouts = Timeouts {
+        inactivity_probe: (cli.inactivity_probe > 0).then(|| ms(cli.inactivity_probe)),
+        message: ms(cli.message_timeout),
+        control_idle: ms(cli.control_timeout),
+    };
+    let shared = Shared::new(limits, state.set.limiter().clone(), timeouts);
     let sup = Supervisor::new(shared.clone(), state);
 
     // 5. READY=1.

@@ -3,7 +3,8 @@
 //! Like `ovsdb-server`: `echo` returns its params (it is also the keepalive `ovsdb-client` and
 //! other OVS peers send), `list_dbs` returns the list of databases (echod serves none, so `[]`), and
 //! any other request gets the error string `"unknown method"`. Notifications and replies are never
-//! answered, and echod sends nothing unsolicited.
+//! answered. The only thing echod sends unsolicited is `ovsdb-server`'s inactivity probe (an
+//! `echo` request with the id `"echo"`, see `serve.rs`), whose reply it reads and ignores.
 
 use super::jsonrpc::{Message, encode_error, encode_reply};
 use serde_json::Value;

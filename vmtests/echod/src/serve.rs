@@ -117,37 +117,88 @@ where
 /// gets its reply instead of a closed connection.
 const STOP_GRACE: Duration = Duration::from_secs(1);
 
-/// Serves JSON-RPC on one connection until the peer closes, a bad message arrives, or shutdown
-/// begins while the connection is idle (requests already read are always answered; a connection
-/// that has not been answered yet, or holds half a message, gets [`STOP_GRACE`] to finish).
+/// The `echo` request sent to a silent client (`ovsdb-server`'s inactivity probe).
+const PROBE: &[u8] = br#"{"id":"echo","method":"echo","params":[]}"#;
+
+/// Serves JSON-RPC on one connection until the peer closes, a bad message arrives, the peer
+/// stalls, or shutdown begins while the connection is idle (requests already read are always
+/// answered; a connection that has not been answered yet, or holds half a message, gets
+/// [`STOP_GRACE`] to finish).
+///
+/// Stalls ([`Timeouts`](super::state::Timeouts)): a message must be complete within the
+/// message timeout of its first byte; a client silent for the inactivity probe interval gets an
+/// `echo` request, and is disconnected if it stays silent as long again.
 async fn serve_client<S>(mut stream: S, shared: &Shared, label: &str)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    use tokio::time::Instant;
+    let timeouts = shared.timeouts;
     let mut dec = Decoder::new(shared.max_message_size.load(Ordering::Relaxed));
     let mut buf = vec![0u8; READ_CHUNK];
     let mut out = Vec::new();
     let mut answered_any = false;
-    let mut drain_until: Option<tokio::time::Instant> = None;
+    let mut drain_until: Option<Instant> = None;
+    let mut last_byte = Instant::now();
+    let mut partial_since: Option<Instant> = None;
+    let mut probed = false;
     loop {
-        let n = match drain_until {
-            Some(deadline) => {
-                match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
-                    Ok(r) => r,
-                    Err(_) => break,
-                }
+        // The next moment something must have happened.
+        let stall = match (partial_since, timeouts.inactivity_probe) {
+            (Some(since), _) => Some(since + timeouts.message),
+            (None, Some(probe)) => Some(last_byte + if probed { probe * 2 } else { probe }),
+            (None, None) => None,
+        };
+        let deadline = match (drain_until, stall) {
+            (Some(d), Some(s)) => Some(d.min(s)),
+            (d, s) => d.or(s),
+        };
+        let timed_read = async {
+            match deadline {
+                Some(d) => tokio::time::timeout_at(d, stream.read(&mut buf)).await.ok(),
+                None => Some(stream.read(&mut buf).await),
             }
-            None => tokio::select! {
+        };
+        let n = if drain_until.is_some() {
+            timed_read.await
+        } else {
+            tokio::select! {
                 biased;
-                r = stream.read(&mut buf) => r,
+                r = timed_read => r,
                 _ = shared.stopped() => {
                     if answered_any && !dec.has_partial() {
                         break;
                     }
-                    drain_until = Some(tokio::time::Instant::now() + STOP_GRACE);
+                    drain_until = Some(Instant::now() + STOP_GRACE);
                     continue;
                 }
-            },
+            }
+        };
+        let Some(n) = n else {
+            // A deadline passed with nothing read.
+            if drain_until.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
+            if partial_since.is_some() {
+                shared.warn_rl(format!(
+                    "{label}: closing connection: a message was not complete {} ms after its \
+                     first byte (--message-timeout)",
+                    timeouts.message.as_millis()
+                ));
+                break;
+            }
+            if probed {
+                shared.warn_rl(format!(
+                    "{label}: closing connection: no answer to the inactivity probe \
+                     (--inactivity-probe)"
+                ));
+                break;
+            }
+            probed = true;
+            if stream.write_all(PROBE).await.is_err() {
+                break;
+            }
+            continue;
         };
         match n {
             Ok(0) => {
@@ -156,7 +207,11 @@ where
                 }
                 break;
             }
-            Ok(n) => dec.feed(&buf[..n]),
+            Ok(n) => {
+                last_byte = Instant::now();
+                probed = false;
+                dec.feed(&buf[..n]);
+            }
             Err(e) => {
                 log::debug!("{label}: read failed: {e}");
                 break;
@@ -175,6 +230,11 @@ where
                 }
             }
         }
+        partial_since = match (dec.has_partial(), partial_since) {
+            (false, _) => None,
+            (true, None) => Some(last_byte),
+            (true, since) => since,
+        };
         if !out.is_empty() {
             if let Err(e) = stream.write_all(&out).await {
                 log::debug!("{label}: write failed: {e}");

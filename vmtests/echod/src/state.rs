@@ -35,6 +35,21 @@ pub(crate) struct Shared {
     shutdown: watch::Sender<bool>,
     /// The remote set's warning rate limiter: one budget for every warning echod logs.
     warn_limit: SharedRateLimiter,
+    /// How long connections may stay silent or half-way.
+    pub(crate) timeouts: Timeouts,
+}
+
+/// How long a peer may keep a connection without making progress.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    /// After this long without a byte from a client, echod sends it an `echo` request (as
+    /// `ovsdb-server` does); after as long again without a byte, it closes the connection.
+    /// `None`: never.
+    pub(crate) inactivity_probe: Option<std::time::Duration>,
+    /// A message must be complete this long after its first byte arrived.
+    pub(crate) message: std::time::Duration,
+    /// A control connection is closed after this long without a byte.
+    pub(crate) control_idle: std::time::Duration,
 }
 
 /// Logs a warning the rate limiter let through, after the count of those it suppressed.
@@ -74,7 +89,11 @@ impl Drop for ConnGuard {
 impl Shared {
     /// The shared state for a daemon with `limits` (`--max-message-size`, `--max-connections`)
     /// whose warnings share the budget of `warn_limit` (the remote set's limiter).
-    pub(crate) fn new(limits: (usize, usize), warn_limit: SharedRateLimiter) -> Arc<Shared> {
+    pub(crate) fn new(
+        limits: (usize, usize),
+        warn_limit: SharedRateLimiter,
+        timeouts: Timeouts,
+    ) -> Arc<Shared> {
         Arc::new(Shared {
             max_message_size: AtomicUsize::new(limits.0),
             max_connections: AtomicUsize::new(limits.1),
@@ -83,6 +102,7 @@ impl Shared {
             accepting: AtomicUsize::new(0),
             shutdown: watch::channel(false).0,
             warn_limit,
+            timeouts,
         })
     }
 

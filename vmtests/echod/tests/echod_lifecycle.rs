@@ -304,7 +304,10 @@ fn sigterm_serves_the_connections_already_queued() {
     let sock = dir.join("s.sock");
     let mut p = Proc::echod(
         &dir,
-        &[&format!("--remote=punix:{}", sock.display()), "--unixctl=none"],
+        &[
+            &format!("--remote=punix:{}", sock.display()),
+            "--unixctl=none",
+        ],
     );
     wait_listening(&sock, &mut p);
     let request = json!({"method": "echo", "params": ["queued"], "id": 7}).to_string();
@@ -326,5 +329,9 @@ fn sigterm_serves_the_connections_already_queued() {
         }
     }
     assert_eq!(p.wait_exit().code(), Some(0), "{}", p.stderr_text());
-    assert!(lost.is_empty(), "{} of {CLIENTS} lost: {lost:?}", lost.len());
+    assert!(
+        lost.is_empty(),
+        "{} of {CLIENTS} lost: {lost:?}",
+        lost.len()
+    );
 }
