@@ -1,6 +1,7 @@
 //! The two files echod reads: `--config-file` (JSON, config-file origin) and `--remotes-file`
 //! (one remote per line, database origin).
 
+use super::text::describe_file_type;
 use remote_policy::{Origin, Policy, RemoteKind};
 use sandbox_opts::Parsed;
 use serde::Deserialize;
@@ -147,7 +148,7 @@ impl From<FileError> for std::io::Error {
 /// [`MAX_FILE_SIZE`] + 1 bytes, whatever its metadata says.
 pub(crate) fn read_small(path: &Path) -> Result<String, FileError> {
     use std::io::Read;
-    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    use std::os::unix::fs::OpenOptionsExt;
     let read = |error| FileError::Read {
         path: path.to_owned(),
         error,
@@ -160,19 +161,7 @@ pub(crate) fn read_small(path: &Path) -> Result<String, FileError> {
     let meta = file.metadata().map_err(read)?;
     let t = meta.file_type();
     if !t.is_file() {
-        let what = if t.is_dir() {
-            "a directory"
-        } else if t.is_fifo() {
-            "a FIFO"
-        } else if t.is_char_device() {
-            "a character device"
-        } else if t.is_block_device() {
-            "a block device"
-        } else if t.is_socket() {
-            "a socket"
-        } else {
-            "a special file"
-        };
+        let what = describe_file_type(t);
         return Err(FileError::NotRegular {
             path: path.to_owned(),
             what,

@@ -4,6 +4,7 @@
 //! here: the supervisor starts serving an [`Endpoint`] (at start-up, only once the sandbox is
 //! loaded and `READY=1` is sent).
 
+use super::text::describe_file_type;
 use remote_policy::Remote;
 use std::fmt;
 use std::io;
@@ -196,39 +197,26 @@ pub(crate) fn bind_unix(
     Ok((listener, guard))
 }
 
-/// Connects to the Unix socket at `path` without blocking: `Ok` when something listens
-/// (also when its backlog is full, `EAGAIN`), the connect error otherwise.
-fn probe_unix(path: &Path) -> io::Result<()> {
-    use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, connect, socket};
-    use std::os::fd::AsRawFd;
-    let fd = socket(
+/// A non-blocking, close-on-exec `AF_UNIX` stream socket.
+fn unix_stream_socket() -> nix::Result<std::os::fd::OwnedFd> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
+    socket(
         AddressFamily::Unix,
         SockType::Stream,
         SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
         None,
-    )?;
+    )
+}
+
+/// Connects to the Unix socket at `path` without blocking: `Ok` when something listens
+/// (also when its backlog is full, `EAGAIN`), the connect error otherwise.
+fn probe_unix(path: &Path) -> io::Result<()> {
+    use nix::sys::socket::{UnixAddr, connect};
+    use std::os::fd::AsRawFd;
+    let fd = unix_stream_socket()?;
     match connect(fd.as_raw_fd(), &UnixAddr::new(path)?) {
         Ok(()) | Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINPROGRESS) => Ok(()),
         Err(e) => Err(e.into()),
-    }
-}
-
-/// "a regular file", "a directory" ... for [`OpenError::PathInUse`].
-fn describe_file_type(t: std::fs::FileType) -> &'static str {
-    if t.is_file() {
-        "a regular file"
-    } else if t.is_dir() {
-        "a directory"
-    } else if t.is_symlink() {
-        "a symbolic link"
-    } else if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_char_device() {
-        "a character device"
-    } else if t.is_block_device() {
-        "a block device"
-    } else {
-        "a file of unknown type"
     }
 }
 
@@ -261,17 +249,10 @@ fn bind_tcp(
 
 /// A non-blocking listening Unix socket at `path` with the largest backlog (`SOMAXCONN`).
 fn unix_listen(path: &Path, mode: Option<u32>) -> io::Result<std::os::unix::net::UnixListener> {
-    use nix::sys::socket::{
-        AddressFamily, Backlog, SockFlag, SockType, UnixAddr, bind, listen, socket,
-    };
+    use nix::sys::socket::{Backlog, UnixAddr, bind, listen};
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::PermissionsExt;
-    let fd = socket(
-        AddressFamily::Unix,
-        SockType::Stream,
-        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
-        None,
-    )?;
+    let fd = unix_stream_socket()?;
     bind(fd.as_raw_fd(), &UnixAddr::new(path)?)?;
     // Before listen(): until then every connect is refused, so nobody gets in through the
     // umask's mode in between.

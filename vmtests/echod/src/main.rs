@@ -6,7 +6,7 @@
 //! socket, and runs under a QEMU-style `-sandbox` seccomp filter (`seccomp-sets`).
 //!
 //! Modules, each using only those listed before it:
-//! - [`text`]: escaping what users wrote, for log lines and replies;
+//! - [`text`]: escaping what users wrote (log lines, replies), naming kinds of file;
 //! - [`jsonrpc`]: OVSDB framing;
 //! - [`protocol`]: the methods;
 //! - [`unixctl`]: the control protocol;

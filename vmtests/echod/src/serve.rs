@@ -65,27 +65,47 @@ pub(crate) async fn accept_loop(
 fn drain(listener: TokioListener, shared: &Arc<Shared>, label: &str) {
     match listener {
         TokioListener::Unix(l) => {
-            let Ok(l) = l.into_std() else { return };
-            while let Ok((s, _)) = l.accept() {
-                // Accepted streams do not inherit O_NONBLOCK; tokio needs it.
-                let s = s
-                    .set_nonblocking(true)
-                    .and_then(|()| tokio::net::UnixStream::from_std(s));
-                if let Ok(s) = s {
-                    spawn_client(shared, s, label);
-                }
+            if let Ok(l) = l.into_std() {
+                drain_std(
+                    || l.accept().map(|(s, _)| s),
+                    tokio::net::UnixStream::from_std,
+                    shared,
+                    label,
+                );
             }
         }
         TokioListener::Tcp(l) => {
-            let Ok(l) = l.into_std() else { return };
-            while let Ok((s, _)) = l.accept() {
-                let s = s
-                    .set_nonblocking(true)
-                    .and_then(|()| tokio::net::TcpStream::from_std(s));
-                if let Ok(s) = s {
-                    let _ = s.set_nodelay(true);
-                    spawn_client(shared, s, label);
-                }
+            if let Ok(l) = l.into_std() {
+                drain_std(
+                    || l.accept().map(|(s, _)| s),
+                    tokio::net::TcpStream::from_std,
+                    shared,
+                    label,
+                );
+            }
+        }
+    }
+}
+
+/// Calls `accept` (non-blocking) until it fails, serving each stream through tokio.
+fn drain_std<S, T>(
+    accept: impl Fn() -> std::io::Result<S>,
+    to_tokio: impl Fn(S) -> std::io::Result<T>,
+    shared: &Arc<Shared>,
+    label: &str,
+) where
+    S: std::os::fd::AsFd,
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    while let Ok(s) = accept() {
+        // Accepted streams do not inherit O_NONBLOCK; tokio needs it.
+        let nonblocking = nix::fcntl::fcntl(&s, nix::fcntl::FcntlArg::F_GETFL).and_then(|f| {
+            let flags = nix::fcntl::OFlag::from_bits_retain(f) | nix::fcntl::OFlag::O_NONBLOCK;
+            nix::fcntl::fcntl(&s, nix::fcntl::FcntlArg::F_SETFL(flags))
+        });
+        if nonblocking.is_ok() {
+            if let Ok(s) = to_tokio(s) {
+                spawn_client(shared, s, label);
             }
         }
     }

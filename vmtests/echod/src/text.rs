@@ -1,4 +1,5 @@
-//! Escaping what users wrote before it reaches a log line or a control reply.
+//! Text for messages: escaping what users wrote before it reaches a log line or a control
+//! reply, and naming kinds of file.
 
 /// `text` with every control character escaped (`\r`, `\t`, `\u{1b}` ...; `\n` too unless
 /// `keep_newlines`), the rest, non-ASCII letters included, unchanged: no user string can forge
@@ -15,6 +16,28 @@ pub(crate) fn escape_controls(text: &str, keep_newlines: bool) -> String {
     out
 }
 
+/// "a regular file", "a directory", "a FIFO" ... for messages about a path.
+pub(crate) fn describe_file_type(t: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_file() {
+        "a regular file"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "a file of unknown type"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::escape_controls;
@@ -22,14 +45,12 @@ mod tests {
     #[test]
     fn control_characters_cannot_forge_a_line() {
         let hostile = "punix:/tmp/a\r\x1b[2Kb\nechod: info: forged";
-        assert_eq!(
-            escape_controls(hostile, false),
-            "punix:/tmp/a\\r\\u{1b}[2Kb\\nechod: info: forged"
-        );
-        assert_eq!(
-            escape_controls(hostile, true),
-            "punix:/tmp/a\\r\\u{1b}[2Kb\nechod: info: forged"
-        );
+        for (keep_newlines, newline) in [(false, "\\n"), (true, "\n")] {
+            assert_eq!(
+                escape_controls(hostile, keep_newlines),
+                format!("punix:/tmp/a\\r\\u{{1b}}[2Kb{newline}echod: info: forged")
+            );
+        }
         assert_eq!(
             escape_controls("ptcp:6640 — ok é", false),
             "ptcp:6640 — ok é"

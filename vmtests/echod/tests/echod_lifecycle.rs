@@ -30,21 +30,17 @@ fn status_field(pid: i32, field: &str) -> String {
 #[test]
 fn ready_comes_after_listeners_control_socket_and_sandbox_then_stopping() {
     let dir = TempDir::new("life-ready");
-    let notify_path = dir.join("notify");
-    let notify = UnixDatagram::bind(&notify_path).unwrap();
-    notify.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let (notify, notify_path) = notify_socket(&dir);
     let sock = dir.join("s.sock");
     let ctl = dir.join("echod.ctl");
-    let mut p = Proc::spawn_env(
+    let mut p = Proc::echod_notifying(
         &dir,
-        "echod",
-        echod_bin(),
         &[
             &format!("--remote=punix:{}", sock.display()),
             &format!("--unixctl={}", ctl.display()),
             "--sandbox=on,spawn=deny",
         ],
-        &[("NOTIFY_SOCKET", notify_path.to_str().unwrap())],
+        &notify_path,
     );
     let msg =
         recv_notify(&notify).unwrap_or_else(|| panic!("no READY=1; stderr:\n{}", p.stderr_text()));
@@ -70,19 +66,16 @@ fn ready_comes_after_listeners_control_socket_and_sandbox_then_stopping() {
 #[test]
 fn no_ready_when_start_up_fails() {
     let dir = TempDir::new("life-noready");
-    let notify_path = dir.join("notify");
-    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    let (notify, notify_path) = notify_socket(&dir);
     notify
         .set_read_timeout(Some(Duration::from_millis(300)))
         .unwrap();
     let taken = dir.join("taken");
     std::fs::write(&taken, "a regular file").unwrap();
-    let mut p = Proc::spawn_env(
+    let mut p = Proc::echod_notifying(
         &dir,
-        "echod",
-        echod_bin(),
         &[&format!("--remote=punix:{}", taken.display())],
-        &[("NOTIFY_SOCKET", notify_path.to_str().unwrap())],
+        &notify_path,
     );
     assert_eq!(p.wait_exit().code(), Some(1));
     let log = p.stderr_text();
@@ -301,15 +294,7 @@ fn sigterm_serves_the_connections_already_queued() {
     use std::io::{Read, Write};
     const CLIENTS: usize = 300;
     let dir = TempDir::new("life-queue");
-    let sock = dir.join("s.sock");
-    let mut p = Proc::echod(
-        &dir,
-        &[
-            &format!("--remote=punix:{}", sock.display()),
-            "--unixctl=none",
-        ],
-    );
-    wait_listening(&sock, &mut p);
+    let (mut p, sock) = echod_on_punix(&dir, &["--unixctl=none"]);
     let request = json!({"method": "echo", "params": ["queued"], "id": 7}).to_string();
     let mut clients = Vec::new();
     for _ in 0..CLIENTS {

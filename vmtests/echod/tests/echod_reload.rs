@@ -7,7 +7,6 @@ mod common;
 use common::*;
 use nix::sys::signal::Signal;
 use serde_json::json;
-use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use test_support::wait::until_true as wait_until;
 
@@ -25,21 +24,17 @@ fn state_of(ctl: &Path, remote: &str) -> Option<String> {
 fn sighup_reloads_with_reloading_and_ready() {
     test_support::require_program!("ovs-appctl", "openvswitch-common");
     let dir = TempDir::new("reload-hup");
-    let notify_path = dir.join("notify");
-    let notify = UnixDatagram::bind(&notify_path).unwrap();
-    notify.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let (notify, notify_path) = notify_socket(&dir);
     let file = dir.join("remotes");
     std::fs::write(&file, "").unwrap();
     let ctl = dir.join("echod.ctl");
-    let mut p = Proc::spawn_env(
+    let mut p = Proc::echod_notifying(
         &dir,
-        "echod",
-        echod_bin(),
         &[
             &format!("--unixctl={}", ctl.display()),
             &format!("--remotes-file={}", file.display()),
         ],
-        &[("NOTIFY_SOCKET", notify_path.to_str().unwrap())],
+        &notify_path,
     );
     let mut buf = [0u8; 256];
     let n = notify.recv(&mut buf).expect("READY=1");
@@ -67,18 +62,10 @@ fn sighup_reloads_with_reloading_and_ready() {
 fn a_narrowed_ptcp_listens_again_on_the_same_port() {
     test_support::require_program!("ovs-appctl", "openvswitch-common");
     let dir = TempDir::new("reload-narrow");
-    let ctl = dir.join("echod.ctl");
     let file = dir.join("remotes");
     let port = free_port();
     std::fs::write(&file, format!("ptcp:{port}\n")).unwrap();
-    let mut p = Proc::echod(
-        &dir,
-        &[
-            &format!("--unixctl={}", ctl.display()),
-            &format!("--remotes-file={}", file.display()),
-        ],
-    );
-    wait_listening(&ctl, &mut p);
+    let (_p, ctl) = echod_with_control(&dir, &[&format!("--remotes-file={}", file.display())]);
     connect_tcp(&format!("127.0.0.1:{port}")).echo(1, json!([]));
     // Narrow it: the new bind may come before the old listener has closed.
     let narrowed = format!("ptcp:{port}:127.0.0.1");
@@ -93,11 +80,9 @@ fn a_narrowed_ptcp_listens_again_on_the_same_port() {
 fn pipelined_remove_and_add_never_leave_a_remote_closed() {
     test_support::require_program!("ovs-appctl", "openvswitch-common");
     let dir = TempDir::new("reload-pipe");
-    let ctl = dir.join("echod.ctl");
     let port = free_port();
     let remote = format!("ptcp:{port}:127.0.0.1");
-    let mut p = Proc::echod(&dir, &[&format!("--unixctl={}", ctl.display())]);
-    wait_listening(&ctl, &mut p);
+    let (_p, ctl) = echod_with_control(&dir, &[]);
     assert_eq!(appctl(&ctl, &["echod/add-remote", &remote]).code, 0);
     for round in 0..20 {
         // Remove and add in one write (pipelined): the new bind comes right after the removal,
@@ -129,18 +114,10 @@ fn pipelined_remove_and_add_never_leave_a_remote_closed() {
 fn a_remotes_file_rewritten_in_place_with_the_same_text_changes_nothing() {
     test_support::require_program!("ovs-appctl", "openvswitch-common");
     let dir = TempDir::new("reload-same");
-    let ctl = dir.join("echod.ctl");
     let file = dir.join("remotes");
     let text = "ptcp:0:127.0.0.1\n";
     std::fs::write(&file, text).unwrap();
-    let mut p = Proc::echod(
-        &dir,
-        &[
-            &format!("--unixctl={}", ctl.display()),
-            &format!("--remotes-file={}", file.display()),
-        ],
-    );
-    wait_listening(&ctl, &mut p);
+    let (p, ctl) = echod_with_control(&dir, &[&format!("--remotes-file={}", file.display())]);
     let before = state_of(&ctl, "ptcp:0:127.0.0.1").unwrap();
     for _ in 0..5 {
         // Not atomic: truncate, then (less than one 200 ms check later) the same text again;
@@ -166,20 +143,17 @@ fn a_remotes_file_rewritten_in_place_with_the_same_text_changes_nothing() {
 fn a_policy_change_never_drops_a_command_line_remote() {
     test_support::require_program!("ovs-appctl", "openvswitch-common");
     let dir = TempDir::new("reload-policy");
-    let ctl = dir.join("echod.ctl");
     let cfg = dir.join("echod.json");
     std::fs::write(&cfg, "{}").unwrap();
     let port = free_port();
     let remote = format!("ptcp:{port}:127.0.0.1");
-    let mut p = Proc::echod(
+    let (p, ctl) = echod_with_control(
         &dir,
         &[
-            &format!("--unixctl={}", ctl.display()),
             &format!("--config-file={}", cfg.display()),
             &format!("--remote={remote}"),
         ],
     );
-    wait_listening(&ctl, &mut p);
     for policy in [
         json!({"policy": {"allow": {"ptcp": ["config-file"]}}}),
         json!({}),

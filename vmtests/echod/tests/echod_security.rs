@@ -83,10 +83,7 @@ fn a_stale_socket_of_another_user_is_not_removed() {
     drop(std::os::unix::net::UnixListener::bind(&sock).unwrap());
     nix::unistd::chown(&sock, Some(NOBODY.into()), Some(NOBODY.into())).unwrap();
     let remote = format!("--remote=punix:{}", sock.display());
-    let mut proc = Proc::echod(&dir, &[&remote, "--unixctl=none"]);
-    let status = proc.wait_exit();
-    let log = proc.stderr_text();
-    assert_eq!(status.code(), Some(1), "{log}");
+    let log = start_failure(&dir, &[&remote, "--unixctl=none"]);
     assert!(
         log.contains(&format!(
             "a socket nobody listens on, but owned by uid {NOBODY}"
@@ -136,10 +133,7 @@ fn a_live_socket_with_a_full_backlog_is_in_use_not_a_hang() {
         assert!(queued.len() < 1000, "the backlog never filled");
     }
     let remote = format!("--remote=punix:{}", sock.display());
-    let mut proc = Proc::echod(&dir, &[&remote, "--unixctl=none"]);
-    let status = proc.wait_exit();
-    let log = proc.stderr_text();
-    assert_eq!(status.code(), Some(1), "{log}");
+    let log = start_failure(&dir, &[&remote, "--unixctl=none"]);
     assert!(
         log.contains("the path is in use (a listening socket accepts connections on it)"),
         "{log}"
@@ -182,10 +176,7 @@ fn special_files_are_refused_without_hanging_or_reading_forever() {
     std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
     for (file, what) in [(&fifo, "a FIFO"), (&zero, "a character device")] {
         let arg = format!("--remotes-file={}", file.display());
-        let mut proc = Proc::echod(&dir, &[&arg, "--unixctl=none"]);
-        let status = proc.wait_exit();
-        let log = proc.stderr_text();
-        assert_eq!(status.code(), Some(1), "{log}");
+        let log = start_failure(&dir, &[&arg, "--unixctl=none"]);
         assert!(
             log.contains(&format!("not a regular file but {what}")),
             "{log}"

@@ -12,12 +12,7 @@ use std::time::{Duration, Instant};
 
 fn start(tag: &str, extra: &[&str]) -> (TempDir, Proc, std::path::PathBuf) {
     let dir = TempDir::new(tag);
-    let sock = dir.join("s.sock");
-    let mut args = vec![format!("--remote=punix:{}", sock.display())];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut p = Proc::echod(&dir, &args);
-    wait_listening(&sock, &mut p);
+    let (p, sock) = echod_on_punix(&dir, extra);
     (dir, p, sock)
 }
 

@@ -75,6 +75,18 @@ impl Proc {
         Proc::spawn(dir, "echod", echod_bin(), args)
     }
 
+    /// Spawns echod with `$NOTIFY_SOCKET` set to `notify` (see [`notify_socket`]).
+    pub fn echod_notifying(dir: &TempDir, args: &[&str], notify: &Path) -> Proc {
+        let notify = notify.to_str().expect("a UTF-8 notify socket path");
+        Proc::spawn_env(
+            dir,
+            "echod",
+            echod_bin(),
+            args,
+            &[("NOTIFY_SOCKET", notify)],
+        )
+    }
+
     pub fn pid(&self) -> i32 {
         self.child.id() as i32
     }
@@ -328,4 +340,51 @@ pub fn echod_with_listener(
         stderr,
         status: None,
     }
+}
+
+/// echod with `first` then `extra` as arguments, once the Unix socket `path` listens.
+fn echod_listening_on(
+    dir: &TempDir,
+    path: PathBuf,
+    first: String,
+    extra: &[&str],
+) -> (Proc, PathBuf) {
+    let mut args = vec![first.as_str()];
+    args.extend_from_slice(extra);
+    let mut p = Proc::echod(dir, &args);
+    wait_listening(&path, &mut p);
+    (p, path)
+}
+
+/// echod with `extra` args and its control socket at `DIR/echod.ctl`, once that listens.
+pub fn echod_with_control(dir: &TempDir, extra: &[&str]) -> (Proc, PathBuf) {
+    let ctl = dir.join("echod.ctl");
+    let first = format!("--unixctl={}", ctl.display());
+    echod_listening_on(dir, ctl, first, extra)
+}
+
+/// echod serving `punix:DIR/s.sock` with `extra` args, once that listens.
+pub fn echod_on_punix(dir: &TempDir, extra: &[&str]) -> (Proc, PathBuf) {
+    let sock = dir.join("s.sock");
+    let first = format!("--remote=punix:{}", sock.display());
+    echod_listening_on(dir, sock, first, extra)
+}
+
+/// Runs echod with `args`, which must make start-up fail: exit status 1. Returns the log.
+pub fn start_failure(dir: &TempDir, args: &[&str]) -> String {
+    let mut p = Proc::echod(dir, args);
+    let status = p.wait_exit();
+    let log = p.stderr_text();
+    assert_eq!(status.code(), Some(1), "echod {args:?}:\n{log}");
+    log
+}
+
+/// A datagram socket at `DIR/notify` to play systemd's `$NOTIFY_SOCKET` (reads time out after
+/// [`TIMEOUT`]), and its path.
+pub fn notify_socket(dir: &TempDir) -> (std::os::unix::net::UnixDatagram, PathBuf) {
+    let path = dir.join("notify");
+    let sock = std::os::unix::net::UnixDatagram::bind(&path).expect("bind the notify socket");
+    sock.set_read_timeout(Some(TIMEOUT))
+        .expect("set_read_timeout");
+    (sock, path)
 }
