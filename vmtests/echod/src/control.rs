@@ -1,7 +1,7 @@
 //! The control socket: an OVS-compatible unixctl server (driven by the real `ovs-appctl`), whose
 //! `echod/*` commands change the remotes through the supervisor.
 
-use super::jsonrpc::{Decoder, Message, encode_error, encode_reply};
+use super::jsonrpc::{Decoder, Json, Message, encode_error, encode_reply};
 use super::supervise::Supervisor;
 use super::{probes, unixctl};
 use remote_policy::Origin;
@@ -144,8 +144,11 @@ async fn serve_control(mut s: tokio::net::UnixStream, ctl: &Control) {
 }
 
 /// Runs one control command (OVS's checks first), returning the reply text or the error text.
-fn control_command(ctl: &Control, method: &str, params: &[Value]) -> Result<String, String> {
-    let (cmd, args) = unixctl::check(&ctl.commands, method, params)?;
+fn control_command(ctl: &Control, method: &str, params: &Json) -> Result<String, String> {
+    let params: Vec<Value> = params.parse().map_err(|e| {
+        format!("\"{method}\" command has an argument that cannot be decoded: {e}")
+    })?;
+    let (cmd, args) = unixctl::check(&ctl.commands, method, &params)?;
     match cmd.name {
         "list-commands" => Ok(unixctl::list_commands(&ctl.commands)),
         "version" => Ok(unixctl::version()),

@@ -8,10 +8,63 @@
 //! OVS enforces (`lib/jsonrpc.c`: a request has `method`, `params` and `id`; a notification has
 //! `method` and `params` with a null `id`; a reply has `result` and `id`; an error has `error` and
 //! `id`; `params` is an array; no other members).
+//!
+//! Member values are kept as the exact JSON text the peer sent ([`Json`]): `echo` must return its
+//! params unchanged, and a parsed number would not be (`1.0e2` would come back as `100.0`,
+//! `123456789012345678901234567890` as a float, `1e400` would be refused as out of range). Only the
+//! method name is decoded; a consumer that needs typed params parses them with [`Json::parse`].
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
 use std::fmt;
+
+/// A JSON value kept as the text it was received as (validated, without surrounding whitespace).
+/// Two values are equal when their texts are.
+#[derive(Debug, Clone)]
+pub(crate) struct Json(Box<RawValue>);
+
+impl Json {
+    /// The JSON text.
+    pub(crate) fn text(&self) -> &str {
+        self.0.get()
+    }
+
+    fn is_null(&self) -> bool {
+        self.text() == "null"
+    }
+
+    /// Decodes the value as `T`.
+    pub(crate) fn parse<T: DeserializeOwned>(&self) -> serde_json::Result<T> {
+        serde_json::from_str(self.text())
+    }
+
+    /// The JSON text of `value` (serialising a `Value` cannot fail).
+    #[cfg(test)]
+    pub(crate) fn of(value: &Value) -> Json {
+        Json(serde_json::value::to_raw_value(value).unwrap_or_default())
+    }
+
+    fn null() -> Json {
+        Json(RawValue::NULL.to_owned())
+    }
+}
+
+impl Eq for Json {}
+
+impl PartialEq for Json {
+    fn eq(&self, other: &Json) -> bool {
+        self.text() == other.text()
+    }
+}
+
+impl Serialize for Json {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
 
 /// One JSON-RPC 1.0 message.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,31 +73,31 @@ pub(crate) enum Message {
     Request {
         /// The method name.
         method: String,
-        /// The parameters (always a JSON array).
-        params: Vec<Value>,
-        /// The request id, echoed in the reply.
-        id: Value,
+        /// The parameters (always a JSON array), as sent.
+        params: Json,
+        /// The request id, echoed in the reply as sent.
+        id: Json,
     },
     /// `{"method":M,"params":[...],"id":null}`: never answered.
     Notify {
         /// The method name.
         method: String,
-        /// The parameters.
-        params: Vec<Value>,
+        /// The parameters (a JSON array), as sent.
+        params: Json,
     },
     /// `{"result":R,"error":null,"id":I}`.
     Reply {
         /// The result.
-        result: Value,
+        result: Json,
         /// The id of the request this answers.
-        id: Value,
+        id: Json,
     },
     /// `{"result":null,"error":E,"id":I}`.
     Error {
         /// The error.
-        error: Value,
+        error: Json,
         /// The id of the request this answers.
-        id: Value,
+        id: Json,
     },
 }
 
@@ -67,7 +120,7 @@ pub(crate) enum FrameError {
         /// What is wrong (the texts of OVS's `jsonrpc_msg_is_valid`).
         details: String,
         /// The message's `id` if it had one, so that the error reply can name it.
-        id: Value,
+        id: Json,
     },
 }
 
@@ -86,7 +139,7 @@ impl FrameError {
     pub(crate) fn to_reply(&self) -> Vec<u8> {
         let id = match self {
             FrameError::Invalid { id, .. } => id.clone(),
-            _ => Value::Null,
+            _ => Json::null(),
         };
         let error = serde_json::json!({"error": self.kind(), "details": self.to_string()});
         let mut out = Vec::new();
@@ -175,11 +228,7 @@ impl Decoder {
         match self.next_frame()? {
             None => Ok(None),
             Some((a, b)) => {
-                let value: Value =
-                    serde_json::from_slice(&self.buf[a..b]).map_err(|e| FrameError::Syntax {
-                        details: format!("{e} (line/column within the message)"),
-                    })?;
-                Message::from_value(value).map(Some)
+                Message::from_slice(&self.buf[a..b]).map(Some)
             }
         }
     }
@@ -297,44 +346,52 @@ fn describe_byte(b: u8) -> String {
     }
 }
 
-fn take_nonnull(map: &mut serde_json::Map<String, Value>, key: &str) -> Option<Value> {
-    match map.remove(key) {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(v),
-    }
+fn take_nonnull(map: &mut BTreeMap<String, Json>, key: &str) -> Option<Json> {
+    map.remove(key).filter(|v| !v.is_null())
 }
 
 impl Message {
-    /// Checks a parsed JSON value against the JSON-RPC 1.0 message shapes.
-    pub(crate) fn from_value(value: Value) -> Result<Message, FrameError> {
-        let Value::Object(mut map) = value else {
+    /// Parses one complete JSON text and checks it against the JSON-RPC 1.0 message shapes.
+    pub(crate) fn from_slice(bytes: &[u8]) -> Result<Message, FrameError> {
+        let syntax = |e: serde_json::Error| FrameError::Syntax {
+            details: format!("{e} (line/column within the message)"),
+        };
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first != Some(&b'{') {
+            // Still a syntax error if it is not JSON at all.
+            serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(syntax)?;
             return Err(FrameError::Invalid {
                 details: "message is not a JSON object".into(),
-                id: Value::Null,
+                id: Json::null(),
             });
-        };
+        }
+        let members: BTreeMap<String, Box<RawValue>> =
+            serde_json::from_slice(bytes).map_err(syntax)?;
+        let mut map: BTreeMap<String, Json> =
+            members.into_iter().map(|(k, v)| (k, Json(v))).collect();
         // The id is taken first so that an error reply can name it; it is cloned only then.
         let id = take_nonnull(&mut map, "id");
         let invalid = |details: String| FrameError::Invalid {
             details,
-            id: id.clone().unwrap_or(Value::Null),
+            id: id.clone().unwrap_or_else(Json::null),
         };
         let method = match map.remove("method") {
             None => None,
-            Some(Value::String(s)) => Some(s),
-            Some(_) => return Err(invalid("method is not a JSON string".into())),
+            Some(m) => match m.parse::<String>() {
+                Ok(s) => Some(s),
+                Err(_) => return Err(invalid("method is not a JSON string".into())),
+            },
         };
         let params = take_nonnull(&mut map, "params");
         let result = take_nonnull(&mut map, "result");
         let error = take_nonnull(&mut map, "error");
         if let Some(name) = map.keys().next() {
+            let name = super::text::escape_controls(name, false);
             return Err(invalid(format!("message has unexpected member \"{name}\"")));
         }
-        let params = match params {
-            None => None,
-            Some(Value::Array(a)) => Some(a),
-            Some(_) => return Err(invalid("\"params\" must be JSON array".into())),
-        };
+        if params.as_ref().is_some_and(|p| !p.text().starts_with('[')) {
+            return Err(invalid("\"params\" must be JSON array".into()));
+        }
         // Type by precedence, then the members each type must and must not have.
         let (type_name, pattern): (&str, [bool; 5]) = if result.is_some() {
             ("reply", [false, false, true, false, true])
@@ -362,48 +419,49 @@ impl Message {
                 )));
             }
         }
+        let id = id.unwrap_or_else(Json::null);
         Ok(match type_name {
             "reply" => Message::Reply {
-                result: result.unwrap_or(Value::Null),
-                id: id.unwrap_or(Value::Null),
+                result: result.unwrap_or_else(Json::null),
+                id,
             },
             "error" => Message::Error {
-                error: error.unwrap_or(Value::Null),
-                id: id.unwrap_or(Value::Null),
+                error: error.unwrap_or_else(Json::null),
+                id,
             },
             "request" => Message::Request {
                 method: method.unwrap_or_default(),
-                params: params.unwrap_or_default(),
-                id: id.unwrap_or(Value::Null),
+                params: params.unwrap_or_else(Json::null),
+                id,
             },
             _ => Message::Notify {
                 method: method.unwrap_or_default(),
-                params: params.unwrap_or_default(),
+                params: params.unwrap_or_else(Json::null),
             },
         })
     }
 }
 
 #[derive(Serialize)]
-struct ReplyOut<'a> {
-    id: &'a Value,
-    result: &'a Value,
-    error: &'a Value,
+struct ReplyOut<'a, R: Serialize + ?Sized, E: Serialize + ?Sized> {
+    id: &'a Json,
+    result: &'a R,
+    error: &'a E,
 }
 
 /// Appends `{"id":ID,"result":RESULT,"error":null}` to `out`.
-pub(crate) fn encode_reply(out: &mut Vec<u8>, result: &Value, id: &Value) {
+pub(crate) fn encode_reply<R: Serialize + ?Sized>(out: &mut Vec<u8>, result: &R, id: &Json) {
     let msg = ReplyOut {
         id,
         result,
         error: &Value::Null,
     };
-    // Serialising a `Value` into a Vec cannot fail.
+    // Serialising a `Value`, a `Json` or a string into a Vec cannot fail.
     serde_json::to_writer(&mut *out, &msg).unwrap_or(());
 }
 
 /// Appends `{"id":ID,"result":null,"error":ERROR}` to `out`.
-pub(crate) fn encode_error(out: &mut Vec<u8>, error: &Value, id: &Value) {
+pub(crate) fn encode_error<E: Serialize + ?Sized>(out: &mut Vec<u8>, error: &E, id: &Json) {
     let msg = ReplyOut {
         id,
         result: &Value::Null,

@@ -7,7 +7,6 @@
 //! `echo` request with the id `"echo"`, see `serve.rs`), whose reply it reads and ignores.
 
 use super::jsonrpc::{Message, encode_error, encode_reply};
-use serde_json::Value;
 
 /// The methods echod implements, with what they return (one table; shown by `--help`'s
 /// neighbour docs and snapshot-tested).
@@ -23,17 +22,23 @@ pub(crate) const UNKNOWN_METHOD: &str = "unknown method";
 pub(crate) fn answer(msg: Message, out: &mut Vec<u8>) {
     if let Message::Request { method, params, id } = msg {
         match method.as_str() {
-            "echo" => encode_reply(out, &Value::Array(params), &id),
-            "list_dbs" => encode_reply(out, &Value::Array(Vec::new()), &id),
-            _ => encode_error(out, &Value::String(UNKNOWN_METHOD.into()), &id),
+            // The params and the id exactly as received, byte for byte.
+            "echo" => encode_reply(out, &params, &id),
+            "list_dbs" => encode_reply(out, &[(); 0], &id),
+            _ => encode_error(out, UNKNOWN_METHOD, &id),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::jsonrpc::Json;
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    fn j(v: Value) -> Json {
+        Json::of(&v)
+    }
 
     fn reply(m: Message) -> Option<Value> {
         let mut out = Vec::new();
@@ -49,8 +54,8 @@ mod tests {
     fn echo_list_dbs_unknown() {
         let r = reply(Message::Request {
             method: "echo".into(),
-            params: vec![json!("x"), json!({"a": [1, 2]})],
-            id: json!("echo"),
+            params: j(json!(["x", {"a": [1, 2]}])),
+            id: j(json!("echo")),
         });
         assert_eq!(
             r,
@@ -58,14 +63,14 @@ mod tests {
         );
         let r = reply(Message::Request {
             method: "list_dbs".into(),
-            params: vec![],
-            id: json!(0),
+            params: j(json!([])),
+            id: j(json!(0)),
         });
         assert_eq!(r, Some(json!({"id": 0, "result": [], "error": null})));
         let r = reply(Message::Request {
             method: "transact".into(),
-            params: vec![],
-            id: json!(5),
+            params: j(json!([])),
+            id: j(json!(5)),
         });
         assert_eq!(
             r,
@@ -74,25 +79,42 @@ mod tests {
     }
 
     #[test]
+    fn echo_returns_params_and_id_byte_for_byte() {
+        // Numbers a parse would alter or refuse, escapes, spacing, members out of order: all
+        // come back exactly as sent.
+        let params = r#"[123456789012345678901234567890, 1.0e2, 1e400, -0, -0.0,
+            "\u00e9\ud83d\ude00", {"b":1, "a":[ ]}, 18446744073709551616]"#;
+        let id = "1.50";
+        let msg = format!(r#"{{"id": {id}, "method":"echo","params": {params} }}"#);
+        let m = Message::from_slice(msg.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        answer(m, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!(r#"{{"id":{id},"result":{params},"error":null}}"#)
+        );
+    }
+
+    #[test]
     fn notifications_and_replies_are_not_answered() {
         assert_eq!(
             reply(Message::Notify {
                 method: "echo".into(),
-                params: vec![]
+                params: j(json!([]))
             }),
             None
         );
         assert_eq!(
             reply(Message::Reply {
-                result: json!([]),
-                id: json!("echo")
+                result: j(json!([])),
+                id: j(json!("echo"))
             }),
             None
         );
         assert_eq!(
             reply(Message::Error {
-                error: json!("x"),
-                id: json!(1)
+                error: j(json!("x")),
+                id: j(json!(1))
             }),
             None
         );

@@ -383,3 +383,21 @@ fn a_message_cut_inside_a_number_is_served() {
         assert_eq!(reply, json!({"id": id, "result": [value], "error": null}));
     }
 }
+
+/// `echo` returns its params and id byte for byte: numbers that a parse would alter (`1.0e2`,
+/// integers past 64 bits, `-0.0`) or refuse (`1e400`), escapes and spacing all come back as sent.
+#[test]
+fn echo_returns_params_unchanged() {
+    use std::io::{Read, Write};
+    let (_dir, _p, sock) = start_unix("proto-echo-raw", &[]);
+    let mut s = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let params = r#"[123456789012345678901234567890, 1.0e2, 1e400, -0.0, "\u00e9\n", {"b":1, "a":[ ]}]"#;
+    let id = "18446744073709551616";
+    s.write_all(format!(r#"{{"method":"echo", "params":{params}, "id":{id}}}"#).as_bytes())
+        .unwrap();
+    let want = format!(r#"{{"id":{id},"result":{params},"error":null}}"#);
+    let mut got = vec![0u8; want.len()];
+    s.read_exact(&mut got).expect("the whole reply");
+    assert_eq!(String::from_utf8_lossy(&got), want);
+}

@@ -3,6 +3,10 @@
 use super::*;
 use serde_json::json;
 
+fn j(v: Value) -> Json {
+    Json::of(&v)
+}
+
 fn all(dec: &mut Decoder) -> Result<Vec<Message>, FrameError> {
     let mut v = Vec::new();
     while let Some(m) = dec.next_message()? {
@@ -25,8 +29,8 @@ fn concatenated_and_split_messages() {
             got[0],
             Message::Request {
                 method: "echo".into(),
-                params: vec![json!("a{b}\"c")],
-                id: json!(1)
+                params: j(json!(["a{b}\"c"])),
+                id: j(json!(1))
             }
         );
         assert!(!dec.has_partial());
@@ -120,23 +124,23 @@ fn ovs_shape_rules() {
         (json!({"result": 1}), "reply must have \"id\""),
     ];
     for (value, want) in cases {
-        match Message::from_value(value.clone()) {
+        match Message::from_slice(value.to_string().as_bytes()) {
             Err(FrameError::Invalid { details, .. }) => assert_eq!(details, want, "{value}"),
             other => panic!("{value}: {other:?}"),
         }
     }
     assert_eq!(
-        Message::from_value(json!({"method": "m", "params": [], "id": null})).unwrap(),
+        Message::from_slice(br#"{"method": "m", "params": [], "id": null}"#).unwrap(),
         Message::Notify {
             method: "m".into(),
-            params: vec![]
+            params: j(json!([]))
         }
     );
 }
 
 #[test]
 fn error_reply_names_the_request_id() {
-    let e = Message::from_value(json!({"method": "echo", "params": 3, "id": 42})).unwrap_err();
+    let e = Message::from_slice(br#"{"method": "echo", "params": 3, "id": 42}"#).unwrap_err();
     let reply: Value = serde_json::from_slice(&e.to_reply()).unwrap();
     assert_eq!(reply["id"], json!(42));
     assert_eq!(reply["result"], Value::Null);
@@ -178,8 +182,8 @@ fn a_read_that_ends_inside_a_number_waits_for_the_rest() {
         got,
         vec![Message::Request {
             method: "echo".into(),
-            params: vec![json!(-1)],
-            id: json!(1)
+            params: j(json!([-1])),
+            id: j(json!(1))
         }]
     );
     // Every cut through every kind of number.
