@@ -54,12 +54,29 @@ impl Supervisor {
         result
     }
 
+    /// All or nothing: both files are read and checked before anything changes, so a reload
+    /// that fails (a file unreadable, not a regular file, too large, or invalid) leaves every
+    /// setting and remote as it was. A remote that is valid but fails to open (its address in
+    /// use, its directory missing) is not a reload failure: it stays in the set, is listed as
+    /// failed by `echod/list-remotes`, and is opened again every [`REMOTES_FILE_POLL`].
     fn reload_files(&self) -> Result<String, String> {
         let shared = &self.shared;
+        // The files are read without the lock (the paths never change after start-up).
+        let (config_file, remotes_file) = {
+            let st = self.state();
+            (st.config_file.clone(), st.remotes_file.clone())
+        };
+        let cfg = match &config_file {
+            Some(path) => Some(ConfigFile::load(path).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let remotes_text = match &remotes_file {
+            Some(path) => Some(config::read_small(path).map_err(|e| e.to_string())?),
+            None => None,
+        };
         let mut st = self.state();
         let mut lines = Vec::new();
-        if let Some(path) = st.config_file.clone() {
-            let cfg = ConfigFile::load(&path).map_err(|e| e.to_string())?;
+        if let Some(cfg) = cfg {
             if !st.overrides.max_message_size {
                 let v = cfg.max_message_size.unwrap_or(DEFAULT_MAX_MESSAGE_SIZE);
                 shared.max_message_size.store(v, Ordering::Relaxed);
@@ -82,10 +99,10 @@ impl Supervisor {
             }
             lines.extend(st.apply_config(&cfg, shared));
         }
-        lines.extend(
-            st.sync_remotes_file(shared, true)
-                .map_err(|e| e.to_string())?,
-        );
+        if let Some(text) = remotes_text {
+            st.remotes_file_pending = None;
+            lines.extend(st.apply_remotes_text(text, shared));
+        }
         log::info!("reloaded ({} change(s))", lines.len());
         if lines.is_empty() {
             Ok("reloaded: no changes".into())
@@ -350,34 +367,29 @@ impl State {
         lines
     }
 
-    /// Reads the remotes file and reconciles the database origin if its text changed
-    /// (`force`: even if unchanged). A read error keeps the current remotes.
-    pub(crate) fn sync_remotes_file(
-        &mut self,
-        shared: &Arc<Shared>,
-        force: bool,
-    ) -> Result<Vec<String>, config::FileError> {
-        let Some(path) = &self.remotes_file else {
-            return Ok(Vec::new());
-        };
-        let text = config::read_small(path)?;
-        if !force {
-            if self.remotes_file_text.as_deref() == Some(text.as_str()) {
-                self.remotes_file_pending = None;
-                return Ok(Vec::new());
-            }
-            if self.remotes_file_pending.as_deref() != Some(text.as_str()) {
-                // Changed since the last check: wait until it stays the same for one check.
-                self.remotes_file_pending = Some(text);
-                return Ok(Vec::new());
-            }
+    /// Takes the remotes file's `text` as just read: reconciles the database origin if the text
+    /// changed and then stayed the same for one more check.
+    pub(crate) fn remotes_file_read(&mut self, text: String, shared: &Arc<Shared>) {
+        if self.remotes_file_text.as_deref() == Some(text.as_str()) {
+            self.remotes_file_pending = None;
+            return;
+        }
+        if self.remotes_file_pending.as_deref() != Some(text.as_str()) {
+            // Changed since the last check: wait until it stays the same for one check.
+            self.remotes_file_pending = Some(text);
+            return;
         }
         self.remotes_file_pending = None;
+        self.apply_remotes_text(text, shared);
+    }
+
+    /// Reconciles the database origin with the remotes file's `text`.
+    fn apply_remotes_text(&mut self, text: String, shared: &Arc<Shared>) -> Vec<String> {
         let rec = self
             .set
             .reconcile(Origin::Database, config::remote_lines(&text));
         self.remotes_file_text = Some(text);
-        Ok(self.apply(&rec, Some(Origin::Database), shared))
+        self.apply(&rec, Some(Origin::Database), shared)
     }
 
     /// Applies a config file: policy, then its remotes. Limits are left to the caller.
@@ -435,10 +447,17 @@ pub(crate) async fn supervise(sup: Arc<Supervisor>) {
             _ = sup.shared.stopped() => return,
             _ = tokio::time::sleep(REMOTES_FILE_POLL) => {}
         }
+        // Read without the lock; only the comparison and the change take it.
+        let path = sup.state().remotes_file.clone();
+        let read = path.as_deref().map(config::read_small);
         let mut st = sup.state();
-        match st.sync_remotes_file(&sup.shared, false) {
-            Ok(_) => missing_reported = false,
-            Err(e) => {
+        match read {
+            None => {}
+            Some(Ok(text)) => {
+                missing_reported = false;
+                st.remotes_file_read(text, &sup.shared);
+            }
+            Some(Err(e)) => {
                 if !missing_reported {
                     log::warn!("{e}; keeping the current remotes from it");
                     missing_reported = true;

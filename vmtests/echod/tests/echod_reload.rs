@@ -170,3 +170,45 @@ fn a_policy_change_never_drops_a_command_line_remote() {
         p.stderr_text()
     );
 }
+
+/// A reload is all or nothing: a valid config file is not applied when the remotes file cannot be
+/// read (here a FIFO, which must not block the daemon either), and the failure is logged.
+#[test]
+fn a_reload_that_fails_applies_nothing_and_is_logged() {
+    test_support::require_program!("ovs-appctl", "openvswitch-common");
+    let dir = TempDir::new("reload-atomic");
+    let cfg = dir.join("echod.json");
+    std::fs::write(&cfg, "{}").unwrap();
+    let file = dir.join("remotes");
+    std::fs::write(&file, "").unwrap();
+    let (mut p, ctl) = echod_with_control(
+        &dir,
+        &[
+            &format!("--config-file={}", cfg.display()),
+            &format!("--remotes-file={}", file.display()),
+        ],
+    );
+    let before = appctl(&ctl, &["echod/list-remotes"]).stdout;
+    // A valid config file that adds a remote, and a remotes file that is no longer readable.
+    let added = dir.join("added.sock");
+    std::fs::write(
+        &cfg,
+        json!({"remotes": [format!("punix:{}", added.display())], "max_connections": 3})
+            .to_string(),
+    )
+    .unwrap();
+    std::fs::remove_file(&file).unwrap();
+    nix::unistd::mkfifo(&file, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let out = appctl(&ctl, &["echod/reload"]);
+    assert_ne!(out.code, 0, "the reload must fail: {out:?}");
+    assert!(out.stderr.contains("not a regular file"), "{out:?}");
+    assert_eq!(appctl(&ctl, &["echod/list-remotes"]).stdout, before);
+    assert!(!added.exists(), "half of the reload was applied");
+    p.wait_log("reload failed: ");
+    // Once both files are readable the same reload applies both.
+    std::fs::remove_file(&file).unwrap();
+    std::fs::write(&file, "").unwrap();
+    let out = appctl(&ctl, &["echod/reload"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    connect_unix(&added).echo(1, json!(["after the reload"]));
+}
