@@ -457,12 +457,11 @@ pub(crate) async fn supervise(sup: Arc<Supervisor>) {
                 missing_reported = false;
                 st.remotes_file_read(text, &sup.shared);
             }
-            Some(Err(e)) => {
-                if !missing_reported {
-                    log::warn!("{e}; keeping the current remotes from it");
-                    missing_reported = true;
-                }
+            Some(Err(e)) if !missing_reported => {
+                log::warn!("{e}; keeping the current remotes from it");
+                missing_reported = true;
             }
+            Some(Err(_)) => {}
         }
         st.retry_failed(&sup.shared);
     }

@@ -1,0 +1,306 @@
+//! The incremental JSON syntax checker behind [`Decoder`](super::Decoder): a pushdown automaton
+//! that looks at every byte once, however the stream is split into reads, and finds where each
+//! top-level object ends.
+//!
+//! It checks the whole JSON grammar (RFC 8259) as bytes arrive, so a syntax error is reported as
+//! soon as the byte that makes it is read, not when (if ever) the braces balance; and a read that
+//! ends anywhere, inside a number or a `\u` escape included, just waits for the next. Two checks
+//! are left to the final parse of a complete message: UTF-8 inside strings, and what a key's
+//! escapes decode to.
+
+use std::fmt;
+
+/// Where the scanner is in the grammar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Between messages: whitespace, or `{` to start one.
+    Idle,
+    /// Just after `{`: a key or `}`.
+    KeyOrEnd,
+    /// After `,` in an object: a key.
+    Key,
+    /// After a key: `:`.
+    Colon,
+    /// Just after `[`: a value or `]`.
+    ValueOrEnd,
+    /// After `:` or `,` in an array: a value.
+    Value,
+    /// After a value inside a container: `,` or the closing bracket.
+    AfterValue,
+    /// Inside a string (`key`: an object key, followed by `:`).
+    Str { key: bool },
+    /// After `\` in a string.
+    Escape { key: bool },
+    /// Inside `\uXXXX`, `left` hex digits to go.
+    Unicode { key: bool, left: u8 },
+    /// Inside a number.
+    Number(Num),
+    /// Inside `true`, `false` or `null`: the bytes still expected.
+    Literal(&'static [u8]),
+}
+
+/// The states of a number (`-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Num {
+    Minus,
+    Zero,
+    Int,
+    Dot,
+    Frac,
+    Exp,
+    ExpSign,
+    ExpDigits,
+}
+
+impl Num {
+    /// Whether a number may end here.
+    fn complete(self) -> bool {
+        matches!(self, Num::Zero | Num::Int | Num::Frac | Num::ExpDigits)
+    }
+
+    /// The next state on `b`, `None` if `b` cannot continue the number.
+    fn next(self, b: u8) -> Option<Num> {
+        Some(match (self, b) {
+            (Num::Minus, b'0') => Num::Zero,
+            (Num::Minus, b'1'..=b'9') => Num::Int,
+            (Num::Int, b'0'..=b'9') => Num::Int,
+            (Num::Zero | Num::Int, b'.') => Num::Dot,
+            (Num::Dot | Num::Frac, b'0'..=b'9') => Num::Frac,
+            (Num::Zero | Num::Int | Num::Frac, b'e' | b'E') => Num::Exp,
+            (Num::Exp, b'+' | b'-') => Num::ExpSign,
+            (Num::Exp | Num::ExpSign | Num::ExpDigits, b'0'..=b'9') => Num::ExpDigits,
+            _ => return None,
+        })
+    }
+}
+
+/// A byte that breaks the JSON grammar: where, which byte, and what was expected instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SyntaxError {
+    /// Offset of the byte within its message.
+    pub(crate) offset: usize,
+    /// The byte.
+    pub(crate) found: u8,
+    /// What the grammar allows there.
+    pub(crate) expected: &'static str,
+}
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.found;
+        let found = if b.is_ascii_graphic() {
+            format!("'{}'", b as char)
+        } else {
+            format!("byte 0x{b:02x}")
+        };
+        write!(
+            f,
+            "expected {}, found {found} at byte {} of the message",
+            self.expected, self.offset
+        )
+    }
+}
+
+/// What [`Scanner::scan`] stopped at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scanned {
+    /// Every byte was consumed; no message ended.
+    More,
+    /// A message ended: the bytes consumed (up to its closing `}`), and its length.
+    End {
+        /// Bytes of the input consumed, the message's last byte included.
+        consumed: usize,
+        /// The message's length (its last `len` bytes of what was consumed so far).
+        len: usize,
+    },
+}
+
+/// The scanner's state between reads. Its memory is the nesting stack: one byte per open
+/// bracket, bounded by the message size limit.
+#[derive(Debug, Clone)]
+pub(crate) struct Scanner {
+    state: State,
+    /// The open brackets (`{` or `[`), innermost last.
+    stack: Vec<u8>,
+    /// Bytes of the current message scanned so far.
+    len: usize,
+}
+
+impl Scanner {
+    pub(crate) fn new() -> Scanner {
+        Scanner {
+            state: State::Idle,
+            stack: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// True when inside a message.
+    pub(crate) fn in_message(&self) -> bool {
+        self.state != State::Idle
+    }
+
+    /// Bytes of the current message scanned so far (0 between messages).
+    pub(crate) fn message_len(&self) -> usize {
+        self.len
+    }
+
+    /// Scans `bytes` (the continuation of everything scanned before) until a message ends or the
+    /// bytes run out. Leading whitespace between messages is skipped without counting; a message
+    /// starts at its `{`.
+    #[inline]
+    pub(crate) fn scan(&mut self, bytes: &[u8]) -> Result<Scanned, SyntaxError> {
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            // Runs of plain string bytes are the bulk of most messages: skip them in one loop.
+            if let State::Str { .. } = self.state {
+                let run = bytes[i..]
+                    .iter()
+                    .position(|&c| ENDS_RUN[usize::from(c)])
+                    .unwrap_or(bytes.len() - i);
+                if run > 0 {
+                    i += run;
+                    self.len += run;
+                    continue;
+                }
+            }
+            if self.state == State::Idle && is_ws(b) {
+                i += 1;
+                continue;
+            }
+            let err = |expected| SyntaxError {
+                offset: self.len,
+                found: b,
+                expected,
+            };
+            self.state = match self.state {
+                State::Idle => match b {
+                    b'{' => self.open(b),
+                    _ => return Err(err("'{' to start a JSON-RPC message (a JSON object)")),
+                },
+                State::KeyOrEnd | State::Key | State::Colon | State::ValueOrEnd | State::Value
+                | State::AfterValue
+                    if is_ws(b) =>
+                {
+                    self.state
+                }
+                State::KeyOrEnd => match b {
+                    b'"' => State::Str { key: true },
+                    b'}' => self.close(),
+                    _ => return Err(err("'\"' to start a member name, or '}'")),
+                },
+                State::Key => match b {
+                    b'"' => State::Str { key: true },
+                    _ => return Err(err("'\"' to start a member name")),
+                },
+                State::Colon => match b {
+                    b':' => State::Value,
+                    _ => return Err(err("':' after a member name")),
+                },
+                State::ValueOrEnd if b == b']' => self.close(),
+                State::ValueOrEnd | State::Value => match b {
+                    b'{' | b'[' => self.open(b),
+                    b'"' => State::Str { key: false },
+                    b'-' => State::Number(Num::Minus),
+                    b'0' => State::Number(Num::Zero),
+                    b'1'..=b'9' => State::Number(Num::Int),
+                    b't' => State::Literal(b"rue"),
+                    b'f' => State::Literal(b"alse"),
+                    b'n' => State::Literal(b"ull"),
+                    _ => return Err(err("a JSON value")),
+                },
+                State::AfterValue => match (b, self.stack.last()) {
+                    (b',', Some(b'{')) => State::Key,
+                    (b',', _) => State::Value,
+                    (b'}', Some(b'{')) | (b']', Some(b'[')) => self.close(),
+                    (_, Some(b'{')) => return Err(err("',' or '}' after an object member")),
+                    _ => return Err(err("',' or ']' after an array element")),
+                },
+                State::Str { key } => match b {
+                    b'"' if key => State::Colon,
+                    b'"' => State::AfterValue,
+                    b'\\' => State::Escape { key },
+                    _ => return Err(err("a control character escaped (e.g. \\n, \\u0001) in a string")),
+                },
+                State::Escape { key } => match b {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => State::Str { key },
+                    b'u' => State::Unicode { key, left: 4 },
+                    _ => return Err(err("an escape: one of \" \\ / b f n r t u after '\\'")),
+                },
+                State::Unicode { key, left } => match (b.is_ascii_hexdigit(), left) {
+                    (true, 1) => State::Str { key },
+                    (true, _) => State::Unicode { key, left: left - 1 },
+                    (false, _) => return Err(err("4 hex digits after \\u")),
+                },
+                State::Number(n) => match n.next(b) {
+                    Some(n) => State::Number(n),
+                    None if n.complete() => {
+                        // The byte ends the number: look at it again as what follows a value.
+                        self.state = State::AfterValue;
+                        continue;
+                    }
+                    None => return Err(err(expected_in_number(n))),
+                },
+                State::Literal(rest) => match rest.split_first() {
+                    Some((&want, [])) if b == want => State::AfterValue,
+                    Some((&want, more)) if b == want => State::Literal(more),
+                    _ => return Err(err("true, false or null")),
+                },
+            };
+            i += 1;
+            self.len += 1;
+            if self.state == State::Idle {
+                let len = std::mem::take(&mut self.len);
+                return Ok(Scanned::End { consumed: i, len });
+            }
+        }
+        Ok(Scanned::More)
+    }
+
+    fn open(&mut self, b: u8) -> State {
+        self.stack.push(b);
+        if b == b'{' {
+            State::KeyOrEnd
+        } else {
+            State::ValueOrEnd
+        }
+    }
+
+    fn close(&mut self) -> State {
+        self.stack.pop();
+        if self.stack.is_empty() {
+            State::Idle
+        } else {
+            State::AfterValue
+        }
+    }
+}
+
+/// The bytes that end a run of plain string bytes: `"`, `\` and the control characters.
+static ENDS_RUN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+fn expected_in_number(n: Num) -> &'static str {
+    match n {
+        Num::Minus => "a digit after '-'",
+        Num::Dot => "a digit after the decimal point",
+        Num::Exp => "a digit, '+' or '-' after the exponent's 'e'",
+        Num::ExpSign => "a digit in the exponent",
+        // Complete states never get here.
+        Num::Zero | Num::Int | Num::Frac | Num::ExpDigits => "a number",
+    }
+}
