@@ -108,6 +108,17 @@ fn host_steps(outcomes: &mut Vec<Outcome>) {
     });
     step(
         outcomes,
+        "host: echod fault injection (every hostile client at once)",
+        || {
+            // Already part of the run above; its own line in the table makes a regression in
+            // echod's robustness visible at a glance. Every wait in it is bounded.
+            run(cargo()
+                .args(["test", "--package", "echod", "--test", "echod_faults"])
+                .env("HARDEN_TEST_STRICT", "1"))
+        },
+    );
+    step(
+        outcomes,
         "host: each library crate alone, no features",
         || {
             for krate in LIBRARY_CRATES {

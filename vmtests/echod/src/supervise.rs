@@ -441,7 +441,7 @@ impl State {
 /// Every [`REMOTES_FILE_POLL`]: reconciles the remotes file when it changed (and stayed
 /// changed for one check), and opens again the remotes that failed to open.
 pub(crate) async fn supervise(sup: Arc<Supervisor>) {
-    let mut missing_reported = false;
+    let mut last_error: Option<String> = None;
     loop {
         tokio::select! {
             _ = sup.shared.stopped() => return,
@@ -454,14 +454,17 @@ pub(crate) async fn supervise(sup: Arc<Supervisor>) {
         match read {
             None => {}
             Some(Ok(text)) => {
-                missing_reported = false;
+                last_error = None;
                 st.remotes_file_read(text, &sup.shared);
             }
-            Some(Err(e)) if !missing_reported => {
-                log::warn!("{e}; keeping the current remotes from it");
-                missing_reported = true;
+            Some(Err(e)) => {
+                // Logged once per distinct error, not at every check.
+                let e = e.to_string();
+                if last_error.as_deref() != Some(e.as_str()) {
+                    log::warn!("{e}; keeping the current remotes from it");
+                    last_error = Some(e);
+                }
             }
-            Some(Err(_)) => {}
         }
         st.retry_failed(&sup.shared);
     }
