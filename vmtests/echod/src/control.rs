@@ -145,9 +145,9 @@ async fn serve_control(mut s: tokio::net::UnixStream, ctl: &Control) {
 
 /// Runs one control command (OVS's checks first), returning the reply text or the error text.
 fn control_command(ctl: &Control, method: &str, params: &Json) -> Result<String, String> {
-    let params: Vec<Value> = params.parse().map_err(|e| {
-        format!("\"{method}\" command has an argument that cannot be decoded: {e}")
-    })?;
+    let params: Vec<Value> = params
+        .parse()
+        .map_err(|e| format!("\"{method}\" command has an argument that cannot be decoded: {e}"))?;
     let (cmd, args) = unixctl::check(&ctl.commands, method, &params)?;
     match cmd.name {
         "list-commands" => Ok(unixctl::list_commands(&ctl.commands)),

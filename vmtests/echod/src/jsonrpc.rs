@@ -219,12 +219,12 @@ impl Decoder {
     /// this connection. Every byte is scanned once; a syntax error is reported as soon as its
     /// byte has been fed.
     pub(crate) fn next_message(&mut self) -> Result<Option<Message>, FrameError> {
-        let scanned = self
-            .scanner
-            .scan(&self.buf[self.scanned..])
-            .map_err(|e| FrameError::Syntax {
-                details: e.to_string(),
-            })?;
+        let scanned =
+            self.scanner
+                .scan(&self.buf[self.scanned..])
+                .map_err(|e| FrameError::Syntax {
+                    details: e.to_string(),
+                })?;
         match scanned {
             Scanned::End { consumed, len } => {
                 #[cfg(test)]

@@ -46,7 +46,8 @@ fn rss_kb(pid: i32) -> u64 {
 /// how long that took, or `None` if it stayed open for `limit`.
 fn time_to_close(s: &mut UnixStream, limit: Duration) -> Option<Duration> {
     let start = Instant::now();
-    s.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
     let mut buf = [0u8; 4096];
     while start.elapsed() < limit {
         match s.read(&mut buf) {
@@ -216,7 +217,8 @@ fn every_hostile_client_at_once_loses_no_good_request() {
         for k in 0..3 {
             let req = json!({"method": "echo", "params": [i, k, -2.5e+2, "d\u{e9}"], "id": k});
             for b in req.to_string().as_bytes() {
-                s.write_all(&[*b]).map_err(|e| format!("dribbler {i}: {e}"))?;
+                s.write_all(&[*b])
+                    .map_err(|e| format!("dribbler {i}: {e}"))?;
                 std::thread::sleep(Duration::from_millis(1));
             }
             let want = format!(r#"{{"id":{k},"result":[{i},{k},-250.0,"dé"],"error":null}}"#);
@@ -231,12 +233,17 @@ fn every_hostile_client_at_once_loses_no_good_request() {
     }));
 
     // Partial holders: most of the size limit, then silence.
-    hostile.push(spawn_clients("partial holder", 20, &sock, move |i, mut s| {
-        let mut msg = br#"{"method":"echo","params":[""#.to_vec();
-        msg.resize(MAX_MESSAGE - 100, b'p');
-        s.write_all(&msg).map_err(|e| e.to_string())?;
-        closed_within("partial holder", i, s, message_limit)
-    }));
+    hostile.push(spawn_clients(
+        "partial holder",
+        20,
+        &sock,
+        move |i, mut s| {
+            let mut msg = br#"{"method":"echo","params":[""#.to_vec();
+            msg.resize(MAX_MESSAGE - 100, b'p');
+            s.write_all(&msg).map_err(|e| e.to_string())?;
+            closed_within("partial holder", i, s, message_limit)
+        },
+    ));
 
     // Oversized and garbage: an error reply, then the close.
     hostile.push(spawn_clients("oversized", 2, &sock, move |i, mut s| {
@@ -269,7 +276,10 @@ fn every_hostile_client_at_once_loses_no_good_request() {
     nix::unistd::mkfifo(&remotes, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
     p.wait_log("not a regular file but a FIFO");
     let listed = appctl_within(&ctl, &["echod/list-remotes"], control_limit).unwrap();
-    assert!(listed.contains(&format!("punix:{}", extra.display())), "{listed}");
+    assert!(
+        listed.contains(&format!("punix:{}", extra.display())),
+        "{listed}"
+    );
     std::fs::remove_file(&remotes).unwrap();
     std::os::unix::fs::symlink("/dev/zero", &remotes).unwrap();
     p.wait_log("not a regular file but a character device");
@@ -318,7 +328,10 @@ fn every_hostile_client_at_once_loses_no_good_request() {
     }
     assert!(errors.is_empty(), "{errors:#?}\n{}", p.stderr_text());
     assert!(version.is_ok(), "{version:?}");
-    assert!(good_done.load(Ordering::Relaxed) > 0, "the good client made no round trip");
+    assert!(
+        good_done.load(Ordering::Relaxed) > 0,
+        "the good client made no round trip"
+    );
     assert!(
         peak_rss > 0 && peak_rss < RSS_LIMIT_KB,
         "echod's resident memory peaked at {peak_rss} kB"

@@ -392,7 +392,8 @@ fn echo_returns_params_unchanged() {
     let (_dir, _p, sock) = start_unix("proto-echo-raw", &[]);
     let mut s = std::os::unix::net::UnixStream::connect(&sock).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let params = r#"[123456789012345678901234567890, 1.0e2, 1e400, -0.0, "\u00e9\n", {"b":1, "a":[ ]}]"#;
+    let params =
+        r#"[123456789012345678901234567890, 1.0e2, 1e400, -0.0, "\u00e9\n", {"b":1, "a":[ ]}]"#;
     let id = "18446744073709551616";
     s.write_all(format!(r#"{{"method":"echo", "params":{params}, "id":{id}}}"#).as_bytes())
         .unwrap();

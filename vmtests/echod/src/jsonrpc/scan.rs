@@ -179,7 +179,11 @@ impl Scanner {
                     b'{' => self.open(b),
                     _ => return Err(err("'{' to start a JSON-RPC message (a JSON object)")),
                 },
-                State::KeyOrEnd | State::Key | State::Colon | State::ValueOrEnd | State::Value
+                State::KeyOrEnd
+                | State::Key
+                | State::Colon
+                | State::ValueOrEnd
+                | State::Value
                 | State::AfterValue
                     if is_ws(b) =>
                 {
@@ -221,7 +225,11 @@ impl Scanner {
                     b'"' if key => State::Colon,
                     b'"' => State::AfterValue,
                     b'\\' => State::Escape { key },
-                    _ => return Err(err("a control character escaped (e.g. \\n, \\u0001) in a string")),
+                    _ => {
+                        return Err(err(
+                            "a control character escaped (e.g. \\n, \\u0001) in a string",
+                        ));
+                    }
                 },
                 State::Escape { key } => match b {
                     b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => State::Str { key },
@@ -230,7 +238,10 @@ impl Scanner {
                 },
                 State::Unicode { key, left } => match (b.is_ascii_hexdigit(), left) {
                     (true, 1) => State::Str { key },
-                    (true, _) => State::Unicode { key, left: left - 1 },
+                    (true, _) => State::Unicode {
+                        key,
+                        left: left - 1,
+                    },
                     (false, _) => return Err(err("4 hex digits after \\u")),
                 },
                 State::Number(n) => match n.next(b) {

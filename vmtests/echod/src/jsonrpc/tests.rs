@@ -219,13 +219,34 @@ fn every_byte_is_scanned_once_however_the_stream_is_split() {
 #[test]
 fn syntax_errors_name_the_byte_and_what_was_expected() {
     let cases: [(&[u8], &str); 9] = [
-        (b"{\"a\" 1}", "expected ':' after a member name, found '1' at byte 5"),
-        (b"{\"a\":1 2}", "expected ',' or '}' after an object member, found '2' at byte 7"),
-        (b"{\"a\":[1}", "expected ',' or ']' after an array element, found '}' at byte 7"),
-        (b"{\"a\":-x}", "expected a digit after '-', found 'x' at byte 6"),
-        (b"{\"a\":1.}", "expected a digit after the decimal point, found '}' at byte 7"),
-        (b"{\"a\":01}", "expected ',' or '}' after an object member, found '1' at byte 6"),
-        (b"{\"a\":tru}", "expected true, false or null, found '}' at byte 8"),
+        (
+            b"{\"a\" 1}",
+            "expected ':' after a member name, found '1' at byte 5",
+        ),
+        (
+            b"{\"a\":1 2}",
+            "expected ',' or '}' after an object member, found '2' at byte 7",
+        ),
+        (
+            b"{\"a\":[1}",
+            "expected ',' or ']' after an array element, found '}' at byte 7",
+        ),
+        (
+            b"{\"a\":-x}",
+            "expected a digit after '-', found 'x' at byte 6",
+        ),
+        (
+            b"{\"a\":1.}",
+            "expected a digit after the decimal point, found '}' at byte 7",
+        ),
+        (
+            b"{\"a\":01}",
+            "expected ',' or '}' after an object member, found '1' at byte 6",
+        ),
+        (
+            b"{\"a\":tru}",
+            "expected true, false or null, found '}' at byte 8",
+        ),
         (b"{\"a\":\"\\x\"}", "expected an escape"),
         (b"{\"a\":\"\n\"}", "expected a control character escaped"),
     ];
@@ -326,7 +347,7 @@ proptest::proptest! {
     fn the_scanner_agrees_with_serde_json(
         params in proptest::collection::vec(json_value(), 0..4),
         edits in proptest::collection::vec(
-            (0usize..4096, 0u8..3, proptest::sample::select(br#"{}[]":,\ -+.eE0123456789tfnrulsaxb/	
+            (0usize..4096, 0u8..3, proptest::sample::select(br#"{}[]":,\ -+.eE0123456789tfnrulsaxb/
 "#.to_vec())),
             1..4,
         ),
