@@ -119,6 +119,11 @@ fn host_steps(outcomes: &mut Vec<Outcome>) {
     );
     step(
         outcomes,
+        "host: mutants in what differs from the main branch",
+        crate::mutants::in_diff_step,
+    );
+    step(
+        outcomes,
         "host: each library crate alone, no features",
         || {
             for krate in LIBRARY_CRATES {

@@ -5,6 +5,7 @@
 //! cargo xtask test --repeat N [--load] [FILTER] the host tests N times, listing every failure
 //! cargo xtask demo                             boot a systemd VM and narrate echod's walkthrough
 //! cargo xtask bench                            benchmarks, reported as ratios against a baseline
+//! cargo xtask mutants [CRATE...]               mutation testing of the library crates
 //! cargo xtask image [--rebuild]                build (or rebuild) the cached guest image
 //! cargo xtask vm [-- CMD...]                   a shell in the guest, or one command and its status
 //! cargo xtask deps                             only install the prerequisites
@@ -22,6 +23,7 @@ mod host;
 mod mirror;
 mod modgraph;
 mod msrv;
+mod mutants;
 mod repeat;
 mod util;
 mod vm;
@@ -40,6 +42,12 @@ commands:
                                   busy with parallel builds during the first half of the runs
   demo                            boot a systemd VM and walk through socket activation and sandboxing
   bench                           run the benchmarks (ratios against a baseline in the same run)
+  mutants [CRATE...]              mutation testing (cargo-mutants, installed on demand under
+                                  target/tools) of the library crates or those named: a table of
+                                  caught and missed mutants; fails if any is missed that is not
+                                  on the allowlist (.cargo/mutants.toml). `test` runs only the
+                                  mutants in what differs from origin/main or main
+                                  (HARDEN_MUTANTS_BASE names another base)
   image [--rebuild]               build the guest image (cached under the user's cache directory)
   vm [-- CMD...]                  interactive shell in the guest, or run CMD and return its status
                                   (one argument is a shell line, several are a program and its args)
@@ -71,6 +79,7 @@ fn main() -> ExitCode {
         "test" => host::test_command(rest),
         "demo" => vm::demo_command(rest),
         "bench" => bench::bench_command(rest),
+        "mutants" => mutants::mutants_command(rest),
         "image" => vm::image_command(rest),
         "vm" => vm::vm_command(rest),
         "deps" => deps::deps_command(rest),
