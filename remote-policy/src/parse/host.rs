@@ -19,22 +19,17 @@ pub(super) fn unbracketed_or_bad(
     text: &str,
     bracketed: impl Fn(&str, Option<&str>) -> String,
 ) -> ParseError {
+    // Candidates: "ADDR:PORT" with an unbracketed IPv6 ADDR (only for active remotes, where the
+    // port comes last), and the whole text as one address. Only those that parse are kept, which
+    // leaves exactly the IPv6 addresses (a bracket holds an IP address, and one with a ':' is
+    // IPv6) with a valid port.
     let mut suggestions = Vec::new();
-    // "ADDR:PORT" with an unbracketed IPv6 ADDR (only for active remotes,
-    // where the port comes last)?
     if !kind.is_passive() {
         if let Some((addr, port)) = text.rsplit_once(':') {
-            if looks_like_ipv6(addr) && parse_port(port).is_some_and(|p| p != 0) {
-                suggestions.push(bracketed(addr, Some(port)));
-            }
+            suggestions.push(bracketed(addr, Some(port)));
         }
     }
-    // The whole text is one address?
-    if looks_like_ipv6(text) {
-        suggestions.push(bracketed(text, None));
-    }
-    // Only suggest what would be accepted (`fe80::1%eth0:6640` is not one address with the
-    // scope `eth0:6640`).
+    suggestions.push(bracketed(text, None));
     suggestions.retain(|s| s.parse::<Remote>().is_ok());
     if !suggestions.is_empty() {
         return ParseError::UnbracketedIpv6 {
