@@ -165,3 +165,34 @@ pub(crate) fn family_name(family: i32) -> &'static str {
         _ => "an unknown address family",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The family names are a table: a reviewer sees every change in the snapshot.
+    #[test]
+    fn family_names() {
+        let table: Vec<String> = (0..=50)
+            .map(|f| format!("{f:2} {}", family_name(f)))
+            .collect();
+        insta::assert_snapshot!(table.join("\n"));
+    }
+
+    #[test]
+    fn only_the_unspecified_address_with_port_0_is_unbound() {
+        let inet = |s: &str| SocketAddress::Inet(s.parse().unwrap());
+        assert!(inet("0.0.0.0:0").is_unbound());
+        assert!(inet("[::]:0").is_unbound());
+        assert!(!inet("0.0.0.0:80").is_unbound());
+        assert!(!inet("127.0.0.1:0").is_unbound());
+        assert!(!SocketAddress::Unix(UnixAddress::Path("/s".into())).is_unbound());
+        assert!(!SocketAddress::Unix(UnixAddress::Abstract(b"a".to_vec())).is_unbound());
+        assert!(
+            !SocketAddress::Other {
+                family: libc::AF_PACKET
+            }
+            .is_unbound()
+        );
+    }
+}

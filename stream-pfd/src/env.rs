@@ -244,7 +244,7 @@ pub enum EnvError {
     },
     /// `LISTEN_FDS` is set but `LISTEN_PID` is not (and the pid check is on).
     MissingPid,
-    /// `LISTEN_PID` is not a positive decimal number.
+    /// `LISTEN_PID` is not a decimal number from 1 to 2147483647.
     BadPid {
         /// Its value.
         value: String,
@@ -327,7 +327,7 @@ impl fmt::Display for EnvError {
                 Shown(value),
                 Expected {
                     value,
-                    what: "a positive decimal number"
+                    what: "a decimal number from 1 to 2147483647",
                 }
             ),
             EnvError::PidMismatch {

@@ -49,8 +49,11 @@ impl fmt::Display for Expected<'_> {
                  value is ambiguous",
                 Shown(self.value)
             )?;
-        } else if !self.value.is_empty() && self.value.bytes().all(|b| b.is_ascii_digit()) {
-            // A decimal number that is refused can only be too large.
+        } else if !self.value.is_empty()
+            && self.value.bytes().all(|b| b.is_ascii_digit())
+            && self.value.parse::<u64>().is_err()
+        {
+            // Digits only, and no leading zero: it does not fit in 64 bits.
             f.write_str(" that fits in 64 bits; this one is too large")?;
         }
         Ok(())

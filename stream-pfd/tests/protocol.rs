@@ -316,6 +316,23 @@ fn wrong_or_missing_listen_pid_is_refused() {
         "{out}"
     );
 
+    // 0 and numbers past i32::MAX are not pids at all (not just another process's).
+    for bad in ["0", "2147483648", "4294967296"] {
+        let mut env = activated("1", None);
+        env.push(("LISTEN_PID", bad));
+        let (code, out) = run_pfd_info(&prog, &["pfd:3"], &[unix.as_fd()], &env, false);
+        assert_eq!(code, 2, "{out}");
+        let error = line(&out, "env-error");
+        assert!(
+            error
+                == format!(
+                    "env-error: LISTEN_PID=\"{bad}\" is not a valid process id (expected a \
+                     decimal number from 1 to 2147483647)"
+                ),
+            "{error}"
+        );
+    }
+
     // The documented development opt-out.
     let (code, out) = run_pfd_info(
         &prog,
@@ -686,6 +703,39 @@ fn too_large_and_spaced_values_are_named_as_such() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "LISTEN_PID=\"1 \" is not a valid process id (expected a positive decimal number)"
+        "LISTEN_PID=\"1 \" is not a valid process id (expected a decimal number from 1 to 2147483647)"
+    );
+}
+
+/// The exact bounds of the protocol: the largest LISTEN_FDS that fits below INT_MAX is read
+/// (and fails only on the fds that are not open), one more is too large; an empty
+/// LISTEN_FDNAMES is no name for LISTEN_FDS=0 and one empty name for LISTEN_FDS=1.
+#[test]
+fn listen_fds_and_fdnames_at_their_exact_bounds() {
+    let Some(prog) = pfd_info("listen_fds_and_fdnames_at_their_exact_bounds") else {
+        return;
+    };
+    let a = abstract_listener(&abstract_name("bound-a"));
+    let b = abstract_listener(&abstract_name("bound-b"));
+    let fds = [a.as_fd(), b.as_fd()];
+    let (code, out) = run_pfd_info(&prog, &[], &fds, &activated("2147483645", None), true);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(
+        line(&out, "env-error"),
+        "env-error: LISTEN_FDS=2147483645 says fds 3 to 2147483647 were passed, but fd 5 is not open"
+    );
+    let (code, out) = run_pfd_info(&prog, &[], &[], &activated("0", Some("")), true);
+    assert_eq!(code, 0, "LISTEN_FDS=0 with an empty LISTEN_FDNAMES: {out}");
+    let (code, out) = run_pfd_info(
+        &prog,
+        &["pfd:3"],
+        &fds[..1],
+        &activated("1", Some("")),
+        true,
+    );
+    assert_eq!(code, 0, "one fd with one empty name: {out}");
+    assert!(
+        out.contains("took pfd:3 fd=3 name= family=AF_UNIX"),
+        "{out}"
     );
 }
