@@ -419,3 +419,46 @@ impl From<EnvError> for io::Error {
         io::Error::new(kind, err)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_count_sees_another_thread() {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let other = std::thread::spawn(move || rx.recv());
+        let n = thread_count().expect("/proc/self/task is readable");
+        assert!(n >= 2, "{n} thread(s) counted with a second one running");
+        tx.send(()).unwrap();
+        other.join().unwrap().unwrap();
+    }
+
+    #[test]
+    fn io_error_kinds() {
+        let kind = |e: EnvError| io::Error::from(e).kind();
+        assert_eq!(
+            kind(EnvError::UnsetNeedsSingleThread { threads: Some(2) }),
+            io::ErrorKind::Other
+        );
+        assert_eq!(
+            kind(EnvError::PidMismatch {
+                listen_pid: 1,
+                our_pid: 2
+            }),
+            io::ErrorKind::PermissionDenied
+        );
+        assert_eq!(
+            kind(EnvError::PidFdIdMismatch {
+                listen_pidfdid: 1,
+                ours: 2
+            }),
+            io::ErrorKind::PermissionDenied
+        );
+        assert_eq!(
+            kind(EnvError::PassedFdNotOpen { fd: 3, count: 1 }),
+            io::ErrorKind::NotFound
+        );
+        assert_eq!(kind(EnvError::MissingPid), io::ErrorKind::InvalidData);
+    }
+}

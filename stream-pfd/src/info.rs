@@ -392,3 +392,38 @@ impl fmt::Display for SocketInfo {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The protocol names and file kinds are tables: a reviewer sees every change.
+    #[test]
+    fn protocol_names_and_file_kinds() {
+        let mut table: Vec<String> = [
+            libc::IPPROTO_IP,
+            libc::IPPROTO_TCP,
+            libc::IPPROTO_UDP,
+            libc::IPPROTO_SCTP,
+            IPPROTO_MPTCP,
+            libc::IPPROTO_RAW,
+        ]
+        .iter()
+        .map(|p| format!("protocol {p:3}: {}", protocol_name(*p)))
+        .collect();
+        for mode in [
+            libc::S_IFREG,
+            libc::S_IFDIR,
+            libc::S_IFCHR,
+            libc::S_IFBLK,
+            libc::S_IFIFO,
+            libc::S_IFLNK,
+            libc::S_IFSOCK,
+            0,
+        ] {
+            let kind = FileKind::from_mode(mode | 0o644);
+            table.push(format!("mode {mode:06o}: {kind:?}: {kind}"));
+        }
+        insta::assert_snapshot!(table.join("\n"));
+    }
+}
