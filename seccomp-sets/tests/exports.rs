@@ -263,3 +263,24 @@ fn json_export_follows_documented_schema() {
         assert_eq!(umount["covered_by"], json!(["umount2"]));
     }
 }
+
+/// no_new_privs is required by `elevateprivileges=children` (and by the builder's switch),
+/// not by the other sets: the decision shows in the filter and in its JSON export.
+#[test]
+fn no_new_privs_follows_elevateprivileges_children() {
+    for (sandbox, want) in [
+        ("on", false),
+        ("on,elevateprivileges=deny", false),
+        ("on,elevateprivileges=children", true),
+        ("on,obsolete=deny,spawn=deny,resourcecontrol=deny", false),
+    ] {
+        let f = Filter::new(&sandbox.parse().unwrap(), Mode::Enforce).unwrap();
+        assert_eq!(f.requires_no_new_privs(), want, "{sandbox}");
+        assert_eq!(f.to_json()["no_new_privs"], want, "{sandbox}");
+    }
+    let forced = Filter::builder(&"on".parse().unwrap())
+        .no_new_privs(true)
+        .build()
+        .unwrap();
+    assert!(forced.requires_no_new_privs());
+}
