@@ -74,11 +74,9 @@ fn split(s: &str) -> Vec<Item<'_>> {
             (Item::Flag(&rest[..name_len]), name_len)
         };
         items.push(item);
-        pos += used;
-        // `pos` is at a single ',' or at the end; skip the ','.
-        if pos < s.len() {
-            pos += 1;
-        }
+        // `pos + used` is at a single ',' or at the end: step over the ',' (past the end, the
+        // loop is over all the same).
+        pos += used + 1;
     }
     items
 }
