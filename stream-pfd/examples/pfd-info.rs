@@ -19,7 +19,8 @@
 //! * `activated yes|no passed=N`
 //! * `took SPEC fd=N name=NAME family=AF_... local=ADDR nonblock=yes|no cloexec=yes|no`
 //! * `error: MESSAGE` (then `after-error fd=N nonblock=... cloexec=...` for numbers)
-//! * `unclaimed: fd N (name NAME): WHAT`
+//! * `unclaimed: fd N (name NAME): WHAT`, then `unclaimed-fd N name=NAME usable=yes|no` (the
+//!   same through the accessors)
 //! * `after-drop fd=N nonblock=... cloexec=...` or `after-drop fd=N closed`, for each passed
 //!   fd once `ListenFds` is dropped
 //! * `env VAR=VALUE` or `env VAR unset` (with `--print-env`, after reading)
@@ -192,6 +193,16 @@ fn main() -> ExitCode {
     }
     for unclaimed in fds.unclaimed() {
         println!("unclaimed: {unclaimed}");
+        println!(
+            "unclaimed-fd {} name={} usable={}",
+            unclaimed.fd(),
+            unclaimed.name(),
+            if unclaimed.status().is_ok() {
+                "yes"
+            } else {
+                "no"
+            }
+        );
     }
     let passed: Vec<i32> = fds.passed().iter().map(|p| p.fd()).collect();
     drop(fds);

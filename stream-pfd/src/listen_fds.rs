@@ -403,3 +403,38 @@ impl Drop for ListenFds {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only unsetting the process environment needs a single thread: building from the
+    /// process environment without unsetting it works with other threads running.
+    #[test]
+    fn other_threads_only_matter_when_unsetting() {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let other = std::thread::spawn(move || rx.recv());
+        let fds = ListenFds::builder()
+            .on_drop(OnDrop::Leave)
+            .build()
+            .expect("no unsetting, so other threads are fine");
+        drop(fds);
+        let err = ListenFds::builder()
+            .on_drop(OnDrop::Leave)
+            .unset_env(true)
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(err, EnvError::UnsetNeedsSingleThread { threads: Some(n) } if n >= 2),
+            "{err:?}"
+        );
+        // Given variables are not the process environment: nothing to unset.
+        ListenFds::builder()
+            .ignore_env()
+            .unset_env(true)
+            .build()
+            .expect("ignore_env never touches the environment");
+        tx.send(()).unwrap();
+        other.join().unwrap().unwrap();
+    }
+}

@@ -373,3 +373,44 @@ impl From<RejectedFd> for io::Error {
         err.error.into()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
+    use std::os::fd::AsFd;
+
+    fn flags(fd: BorrowedFd<'_>) -> (bool, bool) {
+        let status = OFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFL).unwrap());
+        let fd_flags = FdFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFD).unwrap());
+        (
+            status.contains(OFlag::O_NONBLOCK),
+            fd_flags.contains(FdFlag::FD_CLOEXEC),
+        )
+    }
+
+    /// Whatever the flags before (a socket passed already non-blocking, or without
+    /// close-on-exec), both are set after, and setting them twice changes nothing.
+    #[test]
+    fn nonblocking_and_cloexec_are_set_from_any_state() {
+        for (nonblocking, cloexec) in [(false, false), (true, false), (false, true), (true, true)] {
+            let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+            a.set_nonblocking(nonblocking).unwrap();
+            let fd_flags = if cloexec {
+                FdFlag::FD_CLOEXEC
+            } else {
+                FdFlag::empty()
+            };
+            fcntl(a.as_fd(), FcntlArg::F_SETFD(fd_flags)).unwrap();
+            assert_eq!(flags(a.as_fd()), (nonblocking, cloexec));
+            make_nonblocking_cloexec(a.as_fd()).unwrap();
+            assert_eq!(
+                flags(a.as_fd()),
+                (true, true),
+                "from {nonblocking}, {cloexec}"
+            );
+            make_nonblocking_cloexec(a.as_fd()).unwrap();
+            assert_eq!(flags(a.as_fd()), (true, true));
+        }
+    }
+}

@@ -221,7 +221,9 @@ fn parse_number(s: &str) -> Result<i32, ParseErrorKind> {
     if s.starts_with(['+', '-']) {
         return Err(ParseErrorKind::Sign);
     }
-    if s.len() > 1 && s.starts_with('0') && s[1..].starts_with(['x', 'X', 'o', 'O', 'b', 'B']) {
+    if s.strip_prefix('0')
+        .is_some_and(|r| r.starts_with(['x', 'X', 'o', 'O', 'b', 'B']))
+    {
         return Err(ParseErrorKind::Radix);
     }
     if let Some(pos) = s.find(|c: char| !c.is_ascii_digit()) {

@@ -5,11 +5,8 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 /// Whether fd number `fd` refers to an open file description, without touching it.
 pub(crate) fn is_open(fd: RawFd) -> bool {
-    if fd < 0 {
-        return false;
-    }
     // SAFETY: F_GETFD only reads the fd's flags; it accesses no memory and changes nothing, so
-    // it is harmless for any integer, open or not (a closed fd gives EBADF).
+    // it is harmless for any integer, open or not (a closed or negative fd gives EBADF).
     unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
 }
 
@@ -87,5 +84,38 @@ pub(crate) fn remove_env_single_threaded(vars: &[&str]) {
         // SAFETY: the caller checked (via /proc/self/task) that this process has exactly one
         // thread, so nothing can access the environment concurrently with this call.
         unsafe { std::env::remove_var(var) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn is_open_tells_open_from_closed_and_negative() {
+        let file = std::fs::File::open("/dev/null").unwrap();
+        let fd = file.as_raw_fd();
+        assert!(is_open(fd));
+        drop(file);
+        assert!(!is_open(fd));
+        assert!(!is_open(-1));
+        assert!(!is_open(RawFd::MIN));
+    }
+
+    #[test]
+    fn getsockopt_int_reads_a_socket_and_fails_on_a_file() {
+        use std::os::linux::net::SocketAddrExt;
+        let name = format!("stream-pfd-sys-test-{}", std::process::id());
+        let addr = std::os::unix::net::SocketAddr::from_abstract_name(name).unwrap();
+        let socket = std::os::unix::net::UnixListener::bind_addr(&addr).unwrap();
+        let kind = getsockopt_int(socket.as_fd(), libc::SOL_SOCKET, libc::SO_TYPE).unwrap();
+        assert_eq!(kind, libc::SOCK_STREAM);
+        let listening =
+            getsockopt_int(socket.as_fd(), libc::SOL_SOCKET, libc::SO_ACCEPTCONN).unwrap();
+        assert_eq!(listening, 1);
+        let file = std::fs::File::open("/dev/null").unwrap();
+        let err = getsockopt_int(file.as_fd(), libc::SOL_SOCKET, libc::SO_TYPE).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOTSOCK));
     }
 }

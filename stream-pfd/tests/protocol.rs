@@ -189,6 +189,14 @@ fn unclaimed_fds_are_reported_and_closed_or_left() {
         ],
         "{out}"
     );
+    assert_eq!(
+        lines(&out, "unclaimed-fd "),
+        [
+            "unclaimed-fd 4 name=b usable=no",
+            "unclaimed-fd 5 name=c usable=yes"
+        ],
+        "{out}"
+    );
     assert!(
         out.contains("after-drop fd=3 nonblock=yes cloexec=yes"),
         "taken one stays: {out}"

@@ -51,3 +51,11 @@ fn pfd_rules_are_stricter_and_are_what_the_parser_accepts_as_names() {
         assert_eq!(pfd, parsed_as_name, "{name:?}");
     }
 }
+
+#[test]
+fn debug_shows_the_number_or_the_name() {
+    let n: PfdSpec = "pfd:3".parse().unwrap();
+    assert_eq!(format!("{n:?}"), "Number(3)");
+    let w: PfdSpec = "pfd:web".parse().unwrap();
+    assert_eq!(format!("{w:?}"), "Name(\"web\")");
+}
