@@ -382,3 +382,47 @@ impl From<TakeError> for io::Error {
         io::Error::new(err.io_kind(), err)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::info::FileKind;
+    use std::error::Error as _;
+
+    /// A refused take keeps its cause, and its io::Error kind is the cause's.
+    #[test]
+    fn invalid_and_setup_keep_their_cause_and_its_kind() {
+        let spec: PfdSpec = "pfd:3".parse().unwrap();
+        let invalid = TakeError::Invalid {
+            spec: spec.clone(),
+            source: ValidateError::NotOpen {
+                fd: 3,
+                open_limit: None,
+            },
+        };
+        let cause = invalid.source().expect("the validation error");
+        assert!(cause.is::<ValidateError>(), "{cause:?}");
+        assert_eq!(invalid.io_kind(), io::ErrorKind::NotFound);
+        let not_socket = TakeError::Invalid {
+            spec: spec.clone(),
+            source: ValidateError::NotSocket {
+                fd: 3,
+                kind: FileKind::Regular,
+            },
+        };
+        assert_eq!(not_socket.io_kind(), io::ErrorKind::InvalidInput);
+
+        let setup = TakeError::Setup {
+            spec,
+            fd: 3,
+            source: io::Error::from(io::ErrorKind::PermissionDenied),
+        };
+        let cause = setup.source().expect("the fcntl error");
+        assert!(cause.is::<io::Error>(), "{cause:?}");
+        assert_eq!(setup.io_kind(), io::ErrorKind::PermissionDenied);
+        assert_eq!(
+            io::Error::from(setup).kind(),
+            io::ErrorKind::PermissionDenied
+        );
+    }
+}

@@ -191,3 +191,63 @@ impl AsyncWrite for TokioStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::os::fd::OwnedFd;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Bytes go both ways through a `TokioStream`, over unix and tcp.
+    #[test]
+    fn accepted_streams_read_and_write() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = std::env::temp_dir().join(format!("stream-pfd-tokio-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.sock");
+        let unix = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp_addr = tcp.local_addr().unwrap();
+        for (fd, connect) in [
+            (
+                OwnedFd::from(unix),
+                Box::new(move || {
+                    Box::new(std::os::unix::net::UnixStream::connect(&path).unwrap())
+                        as Box<dyn ReadWrite>
+                }) as Box<dyn Fn() -> Box<dyn ReadWrite>>,
+            ),
+            (
+                OwnedFd::from(tcp),
+                Box::new(move || {
+                    Box::new(std::net::TcpStream::connect(tcp_addr).unwrap()) as Box<dyn ReadWrite>
+                }),
+            ),
+        ] {
+            let listener = Listener::try_from_fd(fd).unwrap();
+            let mut client = connect();
+            client.write_all(b"ping").unwrap();
+            rt.block_on(async {
+                let listener = listener.into_tokio().unwrap();
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let mut got = [0u8; 4];
+                stream.read_exact(&mut got).await.unwrap();
+                assert_eq!(&got, b"ping");
+                stream.write_all(b"pong").await.unwrap();
+                stream.flush().await.unwrap();
+                stream.shutdown().await.unwrap();
+            });
+            let mut reply = Vec::new();
+            client.read_to_end(&mut reply).unwrap();
+            assert_eq!(reply, b"pong");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    trait ReadWrite: Read + Write {}
+    impl<T: Read + Write> ReadWrite for T {}
+}
