@@ -414,3 +414,31 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod rejected_tests {
+    use super::*;
+    use std::error::Error as _;
+
+    /// A rejected fd shows its validation error and chains that error's own cause (a failed
+    /// system call), whose kind its io::Error keeps.
+    #[test]
+    fn rejected_fd_chains_the_system_error() {
+        let fd = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+        let rejected = RejectedFd {
+            fd,
+            error: ValidateError::Sys {
+                fd: 7,
+                call: "getsockopt(SO_TYPE)",
+                source: io::Error::from_raw_os_error(libc::EACCES),
+            },
+        };
+        assert_eq!(rejected.to_string(), rejected.error().to_string());
+        let cause = rejected.source().expect("the system error");
+        let io_err = cause.downcast_ref::<io::Error>().expect("an io::Error");
+        assert_eq!(io_err.raw_os_error(), Some(libc::EACCES));
+        assert!(rejected.error().source().is_some());
+        let as_io = io::Error::from(rejected);
+        assert_eq!(as_io.kind(), io::ErrorKind::PermissionDenied);
+    }
+}

@@ -231,6 +231,7 @@ mod tests {
             let listener = Listener::try_from_fd(fd).unwrap();
             let mut client = connect();
             client.write_all(b"ping").unwrap();
+            client.set_timeout(Some(std::time::Duration::from_secs(10)));
             rt.block_on(async {
                 let listener = listener.into_tokio().unwrap();
                 let (mut stream, _) = listener.accept().await.unwrap();
@@ -240,14 +241,30 @@ mod tests {
                 stream.write_all(b"pong").await.unwrap();
                 stream.flush().await.unwrap();
                 stream.shutdown().await.unwrap();
+                // The stream is still open: the client sees the end only because of the
+                // shutdown (a blocking read is fine here, the kernel does the work).
+                let mut reply = Vec::new();
+                client
+                    .read_to_end(&mut reply)
+                    .expect("EOF after the shutdown");
+                assert_eq!(reply, b"pong");
+                drop(stream);
             });
-            let mut reply = Vec::new();
-            client.read_to_end(&mut reply).unwrap();
-            assert_eq!(reply, b"pong");
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    trait ReadWrite: Read + Write {}
-    impl<T: Read + Write> ReadWrite for T {}
+    trait ReadWrite: Read + Write {
+        fn set_timeout(&self, t: Option<std::time::Duration>);
+    }
+    impl ReadWrite for std::os::unix::net::UnixStream {
+        fn set_timeout(&self, t: Option<std::time::Duration>) {
+            self.set_read_timeout(t).unwrap();
+        }
+    }
+    impl ReadWrite for std::net::TcpStream {
+        fn set_timeout(&self, t: Option<std::time::Duration>) {
+            self.set_read_timeout(t).unwrap();
+        }
+    }
 }
