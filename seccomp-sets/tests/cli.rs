@@ -229,3 +229,48 @@ fn cli_binary() -> std::path::PathBuf {
         })
         .clone()
 }
+
+/// `explain` is a table a reviewer reads: its whole text for every set denied, in enforce and
+/// in report mode, and with elevateprivileges=children, is snapshot-tested (x86_64 numbers;
+/// the kill action follows this kernel, so a kernel without KILL_PROCESS skips loudly).
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn explain_text_per_mode() {
+    let kill_process = seccomp_sets::KillAction::detect() == seccomp_sets::KillAction::Process;
+    test_support::require!(kill_process, "this kernel has no SECCOMP_RET_KILL_PROCESS");
+    let all = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
+    for (name, args) in [
+        ("explain_enforce_all", vec!["explain", "--sandbox", all]),
+        (
+            "explain_report_all",
+            vec!["explain", "--sandbox", all, "--mode", "report"],
+        ),
+        (
+            "explain_children",
+            vec!["explain", "--sandbox", "on,elevateprivileges=children"],
+        ),
+    ] {
+        let o = cli(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        insta::assert_snapshot!(name, stdout(&o));
+    }
+}
+
+#[test]
+fn run_notes_what_report_mode_loses_at_execve() {
+    let note = "report mode's SIGSYS handler does not survive execve";
+    let o = cli(&[
+        "run",
+        "--sandbox",
+        "on",
+        "--mode",
+        "report",
+        "--",
+        "/bin/true",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains(note), "{}", stderr(&o));
+    let o = cli(&["run", "--sandbox", "on", "--", "/bin/true"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains(note), "{}", stderr(&o));
+}
