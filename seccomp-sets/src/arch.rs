@@ -208,3 +208,27 @@ impl FromStr for Arch {
         Ok(arch)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every accepted spelling and what it names: a table, snapshot-tested.
+    #[test]
+    fn spellings() {
+        let spellings = [
+            "x86_64", "x86-64", "amd64", "aarch64", "arm64", "i386", "i686", "x86", "x32", "arm",
+            "armhf", "armv7", "riscv64", "s390x", "ppc64le", "ppc64-le", "ppc64el", "X86_64",
+            "mips", "",
+        ];
+        let table: Vec<String> = spellings
+            .iter()
+            .map(|s| match s.parse::<Arch>() {
+                Ok(a) => format!("{s:?} -> {a}"),
+                Err(e) => format!("{s:?} -> error: {e}"),
+            })
+            .collect();
+        insta::assert_snapshot!(table.join("\n"));
+        assert_eq!("native".parse::<Arch>().unwrap(), Arch::native());
+    }
+}
