@@ -137,3 +137,58 @@ pub(crate) fn scmp(
     let what = what.into();
     move |source| Error::Libseccomp { what, source }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    fn load(errno: Errno) -> Error {
+        Error::Load { errno, hint: "h" }
+    }
+
+    /// Every error that wraps a cause hands it on, and each maps to the io::ErrorKind a caller
+    /// would match on.
+    #[test]
+    fn causes_and_io_kinds() {
+        let export = Error::Export {
+            format: "bpf",
+            source: io::Error::from(io::ErrorKind::StorageFull),
+        };
+        assert!(export.source().unwrap().is::<io::Error>());
+        assert_eq!(io::Error::from(export).kind(), io::ErrorKind::StorageFull);
+        for e in [
+            Error::NoNewPrivs(Errno::EPERM),
+            Error::SignalHandler(Errno::EINVAL),
+            load(Errno::EACCES),
+        ] {
+            let cause = e.source().unwrap_or_else(|| panic!("{e:?} has no source"));
+            assert!(cause.is::<Errno>(), "{e:?}");
+        }
+        let libseccomp = Error::Libseccomp {
+            what: "adding a rule".into(),
+            source: libseccomp::ScmpSyscall::from_name("no_such_syscall").unwrap_err(),
+        };
+        assert!(libseccomp.source().is_some());
+        assert!(Error::Tsync { tid: 1 }.source().is_none());
+        for (errno, kind) in [
+            (Errno::EACCES, io::ErrorKind::PermissionDenied),
+            (Errno::EPERM, io::ErrorKind::PermissionDenied),
+            (Errno::EINVAL, io::ErrorKind::InvalidInput),
+            (Errno::EFAULT, io::ErrorKind::InvalidInput),
+            (Errno::ENOSYS, io::ErrorKind::Unsupported),
+            (Errno::ENOMEM, io::ErrorKind::OutOfMemory),
+            (Errno::EIO, io::ErrorKind::Other),
+        ] {
+            assert_eq!(io::Error::from(load(errno)).kind(), kind, "{errno}");
+        }
+        assert_eq!(
+            io::Error::from(Error::NoNewPrivs(Errno::EPERM)).kind(),
+            io::ErrorKind::PermissionDenied
+        );
+        assert_eq!(
+            io::Error::from(Error::Tsync { tid: 1 }).kind(),
+            io::ErrorKind::ResourceBusy
+        );
+    }
+}

@@ -311,17 +311,14 @@ impl Filter {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn load(&self) -> Result<Loaded, Error> {
-        if self.mode == Mode::Audit && !sys::log_available() {
-            return Err(Error::ActionUnavailable {
-                action: "SECCOMP_RET_LOG",
-            });
+        if let Some(action) = missing_action(self.mode, sys::log_available()) {
+            return Err(Error::ActionUnavailable { action });
         }
         let bpf = &self.bpf;
         if self.mode == Mode::Report {
             report::install()?;
         }
-        let set_nnp = self.no_new_privs || !sys::has_cap_sys_admin();
-        if set_nnp {
+        if must_set_no_new_privs(self.no_new_privs, sys::has_cap_sys_admin()) {
             sys::set_no_new_privs()?;
         }
         sys::load_tsync(bpf)?;
@@ -329,7 +326,7 @@ impl Filter {
             mode: self.mode,
             sets: self.sets,
             no_new_privs: sys::no_new_privs(),
-            instructions: bpf.len() / 8,
+            instructions: instruction_count(bpf),
             missing: self.missing.iter().map(|r| r.syscall).collect(),
         })
     }
@@ -392,4 +389,53 @@ pub fn apply(sandbox: &Sandbox, mode: Mode) -> Result<Applied, Error> {
         return Ok(Applied::Off);
     }
     Filter::new(sandbox, mode)?.load().map(Applied::Loaded)
+}
+
+/// The seccomp return action that `mode` needs and this kernel lacks, if any (only audit
+/// mode needs one beyond the basics: `SECCOMP_RET_LOG`, Linux 4.14).
+fn missing_action(mode: Mode, log_available: bool) -> Option<&'static str> {
+    (mode == Mode::Audit && !log_available).then_some("SECCOMP_RET_LOG")
+}
+
+/// Whether loading sets no_new_privs first: when the sandbox asks for it, and whenever the
+/// caller lacks CAP_SYS_ADMIN (the kernel refuses a filter from such a caller without it).
+fn must_set_no_new_privs(required: bool, has_cap_sys_admin: bool) -> bool {
+    required || !has_cap_sys_admin
+}
+
+/// Instructions in a BPF program (`struct sock_filter` is 8 bytes).
+fn instruction_count(bpf: &[u8]) -> usize {
+    bpf.len() / std::mem::size_of::<libc::sock_filter>()
+}
+
+#[cfg(test)]
+mod load_decisions {
+    use super::*;
+
+    #[test]
+    fn only_audit_mode_needs_ret_log() {
+        assert_eq!(missing_action(Mode::Audit, false), Some("SECCOMP_RET_LOG"));
+        assert_eq!(missing_action(Mode::Audit, true), None);
+        assert_eq!(missing_action(Mode::Enforce, false), None);
+        assert_eq!(missing_action(Mode::Report, false), None);
+    }
+
+    #[test]
+    fn no_new_privs_when_asked_or_without_cap_sys_admin() {
+        assert!(must_set_no_new_privs(true, true));
+        assert!(must_set_no_new_privs(true, false));
+        assert!(must_set_no_new_privs(false, false));
+        assert!(!must_set_no_new_privs(false, true));
+    }
+
+    #[test]
+    fn instructions_are_eight_bytes() {
+        assert_eq!(instruction_count(&[0; 24]), 3);
+        assert_eq!(instruction_count(&[]), 0);
+        let f = Filter::new(&"on".parse().unwrap(), Mode::Enforce).unwrap();
+        assert_eq!(
+            instruction_count(&f.export_bpf().unwrap()) * 8,
+            f.export_bpf().unwrap().len()
+        );
+    }
 }

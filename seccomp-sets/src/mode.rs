@@ -147,3 +147,17 @@ impl fmt::Display for Effect {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_mode_is_named_with_the_choices() {
+        let err = "enforcing".parse::<Mode>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown mode \"enforcing\": expected enforce, audit or report"
+        );
+    }
+}

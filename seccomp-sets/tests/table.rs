@@ -352,3 +352,25 @@ proptest! {
         }
     }
 }
+
+/// The systemd export is a text a reviewer reads: its whole text per mode and sandbox is
+/// snapshot-tested (x86_64, where the names and what is missing are fixed).
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn systemd_export_text() {
+    let all = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
+    for (name, sandbox, mode) in [
+        ("systemd_enforce_all", all, Mode::Enforce),
+        ("systemd_audit_all", all, Mode::Audit),
+        ("systemd_report_all", all, Mode::Report),
+        (
+            "systemd_children_spawn_resource",
+            "on,elevateprivileges=children,spawn=deny,resourcecontrol=deny",
+            Mode::Enforce,
+        ),
+        ("systemd_on", "on", Mode::Enforce),
+    ] {
+        let s: Sandbox = sandbox.parse().unwrap();
+        insta::assert_snapshot!(name, Filter::new(&s, mode).unwrap().to_systemd());
+    }
+}
