@@ -107,13 +107,18 @@ pub(crate) fn load_tsync(bpf: &[u8]) -> Result<(), Error> {
             &prog as *const libc::sock_fprog,
         )
     };
+    load_outcome(rc, Errno::last())
+}
+
+/// What `seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC)` returning `rc` (with
+/// `errno` when it is negative) means.
+fn load_outcome(rc: libc::c_long, errno: Errno) -> Result<(), Error> {
     match rc {
         0 => Ok(()),
         tid if tid > 0 => Err(Error::Tsync {
             tid: i32::try_from(tid).unwrap_or(i32::MAX),
         }),
         _ => {
-            let errno = Errno::last();
             let hint = match errno {
                 Errno::EACCES => {
                     "the caller has neither no_new_privs nor CAP_SYS_ADMIN in its user namespace"
@@ -127,6 +132,63 @@ pub(crate) fn load_tsync(bpf: &[u8]) -> Result<(), Error> {
                 _ => "unexpected error from the kernel",
             };
             Err(Error::Load { errno, hint })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A line of /proc/self/status (this test's thread has the same credentials).
+    fn status(field: &str) -> String {
+        std::fs::read_to_string("/proc/self/status")
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix(field).map(|v| v.trim().to_owned()))
+            .unwrap()
+    }
+
+    #[test]
+    fn probes_agree_with_what_the_kernel_publishes() {
+        let caps = u64::from_str_radix(&status("CapEff:"), 16).unwrap();
+        assert_eq!(
+            has_cap_sys_admin(),
+            caps & (1 << 21) != 0,
+            "CapEff {caps:x}"
+        );
+        assert_eq!(no_new_privs(), status("NoNewPrivs:") == "1");
+        // The kernel lists the actions it has (Linux 4.14+).
+        if let Ok(actions) = std::fs::read_to_string("/proc/sys/kernel/seccomp/actions_avail") {
+            let has = |a: &str| actions.split_whitespace().any(|x| x == a);
+            assert_eq!(kill_process_available(), has("kill_process"), "{actions}");
+            assert_eq!(log_available(), has("log"), "{actions}");
+            assert!(!action_avail(0x1234_5678), "an action that does not exist");
+        }
+    }
+
+    #[test]
+    fn load_outcomes() {
+        assert!(load_outcome(0, Errno::UnknownErrno).is_ok());
+        assert!(matches!(
+            load_outcome(4242, Errno::UnknownErrno),
+            Err(Error::Tsync { tid: 4242 })
+        ));
+        for (errno, hint) in [
+            (Errno::EACCES, "neither no_new_privs nor CAP_SYS_ADMIN"),
+            (Errno::EINVAL, "rejected the program"),
+            (Errno::ENOSYS, "no seccomp(2)"),
+            (Errno::ENOMEM, "out of memory"),
+            (Errno::EFAULT, "could not read the program"),
+            (Errno::EIO, "unexpected error"),
+        ] {
+            match load_outcome(-1, errno) {
+                Err(Error::Load { errno: e, hint: h }) => {
+                    assert_eq!(e, errno);
+                    assert!(h.contains(hint), "{errno}: {h}");
+                }
+                other => panic!("{errno}: {other:?}"),
+            }
         }
     }
 }
