@@ -444,4 +444,12 @@ fn json_export_text() {
             .unwrap();
         insta::assert_snapshot!(name, serde_json::to_string_pretty(&f.to_json()).unwrap());
     }
+    let f = Filter::builder(&all.parse().unwrap())
+        .kill_action(seccomp_sets::KillAction::Process)
+        .build()
+        .unwrap();
+    insta::assert_snapshot!(
+        "oci_enforce_all",
+        serde_json::to_string_pretty(&f.to_oci()).unwrap()
+    );
 }
