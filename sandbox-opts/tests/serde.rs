@@ -94,3 +94,21 @@ fn errors_carry_the_parser_messages() {
         assert!(got.starts_with(want) || got.contains(want), "{json}: {got}");
     }
 }
+
+/// `Parsed` (the string form with its warnings) says what it expects as `Sandbox` does.
+#[test]
+fn parsed_names_what_it_expects() {
+    let err = serde_json::from_str::<sandbox_opts::Parsed>("5")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(
+            "invalid type: integer `5`, expected a sandbox option string such as \"on,spawn=deny\" or a map with the keys "
+        ),
+        "{err}"
+    );
+    let sandbox_err = serde_json::from_str::<Sandbox>("5")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, sandbox_err);
+}
