@@ -207,7 +207,11 @@ impl Decoder {
 
     /// Appends bytes read from the stream.
     pub(crate) fn feed(&mut self, data: &[u8]) {
-        self.buf.extend_from_slice(data);
+        // A peer that dribbles sends one byte per read: push it without a memcpy call.
+        match data {
+            [b] => self.buf.push(*b),
+            _ => self.buf.extend_from_slice(data),
+        }
     }
 
     /// True when bytes of an incomplete message are buffered (at end of stream that is an error).
