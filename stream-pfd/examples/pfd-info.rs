@@ -173,8 +173,10 @@ fn main() -> ExitCode {
         match fds.take(&spec) {
             Ok(listener) => {
                 let fd = std::os::fd::AsRawFd::as_raw_fd(&listener);
+                // The spec as the listener records it (the same as `spec`).
+                let taken_as = listener.spec().map_or("-".to_owned(), ToString::to_string);
                 println!(
-                    "took {spec} fd={fd} name={} family={} local={} {}",
+                    "took {taken_as} fd={fd} name={} family={} local={} {}",
                     listener.name().unwrap_or("-"),
                     listener.info().family(),
                     listener.local_addr(),

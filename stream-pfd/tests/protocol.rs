@@ -648,8 +648,21 @@ fn fd_numbers_past_a_low_open_limit() {
 fn fds_opened_after_start_up_cannot_be_claimed() {
     // In-process and safe: the take fails before any ownership claim.
     let mut fds = ListenFds::builder().ignore_env().build().unwrap();
-    let later = TcpListener::bind("127.0.0.1:0").unwrap();
+    // A number no other test thread holds: the lowest free number could have been open (by
+    // another test) when the snapshot was taken, which `take` rightly calls Replaced instead.
+    let bound = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (soft, _) =
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+    let high = soft.saturating_sub(16).min(900) as i32;
+    let raw =
+        nix::fcntl::fcntl(bound.as_fd(), nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(high)).unwrap();
+    // SAFETY: F_DUPFD_CLOEXEC just returned this new fd; nothing else owns it.
+    let later = TcpListener::from(unsafe {
+        <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw)
+    });
+    drop(bound);
     let number = std::os::fd::AsRawFd::as_raw_fd(&later);
+    assert!(number >= high, "{number}");
     let err = fds
         .take(&PfdSpec::from_number(number).unwrap())
         .unwrap_err();
