@@ -249,3 +249,17 @@ fn refusals_show_and_chain_their_cause() {
         ));
     }
 }
+
+#[test]
+fn remove_errors_chain_the_parse_error() {
+    use remote_policy::set::RemoveError;
+    use std::error::Error as _;
+    let mut set = RemoteSet::default();
+    let err = set.remove(Origin::ControlSocket, "tcp:a..b").unwrap_err();
+    assert!(matches!(err, RemoveError::Invalid { .. }), "{err:?}");
+    let cause = err.source().expect("the parse error");
+    assert!(cause.is::<remote_policy::ParseError>(), "{cause:?}");
+    let err = set.remove(Origin::ControlSocket, "ptcp:6640").unwrap_err();
+    assert!(matches!(err, RemoveError::NotFound { .. }), "{err:?}");
+    assert!(err.source().is_none());
+}
