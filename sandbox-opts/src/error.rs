@@ -32,7 +32,8 @@ pub enum ParseError {
     /// case-sensitive. QEMU's generic `id=` key is rejected too: it means
     /// nothing for a daemon.
     InvalidParameter {
-        /// The key as written (for the short boolean form `nofoo`, `nofoo`).
+        /// The key as QEMU names it: as written, and for the short boolean form `nofoo`,
+        /// `foo`.
         name: String,
         /// The whole input.
         input: String,

@@ -162,8 +162,10 @@ pub fn parse_with_warnings(s: &str) -> Result<(Sandbox, Vec<Warning>), ParseErro
                 };
                 match Key::from_name(base) {
                     None => {
+                        // QEMU names the key without the `no` of the short form
+                        // (`on,nofoo`: `Invalid parameter 'foo'`).
                         return Err(ParseError::InvalidParameter {
-                            name: name.to_owned(),
+                            name: base.to_owned(),
                             input: input(),
                         });
                     }
