@@ -66,8 +66,18 @@ impl Filter {
             let _ = writeln!(out, "SystemCallArchitectures=native");
         }
         if self.requires_no_new_privs() {
-            let _ = writeln!(out, "# elevateprivileges=children");
+            let _ = writeln!(
+                out,
+                "# no_new_privs, as loading this filter sets it (QEMU's -sandbox does too)"
+            );
             let _ = writeln!(out, "NoNewPrivileges=yes");
+        }
+        if self.is_exec_tolerant() {
+            let _ = writeln!(
+                out,
+                "# exec-tolerant: execve and execveat are left allowed so that systemd can start \
+                 the program; fork, vfork, clone3 and clone without thread flags stay denied"
+            );
         }
         match self.mode() {
             Mode::Audit => {
@@ -101,16 +111,18 @@ impl Filter {
                 systemd_group(set)
             );
             let mut names: Vec<String> = Vec::new();
+            // Rows with argument conditions, one comment per call (clone has 14 of them).
+            let mut conditional: Vec<(&str, Vec<String>, Effect)> = Vec::new();
             for p in &rows {
                 if !p.rule.args.is_empty() {
-                    let _ = writeln!(
-                        out,
-                        "# cannot express: {} only when {} ({}); {}",
-                        p.rule.syscall,
-                        describe_args(p.rule, self.arch()),
-                        p.effect,
-                        unexpressible_consequence(p.rule.syscall),
-                    );
+                    let when = describe_args(p.rule, self.arch());
+                    match conditional
+                        .iter_mut()
+                        .find(|(c, _, _)| *c == p.rule.syscall)
+                    {
+                        Some((_, conditions, _)) => conditions.push(when),
+                        None => conditional.push((p.rule.syscall, vec![when], p.effect)),
+                    }
                     continue;
                 }
                 let entry = match (self.mode(), p.rule.action) {
@@ -120,6 +132,14 @@ impl Filter {
                 if !names.contains(&entry) {
                     names.push(entry);
                 }
+            }
+            for (call, conditions, effect) in &conditional {
+                let _ = writeln!(
+                    out,
+                    "# cannot express: {call} only when {} ({effect}); {}",
+                    conditions.join(", or "),
+                    unexpressible_consequence(call),
+                );
             }
             if self.mode() != Mode::Audit && rows.iter().any(|p| p.rule.syscall == "clone") {
                 let _ = writeln!(

@@ -2,7 +2,7 @@
 //! `mode.rs`).
 
 use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
-use sandbox_opts::{Sandbox, SetSelection};
+use sandbox_opts::{Sandbox, Set, SetSelection};
 
 use crate::error::scmp;
 use crate::memfd::export_via_memfd;
@@ -40,6 +40,7 @@ pub struct Builder {
     label: String,
     sets: SetSelection,
     no_new_privs: bool,
+    exec_tolerant: bool,
     mode: Mode,
     kill: Option<KillAction>,
 }
@@ -60,11 +61,44 @@ impl Builder {
         self
     }
 
-    /// Whether [`Filter::load`] must set no_new_privs even when the caller
-    /// could load without it (`elevateprivileges=children`).
+    /// Whether [`Filter::load`] sets no_new_privs even when the caller could load without it
+    /// (it holds CAP_SYS_ADMIN). On by default, as in QEMU (libseccomp's default): once a
+    /// filter is loaded, a set-user-ID program or one with file capabilities that the process
+    /// executes cannot gain privileges. `no_new_privs(false)` is the opt-out for a privileged
+    /// caller that must execute such a program after loading the filter; a caller without
+    /// CAP_SYS_ADMIN gets no_new_privs anyway (the kernel requires one of the two).
+    ///
+    /// ```
+    /// use seccomp_sets::{Filter, Mode};
+    /// let on = Filter::new(&"on".parse()?, Mode::Enforce)?;
+    /// assert!(on.requires_no_new_privs());
+    /// let opted_out = Filter::builder(&"on".parse()?).no_new_privs(false).build()?;
+    /// assert!(!opted_out.requires_no_new_privs());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn no_new_privs(mut self, on: bool) -> Builder {
         self.no_new_privs = on;
+        self
+    }
+
+    /// Leaves `execve` and `execveat` out of the filter (default: kept), for a filter that a
+    /// runtime loads and then executes the workload under (an OCI runtime, systemd): with
+    /// `spawn=deny` the workload could not even start. Process creation stays denied (fork,
+    /// vfork, clone without thread flags, clone3); only replacing the program is allowed.
+    /// The exports say so. No effect without the spawn set.
+    ///
+    /// ```
+    /// use seccomp_sets::Filter;
+    /// let f = Filter::builder(&"on,spawn=deny".parse()?).exec_tolerant(true).build()?;
+    /// assert!(f.planned().iter().all(|p| !p.rule.syscall.starts_with("execve")));
+    /// assert!(f.planned().iter().any(|p| p.rule.syscall == "fork"));
+    /// assert!(f.is_exec_tolerant());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn exec_tolerant(mut self, on: bool) -> Builder {
+        self.exec_tolerant = on;
         self
     }
 
@@ -77,6 +111,7 @@ impl Builder {
             label: self.label,
             sets: self.sets,
             no_new_privs: self.no_new_privs,
+            exec_tolerant: self.exec_tolerant && self.sets.contains(Set::Spawn),
             mode: self.mode,
             kill,
             arch,
@@ -84,7 +119,11 @@ impl Builder {
             missing: Vec::new(),
             bpf: Vec::new(),
         };
-        for rule in TABLE.iter().filter(|r| self.sets.contains(r.set)) {
+        let dropped = |r: &Rule| filter.exec_tolerant && EXEC_CALLS.contains(&r.syscall);
+        for rule in TABLE
+            .iter()
+            .filter(|r| self.sets.contains(r.set) && !dropped(r))
+        {
             match crate::resolve::number(rule.syscall, arch) {
                 Some(nr) => filter.planned.push(Planned {
                     rule,
@@ -129,6 +168,7 @@ pub struct Filter {
     label: String,
     sets: SetSelection,
     no_new_privs: bool,
+    exec_tolerant: bool,
     mode: Mode,
     kill: KillAction,
     arch: Arch,
@@ -152,7 +192,9 @@ impl Filter {
         Builder {
             label: sandbox.to_string(),
             sets: sandbox.denied_sets(),
-            no_new_privs: sandbox.no_new_privileges(),
+            // On whenever a filter is loaded, as in QEMU (see `Builder::no_new_privs`).
+            no_new_privs: sandbox.enabled,
+            exec_tolerant: false,
             mode: Mode::Enforce,
             kill: None,
         }
@@ -163,7 +205,8 @@ impl Filter {
         Builder {
             label: std::format!("sets {sets}"),
             sets,
-            no_new_privs: false,
+            no_new_privs: true,
+            exec_tolerant: false,
             mode: Mode::Enforce,
             kill: None,
         }
@@ -195,9 +238,16 @@ impl Filter {
         self.arch
     }
 
-    /// Whether loading sets no_new_privs regardless of capabilities.
+    /// Whether loading sets no_new_privs regardless of capabilities (see
+    /// [`Builder::no_new_privs`]).
     pub fn requires_no_new_privs(&self) -> bool {
         self.no_new_privs
+    }
+
+    /// Whether `execve` and `execveat` were left out of the spawn set (see
+    /// [`Builder::exec_tolerant`]).
+    pub fn is_exec_tolerant(&self) -> bool {
+        self.exec_tolerant
     }
 
     /// Whether the filter has no rows (e.g. the sandbox is off).
@@ -295,9 +345,8 @@ impl Filter {
     ///
     /// Steps, each with its own [`Error`]: check the kernel has the actions
     /// the mode needs; in report mode install the SIGSYS handler; set
-    /// no_new_privs when the sandbox asks for it (`elevateprivileges=children`)
-    /// or when the caller lacks CAP_SYS_ADMIN (the kernel requires one of the
-    /// two); then `seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC)`
+    /// no_new_privs (always, unless [`Builder::no_new_privs`] opted out and the
+    /// caller holds CAP_SYS_ADMIN: the kernel requires one of the two); then `seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC)`
     /// with exactly the program [`Filter::export_bpf`] returns, which also
     /// covers threads that already run (a tokio runtime). A TSYNC failure
     /// names the thread ([`Error::Tsync`]).
@@ -390,6 +439,9 @@ pub fn apply(sandbox: &Sandbox, mode: Mode) -> Result<Applied, Error> {
     }
     Filter::new(sandbox, mode)?.load().map(Applied::Loaded)
 }
+
+/// The calls [`Builder::exec_tolerant`] leaves out.
+pub(crate) const EXEC_CALLS: [&str; 2] = ["execve", "execveat"];
 
 /// The seccomp return action that `mode` needs and this kernel lacks, if any (only audit
 /// mode needs one beyond the basics: `SECCOMP_RET_LOG`, Linux 4.14).

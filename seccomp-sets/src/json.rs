@@ -13,7 +13,8 @@
 //!   "default_action": {"action": "allow"},
 //!   "bad_arch_action": EFFECT,            // calls from foreign ABIs
 //!   "no_new_privs": bool,                 // true: load() sets it whatever the caller's
-//!                                         // capabilities (elevateprivileges=children)
+//!                                         // capabilities (the default when the sandbox is on)
+//!   "exec_tolerant": bool,                // true: execve and execveat left out of spawn
 //!   "rules": [{                           // in table order
 //!     "syscall": "clone", "nr": 56, "set": "spawn",
 //!     "action": "kill" | "EPERM" | "ENOSYS",   // the table's action
@@ -153,6 +154,9 @@ pub struct JsonFilter {
     pub bad_arch_action: JsonEffect,
     /// Whether loading sets no_new_privs regardless of capabilities.
     pub no_new_privs: bool,
+    /// Whether `execve` and `execveat` were left out of the spawn set
+    /// ([`Builder::exec_tolerant`](crate::Builder::exec_tolerant)).
+    pub exec_tolerant: bool,
     /// The rules.
     pub rules: Vec<JsonRule>,
     /// Names missing on the ABI.
@@ -230,6 +234,7 @@ impl Filter {
             default_action: JsonEffect::Allow,
             bad_arch_action: self.bad_arch_effect().into(),
             no_new_privs: self.requires_no_new_privs(),
+            exec_tolerant: self.is_exec_tolerant(),
             rules: self
                 .planned()
                 .iter()

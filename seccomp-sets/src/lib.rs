@@ -52,6 +52,18 @@ pub use mode::{Effect, KillAction, Mode, ParseModeError};
 pub use resolve::resolve;
 pub use sandbox_opts::{Sandbox, Set, SetSelection};
 
+/// The libseccomp bindings this crate builds with, for rules of your own: add them to a
+/// context of yours, or load a second filter after [`Filter::load`] (filters stack; a call
+/// gets the strictest verdict).
+///
+/// ```
+/// use seccomp_sets::libseccomp::{ScmpAction, ScmpFilterContext, ScmpSyscall};
+/// let mut ctx = ScmpFilterContext::new(ScmpAction::Allow)?;
+/// ctx.add_rule(ScmpAction::Errno(libc::EPERM), ScmpSyscall::from_name("acct")?)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub use libseccomp;
+
 /// The README's examples, compiled as doctests so they cannot go stale.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

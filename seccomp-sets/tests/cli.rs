@@ -257,8 +257,7 @@ fn explain_text_per_mode() {
 }
 
 #[test]
-fn run_notes_what_report_mode_loses_at_execve() {
-    let note = "report mode's SIGSYS handler does not survive execve";
+fn run_refuses_report_mode_and_says_when_it_sets_no_new_privs() {
     let o = cli(&[
         "run",
         "--sandbox",
@@ -268,9 +267,112 @@ fn run_notes_what_report_mode_loses_at_execve() {
         "--",
         "/bin/true",
     ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("refusing --mode report") && stderr(&o).contains("--mode audit"),
+        "{}",
+        stderr(&o)
+    );
+    let status = |extra: &[&str]| {
+        let mut args = vec!["run", "--sandbox", "on"];
+        args.extend_from_slice(extra);
+        args.extend(["--", "/bin/sh", "-c", "grep NoNewPrivs /proc/self/status"]);
+        cli(&args)
+    };
+    let o = status(&[]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains(note), "{}", stderr(&o));
-    let o = cli(&["run", "--sandbox", "on", "--", "/bin/true"]);
+    assert!(stdout(&o).contains("NoNewPrivs:\t1"), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("no_new_privs is set: \"/bin/sh\" and its children cannot gain"),
+        "{}",
+        stderr(&o)
+    );
+    // The opt-out works only with CAP_SYS_ADMIN (the kernel requires one of the two).
+    let o = status(&["--without-no-new-privs"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(!stderr(&o).contains(note), "{}", stderr(&o));
+    let status_text = std::fs::read_to_string("/proc/self/status").unwrap();
+    let cap_eff = status_text
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|h| u64::from_str_radix(h.trim(), 16).ok())
+        .unwrap();
+    let root = cap_eff & (1 << 21) != 0; // CAP_SYS_ADMIN
+    assert_eq!(
+        stdout(&o).contains("NoNewPrivs:\t0"),
+        root,
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        !stderr(&o).contains("no_new_privs is set"),
+        root,
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Exports for runtimes that execute the workload after loading the filter are refused for
+/// spawn=deny, unless exec-tolerant; OCI exports say what the runtime config needs.
+#[test]
+fn exports_never_make_a_profile_the_workload_cannot_start_under() {
+    for format in ["oci", "systemd"] {
+        let o = cli(&["export", "--sandbox", "on,spawn=deny", "--format", format]);
+        assert_eq!(o.status.code(), Some(1), "{format}");
+        assert!(stderr(&o).contains("--exec-tolerant"), "{}", stderr(&o));
+        assert!(stdout(&o).is_empty());
+        let o = cli(&[
+            "export",
+            "--sandbox",
+            "on,spawn=deny",
+            "--format",
+            format,
+            "--exec-tolerant",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = stdout(&o);
+        let rules: Vec<&str> = out.lines().filter(|l| !l.starts_with('#')).collect();
+        assert!(rules.iter().all(|l| !l.contains("execve")), "{out}");
+        assert!(rules.iter().any(|l| l.contains("fork")), "{out}");
+        assert!(stderr(&o).contains("exec-tolerant"), "{}", stderr(&o));
+    }
+    // Formats for loaders inside the program are not refused.
+    let o = cli(&["export", "--sandbox", "on,spawn=deny", "--format", "pfc"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // An OCI profile names the runtime setting it needs.
+    let o = cli(&[
+        "export",
+        "--sandbox",
+        "on,elevateprivileges=deny",
+        "--format",
+        "oci",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("noNewPrivileges"), "{}", stderr(&o));
+}
+
+/// Binary BPF is not written to a terminal unless forced (bsdutils's `script` gives the
+/// command a terminal).
+#[test]
+fn binary_output_is_not_written_to_a_terminal() {
+    test_support::require_program!("script", "bsdutils");
+    let bin = cli_binary();
+    let run = |extra: &str| {
+        let line = format!(
+            "{} export --sandbox on --format bpf {extra}; echo status=$?",
+            bin.display()
+        );
+        let o = Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let refused = run("");
+    assert!(
+        refused.contains("refusing to write binary BPF to a terminal")
+            && refused.contains("status=1"),
+        "{refused}"
+    );
+    let forced = run("--force");
+    assert!(forced.contains("status=0"), "{forced}");
 }

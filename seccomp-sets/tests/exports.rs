@@ -264,23 +264,27 @@ fn json_export_follows_documented_schema() {
     }
 }
 
-/// no_new_privs is required by `elevateprivileges=children` (and by the builder's switch),
-/// not by the other sets: the decision shows in the filter and in its JSON export.
+/// no_new_privs is required whenever the sandbox is on, as in QEMU (libseccomp's default),
+/// whatever elevateprivileges says; the builder's opt-out turns it off; an off sandbox loads
+/// nothing and requires nothing. The decision shows in the filter and in its JSON export.
 #[test]
-fn no_new_privs_follows_elevateprivileges_children() {
+fn no_new_privs_whenever_the_sandbox_is_on() {
     for (sandbox, want) in [
-        ("on", false),
-        ("on,elevateprivileges=deny", false),
+        ("on", true),
+        ("on,elevateprivileges=allow", true),
+        ("on,elevateprivileges=deny", true),
         ("on,elevateprivileges=children", true),
-        ("on,obsolete=deny,spawn=deny,resourcecontrol=deny", false),
+        ("on,obsolete=allow,spawn=deny,resourcecontrol=deny", true),
+        ("off", false),
     ] {
         let f = Filter::new(&sandbox.parse().unwrap(), Mode::Enforce).unwrap();
         assert_eq!(f.requires_no_new_privs(), want, "{sandbox}");
         assert_eq!(f.to_json()["no_new_privs"], want, "{sandbox}");
     }
-    let forced = Filter::builder(&"on".parse().unwrap())
-        .no_new_privs(true)
+    let opted_out = Filter::builder(&"on".parse().unwrap())
+        .no_new_privs(false)
         .build()
         .unwrap();
-    assert!(forced.requires_no_new_privs());
+    assert!(!opted_out.requires_no_new_privs());
+    assert_eq!(opted_out.to_json()["no_new_privs"], false);
 }

@@ -1,7 +1,7 @@
 //! `seccomp-sets`: list, explain, export and apply QEMU's `-sandbox` syscall
 //! sets.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,6 +61,15 @@ enum Cmd {
         /// Write here instead of stdout (`-` is stdout).
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
+        /// Leave execve and execveat allowed, so that a runtime that loads the filter and then
+        /// executes the workload (runc, systemd) can start it under spawn=deny; process
+        /// creation (fork, vfork, clone without thread flags, clone3) stays denied. Without
+        /// it, oci and systemd exports of spawn=deny are refused.
+        #[arg(long)]
+        exec_tolerant: bool,
+        /// Write the binary bpf format to a terminal anyway.
+        #[arg(long)]
+        force: bool,
     },
     /// Load the filter, then exec CMD under it.
     ///
@@ -68,13 +77,22 @@ enum Cmd {
     /// sandbox kills ends CMD by SIGSYS (shells report "Bad system call" and
     /// status 159). If CMD cannot be executed, seccomp-sets exits with 127
     /// (not found) or 126 (found but not executable), as env(1) does.
+    ///
+    /// no_new_privs is set whenever the sandbox is on (as QEMU does), and said on stderr:
+    /// CMD and its children cannot gain privileges through set-user-ID programs or file
+    /// capabilities.
     Run {
         #[arg(long, value_parser = sandbox_opts::clap::parsed_value_parser(),
               help = sandbox_opts::help::SHORT_HELP, long_help = sandbox_opts::help::HELP)]
         sandbox: Parsed,
-        /// enforce, audit or report.
+        /// enforce or audit (report mode cannot cross execve, and is refused).
         #[arg(long, default_value = "enforce")]
         mode: Mode,
+        /// Do not set no_new_privs (takes effect only with CAP_SYS_ADMIN; without it the
+        /// kernel requires no_new_privs): set-user-ID programs run by CMD can then gain
+        /// privileges under the sandbox.
+        #[arg(long)]
+        without_no_new_privs: bool,
         /// The command and its arguments.
         #[arg(last = true, required = true)]
         cmd: Vec<String>,
@@ -164,7 +182,7 @@ fn explain(filter: &Filter) -> String {
         out,
         "no_new_privs: {}",
         if filter.requires_no_new_privs() {
-            "set (elevateprivileges=children)"
+            "set whenever the sandbox is on, as QEMU does"
         } else {
             "set only if the caller lacks CAP_SYS_ADMIN (the kernel requires one of the two)"
         }
@@ -284,14 +302,62 @@ fn main() -> ExitCode {
             mode,
             kill,
             output,
+            exec_tolerant,
+            force,
         } => {
-            let mut b = Filter::builder(&sandbox_of(sandbox)).mode(mode);
+            let sandbox = sandbox_of(sandbox);
+            let to_stdout = output.as_ref().is_none_or(|p| p.as_os_str() == "-");
+            if matches!(format, Format::Bpf)
+                && to_stdout
+                && !force
+                && std::io::stdout().is_terminal()
+            {
+                return fail(
+                    "refusing to write binary BPF to a terminal: use -o FILE, a pipe, or --force",
+                );
+            }
+            let loader = match format {
+                Format::Oci => Some("an OCI runtime (runc: \"operation not permitted\")"),
+                Format::Systemd => Some("systemd (status=203/EXEC)"),
+                _ => None,
+            };
+            let spawn_denied = sandbox.denied_sets().contains(Set::Spawn) && mode != Mode::Audit;
+            if let (Some(loader), true, false) = (loader, spawn_denied, exec_tolerant) {
+                return fail(format!(
+                    "refusing to export -sandbox {sandbox} for {loader}: spawn=deny denies execve \
+                     and execveat, and the runtime loads the filter before it executes the \
+                     workload, so the workload could not start. Use --exec-tolerant for a \
+                     profile that allows execve and execveat (process creation stays denied), \
+                     or apply the sandbox inside the program (seccomp_sets::apply)."
+                ));
+            }
+            let mut b = Filter::builder(&sandbox)
+                .mode(mode)
+                .exec_tolerant(exec_tolerant);
             b = match kill {
                 Kill::Detect => b,
                 Kill::Process => b.kill_action(KillAction::Process),
                 Kill::Trap => b.kill_action(KillAction::Trap),
             };
-            let bytes = match b.build().and_then(|f| export(&f, format)) {
+            let filter = match b.build() {
+                Ok(f) => f,
+                Err(e) => return fail(e),
+            };
+            if filter.is_exec_tolerant() {
+                eprintln!(
+                    "seccomp-sets: note: exec-tolerant: execve and execveat are left out of \
+                     this profile; fork, vfork, clone3 and clone without thread flags stay denied"
+                );
+            }
+            if matches!(format, Format::Oci) && filter.requires_no_new_privs() {
+                eprintln!(
+                    "seccomp-sets: note: set \"process\": {{\"noNewPrivileges\": true}} in the \
+                     runtime config: this profile is meant to run with no_new_privs, and without \
+                     it runc loads the filter before it changes user, so a profile that denies \
+                     the privileged set kills the container at start"
+                );
+            }
+            let bytes = match export(&filter, format) {
                 Ok(bytes) => bytes,
                 Err(e) => return fail(e),
             };
@@ -303,8 +369,23 @@ fn main() -> ExitCode {
                 )),
             }
         }
-        Cmd::Run { sandbox, mode, cmd } => {
+        Cmd::Run {
+            sandbox,
+            mode,
+            without_no_new_privs,
+            cmd,
+        } => {
             let sandbox = sandbox_of(sandbox);
+            if mode == Mode::Report {
+                return fail(format!(
+                    "refusing --mode report for {:?}: report mode names blocked calls from a \
+                     SIGSYS handler inside the process, and executing the command replaces the \
+                     process and its handler, so it would act as enforce. Use --mode enforce, \
+                     --mode audit (the kernel logs the calls), or load report mode inside the \
+                     program (seccomp_sets::apply).",
+                    cmd[0]
+                ));
+            }
             if sandbox.denied_sets().contains(Set::Spawn) && mode != Mode::Audit {
                 return fail(format!(
                     "refusing to run {:?} under -sandbox {sandbox}: spawn=deny denies execve and \
@@ -314,15 +395,21 @@ fn main() -> ExitCode {
                     cmd[0]
                 ));
             }
-            if mode == Mode::Report {
-                eprintln!(
-                    "seccomp-sets: note: report mode's SIGSYS handler does not survive execve; \
-                     blocked calls of {:?} still die by SIGSYS but are not named",
-                    cmd[0]
-                );
-            }
-            if let Err(e) = seccomp_sets::apply(&sandbox, mode) {
-                return fail(e);
+            if sandbox.enabled {
+                let loaded = Filter::builder(&sandbox)
+                    .mode(mode)
+                    .no_new_privs(!without_no_new_privs)
+                    .build()
+                    .and_then(|f| f.load());
+                match loaded {
+                    Ok(l) if l.no_new_privs => eprintln!(
+                        "seccomp-sets: no_new_privs is set: {:?} and its children cannot gain \
+                         privileges through set-user-ID programs or file capabilities",
+                        cmd[0]
+                    ),
+                    Ok(_) => {}
+                    Err(e) => return fail(e),
+                }
             }
             let err = std::process::Command::new(&cmd[0]).args(&cmd[1..]).exec();
             eprintln!("seccomp-sets: executing {:?}: {err}", cmd[0]);
