@@ -115,7 +115,7 @@ pub(crate) fn load_tsync(bpf: &[u8]) -> Result<(), Error> {
 fn load_outcome(rc: libc::c_long, errno: Errno) -> Result<(), Error> {
     match rc {
         0 => Ok(()),
-        tid if tid > 0 => Err(Error::Tsync {
+        tid @ 1.. => Err(Error::Tsync {
             tid: i32::try_from(tid).unwrap_or(i32::MAX),
         }),
         _ => {
@@ -165,6 +165,51 @@ mod tests {
             assert_eq!(log_available(), has("log"), "{actions}");
             assert!(!action_avail(0x1234_5678), "an action that does not exist");
         }
+    }
+
+    /// The thread-level facts the probes read, changed in a thread of their own (both are
+    /// per-thread and die with it): no_new_privs set, CAP_SYS_ADMIN dropped.
+    #[test]
+    fn probes_follow_this_threads_state() {
+        std::thread::spawn(|| {
+            set_no_new_privs().unwrap();
+            assert!(no_new_privs());
+            drop_effective_capabilities();
+            assert!(!has_cap_sys_admin());
+        })
+        .join()
+        .unwrap();
+    }
+
+    /// Clears this thread's effective capability set (`capset(2)`, version 3).
+    fn drop_effective_capabilities() {
+        #[repr(C)]
+        struct Header {
+            version: u32,
+            pid: i32,
+        }
+        #[repr(C)]
+        #[derive(Clone, Copy, Default)]
+        struct Data {
+            effective: u32,
+            permitted: u32,
+            inheritable: u32,
+        }
+        let mut header = Header {
+            version: 0x2008_0522,
+            pid: 0,
+        };
+        let mut data = [Data::default(); 2];
+        // SAFETY: `header` and `data` are valid, writable and live for the call; version 3
+        // reads and writes exactly two `Data` entries.
+        let rc = unsafe { libc::syscall(libc::SYS_capget, &raw mut header, data.as_mut_ptr()) };
+        assert_eq!(rc, 0, "capget: {}", std::io::Error::last_os_error());
+        for d in &mut data {
+            d.effective = 0;
+        }
+        // SAFETY: as above; capset only reads them.
+        let rc = unsafe { libc::syscall(libc::SYS_capset, &raw mut header, data.as_ptr()) };
+        assert_eq!(rc, 0, "capset: {}", std::io::Error::last_os_error());
     }
 
     #[test]
