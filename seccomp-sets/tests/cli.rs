@@ -375,4 +375,14 @@ fn binary_output_is_not_written_to_a_terminal() {
     );
     let forced = run("--force");
     assert!(forced.contains("status=0"), "{forced}");
+    // `-o -` is the terminal too; a file is not.
+    let dash = run("-o -");
+    assert!(dash.contains("status=1"), "{dash}");
+    let dir = std::env::temp_dir().join(format!("seccomp-sets-tty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("f.bpf");
+    let to_file = run(&format!("-o {}", file.display()));
+    assert!(to_file.contains("status=0"), "{to_file}");
+    assert!(std::fs::metadata(&file).unwrap().len() % 8 == 0);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
