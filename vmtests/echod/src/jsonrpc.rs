@@ -29,7 +29,8 @@ use scan::{Scanned, Scanner};
 
 /// A JSON value kept as the text it was received as (validated, without surrounding whitespace).
 /// Two values are equal when their texts are.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(transparent)]
 pub(crate) struct Json(Box<RawValue>);
 
 impl Json {
@@ -281,10 +282,7 @@ impl Message {
                 id: Json::null(),
             });
         }
-        let members: BTreeMap<String, Box<RawValue>> =
-            serde_json::from_slice(bytes).map_err(syntax)?;
-        let mut map: BTreeMap<String, Json> =
-            members.into_iter().map(|(k, v)| (k, Json(v))).collect();
+        let mut map: BTreeMap<String, Json> = serde_json::from_slice(bytes).map_err(syntax)?;
         // The id is taken first so that an error reply can name it; it is cloned only then.
         let id = take_nonnull(&mut map, "id");
         let invalid = |details: String| FrameError::Invalid {
