@@ -63,6 +63,14 @@ pub enum Error {
     },
     /// An architecture name that is not one of [`crate::Arch::ALL`].
     UnknownArch(String),
+    /// [`Filter::load`](crate::Filter::load) on a filter built for another ABI
+    /// ([`Builder::arch`](crate::Builder::arch)), which this process cannot load.
+    ForeignArch {
+        /// The filter's ABI.
+        arch: crate::Arch,
+        /// This process's ABI.
+        native: crate::Arch,
+    },
 }
 
 impl fmt::Display for Error {
@@ -90,6 +98,11 @@ impl fmt::Display for Error {
                 "seccomp TSYNC could not apply the filter to thread {tid} (it has an \
                  incompatible seccomp filter); no filter was loaded"
             ),
+            Error::ForeignArch { arch, native } => write!(
+                f,
+                "this filter is built for {arch}, so this {native} process cannot load it; \
+                 export it (BPF, PFC, OCI) for a loader on {arch} instead"
+            ),
             Error::UnknownArch(a) => write!(
                 f,
                 "unknown architecture {a:?}: expected one of native, x86_64, aarch64, i386, x32, \
@@ -114,7 +127,7 @@ impl std::error::Error for Error {
 impl From<Error> for io::Error {
     fn from(e: Error) -> io::Error {
         let kind = match &e {
-            Error::UnknownArch(_) => io::ErrorKind::InvalidInput,
+            Error::UnknownArch(_) | Error::ForeignArch { .. } => io::ErrorKind::InvalidInput,
             Error::ActionUnavailable { .. } => io::ErrorKind::Unsupported,
             Error::Export { source, .. } => source.kind(),
             Error::Load { errno, .. } | Error::NoNewPrivs(errno) => match errno {

@@ -41,6 +41,7 @@ pub struct Builder {
     sets: SetSelection,
     no_new_privs: bool,
     exec_tolerant: bool,
+    arch: Arch,
     mode: Mode,
     kill: Option<KillAction>,
 }
@@ -102,10 +103,28 @@ impl Builder {
         self
     }
 
+    /// The ABI to build for (default [`Arch::native`]). A filter for another ABI is for
+    /// exporting (BPF, PFC, JSON, OCI) to a loader on that ABI: its rows are resolved there,
+    /// and [`Filter::load`] refuses it.
+    ///
+    /// ```
+    /// use seccomp_sets::{Arch, Filter};
+    /// let f = Filter::builder(&"on".parse()?).arch(Arch::Aarch64).build()?;
+    /// assert_eq!(f.arch(), Arch::Aarch64);
+    /// let reboot = f.planned().iter().find(|p| p.rule.syscall == "reboot").unwrap();
+    /// assert_eq!(reboot.nr, 142); // aarch64's number (x86_64's is 169)
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn arch(mut self, arch: Arch) -> Builder {
+        self.arch = arch;
+        self
+    }
+
     /// Resolves the rows for the native ABI and checks that libseccomp
     /// accepts them.
     pub fn build(self) -> Result<Filter, Error> {
-        let arch = Arch::native();
+        let arch = self.arch;
         let kill = self.kill.unwrap_or_else(KillAction::detect);
         let mut filter = Filter {
             label: self.label,
@@ -195,6 +214,7 @@ impl Filter {
             // On whenever a filter is loaded, as in QEMU (see `Builder::no_new_privs`).
             no_new_privs: sandbox.enabled,
             exec_tolerant: false,
+            arch: Arch::native(),
             mode: Mode::Enforce,
             kill: None,
         }
@@ -207,6 +227,7 @@ impl Filter {
             sets,
             no_new_privs: true,
             exec_tolerant: false,
+            arch: Arch::native(),
             mode: Mode::Enforce,
             kill: None,
         }
@@ -310,8 +331,25 @@ impl Filter {
         // call than libseccomp's default linear list.
         ctx.set_ctl_optimize(2)
             .map_err(scmp("setting SCMP_FLTATR_CTL_OPTIMIZE=2"))?;
+        let foreign = self.arch != Arch::native();
+        if foreign {
+            // Only the target ABI. libseccomp reads a rule's number as a native one (or as its
+            // pseudo number for a name the native ABI lacks) and translates it by name, so
+            // rows are given by their native resolution here.
+            // (The native ABI goes first: libseccomp refuses to mix byte orders, as s390x's
+            // with x86_64's.)
+            ctx.remove_arch(libseccomp::ScmpArch::Native)
+                .map_err(scmp("removing the native ABI"))?;
+            ctx.add_arch(self.arch.scmp())
+                .map_err(scmp(std::format!("adding the {} ABI", self.arch)))?;
+        }
         for p in &self.planned {
-            let sys = ScmpSyscall::from_raw_syscall(p.nr);
+            let sys = if foreign {
+                ScmpSyscall::from_name(p.rule.syscall)
+                    .map_err(scmp(std::format!("resolving {}", p.rule.syscall)))?
+            } else {
+                ScmpSyscall::from_raw_syscall(p.nr)
+            };
             let action = p.effect.scmp();
             let rc = if p.rule.args.is_empty() {
                 ctx.add_rule_exact(action, sys)
@@ -360,6 +398,12 @@ impl Filter {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn load(&self) -> Result<Loaded, Error> {
+        if self.arch != Arch::native() {
+            return Err(Error::ForeignArch {
+                arch: self.arch,
+                native: Arch::native(),
+            });
+        }
         if let Some(action) = missing_action(self.mode, sys::log_available()) {
             return Err(Error::ActionUnavailable { action });
         }

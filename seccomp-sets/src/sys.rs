@@ -160,8 +160,7 @@ mod tests {
         assert_eq!(no_new_privs(), status("NoNewPrivs:") == "1");
         assert!(!action_avail(0x1234_5678), "an action that does not exist");
         // The kernel lists the actions it has (Linux 4.14+).
-        let Ok(actions) = std::fs::read_to_string("/proc/sys/kernel/seccomp/actions_avail")
-        else {
+        let Ok(actions) = std::fs::read_to_string("/proc/sys/kernel/seccomp/actions_avail") else {
             test_support::skip_kernel!("no /proc/sys/kernel/seccomp/actions_avail (Linux < 4.14)");
         };
         let has = |a: &str| actions.split_whitespace().any(|x| x == a);

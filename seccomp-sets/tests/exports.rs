@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use seccomp_sets::{Filter, KillAction, Mode, Sandbox};
+use seccomp_sets::{Arch, Filter, KillAction, Mode, Sandbox};
 use serde_json::{Value, json};
 
 const SCHEMA_DIR: &str = "/usr/share/gocode/src/github.com/opencontainers/runtime-spec/schema";
@@ -287,4 +287,69 @@ fn no_new_privs_whenever_the_sandbox_is_on() {
         .unwrap();
     assert!(!opted_out.requires_no_new_privs());
     assert_eq!(opted_out.to_json()["no_new_privs"], false);
+}
+
+/// A filter for another ABI resolves every row there and exports for a loader there; this
+/// process refuses to load it.
+#[test]
+fn filters_for_every_abi_export_their_numbers() {
+    let all: Sandbox = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
+        .parse()
+        .unwrap();
+    for arch in Arch::ALL {
+        let f = Filter::builder(&all)
+            .arch(arch)
+            .kill_action(KillAction::Process)
+            .build()
+            .unwrap();
+        assert_eq!(f.arch(), arch);
+        let resolved = seccomp_sets::resolve(arch);
+        let pfc = f.export_pfc().unwrap();
+        assert!(
+            pfc.contains(&format!("# filter for arch {}", pfc_arch_name(arch))),
+            "{arch}: {pfc}"
+        );
+        for p in f.planned() {
+            assert_eq!(
+                resolved
+                    .resolved()
+                    .find(|(r, _)| std::ptr::eq(*r, p.rule))
+                    .map(|(_, nr)| nr),
+                Some(p.nr),
+                "{arch}: {}",
+                p.rule.syscall
+            );
+            let line = format!("# filter for syscall \"{}\" ({})", p.rule.syscall, p.nr);
+            assert!(pfc.contains(&line), "{arch}: no {line:?} in\n{pfc}");
+        }
+        let bpf = f.export_bpf().unwrap();
+        assert!(!bpf.is_empty() && bpf.len() % 8 == 0);
+        if arch == Arch::native() {
+            // Never loaded into the test harness: the native case is the enforce suite's.
+            continue;
+        }
+        let err = f.load().unwrap_err();
+        assert!(
+            matches!(err, seccomp_sets::Error::ForeignArch { .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains(&format!("built for {arch}")),
+            "{err}"
+        );
+    }
+}
+
+/// libseccomp's PFC name of an ABI.
+fn pfc_arch_name(arch: Arch) -> &'static str {
+    match arch {
+        Arch::X86 => "x86",
+        Arch::X86_64 => "x86_64",
+        Arch::X32 => "x32",
+        Arch::Aarch64 => "aarch64",
+        Arch::Arm => "arm",
+        Arch::Riscv64 => "riscv64",
+        Arch::S390x => "s390x",
+        Arch::Ppc64le => "ppc64le",
+    }
 }

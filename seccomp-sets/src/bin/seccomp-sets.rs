@@ -58,6 +58,11 @@ enum Cmd {
         /// How kill rows kill: detect (ask this kernel), process or trap.
         #[arg(long, value_enum, default_value = "detect")]
         kill: Kill,
+        /// The ABI the filter is for: x86_64, aarch64, i386, x32, arm, riscv64, s390x, ppc64le
+        /// or native (another ABI's filter is for a loader there; `list --arch` shows how its
+        /// names resolve).
+        #[arg(long, default_value = "native", value_parser = parse_arch)]
+        arch: Arch,
         /// Write here instead of stdout (`-` is stdout).
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
@@ -301,6 +306,7 @@ fn main() -> ExitCode {
             format,
             mode,
             kill,
+            arch,
             output,
             exec_tolerant,
             force,
@@ -333,6 +339,7 @@ fn main() -> ExitCode {
             }
             let mut b = Filter::builder(&sandbox)
                 .mode(mode)
+                .arch(arch)
                 .exec_tolerant(exec_tolerant);
             b = match kill {
                 Kill::Detect => b,
