@@ -66,10 +66,10 @@ pub enum Error {
     /// [`Filter::load`](crate::Filter::load) on a filter built for another ABI
     /// ([`Builder::arch`](crate::Builder::arch)), which this process cannot load.
     ForeignArch {
-        /// The filter's ABI.
-        arch: crate::Arch,
+        /// The filter's ABI (its name, as `Arch::name` gives it).
+        arch: &'static str,
         /// This process's ABI.
-        native: crate::Arch,
+        native: &'static str,
     },
 }
 

@@ -400,8 +400,8 @@ impl Filter {
     pub fn load(&self) -> Result<Loaded, Error> {
         if self.arch != Arch::native() {
             return Err(Error::ForeignArch {
-                arch: self.arch,
-                native: Arch::native(),
+                arch: self.arch.name(),
+                native: Arch::native().name(),
             });
         }
         if let Some(action) = missing_action(self.mode, sys::log_available()) {
