@@ -389,45 +389,32 @@ fn binary_output_is_not_written_to_a_terminal() {
 
 #[test]
 fn export_for_another_abi() {
-    let o = cli(&[
-        "export",
-        "--sandbox",
-        "on",
-        "--format",
-        "oci",
-        "--arch",
-        "aarch64",
-    ]);
+    let export = |format: &str, arch: &str| {
+        cli(&[
+            "export",
+            "--sandbox",
+            "on",
+            "--format",
+            format,
+            "--arch",
+            arch,
+        ])
+    };
+    let o = export("oci", "aarch64");
     assert!(o.status.success(), "{}", stderr(&o));
     let oci: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         oci["architectures"],
         serde_json::json!(["SCMP_ARCH_AARCH64"])
     );
-    let o = cli(&[
-        "export",
-        "--sandbox",
-        "on",
-        "--format",
-        "pfc",
-        "--arch",
-        "s390x",
-    ]);
+    let o = export("pfc", "s390x");
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stdout(&o).contains("# filter for arch s390x"),
         "{}",
         stdout(&o)
     );
-    let o = cli(&[
-        "export",
-        "--sandbox",
-        "on",
-        "--format",
-        "pfc",
-        "--arch",
-        "vax",
-    ]);
+    let o = export("pfc", "vax");
     assert!(!o.status.success());
     assert!(
         stderr(&o).contains("unknown architecture \"vax\""),
