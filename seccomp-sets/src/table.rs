@@ -336,9 +336,9 @@ mod note {
         "changes the supplementary groups: gains group rights without any set*gid call";
     pub(super) const CAPSET: &str =
         "raises effective capabilities from the permitted set: elevation without a uid change";
-    pub(super) const SPAWN_EPERM: &str =
-        "QEMU kills; EPERM lets the daemon log the refusal and keep serving (spawn is all-EPERM)";
-    pub(super) const KILL_NOT_THREAD: &str = "QEMU leaves the action unset, which C turns into \
+    pub(super) const SPAWN_EPERM: &str = "QEMU 9.x kills (SCMP_ACT_TRAP, made KILL_PROCESS); \
+        EPERM lets the daemon log the refusal and keep serving (spawn is all-EPERM)";
+    pub(super) const KILL_NOT_THREAD: &str = "QEMU 9.x leaves the action unset, which C turns into \
         SCMP_ACT_KILL_THREAD (only the calling thread dies, the daemon limps on); EPERM like the \
         rest of spawn";
     pub(super) const CLONE_PROCESS: &str = "replaces QEMU's nine REQUIRE_CLONE_FLAG rows and its \
