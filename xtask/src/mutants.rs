@@ -104,6 +104,14 @@ struct Row {
 fn run_crate(bin: &Path, krate: &str, in_diff: Option<&Path>) -> Result<Row, String> {
     let out = target_dir().join("mutants").join(krate);
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    // A run that finds nothing to mutate writes no results: never read an earlier run's.
+    let dir = out.join("mutants.out");
+    match std::fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(format!("removing {}: {e}", dir.display()));
+        }
+        _ => {}
+    }
     let mut cmd = Command::new(bin);
     cmd.current_dir(project_root())
         .args([
@@ -125,7 +133,6 @@ fn run_crate(bin: &Path, krate: &str, in_diff: Option<&Path>) -> Result<Row, Str
     let status = cmd
         .status()
         .map_err(|e| format!("could not start `{shown}`: {e}"))?;
-    let dir = out.join("mutants.out");
     let lines = |name: &str| -> Vec<String> {
         std::fs::read_to_string(dir.join(name))
             .unwrap_or_default()
