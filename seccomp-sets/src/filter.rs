@@ -384,7 +384,8 @@ impl Filter {
     /// Steps, each with its own [`Error`]: check the kernel has the actions
     /// the mode needs; in report mode install the SIGSYS handler; set
     /// no_new_privs (always, unless [`Builder::no_new_privs`] opted out and the
-    /// caller holds CAP_SYS_ADMIN: the kernel requires one of the two); then `seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC)`
+    /// caller holds CAP_SYS_ADMIN: the kernel requires one of the two); then
+    /// `seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC)`
     /// with exactly the program [`Filter::export_bpf`] returns, which also
     /// covers threads that already run (a tokio runtime). A TSYNC failure
     /// names the thread ([`Error::Tsync`]).

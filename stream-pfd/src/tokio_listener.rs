@@ -195,8 +195,12 @@ impl AsyncWrite for TokioStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::File;
     use std::io::{Read, Write};
     use std::os::fd::OwnedFd;
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
+    use std::time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// Bytes go both ways through a `TokioStream`, over unix and tcp.
@@ -206,32 +210,30 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let dir = std::env::temp_dir().join(format!("stream-pfd-tokio-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("s.sock");
-        let unix = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let name = format!("stream-pfd-tokio-test-{}", std::process::id());
+        let addr = SocketAddr::from_abstract_name(name).unwrap();
+        let unix = UnixListener::bind_addr(&addr).unwrap();
         let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let tcp_addr = tcp.local_addr().unwrap();
-        for (fd, connect) in [
-            (
-                OwnedFd::from(unix),
-                Box::new(move || {
-                    Box::new(std::os::unix::net::UnixStream::connect(&path).unwrap())
-                        as Box<dyn ReadWrite>
-                }) as Box<dyn Fn() -> Box<dyn ReadWrite>>,
-            ),
-            (
-                OwnedFd::from(tcp),
-                Box::new(move || {
-                    Box::new(std::net::TcpStream::connect(tcp_addr).unwrap()) as Box<dyn ReadWrite>
-                }),
-            ),
+        let timeout = Some(Duration::from_secs(10));
+        // Each client as a plain fd (a File reads and writes any socket), with a read timeout.
+        let unix_client = move || {
+            let s = UnixStream::connect_addr(&addr).unwrap();
+            s.set_read_timeout(timeout).unwrap();
+            File::from(OwnedFd::from(s))
+        };
+        let tcp_client = move || {
+            let s = std::net::TcpStream::connect(tcp_addr).unwrap();
+            s.set_read_timeout(timeout).unwrap();
+            File::from(OwnedFd::from(s))
+        };
+        // Both connect now: they wait in the listeners' queues until accepted.
+        for (fd, mut client) in [
+            (OwnedFd::from(unix), unix_client()),
+            (OwnedFd::from(tcp), tcp_client()),
         ] {
             let listener = Listener::try_from_fd(fd).unwrap();
-            let mut client = connect();
             client.write_all(b"ping").unwrap();
-            client.set_timeout(Some(std::time::Duration::from_secs(10)));
             rt.block_on(async {
                 let listener = listener.into_tokio().unwrap();
                 let (mut stream, _) = listener.accept().await.unwrap();
@@ -250,21 +252,6 @@ mod tests {
                 assert_eq!(reply, b"pong");
                 drop(stream);
             });
-        }
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    trait ReadWrite: Read + Write {
-        fn set_timeout(&self, t: Option<std::time::Duration>);
-    }
-    impl ReadWrite for std::os::unix::net::UnixStream {
-        fn set_timeout(&self, t: Option<std::time::Duration>) {
-            self.set_read_timeout(t).unwrap();
-        }
-    }
-    impl ReadWrite for std::net::TcpStream {
-        fn set_timeout(&self, t: Option<std::time::Duration>) {
-            self.set_read_timeout(t).unwrap();
         }
     }
 }

@@ -281,6 +281,12 @@ fn export(filter: &Filter, format: Format) -> Result<Vec<u8>, seccomp_sets::Erro
     })
 }
 
+/// Whether a filter of `sandbox` in `mode` stops `execve` (spawn=deny, unless audit mode only
+/// logs): a program cannot be started under it.
+fn denies_exec(sandbox: &Sandbox, mode: Mode) -> bool {
+    sandbox.denied_sets().contains(Set::Spawn) && mode != Mode::Audit
+}
+
 fn pretty(v: &serde_json::Value) -> Vec<u8> {
     let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
     s.push('\n');
@@ -327,8 +333,9 @@ fn main() -> ExitCode {
                 Format::Systemd => Some("systemd (status=203/EXEC)"),
                 _ => None,
             };
-            let spawn_denied = sandbox.denied_sets().contains(Set::Spawn) && mode != Mode::Audit;
-            if let (Some(loader), true, false) = (loader, spawn_denied, exec_tolerant) {
+            if let (Some(loader), true, false) =
+                (loader, denies_exec(&sandbox, mode), exec_tolerant)
+            {
                 return fail(format!(
                     "refusing to export -sandbox {sandbox} for {loader}: spawn=deny denies execve \
                      and execveat, and the runtime loads the filter before it executes the \
@@ -393,7 +400,7 @@ fn main() -> ExitCode {
                     cmd[0]
                 ));
             }
-            if sandbox.denied_sets().contains(Set::Spawn) && mode != Mode::Audit {
+            if denies_exec(&sandbox, mode) {
                 return fail(format!(
                     "refusing to run {:?} under -sandbox {sandbox}: spawn=deny denies execve and \
                      execveat, so the command could not even start. Apply the sandbox inside the \

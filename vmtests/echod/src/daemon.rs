@@ -18,7 +18,7 @@ use super::config::{self, ConfigFile, FileError};
 use super::control;
 use super::endpoint::{self, OpenError};
 use super::state::{Overrides, Shared, Timeouts};
-use super::supervise::{self, State, Supervisor};
+use super::supervise::{self, Files, State, Supervisor};
 use super::{logging, notify};
 use clap::Parser;
 use remote_policy::set::Refusal;
@@ -175,8 +175,6 @@ pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
     let mut state = State {
         set,
         running: BTreeMap::new(),
-        config_file: cli.config_file.clone(),
-        remotes_file: cli.remotes_file.clone(),
         remotes_file_text,
         remotes_file_pending: None,
         overrides: Overrides {
@@ -350,7 +348,11 @@ async fn serve(
         control_idle: ms(cli.control_timeout),
     };
     let shared = Shared::new(limits, state.set.limiter().clone(), timeouts);
-    let sup = Supervisor::new(shared.clone(), state);
+    let files = Files {
+        config: cli.config_file.clone(),
+        remotes: cli.remotes_file.clone(),
+    };
+    let sup = Supervisor::new(shared.clone(), files, state);
 
     // 5. READY=1.
     match notify::notify("READY=1") {

@@ -273,16 +273,18 @@ impl Message {
         let syntax = |e: serde_json::Error| FrameError::Syntax {
             details: format!("{e} (line/column within the message)"),
         };
-        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-        if first != Some(&b'{') {
-            // Still a syntax error if it is not JSON at all.
-            serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(syntax)?;
-            return Err(FrameError::Invalid {
-                details: "message is not a JSON object".into(),
-                id: Json::null(),
-            });
-        }
-        let mut map: BTreeMap<String, Json> = serde_json::from_slice(bytes).map_err(syntax)?;
+        // One parse: a value that is not an object fails it with a type (data) error.
+        let mut map: BTreeMap<String, Json> = serde_json::from_slice(bytes).map_err(|e| {
+            let object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+            if e.is_data() && !object {
+                FrameError::Invalid {
+                    details: "message is not a JSON object".into(),
+                    id: Json::null(),
+                }
+            } else {
+                syntax(e)
+            }
+        })?;
         // The id is taken first so that an error reply can name it; it is cloned only then.
         let id = take_nonnull(&mut map, "id");
         let invalid = |details: String| FrameError::Invalid {

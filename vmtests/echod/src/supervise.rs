@@ -27,14 +27,26 @@ const REMOTES_FILE_POLL: Duration = Duration::from_millis(200);
 pub(crate) struct Supervisor {
     /// What every task shares.
     pub(crate) shared: Arc<Shared>,
+    /// `--config-file` and `--remotes-file`: fixed for the process, so read without the lock.
+    files: Files,
     state: Mutex<State>,
 }
 
+/// The files a reload reads.
+#[derive(Debug)]
+pub(crate) struct Files {
+    /// `--config-file`.
+    pub(crate) config: Option<PathBuf>,
+    /// `--remotes-file`.
+    pub(crate) remotes: Option<PathBuf>,
+}
+
 impl Supervisor {
-    /// The supervisor of `state`, whose endpoints are served with `shared`.
-    pub(crate) fn new(shared: Arc<Shared>, state: State) -> Arc<Supervisor> {
+    /// The supervisor of `state`, whose endpoints are served with `shared`, reloading `files`.
+    pub(crate) fn new(shared: Arc<Shared>, files: Files, state: State) -> Arc<Supervisor> {
         Arc::new(Supervisor {
             shared,
+            files,
             state: Mutex::new(state),
         })
     }
@@ -61,16 +73,12 @@ impl Supervisor {
     /// failed by `echod/list-remotes`, and is opened again every [`REMOTES_FILE_POLL`].
     fn reload_files(&self) -> Result<String, String> {
         let shared = &self.shared;
-        // The files are read without the lock (the paths never change after start-up).
-        let (config_file, remotes_file) = {
-            let st = self.state();
-            (st.config_file.clone(), st.remotes_file.clone())
-        };
-        let cfg = match &config_file {
+        // The files are read without the lock.
+        let cfg = match &self.files.config {
             Some(path) => Some(ConfigFile::load(path).map_err(|e| e.to_string())?),
             None => None,
         };
-        let remotes_text = match &remotes_file {
+        let remotes_text = match &self.files.remotes {
             Some(path) => Some(config::read_small(path).map_err(|e| e.to_string())?),
             None => None,
         };
@@ -119,10 +127,6 @@ pub(crate) struct State {
     pub(crate) set: RemoteSet,
     /// The open remotes (and those that failed to open).
     pub(crate) running: BTreeMap<Remote, Running>,
-    /// `--config-file`.
-    pub(crate) config_file: Option<PathBuf>,
-    /// `--remotes-file`.
-    pub(crate) remotes_file: Option<PathBuf>,
     /// The remotes-file contents last reconciled.
     pub(crate) remotes_file_text: Option<String>,
     /// Different contents seen at the last check, applied only if the next check sees them
@@ -448,8 +452,7 @@ pub(crate) async fn supervise(sup: Arc<Supervisor>) {
             _ = tokio::time::sleep(REMOTES_FILE_POLL) => {}
         }
         // Read without the lock; only the comparison and the change take it.
-        let path = sup.state().remotes_file.clone();
-        let read = path.as_deref().map(config::read_small);
+        let read = sup.files.remotes.as_deref().map(config::read_small);
         let mut st = sup.state();
         match read {
             None => {}
