@@ -11,7 +11,7 @@ use crate::warning::Warning;
 
 /// One comma-separated item, as QEMU's `get_opt_name_value` splits it.
 #[derive(Debug, PartialEq, Eq)]
-enum Item<'a> {
+pub(crate) enum Item<'a> {
     /// The first item without `=`: the value of the implied key `enable`.
     Implied(Cow<'a, str>),
     /// `name=value`.
@@ -55,7 +55,13 @@ fn take_value(s: &str) -> (Cow<'_, str>, usize) {
 
 /// Splits `s` into items exactly as QEMU's `opts_do_parse` with the implied
 /// first key does.
-fn split(s: &str) -> Vec<Item<'_>> {
+pub(crate) fn split(s: &str) -> Vec<Item<'_>> {
+    split_with(s, true)
+}
+
+/// Splits `s` as QEMU's `get_opt_name_value` does, with or without an
+/// implied first key (QemuOpts looks for `id` without one).
+pub(crate) fn split_with(s: &str, implied: bool) -> Vec<Item<'_>> {
     let mut items = Vec::new();
     let mut pos = 0;
     while pos < s.len() {
@@ -67,7 +73,7 @@ fn split(s: &str) -> Vec<Item<'_>> {
                 Item::KeyValue(&rest[..name_len], value),
                 name_len + 1 + used,
             )
-        } else if items.is_empty() {
+        } else if implied && items.is_empty() {
             let (value, used) = take_value(rest);
             (Item::Implied(value), used)
         } else {
@@ -91,8 +97,9 @@ enum SubValue<'a> {
 /// Parses a `-sandbox` string and reports [`Warning`]s for input QEMU accepts
 /// but that probably does not do what was meant.
 ///
-/// Grammar and semantics follow QEMU 9.x (`qemu_opts_parse_noisily` with the
-/// implied key `enable`, then `parse_sandbox`):
+/// Grammar and semantics follow QEMU (`qemu_opts_parse_noisily` with the
+/// implied key `enable`, then `parse_sandbox`; checked against QEMU 7.2 and
+/// 10.0):
 ///
 /// * items are separated by `,`; inside a value `,,` is a literal comma;
 ///   a single trailing `,` is ignored;
@@ -108,7 +115,9 @@ enum SubValue<'a> {
 /// Stricter than QEMU, on purpose (each would silently accept a mistake):
 /// the empty string ([`ParseError::Empty`]), QEMU's generic `id=` key, and a
 /// bad sub-option value that QEMU would not look at (because a later
-/// repetition overrides it or because the sandbox is off) are rejected.
+/// repetition overrides it or because the sandbox is off) are rejected; a
+/// `help` item is an error that carries the grammar. The
+/// [`crate::qemu`] module has these as a table.
 ///
 /// ```
 /// use sandbox_opts::{parse_with_warnings, Sandbox, Warning, Key};

@@ -26,7 +26,34 @@ fn grammar_like() -> impl Strategy<Value = String> {
     prop::collection::vec(piece, 0..12).prop_map(|v| v.concat())
 }
 
+/// The crate is never laxer than QEMU (as `qemu::parse_like_qemu` models it;
+/// the host checks hold that model to the real binary), and where the two
+/// disagree, a row of `qemu::DIFFERENCES` says why.
+fn check_against_qemu_model(s: &str) {
+    use sandbox_opts::qemu::{difference, parse_like_qemu};
+    let ours = parse_with_warnings(s).map(|(sandbox, _)| sandbox);
+    let qemu = parse_like_qemu(s);
+    if let Ok(sandbox) = &ours {
+        let same = qemu
+            .as_ref()
+            .is_ok_and(|q| q == sandbox || (!q.enabled && !sandbox.enabled));
+        assert!(same, "{s:?}: accepted here as {sandbox}, QEMU: {qemu:?}");
+    }
+    let agree = match (&ours, &qemu) {
+        (Ok(a), Ok(b)) => a == b || (!a.enabled && !b.enabled),
+        (Err(e), Err(q)) => e.to_string().contains(q.message()),
+        _ => false,
+    };
+    assert_eq!(
+        difference(s).is_none(),
+        agree,
+        "{s:?}: ours {ours:?}, QEMU {qemu:?}, declared {:?}",
+        difference(s)
+    );
+}
+
 fn check(s: &str) {
+    check_against_qemu_model(s);
     match parse_with_warnings(s) {
         Ok((sandbox, warnings)) => {
             let canonical = sandbox.to_string();

@@ -132,3 +132,30 @@ fn set_names_and_order() {
     assert_eq!(sel.len(), 2);
     assert_eq!(format!("{sel:?}"), "{Default, Spawn}");
 }
+
+/// The deliberate differences from QEMU: one table, snapshot-tested, and every
+/// row also in the module docs' table.
+#[test]
+fn qemu_differences_snapshot() {
+    use sandbox_opts::qemu::{DIFFERENCES, difference};
+    let docs = include_str!("../src/qemu.rs");
+    let mut out = String::new();
+    for d in DIFFERENCES {
+        out.push_str(&format!(
+            "{}: {:?}\n    QEMU: {}\n    here: {}\n    why:  {}\n",
+            d.id, d.example, d.qemu, d.ours, d.why
+        ));
+        assert!(
+            docs.contains(&format!("//! | `{}` |", d.id)),
+            "the table in src/qemu.rs lacks a row for {}",
+            d.id
+        );
+        assert_eq!(
+            difference(d.example).map(|x| x.id),
+            Some(d.id),
+            "the example of {} does not show it",
+            d.id
+        );
+    }
+    insta::assert_snapshot!("qemu_differences", out);
+}
