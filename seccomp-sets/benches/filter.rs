@@ -6,13 +6,27 @@
 //! (this binary re-executed as `filter child <variant>`); the parent
 //! interleaves the variants over several rounds and prints medians.
 //!
+//! QEMU's filter is the one a real `qemu-system-x86_64` installs for the same
+//! option string, read from the running QEMU with `PTRACE_SECCOMP_GET_FILTER`
+//! (root); without root or QEMU the bench says so and falls back to QEMU's
+//! table rebuilt from its source.
+//!
 //! Figures:
 //! * `getppid`: a constant-allow call (the kernel's seccomp action cache
 //!   skips the BPF program); goal ratio ours/floor <= 1.01.
 //! * `sched_setscheduler(-1, SCHED_IDLE)`: allowed only after the argument
 //!   check (the kernel then fails it with EINVAL, nothing changes); goal:
 //!   ours no slower than QEMU's table.
-//! * BPF instruction count with every set denied, ours versus QEMU's.
+//! * BPF instruction count with every set denied, ours versus QEMU's, and
+//!   the instructions each probe executes (BPF interpreter): `getppid`,
+//!   `sched_setscheduler(SCHED_IDLE)`, and `clone` with glibc's and Go's
+//!   thread flags (no timing for clone: a real thread costs microseconds and
+//!   every cheap failing flag combination is one QEMU kills).
+
+#[path = "../tests/common/bpf.rs"]
+mod bpf;
+#[path = "../tests/common/qemu.rs"]
+mod qemu;
 
 use std::process::Command;
 use std::time::Instant;
@@ -134,14 +148,86 @@ fn qemu_context() -> ScmpFilterContext {
     ctx
 }
 
-fn bpf_len(ctx: &ScmpFilterContext) -> usize {
+/// Where the parent leaves the filter read from QEMU for the children.
+const QEMU_BPF_ENV: &str = "SECCOMP_SETS_BENCH_QEMU_BPF";
+
+fn export(ctx: &ScmpFilterContext) -> Vec<u8> {
     let path = std::env::temp_dir().join(format!("seccomp-sets-bench-{}", std::process::id()));
     let file = std::fs::File::create(&path).unwrap();
     ctx.export_bpf(&file).unwrap();
     drop(file);
-    let n = std::fs::metadata(&path).unwrap().len() as usize / 8;
+    let bytes = std::fs::read(&path).unwrap();
     let _ = std::fs::remove_file(&path);
-    n
+    bytes
+}
+
+fn encode(prog: &[libc::sock_filter]) -> Vec<u8> {
+    prog.iter()
+        .flat_map(|i| {
+            let mut b = Vec::with_capacity(8);
+            b.extend_from_slice(&i.code.to_ne_bytes());
+            b.extend_from_slice(&[i.jt, i.jf]);
+            b.extend_from_slice(&i.k.to_ne_bytes());
+            b
+        })
+        .collect()
+}
+
+/// Loads a raw program as QEMU's libseccomp did: no_new_privs, then TSYNC.
+fn load_raw(bytes: &[u8]) {
+    let mut prog = bpf::decode(bytes);
+    let fprog = libc::sock_fprog {
+        len: u16::try_from(prog.len()).unwrap(),
+        filter: prog.as_mut_ptr(),
+    };
+    // SAFETY: integer-only prctl.
+    let nnp = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+    assert_eq!(nnp, 0);
+    // SAFETY: `fprog` points to `len` valid instructions alive for the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            libc::SECCOMP_FILTER_FLAG_TSYNC,
+            &fprog as *const libc::sock_fprog,
+        )
+    };
+    assert_eq!(
+        r,
+        0,
+        "loading QEMU's filter: {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// QEMU's program for [`ALL_SETS`]: read from a running QEMU when possible.
+fn qemu_program() -> (Vec<u8>, String) {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    match qemu::find_qemu() {
+        Ok(q) if root => {
+            let installed = qemu::qemu_installed(&q, ALL_SETS);
+            assert_eq!(installed.filters.len(), 1, "QEMU installed one filter");
+            (
+                encode(&installed.filters[0]),
+                format!("QEMU {} (its installed filter)", q.version),
+            )
+        }
+        found => {
+            let why = match found {
+                Ok(_) => "not root".to_owned(),
+                Err(e) => e,
+            };
+            eprintln!(
+                "seccomp-sets bench: cannot read the filter a real QEMU installs ({why}); \
+                 using QEMU's table rebuilt from its 9.x source"
+            );
+            (
+                export(&qemu_context()),
+                "QEMU 9.x (table rebuilt from source)".to_owned(),
+            )
+        }
+    }
 }
 
 fn ns_per_call(mut f: impl FnMut()) -> f64 {
@@ -170,7 +256,10 @@ fn child(variant: &str) {
             .unwrap();
             ctx.load().unwrap();
         }
-        "qemu" => qemu_context().load().unwrap(),
+        "qemu" => match std::env::var_os(QEMU_BPF_ENV) {
+            Some(path) => load_raw(&std::fs::read(path).unwrap()),
+            None => qemu_context().load().unwrap(),
+        },
         "ours" => {
             Filter::new(&sandbox, Mode::Enforce)
                 .unwrap()
@@ -204,11 +293,18 @@ fn main() {
         return;
     }
     let exe = std::env::current_exe().unwrap();
+    let (qemu_bpf, qemu_label) = qemu_program();
+    let qemu_path = std::env::temp_dir().join(format!("seccomp-sets-qemu-{}", std::process::id()));
+    std::fs::write(&qemu_path, &qemu_bpf).unwrap();
     let mut getppid = [Vec::new(), Vec::new(), Vec::new()];
     let mut sched = [Vec::new(), Vec::new(), Vec::new()];
     for _ in 0..ROUNDS {
         for (i, v) in VARIANTS.iter().enumerate() {
-            let out = Command::new(&exe).args(["child", v]).output().unwrap();
+            let out = Command::new(&exe)
+                .args(["child", v])
+                .env(QEMU_BPF_ENV, &qemu_path)
+                .output()
+                .unwrap();
             assert!(
                 out.status.success(),
                 "{v}: {}",
@@ -240,14 +336,46 @@ fn main() {
          qemu {:.1} ns/call, ours {:.1} ns/call, median per-round ratio ours/qemu {:.3} (goal <= 1.00)",
         s[0], s[1], s[2], s_ratio
     );
+    let _ = std::fs::remove_file(&qemu_path);
+    println!("seccomp-sets/qemu: {qemu_label}");
     let sandbox: Sandbox = ALL_SETS.parse().unwrap();
-    let ours = Filter::new(&sandbox, Mode::Enforce)
-        .unwrap()
-        .instruction_count()
-        .unwrap();
-    let qemu = bpf_len(&qemu_context());
-    println!(
-        "seccomp-sets/bpf-instructions (all sets): ours {ours}, qemu {qemu}, ratio {:.3}",
-        ours as f64 / qemu as f64
+    let ours = bpf::decode(
+        &Filter::new(&sandbox, Mode::Enforce)
+            .unwrap()
+            .export_bpf()
+            .unwrap(),
     );
+    let qemu = bpf::decode(&qemu_bpf);
+    println!(
+        "seccomp-sets/bpf-instructions (all sets): ours {}, qemu {}, ratio {:.3}",
+        ours.len(),
+        qemu.len(),
+        ours.len() as f64 / qemu.len() as f64
+    );
+    let nr = |name: &str| i32::from(ScmpSyscall::from_name(name).unwrap());
+    let glibc_thread = 0x003d_0f00;
+    let go_thread = 0x0005_0f00;
+    let probes = [
+        ("getppid", nr("getppid"), [0; 6]),
+        (
+            "sched_setscheduler(SCHED_IDLE)",
+            nr("sched_setscheduler"),
+            [u64::MAX, libc::SCHED_IDLE as u64, 0, 0, 0, 0],
+        ),
+        (
+            "clone(glibc thread)",
+            nr("clone"),
+            [glibc_thread, 0, 0, 0, 0, 0],
+        ),
+        ("clone(Go thread)", nr("clone"), [go_thread, 0, 0, 0, 0, 0]),
+    ];
+    for (what, nr, args) in probes {
+        let data = bpf::Data::x86_64(nr, args);
+        let mine = bpf::run(&ours, &data).unwrap();
+        let theirs = bpf::run(&qemu, &data).unwrap();
+        println!(
+            "seccomp-sets/executed-instructions {what}: ours {} ({}), qemu {} ({})",
+            mine.executed, mine.verdict, theirs.executed, theirs.verdict
+        );
+    }
 }

@@ -119,6 +119,19 @@ fn host_steps(outcomes: &mut Vec<Outcome>) {
     );
     step(
         outcomes,
+        "host: conformance with the real peers (QEMU grammar and filters, runc)",
+        || {
+            // Also part of the run above; here with their summary lines (how many strings,
+            // verdicts and containers agreed, and every declared difference).
+            run(cargo()
+                .args(["test", "--package", "seccomp-sets", "--all-features"])
+                .args(["--test", "qemu_conformance", "--test", "runc"])
+                .args(["--", "--nocapture", "--test-threads=1"])
+                .env("HARDEN_TEST_STRICT", "1"))
+        },
+    );
+    step(
+        outcomes,
         "host: mutants in what differs from the main branch",
         crate::mutants::in_diff_step,
     );
