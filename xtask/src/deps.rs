@@ -44,6 +44,16 @@ pub(crate) const HOST: &[Need] = &[
         probe: "/usr/share/gocode/src/github.com/opencontainers/runtime-spec/schema/defs-linux.json",
         package: "golang-github-opencontainers-specs-dev",
     },
+    Need {
+        why: "OCI runtime that runs the seccomp-sets OCI export",
+        probe: "runc",
+        package: "runc",
+    },
+    Need {
+        why: "static busybox inside the runc test containers",
+        probe: "/bin/busybox",
+        package: "busybox-static",
+    },
 ];
 
 /// Needed to build the guest binaries (echod links the system libseccomp).
