@@ -24,6 +24,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     match argv.as_slice() {
+        ["seccomp-probe"] => vmtests::scenarios::sysexport::probe_main(),
         ["run", payload] => match run(Path::new(payload)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

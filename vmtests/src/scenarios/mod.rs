@@ -14,6 +14,7 @@ pub mod demo;
 mod echod;
 mod harness;
 pub mod protocol;
+pub mod sysexport;
 
 use std::time::Duration;
 
@@ -38,6 +39,7 @@ pub struct Scenario {
 pub fn all() -> Vec<Scenario> {
     let mut v = harness::SCENARIOS.to_vec();
     v.extend_from_slice(echod::SCENARIOS);
+    v.extend_from_slice(sysexport::SCENARIOS);
     v
 }
 
