@@ -10,7 +10,7 @@ use crate::info::SocketId;
 use crate::registry::{identity, snapshot_open_fds};
 use crate::spec::{FIRST_FD, NameRules, check_fd_name};
 use crate::sys;
-use crate::text::{Expected, Shown, has_leading_zero};
+use crate::text::{Expected, Shown, parse_decimal};
 
 /// The four variables of the protocol, in the order they are unset.
 pub const ENV_VARS: [&str; 4] = [
@@ -50,15 +50,6 @@ pub(crate) fn read_vars(
         }
     };
     read_protocol(&get, require_pid)
-}
-
-/// Strict decimal: ASCII digits only, at least one, and no leading zero (systemd's
-/// `sd_listen_fds` reads `010` as octal 8, so such a value is ambiguous, never guessed).
-fn parse_decimal(value: &str) -> Option<u64> {
-    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) || has_leading_zero(value) {
-        return None;
-    }
-    value.parse().ok()
 }
 
 fn read_protocol(get: &Getter<'_>, require_pid: bool) -> Result<Mode, EnvError> {

@@ -1,5 +1,5 @@
-//! Text helpers for messages: escaping untrusted input and naming numbers. A leaf module:
-//! it uses nothing else from the crate.
+//! Text helpers: escaping untrusted input for messages, reading strict decimal numbers and
+//! naming them. A leaf module: it uses nothing else from the crate.
 
 use std::fmt;
 
@@ -29,6 +29,15 @@ impl fmt::Display for Shown<'_> {
 /// `sd_listen_fds` parses as octal.
 pub(crate) fn has_leading_zero(value: &str) -> bool {
     value.len() > 1 && value.starts_with('0') && value.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Strict decimal: ASCII digits only, at least one, and no leading zero (systemd's
+/// `sd_listen_fds` reads `010` as octal 8, so such a value is ambiguous, never guessed).
+pub(crate) fn parse_decimal(value: &str) -> Option<u64> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) || has_leading_zero(value) {
+        return None;
+    }
+    value.parse().ok()
 }
 
 /// What a `LISTEN_*` number must look like; names the octal trap for `010`.
