@@ -10,6 +10,9 @@
 //! * [`ListenFds`] reads the `LISTEN_*` variables (pid and pidfd checks, counts, names),
 //!   resolves specs, and hands out each socket once as a non-blocking, close-on-exec
 //!   [`Listener`] (then `OwnedFd`, std listeners, or tokio listeners with the `tokio` feature).
+//! * `notify` (feature `notify`) speaks the other half of the protocol, `sd_notify(3)`:
+//!   readiness, reloads, status, the watchdog, and the fd store that hands sockets back on the
+//!   next start (as `pfd:NAME`).
 //!
 //! ```no_run
 //! // no_run: needs to be started by systemd (or systemd-socket-activate) with a socket.
@@ -37,12 +40,15 @@
 
 // One small module per concept. Each uses only modules earlier in this order (`sys`, the only
 // `unsafe` code, is used from anywhere): text -> addr, spec -> info -> validate -> listener ->
-// registry -> env -> listen_fds -> take -> tokio_listener.
+// registry -> env -> listen_fds -> take -> tokio_listener -> notify (which uses only text and
+// spec: the one fd-name rule).
 pub mod addr;
 pub mod env;
 pub mod info;
 pub mod listen_fds;
 pub mod listener;
+#[cfg(feature = "notify")]
+pub mod notify;
 mod registry;
 pub mod spec;
 mod sys;
