@@ -34,11 +34,13 @@
 //! read-only checks, `getsockopt`, `pidfd_open` and unsetting the environment in a
 //! single-threaded process.
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // One small module per concept. Each uses only modules earlier in this order (`sys`, the only
 // `unsafe` code, is used from anywhere): text -> addr, spec -> info -> validate -> listener ->
-// registry -> env -> listen_fds -> take -> tokio_listener.
+// connection -> registry -> env -> listen_fds -> take -> tokio_listener.
 pub mod addr;
+pub mod connection;
 pub mod env;
 pub mod info;
 pub mod listen_fds;
@@ -52,6 +54,7 @@ mod text;
 mod tokio_listener;
 mod validate;
 
+pub use connection::{Connection, StdStream};
 pub use env::EnvError;
 pub use info::SocketInfo;
 pub use listen_fds::{ListenFds, ListenFdsBuilder, OnDrop};
@@ -59,8 +62,9 @@ pub use listener::{Listener, StdListener};
 pub use spec::{ParseError, PfdSpec};
 pub use take::TakeError;
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use tokio_listener::{TokioListener, TokioStream};
-pub use validate::{ValidateError, validate};
+pub use validate::{ConnectionError, ValidateError, validate, validate_connection};
 
 /// The README's examples, compiled as doctests so they cannot go stale.
 #[cfg(doctest)]

@@ -1,11 +1,12 @@
 //! Interop with the real `systemd-socket-activate` (Debian's systemd package): it creates the
-//! sockets, sets LISTEN_* and execs the `pfd-info` example, which takes and serves them.
+//! sockets, sets LISTEN_* and execs the `pfd-info` example, which takes and serves them (with
+//! `--accept`, one connection per instance).
 
 mod common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
@@ -24,17 +25,16 @@ struct Activator {
 }
 
 impl Activator {
+    /// `systemd-socket-activate ARGS pfd-info PFD_INFO_ARGS`.
     fn start(test: &str, args: &[&str], pfd_info_args: &[&str]) -> Option<Activator> {
-        let Some(activate) = which("systemd-socket-activate") else {
-            skip(
-                test,
-                "systemd-socket-activate not installed (Debian package systemd)",
-            );
-            return None;
-        };
+        let activate = activator(test)?;
         let prog = pfd_info(test)?;
+        Some(Activator::spawn(&activate, args, &prog, pfd_info_args))
+    }
+
+    fn spawn(activate: &Path, args: &[&str], prog: &Path, prog_args: &[&str]) -> Activator {
         let mut cmd = Command::new(activate);
-        cmd.args(args).arg(prog).args(pfd_info_args);
+        cmd.args(args).arg(prog).args(prog_args);
         for var in stream_pfd::env::ENV_VARS {
             cmd.env_remove(var);
         }
@@ -54,11 +54,11 @@ impl Activator {
                 }
             }
         });
-        Some(Activator {
+        Activator {
             child,
             lines,
             seen: Vec::new(),
-        })
+        }
     }
 
     /// Waits for a stdout line starting with `prefix`.
@@ -99,6 +99,18 @@ impl Drop for Activator {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `systemd-socket-activate` on PATH, or a loud skip.
+fn activator(test: &str) -> Option<PathBuf> {
+    let found = which("systemd-socket-activate");
+    if found.is_none() {
+        skip(
+            test,
+            "systemd-socket-activate not installed (Debian package systemd)",
+        );
+    }
+    found
 }
 
 fn connect_tcp(port: u16) -> TcpStream {
@@ -287,5 +299,72 @@ fn tokio_listener_from_systemd_socket_activate() {
     assert_eq!(
         act.wait_line("served"),
         "served pfd:3 peer=(unnamed) via=tokio"
+    );
+}
+
+/// `--accept`: systemd-socket-activate accepts each connection itself and starts one
+/// `pfd-info` per connection with the connected socket at fd 3 (LISTEN_FDS=1, the name given
+/// with --fdname); `take_connection` takes it, with the peer's address, and serves it.
+#[test]
+fn accepted_connection_from_systemd_socket_activate_is_taken_and_served() {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let Some(mut act) = Activator::start(
+        "accepted_connection_from_systemd_socket_activate_is_taken_and_served",
+        &["--accept", "-l", &addr, "--fdname=conn"],
+        &["--connection", "--serve", "pfd:conn"],
+    ) else {
+        return;
+    };
+    let client = connect_tcp(port);
+    let client_addr = client.local_addr().unwrap();
+    assert_eq!(read_all(client), "hello from pfd-info via pfd:conn\n");
+    assert_eq!(
+        act.wait_line("took-connection"),
+        format!(
+            "took-connection pfd:conn fd=3 name=conn family=AF_INET local={addr} \
+             peer={client_addr} nonblock=yes cloexec=yes"
+        )
+    );
+    assert_eq!(
+        act.wait_line("served"),
+        format!("served pfd:conn peer={client_addr}")
+    );
+    // A second connection: a second instance, a second connection taken.
+    let client = connect_tcp(port);
+    let second = client.local_addr().unwrap();
+    assert_eq!(read_all(client), "hello from pfd-info via pfd:conn\n");
+    act.wait_line(&format!("served pfd:conn peer={second}"));
+}
+
+/// The same over a unix socket, served through tokio when the example has it.
+#[test]
+fn accepted_unix_connection_from_systemd_socket_activate_is_taken_and_served() {
+    let dir = TempDir::new("stream-pfd-sa-accept-unix");
+    let (path, text) = sock(&dir, "c.sock");
+    let mut args = vec!["--connection", "--serve", "pfd:3"];
+    if cfg!(feature = "tokio") {
+        args.push("--tokio");
+    }
+    let Some(mut act) = Activator::start(
+        "accepted_unix_connection_from_systemd_socket_activate_is_taken_and_served",
+        &["--accept", "-l", &text],
+        &args,
+    ) else {
+        return;
+    };
+    let client = connect_unix(&path);
+    assert_eq!(read_all(client), "hello from pfd-info via pfd:3\n");
+    assert_eq!(
+        act.wait_line("took-connection"),
+        format!(
+            "took-connection pfd:3 fd=3 name=unknown family=AF_UNIX local={text} \
+             peer=(unnamed) nonblock=yes cloexec=yes"
+        )
+    );
+    let served = act.wait_line("served");
+    assert!(
+        served.starts_with("served pfd:3 peer=(unnamed)"),
+        "{served}"
     );
 }
