@@ -3,6 +3,7 @@
 //! ```text
 //! pfd-info [--no-pid-check] [--unset-env] [--leave-unclaimed] [--print-env] [--serve]
 //!          [--tokio] [--connection | --unvalidated | --named | --all] SPEC...
+//! pfd-info --fallback=ADDR SPEC   (listen_or_bind: prints `listening ADDR (ORIGIN)`)
 //! pfd-info --features      (prints `features:` and the optional features of this build)
 //! ```
 //!
@@ -208,10 +209,33 @@ fn serve_tokio(_taken: Vec<Taken>) -> std::io::Result<()> {
     ))
 }
 
+/// `--fallback=ADDR SPEC`: the development fallback, from the process environment.
+fn listen_or_bind(specs: &[String], fallback: &str) -> ExitCode {
+    let [spec] = specs else {
+        eprintln!("pfd-info: --fallback takes one spec");
+        return ExitCode::from(2);
+    };
+    let result = spec
+        .parse()
+        .map_err(|e: stream_pfd::ParseError| e.to_string())
+        .and_then(|spec| stream_pfd::listen_or_bind(&spec, fallback).map_err(|e| e.to_string()));
+    match result {
+        Ok((listener, origin)) => {
+            println!("listening {} ({origin})", listener.local_addr());
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            println!("error: {err}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let mut builder = ListenFds::builder();
     let (mut serve, mut tokio, mut print_env) = (false, false, false);
     let mut how = Take::Listener;
+    let mut fallback = None;
     let mut specs = Vec::new();
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
@@ -225,6 +249,9 @@ fn main() -> ExitCode {
             "--unvalidated" => how = Take::Unvalidated,
             "--named" => how = Take::Named,
             "--all" => how = Take::All,
+            _ if arg.starts_with("--fallback=") => {
+                fallback = Some(arg["--fallback=".len()..].to_owned())
+            }
             "--features" => {
                 // Which optional features this build has (the tests pick their build by it).
                 let tokio = if cfg!(feature = "tokio") {
@@ -243,6 +270,9 @@ fn main() -> ExitCode {
         }
     }
 
+    if let Some(fallback) = fallback {
+        return listen_or_bind(&specs, &fallback);
+    }
     let fds = builder.build();
     if print_env {
         for var in ENV_VARS {

@@ -38,10 +38,12 @@
 
 // One small module per concept. Each uses only modules earlier in this order (`sys`, the only
 // `unsafe` code, is used from anywhere): text -> addr, spec -> info -> validate -> listener ->
-// connection -> registry -> env -> listen_fds -> take -> tokio_listener.
+// connection -> registry -> env -> listen_fds -> take -> bind -> fallback -> tokio_listener.
 pub mod addr;
+mod bind;
 pub mod connection;
 pub mod env;
+mod fallback;
 pub mod info;
 pub mod listen_fds;
 pub mod listener;
@@ -54,8 +56,10 @@ mod text;
 mod tokio_listener;
 mod validate;
 
+pub use bind::{BindAddress, BindAddressError};
 pub use connection::{Connection, StdStream};
 pub use env::EnvError;
+pub use fallback::{ListenOrBindError, Origin, listen_or_bind};
 pub use info::SocketInfo;
 pub use listen_fds::{ListenFds, ListenFdsBuilder, OnDrop};
 pub use listener::{Listener, StdListener};
