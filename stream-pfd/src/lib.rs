@@ -38,8 +38,11 @@
 
 // One small module per concept. Each uses only modules earlier in this order (`sys`, the only
 // `unsafe` code, is used from anywhere): text -> addr, spec -> info -> validate -> listener ->
-// connection -> registry -> env -> listen_fds -> take -> bind -> fallback -> tokio_listener.
+// connection -> registry -> env -> listen_fds -> take -> bind -> fallback -> tokio_listener ->
+// axum_listener.
 pub mod addr;
+#[cfg(feature = "axum")]
+mod axum_listener;
 mod bind;
 pub mod connection;
 pub mod env;

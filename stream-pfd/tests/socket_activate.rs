@@ -1,6 +1,6 @@
 //! Interop with the real `systemd-socket-activate` (Debian's systemd package): it creates the
 //! sockets, sets LISTEN_* and execs the `pfd-info` example, which takes and serves them (with
-//! `--accept`, one connection per instance).
+//! `--accept`, one connection per instance), or the `axum` example, which serves HTTP.
 
 mod common;
 
@@ -11,6 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "axum")]
+use common::axum_example;
 use common::{TempDir, pfd_info, skip, which};
 use test_support::wait::{self, connect_unix};
 
@@ -30,6 +32,14 @@ impl Activator {
         let activate = activator(test)?;
         let prog = pfd_info(test)?;
         Some(Activator::spawn(&activate, args, &prog, pfd_info_args))
+    }
+
+    /// `systemd-socket-activate ARGS axum AXUM_ARGS` (the `axum` example).
+    #[cfg(feature = "axum")]
+    fn start_axum(test: &str, args: &[&str], axum_args: &[&str]) -> Option<Activator> {
+        let activate = activator(test)?;
+        let prog = axum_example(test)?;
+        Some(Activator::spawn(&activate, args, &prog, axum_args))
     }
 
     fn spawn(activate: &Path, args: &[&str], prog: &Path, prog_args: &[&str]) -> Activator {
@@ -366,5 +376,65 @@ fn accepted_unix_connection_from_systemd_socket_activate_is_taken_and_served() {
     assert!(
         served.starts_with("served pfd:3 peer=(unnamed)"),
         "{served}"
+    );
+}
+
+/// A hand-written HTTP/1.1 request over `stream`; the whole response.
+#[cfg(feature = "axum")]
+fn http_get(mut stream: impl Read + std::io::Write) -> String {
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .expect("write the request");
+    read_all(stream)
+}
+
+#[cfg(feature = "axum")]
+fn assert_hello(response: &str) {
+    assert!(
+        response.starts_with("HTTP/1.1 200 OK\r\n")
+            && response.ends_with("\r\n\r\nhello from stream-pfd\n"),
+        "{response:?}"
+    );
+}
+
+#[cfg(feature = "axum")]
+#[test]
+fn axum_example_serves_http_over_an_activated_unix_socket() {
+    let dir = TempDir::new("stream-pfd-sa-axum-unix");
+    let (path, text) = sock(&dir, "web.sock");
+    let Some(mut act) = Activator::start_axum(
+        "axum_example_serves_http_over_an_activated_unix_socket",
+        &["-l", &text, "--fdname=web"],
+        &["--listen", "pfd:web", "--fallback", "127.0.0.1:1"],
+    ) else {
+        return;
+    };
+    // The first connection makes systemd-socket-activate exec the example.
+    assert_hello(&http_get(connect_unix(&path)));
+    assert_eq!(
+        act.wait_line("serving on"),
+        format!("serving on {text} (socket-activated)")
+    );
+    // And it keeps serving.
+    assert_hello(&http_get(connect_unix(&path)));
+}
+
+#[cfg(feature = "axum")]
+#[test]
+fn axum_example_serves_http_over_activated_tcp_sockets() {
+    let (port_a, port_b) = (free_port(), free_port());
+    let (addr_a, addr_b) = (format!("127.0.0.1:{port_a}"), format!("127.0.0.1:{port_b}"));
+    let Some(mut act) = Activator::start_axum(
+        "axum_example_serves_http_over_activated_tcp_sockets",
+        // Two sockets, the example's is the second.
+        &["-l", &addr_a, "-l", &addr_b, "--fdname=admin:web"],
+        &["--listen", "pfd:web"],
+    ) else {
+        return;
+    };
+    assert_hello(&http_get(connect_tcp(port_b)));
+    assert_eq!(
+        act.wait_line("serving on"),
+        format!("serving on {addr_b} (socket-activated)")
     );
 }
