@@ -414,6 +414,26 @@ mod tests {
         )
     }
 
+    /// The flags a take changes are put back exactly by `restore` (how a batch take that
+    /// fails part-way leaves every fd as it was), and `set_flags` without `nonblocking` sets
+    /// close-on-exec alone.
+    #[test]
+    fn saved_flags_restore_what_set_flags_changed() {
+        for nonblocking in [false, true] {
+            let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+            fcntl(a.as_fd(), FcntlArg::F_SETFD(FdFlag::empty())).unwrap();
+            assert_eq!(flags(a.as_fd()), (false, false));
+            let saved = set_flags(a.as_fd(), nonblocking).unwrap();
+            assert_eq!(flags(a.as_fd()), (nonblocking, true));
+            saved.restore(a.as_fd());
+            assert_eq!(
+                flags(a.as_fd()),
+                (false, false),
+                "nonblocking {nonblocking}"
+            );
+        }
+    }
+
     /// Whatever the flags before (a socket passed already non-blocking, or without
     /// close-on-exec), both are set after, and setting them twice changes nothing.
     #[test]

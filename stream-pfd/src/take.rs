@@ -1,4 +1,11 @@
-//! Taking an inherited socket: [`ListenFds::take`] and its [`TakeError`].
+//! Taking inherited fds: [`ListenFds::take`] (a listener), [`take_connection`],
+//! [`take_unvalidated`], [`take_all`] and [`take_named`], one claim path for all, and their
+//! [`TakeError`].
+//!
+//! [`take_connection`]: ListenFds::take_connection
+//! [`take_unvalidated`]: ListenFds::take_unvalidated
+//! [`take_all`]: ListenFds::take_all
+//! [`take_named`]: ListenFds::take_named
 
 use std::fmt;
 use std::io;
@@ -306,9 +313,10 @@ fn claim_one<T>(
 /// Takes every target or none, holding the take-once registry throughout.
 ///
 /// First each fd is checked, read-only: open, still the recorded file, not taken before (nor
-/// earlier in `targets`), then `check`. Then the flags are set on each, the identity checked
-/// once more (undone on every fd if one fails), and only then is each fd claimed and recorded
-/// as taken. An error leaves every fd as it was.
+/// earlier in `targets`), then `check`. Then each fd is claimed, in one borrow with a second
+/// identity check and the flags; if one fails, those claimed so far get their flags back and
+/// are handed back unclosed. Only when all are claimed are they recorded as taken. An error
+/// leaves every fd as it was.
 fn claim_all<T>(
     targets: Vec<Target>,
     claim: Claim,

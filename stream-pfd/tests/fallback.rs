@@ -359,7 +359,7 @@ fn child(
     Some(common::run_pfd_info(&prog, args, fds, env, true))
 }
 
-/// Passed fds, environment, spec, expected error line.
+/// Passed fds, environment, spec, the expected error line (or its start).
 type Case<'a> = (
     &'a [std::os::fd::BorrowedFd<'a>],
     Vec<(&'a str, &'a str)>,
@@ -398,14 +398,13 @@ fn broken_activation_is_an_error_and_binds_nothing() {
             "pfd:web",
             format!("error: pfd:web: no fd named web: LISTEN_FDNAMES has admin (fd 3){not_bound}"),
         ),
-        // More fds announced than passed.
+        // More fds announced than passed (far more: the child may inherit an fd or two of
+        // the test runner's, such as cargo's jobserver pipe, right after the passed ones).
         (
             &[listener.as_fd()],
-            vec![("LISTEN_FDS", "2")],
+            vec![("LISTEN_FDS", "400")],
             "pfd:3",
-            "error: LISTEN_FDS=2 says fds 3 to 4 were passed, but fd 4 is not open; the \
-             socket-activation variables are set, so the fallback address was not bound"
-                .to_owned(),
+            "error: LISTEN_FDS=400 says fds 3 to 402 were passed, but fd ".to_owned(),
         ),
         // A LISTEN_FDS that does not parse.
         (
@@ -422,7 +421,11 @@ fn broken_activation_is_an_error_and_binds_nothing() {
             return;
         };
         assert_eq!(code, 1, "{out}");
-        assert_eq!(common::line(&out, "error:"), expected, "{env:?}");
+        let error = common::line(&out, "error:");
+        assert!(
+            error.starts_with(&expected) && error.ends_with("address was not bound"),
+            "{env:?}: {error}"
+        );
         assert!(!path.exists(), "the fallback was bound: {env:?}");
     }
     // LISTEN_PID of another process: also not ours to bind around.
