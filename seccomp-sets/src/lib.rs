@@ -30,6 +30,7 @@
 //! * `cli`: the `seccomp-sets` command-line tool.
 
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod arch;
 mod error;
@@ -43,6 +44,7 @@ mod sys;
 pub mod table;
 
 #[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub mod json;
 
 pub use arch::Arch;

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! pfd-info [--no-pid-check] [--unset-env] [--leave-unclaimed] [--print-env] [--serve]
-//!          [--tokio] SPEC...
+//!          [--tokio] [--connection | --unvalidated | --named | --all] SPEC...
+//! pfd-info --fallback=ADDR SPEC   (listen_or_bind: prints `listening ADDR (ORIGIN)`)
 //! pfd-info --features      (prints `features:` and the optional features of this build)
 //! ```
 //!
@@ -17,7 +18,13 @@
 //! Output, one line per event (the tests parse it):
 //!
 //! * `activated yes|no passed=N`
-//! * `took SPEC fd=N name=NAME family=AF_... local=ADDR nonblock=yes|no cloexec=yes|no`
+//! * `took SPEC fd=N name=NAME family=AF_... local=ADDR nonblock=yes|no cloexec=yes|no` (each
+//!   listener of `--named SPEC` and `--all`, which takes every passed socket, too)
+//! * `took-connection SPEC fd=N name=NAME family=AF_... local=ADDR peer=ADDR nonblock=...
+//!   cloexec=...` (with `--connection`: `take_connection`; with `--serve`, writes `hello from
+//!   pfd-info via SPEC` to the connection and prints `served SPEC peer=ADDR`)
+//! * `took-unvalidated SPEC fd=N nonblock=... cloexec=...` (with `--unvalidated`; with
+//!   `--serve`, reads the fd to its end and prints `read SPEC BYTES`)
 //! * `error: MESSAGE` (then `after-error fd=N nonblock=... cloexec=...` for numbers)
 //! * `unclaimed: fd N (name NAME): WHAT`, then `unclaimed-fd N name=NAME usable=yes|no` (the
 //!   same through the accessors)
@@ -30,11 +37,29 @@
 //! Exit status: 0 when every spec was taken, 1 when one failed, 2 for bad `LISTEN_*`
 //! variables or usage.
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::ExitCode;
 
 use stream_pfd::env::ENV_VARS;
-use stream_pfd::{ListenFds, Listener, OnDrop, PfdSpec};
+use stream_pfd::{Connection, ListenFds, Listener, OnDrop, PfdSpec, TakeError};
+
+/// Which take the specs go through.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Take {
+    Listener,
+    Connection,
+    Unvalidated,
+    Named,
+    All,
+}
+
+/// What was taken, to serve after `ListenFds` is dropped.
+enum Taken {
+    Listener(PfdSpec, Listener),
+    Connection(Connection),
+    Unvalidated(PfdSpec, OwnedFd),
+}
 
 /// `O_NONBLOCK` and `O_CLOEXEC` as `/proc/self/fdinfo` shows them (octal `flags:` line).
 fn fd_flags(fd: i32) -> String {
@@ -58,8 +83,74 @@ fn greeting(spec: &PfdSpec) -> String {
     format!("hello from pfd-info via {spec}\n")
 }
 
-fn serve_std(taken: Vec<(PfdSpec, Listener)>) -> std::io::Result<()> {
-    for (spec, listener) in taken {
+fn print_listener(listener: &Listener) {
+    let fd = listener.as_raw_fd();
+    // The spec as the listener records it (the same as the one given).
+    let taken_as = listener.spec().map_or("-".to_owned(), ToString::to_string);
+    println!(
+        "took {taken_as} fd={fd} name={} family={} local={} {}",
+        listener.name().unwrap_or("-"),
+        listener.info().family(),
+        listener.local_addr(),
+        fd_flags(fd)
+    );
+}
+
+/// Takes `spec` (or, for `Take::All`, every passed socket) the way `how` says.
+fn take(fds: &mut ListenFds, how: Take, spec: &PfdSpec) -> Result<Vec<Taken>, TakeError> {
+    let listeners = |listeners: Vec<Listener>| {
+        let listeners = listeners.into_iter().map(|l| {
+            print_listener(&l);
+            Taken::Listener(l.spec().expect("taken by spec").clone(), l)
+        });
+        listeners.collect()
+    };
+    Ok(match how {
+        Take::Listener => listeners(vec![fds.take(spec)?]),
+        Take::Named => listeners(fds.take_named(spec)?),
+        Take::All => listeners(fds.take_all()?),
+        Take::Connection => {
+            let connection = fds.take_connection(spec)?;
+            let fd = connection.as_raw_fd();
+            println!(
+                "took-connection {} fd={fd} name={} family={} local={} peer={} {}",
+                connection.spec(),
+                connection.name().unwrap_or("-"),
+                connection.info().family(),
+                connection.local_addr(),
+                connection.peer_addr(),
+                fd_flags(fd)
+            );
+            vec![Taken::Connection(connection)]
+        }
+        Take::Unvalidated => {
+            let fd = fds.take_unvalidated(spec)?;
+            let raw = fd.as_raw_fd();
+            println!("took-unvalidated {spec} fd={raw} {}", fd_flags(raw));
+            vec![Taken::Unvalidated(spec.clone(), fd)]
+        }
+    })
+}
+
+fn serve_std(taken: Vec<Taken>) -> std::io::Result<()> {
+    for taken in taken {
+        let (spec, listener) = match taken {
+            Taken::Listener(spec, listener) => (spec, listener),
+            Taken::Connection(connection) => {
+                let (spec, peer) = (connection.spec().clone(), connection.peer_addr().clone());
+                let mut stream = connection.into_std();
+                stream.set_nonblocking(false)?;
+                stream.write_all(greeting(&spec).as_bytes())?;
+                println!("served {spec} peer={peer}");
+                continue;
+            }
+            Taken::Unvalidated(spec, fd) => {
+                let mut bytes = String::new();
+                std::fs::File::from(fd).read_to_string(&mut bytes)?;
+                println!("read {spec} {bytes}");
+                continue;
+            }
+        };
         let std_listener = listener.into_std();
         let (mut stream, peer): (Box<dyn Write>, String) = match std_listener {
             stream_pfd::StdListener::Unix(l) => {
@@ -83,15 +174,26 @@ fn serve_std(taken: Vec<(PfdSpec, Listener)>) -> std::io::Result<()> {
 }
 
 #[cfg(feature = "tokio")]
-fn serve_tokio(taken: Vec<(PfdSpec, Listener)>) -> std::io::Result<()> {
+fn serve_tokio(taken: Vec<Taken>) -> std::io::Result<()> {
     use tokio::io::AsyncWriteExt;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()?;
     runtime.block_on(async {
-        for (spec, listener) in taken {
-            let listener = listener.into_tokio()?;
-            let (mut stream, peer) = listener.accept().await?;
+        for taken in taken {
+            let (spec, mut stream, peer) = match taken {
+                Taken::Listener(spec, listener) => {
+                    let (stream, peer) = listener.into_tokio()?.accept().await?;
+                    (spec, stream, peer)
+                }
+                Taken::Connection(connection) => {
+                    let (spec, peer) = (connection.spec().clone(), connection.peer_addr().clone());
+                    (spec, connection.into_tokio()?, peer)
+                }
+                Taken::Unvalidated(..) => {
+                    return Err(std::io::Error::other("--tokio serves sockets only"));
+                }
+            };
             stream.write_all(greeting(&spec).as_bytes()).await?;
             stream.shutdown().await?;
             println!("served {spec} peer={peer} via=tokio");
@@ -101,15 +203,39 @@ fn serve_tokio(taken: Vec<(PfdSpec, Listener)>) -> std::io::Result<()> {
 }
 
 #[cfg(not(feature = "tokio"))]
-fn serve_tokio(_taken: Vec<(PfdSpec, Listener)>) -> std::io::Result<()> {
+fn serve_tokio(_taken: Vec<Taken>) -> std::io::Result<()> {
     Err(std::io::Error::other(
         "--tokio needs the example built with --features tokio",
     ))
 }
 
+/// `--fallback=ADDR SPEC`: the development fallback, from the process environment.
+fn listen_or_bind(specs: &[String], fallback: &str) -> ExitCode {
+    let [spec] = specs else {
+        eprintln!("pfd-info: --fallback takes one spec");
+        return ExitCode::from(2);
+    };
+    let result = spec
+        .parse()
+        .map_err(|e: stream_pfd::ParseError| e.to_string())
+        .and_then(|spec| stream_pfd::listen_or_bind(&spec, fallback).map_err(|e| e.to_string()));
+    match result {
+        Ok((listener, origin)) => {
+            println!("listening {} ({origin})", listener.local_addr());
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            println!("error: {err}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let mut builder = ListenFds::builder();
     let (mut serve, mut tokio, mut print_env) = (false, false, false);
+    let mut how = Take::Listener;
+    let mut fallback = None;
     let mut specs = Vec::new();
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
@@ -119,6 +245,13 @@ fn main() -> ExitCode {
             "--print-env" => print_env = true,
             "--serve" => serve = true,
             "--tokio" => tokio = true,
+            "--connection" => how = Take::Connection,
+            "--unvalidated" => how = Take::Unvalidated,
+            "--named" => how = Take::Named,
+            "--all" => how = Take::All,
+            _ if arg.starts_with("--fallback=") => {
+                fallback = Some(arg["--fallback=".len()..].to_owned())
+            }
             "--features" => {
                 // Which optional features this build has (the tests pick their build by it).
                 let tokio = if cfg!(feature = "tokio") {
@@ -137,6 +270,9 @@ fn main() -> ExitCode {
         }
     }
 
+    if let Some(fallback) = fallback {
+        return listen_or_bind(&specs, &fallback);
+    }
     let fds = builder.build();
     if print_env {
         for var in ENV_VARS {
@@ -161,6 +297,10 @@ fn main() -> ExitCode {
 
     let mut failed = false;
     let mut taken = Vec::new();
+    if how == Take::All {
+        // `--all` takes no spec: one pass through the loop, whose spec goes unused.
+        specs.push("pfd:3".to_owned());
+    }
     for arg in &specs {
         let spec: PfdSpec = match arg.parse() {
             Ok(spec) => spec,
@@ -170,23 +310,17 @@ fn main() -> ExitCode {
                 continue;
             }
         };
-        match fds.take(&spec) {
-            Ok(listener) => {
-                let fd = std::os::fd::AsRawFd::as_raw_fd(&listener);
-                // The spec as the listener records it (the same as `spec`).
-                let taken_as = listener.spec().map_or("-".to_owned(), ToString::to_string);
-                println!(
-                    "took {taken_as} fd={fd} name={} family={} local={} {}",
-                    listener.name().unwrap_or("-"),
-                    listener.info().family(),
-                    listener.local_addr(),
-                    fd_flags(fd)
-                );
-                taken.push((spec, listener));
-            }
+        match take(&mut fds, how, &spec) {
+            Ok(more) => taken.extend(more),
             Err(err) => {
                 println!("error: {err}");
-                if let Some(fd) = spec.number() {
+                // All or nothing: after a failed batch, every passed fd is as it was.
+                let numbers: Vec<i32> = match (how, spec.number()) {
+                    (Take::All | Take::Named, _) => fds.passed().iter().map(|p| p.fd()).collect(),
+                    (_, Some(fd)) => vec![fd],
+                    (_, None) => Vec::new(),
+                };
+                for fd in numbers {
                     println!("after-error fd={fd} {}", fd_flags(fd));
                 }
                 failed = true;

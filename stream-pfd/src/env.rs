@@ -397,17 +397,22 @@ impl fmt::Display for EnvError {
 
 impl std::error::Error for EnvError {}
 
-impl From<EnvError> for io::Error {
-    fn from(err: EnvError) -> io::Error {
-        let kind = match err {
+impl EnvError {
+    pub(crate) fn io_kind(&self) -> io::ErrorKind {
+        match self {
             EnvError::UnsetNeedsSingleThread { .. } => io::ErrorKind::Other,
             EnvError::PidMismatch { .. } | EnvError::PidFdIdMismatch { .. } => {
                 io::ErrorKind::PermissionDenied
             }
             EnvError::PassedFdNotOpen { .. } => io::ErrorKind::NotFound,
             _ => io::ErrorKind::InvalidData,
-        };
-        io::Error::new(kind, err)
+        }
+    }
+}
+
+impl From<EnvError> for io::Error {
+    fn from(err: EnvError) -> io::Error {
+        io::Error::new(err.io_kind(), err)
     }
 }
 

@@ -1,6 +1,7 @@
-//! What an fd is: [`SocketInfo`] (what [`validate`](crate::validate) found) and the kinds of
-//! things an fd can be instead of a listening socket ([`FileKind`], [`SockType`]), with their
-//! names for messages.
+//! What an fd is: [`SocketInfo`] (what [`validate`](crate::validate) found),
+//! [`ConnectionInfo`] (what [`validate_connection`](crate::validate_connection) found) and the
+//! kinds of things an fd can be instead ([`FileKind`], [`SockType`]), with their names for
+//! messages.
 
 use std::fmt;
 use std::os::fd::RawFd;
@@ -390,6 +391,135 @@ impl fmt::Display for SocketInfo {
                 self.local
             ),
         }
+    }
+}
+
+/// What connection validation found: a connected stream socket of a supported family, with
+/// both ends' addresses.
+///
+/// ```
+/// use std::os::fd::AsFd;
+/// use stream_pfd::addr::SocketAddress;
+///
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// let client = std::net::TcpStream::connect(listener.local_addr()?)?;
+/// let (server, _) = listener.accept()?;
+/// let info = stream_pfd::validate_connection(server.as_fd())?;
+/// assert_eq!(info.peer_addr(), &SocketAddress::Inet(client.local_addr()?));
+/// assert_eq!(info.local_addr(), &SocketAddress::Inet(listener.local_addr()?));
+/// assert!(info.to_string().starts_with("AF_INET TCP connection on 127.0.0.1:"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionInfo {
+    socket: SocketInfo,
+    peer: SocketAddress,
+}
+
+impl ConnectionInfo {
+    pub(crate) fn new(socket: SocketInfo, peer: SocketAddress) -> ConnectionInfo {
+        ConnectionInfo { socket, peer }
+    }
+
+    /// The fd number at validation time (for logs).
+    ///
+    /// ```
+    /// # use std::os::fd::{AsFd, AsRawFd};
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    /// assert_eq!(stream_pfd::validate_connection(a.as_fd())?.fd(), a.as_raw_fd());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn fd(&self) -> RawFd {
+        self.socket.fd()
+    }
+
+    /// The address family.
+    ///
+    /// ```
+    /// # use std::os::fd::AsFd;
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    /// let info = stream_pfd::validate_connection(a.as_fd())?;
+    /// assert_eq!(info.family(), stream_pfd::info::Family::Unix);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn family(&self) -> Family {
+        self.socket.family()
+    }
+
+    /// The protocol (`SO_PROTOCOL`): 0 for `AF_UNIX`, `IPPROTO_TCP` or `IPPROTO_MPTCP` (262)
+    /// for IP.
+    ///
+    /// ```
+    /// # use std::os::fd::AsFd;
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    /// assert_eq!(stream_pfd::validate_connection(a.as_fd())?.protocol(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn protocol(&self) -> i32 {
+        self.socket.protocol()
+    }
+
+    /// This end's address (`getsockname`): for an accepted connection, the address of the
+    /// listener it came through.
+    ///
+    /// ```
+    /// # use std::os::fd::AsFd;
+    /// use stream_pfd::addr::{SocketAddress, UnixAddress};
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    /// let info = stream_pfd::validate_connection(a.as_fd())?;
+    /// assert_eq!(info.local_addr(), &SocketAddress::Unix(UnixAddress::Unnamed));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn local_addr(&self) -> &SocketAddress {
+        self.socket.local_addr()
+    }
+
+    /// The peer's address (`getpeername`).
+    ///
+    /// ```
+    /// # use std::os::fd::AsFd;
+    /// use stream_pfd::addr::{SocketAddress, UnixAddress};
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    /// let info = stream_pfd::validate_connection(a.as_fd())?;
+    /// assert_eq!(info.peer_addr(), &SocketAddress::Unix(UnixAddress::Unnamed));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn peer_addr(&self) -> &SocketAddress {
+        &self.peer
+    }
+
+    /// The socket's identity (device and inode).
+    ///
+    /// ```
+    /// # use std::os::fd::AsFd;
+    /// let (a, b) = std::os::unix::net::UnixStream::pair()?;
+    /// let (ia, ib) = (stream_pfd::validate_connection(a.as_fd())?, stream_pfd::validate_connection(b.as_fd())?);
+    /// assert_ne!(ia.id(), ib.id()); // two ends, two sockets
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn id(&self) -> SocketId {
+        self.socket.id()
+    }
+}
+
+impl fmt::Display for ConnectionInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let socket = &self.socket;
+        match socket.family() {
+            Family::Unix => f.write_str("AF_UNIX stream")?,
+            Family::Inet | Family::Inet6 => write!(
+                f,
+                "{} {}",
+                socket.family(),
+                protocol_name(socket.protocol())
+            )?,
+        }
+        write!(
+            f,
+            " connection on {} from {}",
+            socket.local_addr(),
+            self.peer
+        )
     }
 }
 

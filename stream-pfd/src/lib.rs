@@ -37,17 +37,24 @@
 //! read-only checks, `getsockopt`, `pidfd_open` and unsetting the environment in a
 //! single-threaded process.
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // One small module per concept. Each uses only modules earlier in this order (`sys`, the only
 // `unsafe` code, is used from anywhere): text -> addr, spec -> info -> validate -> listener ->
-// registry -> env -> listen_fds -> take -> tokio_listener -> notify (which uses only text and
-// spec: the one fd-name rule).
+// connection -> registry -> env -> listen_fds -> take -> bind -> fallback -> tokio_listener ->
+// axum_listener -> notify (which uses only text and spec: the one fd-name rule).
 pub mod addr;
+#[cfg(feature = "axum")]
+mod axum_listener;
+mod bind;
+pub mod connection;
 pub mod env;
+mod fallback;
 pub mod info;
 pub mod listen_fds;
 pub mod listener;
 #[cfg(feature = "notify")]
+#[cfg_attr(docsrs, doc(cfg(feature = "notify")))]
 pub mod notify;
 mod registry;
 pub mod spec;
@@ -58,15 +65,19 @@ mod text;
 mod tokio_listener;
 mod validate;
 
+pub use bind::{BindAddress, BindAddressError};
+pub use connection::{Connection, StdStream};
 pub use env::EnvError;
+pub use fallback::{ListenOrBindError, Origin, listen_or_bind};
 pub use info::SocketInfo;
 pub use listen_fds::{ListenFds, ListenFdsBuilder, OnDrop};
 pub use listener::{Listener, StdListener};
 pub use spec::{ParseError, PfdSpec};
 pub use take::TakeError;
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use tokio_listener::{TokioListener, TokioStream};
-pub use validate::{ValidateError, validate};
+pub use validate::{ConnectionError, ValidateError, validate, validate_connection};
 
 /// The README's examples, compiled as doctests so they cannot go stale.
 #[cfg(doctest)]

@@ -39,16 +39,41 @@ pub struct Listener {
     name: Option<String>,
 }
 
-/// Sets `O_NONBLOCK` and `FD_CLOEXEC`; on failure, restores the flags it changed.
-pub(crate) fn make_nonblocking_cloexec(fd: BorrowedFd<'_>) -> io::Result<()> {
-    let status = OFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFL)?);
-    let fd_flags = FdFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFD)?);
-    fcntl(fd, FcntlArg::F_SETFL(status | OFlag::O_NONBLOCK))?;
-    if let Err(err) = fcntl(fd, FcntlArg::F_SETFD(fd_flags | FdFlag::FD_CLOEXEC)) {
-        let _ = fcntl(fd, FcntlArg::F_SETFL(status));
+/// An fd's status flags and fd flags as they were before [`set_flags`] changed them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SavedFlags {
+    status: OFlag,
+    fd_flags: FdFlag,
+}
+
+impl SavedFlags {
+    /// Puts the flags back (best effort: used to undo a change when a later step fails).
+    pub(crate) fn restore(self, fd: BorrowedFd<'_>) {
+        let _ = fcntl(fd, FcntlArg::F_SETFL(self.status));
+        let _ = fcntl(fd, FcntlArg::F_SETFD(self.fd_flags));
+    }
+}
+
+/// Sets `FD_CLOEXEC` and, with `nonblocking`, `O_NONBLOCK`; on failure, restores the flags it
+/// changed. Returns the flags as they were.
+pub(crate) fn set_flags(fd: BorrowedFd<'_>, nonblocking: bool) -> io::Result<SavedFlags> {
+    let saved = SavedFlags {
+        status: OFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFL)?),
+        fd_flags: FdFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFD)?),
+    };
+    if nonblocking {
+        fcntl(fd, FcntlArg::F_SETFL(saved.status | OFlag::O_NONBLOCK))?;
+    }
+    if let Err(err) = fcntl(fd, FcntlArg::F_SETFD(saved.fd_flags | FdFlag::FD_CLOEXEC)) {
+        saved.restore(fd);
         return Err(err.into());
     }
-    Ok(())
+    Ok(saved)
+}
+
+/// Sets `O_NONBLOCK` and `FD_CLOEXEC`; on failure, restores the flags it changed.
+pub(crate) fn make_nonblocking_cloexec(fd: BorrowedFd<'_>) -> io::Result<()> {
+    set_flags(fd, true).map(drop)
 }
 
 impl Listener {
@@ -387,6 +412,26 @@ mod tests {
             status.contains(OFlag::O_NONBLOCK),
             fd_flags.contains(FdFlag::FD_CLOEXEC),
         )
+    }
+
+    /// The flags a take changes are put back exactly by `restore` (how a batch take that
+    /// fails part-way leaves every fd as it was), and `set_flags` without `nonblocking` sets
+    /// close-on-exec alone.
+    #[test]
+    fn saved_flags_restore_what_set_flags_changed() {
+        for nonblocking in [false, true] {
+            let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+            fcntl(a.as_fd(), FcntlArg::F_SETFD(FdFlag::empty())).unwrap();
+            assert_eq!(flags(a.as_fd()), (false, false));
+            let saved = set_flags(a.as_fd(), nonblocking).unwrap();
+            assert_eq!(flags(a.as_fd()), (nonblocking, true));
+            saved.restore(a.as_fd());
+            assert_eq!(
+                flags(a.as_fd()),
+                (false, false),
+                "nonblocking {nonblocking}"
+            );
+        }
     }
 
     /// Whatever the flags before (a socket passed already non-blocking, or without

@@ -1,4 +1,4 @@
-//! Tokio listeners from taken sockets (feature `tokio`).
+//! Tokio listeners and streams from taken sockets (feature `tokio`).
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::addr::SocketAddress;
+use crate::connection::{Connection, StdStream};
 use crate::listener::{Listener, StdListener};
 
 /// A tokio listener, by family.
@@ -76,8 +77,68 @@ impl Listener {
     /// # Ok(())
     /// # }
     /// ```
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     pub fn into_tokio(self) -> io::Result<TokioListener> {
         TokioListener::from_std(self.into_std())
+    }
+}
+
+/// The error for a conversion outside a tokio runtime (instead of tokio's panic).
+fn require_runtime(what: &str) -> io::Result<()> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(io::Error::other(format!(
+            "cannot make a tokio {what} outside a tokio runtime (call it from async code or \
+             inside Runtime::enter)"
+        )));
+    }
+    Ok(())
+}
+
+impl Connection {
+    /// A tokio stream. Must be called within a tokio runtime with IO enabled; without a
+    /// runtime this returns an error instead of panicking.
+    ///
+    /// # Panics
+    ///
+    /// If the current runtime was built without IO (`enable_io`), like tokio's `from_std`.
+    ///
+    /// ```
+    /// use std::os::fd::IntoRawFd;
+    /// use tokio::io::AsyncWriteExt;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (ours, _peer) = std::os::unix::net::UnixStream::pair()?;
+    /// let spec = stream_pfd::PfdSpec::from_number(ours.into_raw_fd())?;
+    /// let mut fds = stream_pfd::ListenFds::builder().ignore_env().build()?;
+    /// let mut stream = fds.take_connection(&spec)?.into_tokio()?;
+    /// stream.write_all(b"hello\n").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub fn into_tokio(self) -> io::Result<TokioStream> {
+        TokioStream::from_std(self.into_std())
+    }
+}
+
+impl TokioStream {
+    /// Wraps a non-blocking std stream (see [`Connection::into_tokio`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    /// a.set_nonblocking(true)?;
+    /// let stream = stream_pfd::TokioStream::from_std(stream_pfd::StdStream::Unix(a))?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_std(stream: StdStream) -> io::Result<TokioStream> {
+        require_runtime("stream")?;
+        Ok(match stream {
+            StdStream::Unix(s) => TokioStream::Unix(tokio::net::UnixStream::from_std(s)?),
+            StdStream::Tcp(s) => TokioStream::Tcp(tokio::net::TcpStream::from_std(s)?),
+        })
     }
 }
 
@@ -93,12 +154,7 @@ impl TokioListener {
     /// # }
     /// ```
     pub fn from_std(listener: StdListener) -> io::Result<TokioListener> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(io::Error::other(
-                "cannot make a tokio listener outside a tokio runtime (call it from async code \
-                 or inside Runtime::enter)",
-            ));
-        }
+        require_runtime("listener")?;
         Ok(match listener {
             StdListener::Unix(l) => TokioListener::Unix(tokio::net::UnixListener::from_std(l)?),
             StdListener::Tcp(l) => TokioListener::Tcp(tokio::net::TcpListener::from_std(l)?),
@@ -131,6 +187,29 @@ impl TokioListener {
                 Ok((TokioStream::Tcp(stream), SocketAddress::Inet(addr)))
             }
         }
+    }
+}
+
+impl TokioListener {
+    /// The address it listens on.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let addr = std_listener.local_addr()?;
+    /// let listener = stream_pfd::Listener::try_from_fd(std_listener.into())?.into_tokio()?;
+    /// assert_eq!(listener.local_addr()?, stream_pfd::addr::SocketAddress::Inet(addr));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddress> {
+        Ok(match self {
+            TokioListener::Unix(l) => {
+                SocketAddress::from(&std::os::unix::net::SocketAddr::from(l.local_addr()?))
+            }
+            TokioListener::Tcp(l) => SocketAddress::Inet(l.local_addr()?),
+        })
     }
 }
 

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use stream_pfd::addr::{SocketAddress, UnixAddress};
 use stream_pfd::info::{Family, FileKind, SockType};
-use stream_pfd::{EnvError, PfdSpec, TakeError, ValidateError};
+use stream_pfd::{ConnectionError, EnvError, PfdSpec, TakeError, ValidateError};
 
 fn spec(s: &str) -> PfdSpec {
     s.parse().unwrap()
@@ -292,4 +292,39 @@ fn io_error_kinds() {
     for (got, want) in kinds {
         assert_eq!(got, want);
     }
+}
+
+/// Connection validation reuses `ValidateError`'s variants; `ConnectionError` tells them in
+/// connection terms. The two new variants read the same either way.
+#[test]
+fn connection_error_messages() {
+    let tcp: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+    let mut errors = validate_errors();
+    errors.push(ValidateError::Listening {
+        fd: 3,
+        local: Some(SocketAddress::Inet(tcp)),
+    });
+    errors.push(ValidateError::Listening { fd: 3, local: None });
+    errors.push(ValidateError::NotConnected { fd: 3, local: None });
+    errors.push(ValidateError::NotConnected {
+        fd: 3,
+        local: Some(SocketAddress::Unix(UnixAddress::Path(
+            "/run/echod.sock".into(),
+        ))),
+    });
+    let mut text = Vec::new();
+    for error in errors {
+        let as_listener = error.to_string();
+        let take = TakeError::InvalidConnection {
+            spec: spec("pfd:connection"),
+            source: ConnectionError::from(error),
+        };
+        text.push(take.to_string());
+        if let TakeError::InvalidConnection { source, .. } = &take {
+            if source.to_string() == as_listener {
+                text.push("  (the same as a listener)".to_owned());
+            }
+        }
+    }
+    insta::assert_snapshot!("connection_errors", text.join("\n"));
 }

@@ -1,15 +1,18 @@
 //! Interop with the real `systemd-socket-activate` (Debian's systemd package): it creates the
-//! sockets, sets LISTEN_* and execs the `pfd-info` example, which takes and serves them.
+//! sockets, sets LISTEN_* and execs the `pfd-info` example, which takes and serves them (with
+//! `--accept`, one connection per instance), or the `axum` example, which serves HTTP.
 
 mod common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "axum")]
+use common::axum_example;
 use common::{TempDir, pfd_info, skip, which};
 use test_support::wait::{self, connect_unix};
 
@@ -24,17 +27,24 @@ struct Activator {
 }
 
 impl Activator {
+    /// `systemd-socket-activate ARGS pfd-info PFD_INFO_ARGS`.
     fn start(test: &str, args: &[&str], pfd_info_args: &[&str]) -> Option<Activator> {
-        let Some(activate) = which("systemd-socket-activate") else {
-            skip(
-                test,
-                "systemd-socket-activate not installed (Debian package systemd)",
-            );
-            return None;
-        };
+        let activate = activator(test)?;
         let prog = pfd_info(test)?;
+        Some(Activator::spawn(&activate, args, &prog, pfd_info_args))
+    }
+
+    /// `systemd-socket-activate ARGS axum AXUM_ARGS` (the `axum` example).
+    #[cfg(feature = "axum")]
+    fn start_axum(test: &str, args: &[&str], axum_args: &[&str]) -> Option<Activator> {
+        let activate = activator(test)?;
+        let prog = axum_example(test)?;
+        Some(Activator::spawn(&activate, args, &prog, axum_args))
+    }
+
+    fn spawn(activate: &Path, args: &[&str], prog: &Path, prog_args: &[&str]) -> Activator {
         let mut cmd = Command::new(activate);
-        cmd.args(args).arg(prog).args(pfd_info_args);
+        cmd.args(args).arg(prog).args(prog_args);
         for var in stream_pfd::env::ENV_VARS {
             cmd.env_remove(var);
         }
@@ -54,11 +64,11 @@ impl Activator {
                 }
             }
         });
-        Some(Activator {
+        Activator {
             child,
             lines,
             seen: Vec::new(),
-        })
+        }
     }
 
     /// Waits for a stdout line starting with `prefix`.
@@ -99,6 +109,18 @@ impl Drop for Activator {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `systemd-socket-activate` on PATH, or a loud skip.
+fn activator(test: &str) -> Option<PathBuf> {
+    let found = which("systemd-socket-activate");
+    if found.is_none() {
+        skip(
+            test,
+            "systemd-socket-activate not installed (Debian package systemd)",
+        );
+    }
+    found
 }
 
 fn connect_tcp(port: u16) -> TcpStream {
@@ -287,5 +309,132 @@ fn tokio_listener_from_systemd_socket_activate() {
     assert_eq!(
         act.wait_line("served"),
         "served pfd:3 peer=(unnamed) via=tokio"
+    );
+}
+
+/// `--accept`: systemd-socket-activate accepts each connection itself and starts one
+/// `pfd-info` per connection with the connected socket at fd 3 (LISTEN_FDS=1, the name given
+/// with --fdname); `take_connection` takes it, with the peer's address, and serves it.
+#[test]
+fn accepted_connection_from_systemd_socket_activate_is_taken_and_served() {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let Some(mut act) = Activator::start(
+        "accepted_connection_from_systemd_socket_activate_is_taken_and_served",
+        &["--accept", "-l", &addr, "--fdname=conn"],
+        &["--connection", "--serve", "pfd:conn"],
+    ) else {
+        return;
+    };
+    let client = connect_tcp(port);
+    let client_addr = client.local_addr().unwrap();
+    assert_eq!(read_all(client), "hello from pfd-info via pfd:conn\n");
+    assert_eq!(
+        act.wait_line("took-connection"),
+        format!(
+            "took-connection pfd:conn fd=3 name=conn family=AF_INET local={addr} \
+             peer={client_addr} nonblock=yes cloexec=yes"
+        )
+    );
+    assert_eq!(
+        act.wait_line("served"),
+        format!("served pfd:conn peer={client_addr}")
+    );
+    // A second connection: a second instance, a second connection taken.
+    let client = connect_tcp(port);
+    let second = client.local_addr().unwrap();
+    assert_eq!(read_all(client), "hello from pfd-info via pfd:conn\n");
+    act.wait_line(&format!("served pfd:conn peer={second}"));
+}
+
+/// The same over a unix socket, served through tokio when the example has it.
+#[test]
+fn accepted_unix_connection_from_systemd_socket_activate_is_taken_and_served() {
+    let dir = TempDir::new("stream-pfd-sa-accept-unix");
+    let (path, text) = sock(&dir, "c.sock");
+    let mut args = vec!["--connection", "--serve", "pfd:3"];
+    if cfg!(feature = "tokio") {
+        args.push("--tokio");
+    }
+    let Some(mut act) = Activator::start(
+        "accepted_unix_connection_from_systemd_socket_activate_is_taken_and_served",
+        &["--accept", "-l", &text],
+        &args,
+    ) else {
+        return;
+    };
+    let client = connect_unix(&path);
+    assert_eq!(read_all(client), "hello from pfd-info via pfd:3\n");
+    assert_eq!(
+        act.wait_line("took-connection"),
+        format!(
+            "took-connection pfd:3 fd=3 name=unknown family=AF_UNIX local={text} \
+             peer=(unnamed) nonblock=yes cloexec=yes"
+        )
+    );
+    let served = act.wait_line("served");
+    assert!(
+        served.starts_with("served pfd:3 peer=(unnamed)"),
+        "{served}"
+    );
+}
+
+/// A hand-written HTTP/1.1 request over `stream`; the whole response.
+#[cfg(feature = "axum")]
+fn http_get(mut stream: impl Read + std::io::Write) -> String {
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .expect("write the request");
+    read_all(stream)
+}
+
+#[cfg(feature = "axum")]
+fn assert_hello(response: &str) {
+    assert!(
+        response.starts_with("HTTP/1.1 200 OK\r\n")
+            && response.ends_with("\r\n\r\nhello from stream-pfd\n"),
+        "{response:?}"
+    );
+}
+
+#[cfg(feature = "axum")]
+#[test]
+fn axum_example_serves_http_over_an_activated_unix_socket() {
+    let dir = TempDir::new("stream-pfd-sa-axum-unix");
+    let (path, text) = sock(&dir, "web.sock");
+    let Some(mut act) = Activator::start_axum(
+        "axum_example_serves_http_over_an_activated_unix_socket",
+        &["-l", &text, "--fdname=web"],
+        &["--listen", "pfd:web", "--fallback", "127.0.0.1:1"],
+    ) else {
+        return;
+    };
+    // The first connection makes systemd-socket-activate exec the example.
+    assert_hello(&http_get(connect_unix(&path)));
+    assert_eq!(
+        act.wait_line("serving on"),
+        format!("serving on {text} (socket-activated)")
+    );
+    // And it keeps serving.
+    assert_hello(&http_get(connect_unix(&path)));
+}
+
+#[cfg(feature = "axum")]
+#[test]
+fn axum_example_serves_http_over_activated_tcp_sockets() {
+    let (port_a, port_b) = (free_port(), free_port());
+    let (addr_a, addr_b) = (format!("127.0.0.1:{port_a}"), format!("127.0.0.1:{port_b}"));
+    let Some(mut act) = Activator::start_axum(
+        "axum_example_serves_http_over_activated_tcp_sockets",
+        // Two sockets, the example's is the second.
+        &["-l", &addr_a, "-l", &addr_b, "--fdname=admin:web"],
+        &["--listen", "pfd:web"],
+    ) else {
+        return;
+    };
+    assert_hello(&http_get(connect_tcp(port_b)));
+    assert_eq!(
+        act.wait_line("serving on"),
+        format!("serving on {addr_b} (socket-activated)")
     );
 }

@@ -18,41 +18,65 @@ pub use test_support::{TempDir, skip, skip_kernel_feature};
 /// out of the shared target directory (see [`test_support::bin`]): another cargo run that
 /// re-links `examples/pfd-info`, or builds it with other features, cannot change it mid-test.
 pub fn pfd_info(test: &str) -> Option<PathBuf> {
-    static CLAIMED: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
-    let found = CLAIMED.get_or_init(|| {
-        let examples = std::env::current_exe()
-            .ok()?
-            .parent()?
-            .parent()?
-            .join("examples");
-        // The shared name first, then cargo's per-build names (one per feature set).
-        let mut candidates = vec![examples.join("pfd-info")];
-        let mut hashed: Vec<PathBuf> = std::fs::read_dir(&examples)
-            .ok()?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("pfd_info-") && !n.contains('.'))
-            })
-            .collect();
-        hashed.sort();
-        candidates.extend(hashed);
-        candidates
-            .into_iter()
-            .filter(|c| c.exists())
-            .map(|c| test_support::bin::claim(&c))
-            .find(|claimed| built_with_our_features(claimed))
-    });
+    example(test, "pfd-info", built_with_our_features)
+}
+
+/// The `axum` example (feature `axum`), claimed like [`pfd_info`].
+pub fn axum_example(test: &str) -> Option<PathBuf> {
+    example(test, "axum", |_| true)
+}
+
+/// The example `name` that `cargo test` built, claimed once per test binary: the shared name
+/// first, then cargo's per-build names (one per feature set), the first that `fits`.
+fn example(test: &str, name: &str, fits: fn(&Path) -> bool) -> Option<PathBuf> {
+    static CLAIMED: std::sync::Mutex<Vec<(String, Option<PathBuf>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut claimed = CLAIMED.lock().unwrap_or_else(|e| e.into_inner());
+    let found = match claimed.iter().find(|(n, _)| n == name) {
+        Some((_, found)) => found.clone(),
+        None => {
+            let found = find_example(name, fits);
+            claimed.push((name.to_owned(), found.clone()));
+            found
+        }
+    };
     if found.is_none() {
         skip(
             test,
-            "the pfd-info example is not built with this test's features (run `cargo test -p \
-             stream-pfd`, which builds examples)",
+            &format!(
+                "the {name} example is not built with this test's features (run `cargo test -p \
+                 stream-pfd` with the same features, which builds examples)"
+            ),
         );
     }
-    found.clone()
+    found
+}
+
+fn find_example(name: &str, fits: fn(&Path) -> bool) -> Option<PathBuf> {
+    let examples = std::env::current_exe()
+        .ok()?
+        .parent()?
+        .parent()?
+        .join("examples");
+    let hashed_prefix = format!("{}-", name.replace('-', "_"));
+    let mut candidates = vec![examples.join(name)];
+    let mut hashed: Vec<PathBuf> = std::fs::read_dir(&examples)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&hashed_prefix) && !n.contains('.'))
+        })
+        .collect();
+    hashed.sort();
+    candidates.extend(hashed);
+    candidates
+        .into_iter()
+        .filter(|c| c.exists())
+        .map(|c| test_support::bin::claim(&c))
+        .find(|claimed| fits(claimed))
 }
 
 /// Whether `pfd-info --features` lists the features this test was built with.

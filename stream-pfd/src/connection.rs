@@ -1,0 +1,193 @@
+//! [`Connection`]: an owned, validated, non-blocking, close-on-exec connected stream socket
+//! (what systemd passes with `Accept=yes`), and its conversion into std (and tokio) streams.
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+
+use crate::addr::SocketAddress;
+use crate::info::{ConnectionInfo, Family};
+use crate::spec::PfdSpec;
+
+/// An owned connected stream socket that passed
+/// [`validate_connection`](crate::validate_connection), made non-blocking and close-on-exec,
+/// with its peer's address.
+///
+/// Get one from [`ListenFds::take_connection`](crate::ListenFds::take_connection): the
+/// connection systemd passes to each instance of an `Accept=yes` service, or one a service
+/// keeps in systemd's fd store. The take rules are those of
+/// [`ListenFds::take`](crate::ListenFds::take): once per socket, ownership only after
+/// validation, the fd left as it was on failure.
+///
+/// ```
+/// use stream_pfd::ListenFds;
+///
+/// let mut fds = ListenFds::builder().ignore_env().build()?;
+/// let err = fds.take_connection(&"pfd:connection".parse()?).unwrap_err();
+/// assert!(err.to_string().starts_with("pfd:connection: no fd named connection"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Connection {
+    fd: OwnedFd,
+    info: ConnectionInfo,
+    spec: PfdSpec,
+    name: Option<String>,
+}
+
+impl Connection {
+    pub(crate) fn new(
+        fd: OwnedFd,
+        info: ConnectionInfo,
+        spec: PfdSpec,
+        name: Option<String>,
+    ) -> Connection {
+        Connection {
+            fd,
+            info,
+            spec,
+            name,
+        }
+    }
+
+    /// What validation found (family, both addresses, identity).
+    pub fn info(&self) -> &ConnectionInfo {
+        &self.info
+    }
+
+    /// This end's address: for an accepted connection, the listening address it came in on.
+    pub fn local_addr(&self) -> &SocketAddress {
+        self.info.local_addr()
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> &SocketAddress {
+        self.info.peer_addr()
+    }
+
+    /// The `pfd:` remote it was taken as.
+    pub fn spec(&self) -> &PfdSpec {
+        &self.spec
+    }
+
+    /// Its `LISTEN_FDNAMES` name when it was passed by systemd (`connection` for an
+    /// `Accept=yes` socket unit, `unknown` when systemd gave no names).
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The owned fd.
+    pub fn into_owned_fd(self) -> OwnedFd {
+        self.fd
+    }
+
+    /// A std stream of the right kind (non-blocking, like the fd: call `set_nonblocking(false)`
+    /// for blocking reads and writes).
+    pub fn into_std(self) -> StdStream {
+        match self.info.family() {
+            Family::Unix => StdStream::Unix(UnixStream::from(self.fd)),
+            Family::Inet | Family::Inet6 => StdStream::Tcp(TcpStream::from(self.fd)),
+        }
+    }
+}
+
+impl AsFd for Connection {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for Connection {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl From<Connection> for OwnedFd {
+    fn from(connection: Connection) -> OwnedFd {
+        connection.fd
+    }
+}
+
+/// A std stream, by family. See [`Connection::into_std`]. Reads and writes like the stream
+/// it holds.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use stream_pfd::StdStream;
+///
+/// let (a, mut b) = std::os::unix::net::UnixStream::pair()?;
+/// let mut stream = StdStream::Unix(a);
+/// stream.write_all(b"hi")?;
+/// let mut got = [0; 2];
+/// b.read_exact(&mut got)?;
+/// assert_eq!(&got, b"hi");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub enum StdStream {
+    /// An `AF_UNIX` stream.
+    Unix(UnixStream),
+    /// A TCP stream.
+    Tcp(TcpStream),
+}
+
+impl StdStream {
+    /// Sets or clears `O_NONBLOCK` (shared with every duplicate of the socket).
+    ///
+    /// ```
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    /// stream_pfd::StdStream::Unix(a).set_nonblocking(false)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        match self {
+            StdStream::Unix(s) => s.set_nonblocking(nonblocking),
+            StdStream::Tcp(s) => s.set_nonblocking(nonblocking),
+        }
+    }
+}
+
+impl Read for StdStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            StdStream::Unix(s) => s.read(buf),
+            StdStream::Tcp(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for StdStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            StdStream::Unix(s) => s.write(buf),
+            StdStream::Tcp(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            StdStream::Unix(s) => s.flush(),
+            StdStream::Tcp(s) => s.flush(),
+        }
+    }
+}
+
+impl AsFd for StdStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            StdStream::Unix(s) => s.as_fd(),
+            StdStream::Tcp(s) => s.as_fd(),
+        }
+    }
+}
+
+impl From<StdStream> for OwnedFd {
+    fn from(stream: StdStream) -> OwnedFd {
+        match stream {
+            StdStream::Unix(s) => s.into(),
+            StdStream::Tcp(s) => s.into(),
+        }
+    }
+}
