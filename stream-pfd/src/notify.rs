@@ -1331,6 +1331,7 @@ mod tests {
                 (buf[..n].to_vec(), end)
             });
             send_connected(&ours, ty, b"READY=1", &[]).unwrap();
+            drop(ours);
             let (got, end) = receiver.join().unwrap();
             assert_eq!(got, b"READY=1");
             assert_eq!(end, 0, "the sending side was shut down");
@@ -1349,8 +1350,10 @@ mod tests {
             theirs.write_all(b"?").unwrap();
             got
         });
-        let failure = send_connected(&ours, SockType::Stream, b"READY=1", &[]).unwrap_err();
+        let failure = send_connected(&ours, SockType::Stream, b"READY=1", &[]);
+        drop(ours);
         assert_eq!(receiver.join().unwrap(), b"READY=1");
+        let failure = failure.unwrap_err();
         assert_eq!((failure.op, failure.errno), ("recv", Errno::EPROTO));
     }
 
