@@ -44,8 +44,12 @@ START-UP AND EXIT:
   echod raises its RLIMIT_NOFILE soft limit to the hard limit, parses all options and files, takes
   and validates all listeners, opens the control socket, loads the sandbox (on all threads), sends
   READY=1 to $NOTIFY_SOCKET if set, then serves. SIGHUP reloads like echod/reload (with
-  RELOADING=1 and READY=1 for Type=notify-reload). SIGTERM, SIGINT and `exit` stop accepting,
-  finish in-flight replies (up to 5 s) and exit 0. Start-up errors exit 1; usage errors exit 2.
+  RELOADING=1 and READY=1 for Type=notify-reload), and STATUS= tells systemctl status what echod
+  does. With WatchdogSec= in the unit, echod pings the watchdog every half interval. SIGTERM,
+  SIGINT and `exit` stop accepting, send STOPPING=1, finish in-flight replies (up to 5 s) and exit
+  0; with --keep-sessions, open sessions go to the fd store instead of being closed, and the next
+  instance resumes them (names echod-s<pid>-<n>, with a half-received message in echod-b<pid>-<n>).
+  Start-up errors exit 1; usage errors exit 2.
   Logs go to stderr, one line per record.";
 
 /// The text after the options in `--help`: the fixed sections plus the control commands,
@@ -115,9 +119,16 @@ pub(crate) struct Cli {
     )]
     pub(crate) sandbox: Option<sandbox_opts::Parsed>,
 
-    /// Register the echod/probe ACTION control command (to show the sandbox working).
+    /// Register the echod/probe ACTION and echod/stall-watchdog control commands (to show the
+    /// sandbox and the watchdog working).
     #[arg(long)]
     pub(crate) enable_probes: bool,
+
+    /// At SIGTERM, hand every open client session to systemd's fd store (the unit needs
+    /// FileDescriptorStoreMax=) instead of closing it; the next instance takes the sessions back
+    /// and serves on, so a restart is invisible to clients.
+    #[arg(long)]
+    pub(crate) keep_sessions: bool,
 
     /// Log level on stderr: off, error, warn, info, debug or trace.
     #[arg(long, value_name = "LEVEL", default_value = "info", value_parser = parse_level)]

@@ -165,6 +165,14 @@ fn control_command(ctl: &Control, method: &str, params: &Json) -> Result<String,
             }
             r
         }
+        "echod/stall-watchdog" => {
+            ctl.sup
+                .shared
+                .watchdog_stalled
+                .store(true, std::sync::atomic::Ordering::Release);
+            log::warn!("watchdog pings stopped (echod/stall-watchdog)");
+            Ok(String::new())
+        }
         other => Err(format!("\"{other}\" is not implemented")),
     }
 }

@@ -17,9 +17,11 @@ use super::cli::{Cli, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_MESSAGE_SIZE};
 use super::config::{self, ConfigFile, FileError};
 use super::control;
 use super::endpoint::{self, OpenError};
+use super::logging;
+use super::serve::{Kind, spawn_stream};
+use super::sessions::{self, SessionStore, TakenBack};
 use super::state::{Overrides, Shared, Timeouts};
 use super::supervise::{self, Files, State, Supervisor};
-use super::{logging, notify};
 use clap::Parser;
 use remote_policy::set::Refusal;
 use remote_policy::{Origin, Remote, RemoteSet};
@@ -28,6 +30,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::process::ExitCode;
 use std::time::Duration;
+use stream_pfd::notify::{self, Notifier, Sent, State as Notify};
 
 /// How long shutdown waits for in-flight replies.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -36,13 +39,43 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// time, then `READY=1` whether or not the reload worked: echod goes on serving either way).
 fn reload_on_sighup(sup: &Supervisor) {
     log::info!("SIGHUP: reloading");
-    let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
-        .map(|t| t.tv_sec() as u64 * 1_000_000 + t.tv_nsec() as u64 / 1_000)
-        .unwrap_or(0);
-    let _ = notify::notify(&format!("RELOADING=1\nMONOTONIC_USEC={now}"));
+    tell(&[
+        Notify::Reloading,
+        Notify::Status("reloading the config and remotes files"),
+    ]);
     // A failure is logged by reload().
-    let _ = sup.reload();
-    let _ = notify::notify("READY=1");
+    let status = match sup.reload() {
+        Ok(_) => "serving (reloaded)".to_owned(),
+        Err(e) => format!("serving (reload failed: {e})"),
+    };
+    tell(&[Notify::Ready, Notify::Status(&status)]);
+}
+
+/// Sends `states` to the service manager, if there is one; a failure is logged, never fatal.
+fn tell(states: &[Notify<'_>]) {
+    match notify::notify(states) {
+        Ok(Sent::Delivered) => log::debug!("notified the service manager"),
+        Ok(Sent::NoSocket) => {}
+        Err(e) => log::warn!("cannot notify the service manager: {e}"),
+    }
+}
+
+/// Pings the watchdog every half interval while the runtime runs (a stalled runtime stops the
+/// pings, and systemd kills and restarts echod); `echod/stall-watchdog` stops them on purpose.
+async fn watchdog(interval: Duration, shared: std::sync::Arc<super::state::Shared>) {
+    let mut tick = tokio::time::interval(interval / 2);
+    loop {
+        tick.tick().await;
+        if shared
+            .watchdog_stalled
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            continue;
+        }
+        if let Err(e) = notify::notify(&[Notify::Watchdog]) {
+            log::warn!("watchdog ping failed: {e}");
+        }
+    }
 }
 
 /// The control socket's mode: its owner only (connecting needs write permission).
@@ -194,15 +227,16 @@ pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
         state.note_refusals(&rec, Some(Origin::Database));
     }
 
-    // 2a. Take and validate the inherited listeners (single-threaded: LISTEN_* are unset).
-    let remotes = take_inherited(&state.set)?;
+    // 2a. Take and validate the inherited listeners (single-threaded: LISTEN_* are unset), and
+    // the sessions a previous instance left in the fd store.
+    let (remotes, taken_back) = take_inherited(&state.set)?;
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("echod-worker")
         .build()
         .map_err(|e| StartError::Io("cannot start the tokio runtime", e))?;
-    let result = rt.block_on(serve(cli, state, remotes, limits));
+    let result = rt.block_on(serve(cli, state, remotes, taken_back, limits));
     rt.shutdown_timeout(std::time::Duration::from_millis(500));
     result
 }
@@ -219,8 +253,12 @@ struct Opening {
 
 /// Walks the set once: takes and validates the listener of every `pfd:` remote, and returns
 /// every remote to open, in the set's order, each `pfd:` one with its listener.
-fn take_inherited(set: &RemoteSet) -> Result<Vec<Opening>, StartError> {
+fn take_inherited(set: &RemoteSet) -> Result<(Vec<Opening>, TakenBack), StartError> {
     let mut fds = stream_pfd::ListenFds::builder().unset_env(true).build();
+    let taken_back = match &mut fds {
+        Ok(fds) => sessions::take_back(fds),
+        Err(_) => TakenBack::default(),
+    };
     let mut remotes = Vec::with_capacity(set.len());
     let mut needs_env = false;
     for (remote, origins) in set.iter() {
@@ -255,7 +293,7 @@ fn take_inherited(set: &RemoteSet) -> Result<Vec<Opening>, StartError> {
         // No `pfd:` remote needs it: ignored.
         Err(e) => log::warn!("ignoring the socket-activation environment: {e}"),
     }
-    Ok(remotes)
+    Ok((remotes, taken_back))
 }
 
 /// Loads the sandbox on every thread (TSYNC). Unlike a bare `seccomp_sets::apply`, echod always
@@ -277,6 +315,7 @@ async fn serve(
     cli: Cli,
     mut state: State,
     remotes: Vec<Opening>,
+    taken_back: TakenBack,
     limits: (usize, usize),
 ) -> Result<(), StartError> {
     use tokio::signal::unix::{SignalKind, signal};
@@ -354,15 +393,61 @@ async fn serve(
     };
     let sup = Supervisor::new(shared.clone(), files, state);
 
+    // Sessions: where they go at exit (--keep-sessions), and those a previous instance left.
+    let notifier = match Notifier::from_env() {
+        Ok(n) => n,
+        Err(e) => {
+            log::warn!("{e}");
+            None
+        }
+    };
+    match (&notifier, cli.keep_sessions) {
+        (Some(n), true) => {
+            let _ = shared.sessions.set(SessionStore::new(n.clone()));
+            log::info!(
+                "--keep-sessions: open sessions go to the service manager's fd store at exit"
+            );
+        }
+        (None, true) => log::warn!(
+            "--keep-sessions: NOTIFY_SOCKET is not set (no service manager): sessions are \
+             closed at exit"
+        ),
+        _ => {}
+    }
+    for p in &taken_back.problems {
+        log::warn!("fd store: {p}");
+    }
+    if let Some(n) = &notifier {
+        sessions::forget(n, &taken_back.names);
+    }
+    let resumed = taken_back.sessions.len();
+    for session in taken_back.sessions {
+        log::info!("resuming session {session}");
+        let label = format!("session {}", session.name);
+        match session.conn.into_tokio() {
+            Ok(stream) => spawn_stream(&shared, stream, &label, Kind::Resumed(session.pending)),
+            Err(e) => log::warn!("{label}: cannot serve it: {e}"),
+        }
+    }
+
     // 5. READY=1.
-    match notify::notify("READY=1") {
-        Ok(true) => log::debug!("sent READY=1"),
-        Ok(false) => {}
-        Err(e) => log::warn!("cannot notify the service manager: {e}"),
+    let n = sup.state().start_all(&shared);
+    let status = if resumed > 0 {
+        format!("serving {n} remote(s); {resumed} session(s) resumed from the fd store")
+    } else {
+        format!("serving {n} remote(s)")
+    };
+    tell(&[Notify::Ready, Notify::Status(&status)]);
+    match notify::watchdog() {
+        Ok(Some(interval)) => {
+            log::info!("watchdog: pinging every {} ms", (interval / 2).as_millis());
+            tokio::spawn(watchdog(interval, shared.clone()));
+        }
+        Ok(None) => {}
+        Err(e) => log::warn!("watchdog: {e}"),
     }
 
     // 6. Serve.
-    let n = sup.state().start_all(&shared);
     let control_guard = control.map(|(l, guard)| {
         tokio::spawn(control::control_loop(l, sup.clone(), cli.enable_probes));
         guard
@@ -391,8 +476,15 @@ async fn serve(
             _ = shared.stopped() => break,
         }
     }
+    tell(&[
+        Notify::Stopping,
+        Notify::Status(if shared.sessions.get().is_some() {
+            "stopping: handing open sessions to the fd store"
+        } else {
+            "stopping: finishing in-flight replies"
+        }),
+    ]);
     shared.begin_shutdown();
-    let _ = notify::notify("STOPPING=1");
     if !shared.drain(SHUTDOWN_GRACE).await {
         log::warn!(
             "{} connection(s) still busy after {} s; closing them",
@@ -405,6 +497,9 @@ async fn serve(
     let running = std::mem::take(&mut sup.state().running);
     drop(running);
     drop(control_guard);
+    if let Some(store) = shared.sessions.get() {
+        log::info!("{} session(s) handed to the fd store", store.handed());
+    }
     log::info!("exiting");
     Ok(())
 }

@@ -220,6 +220,17 @@ impl Decoder {
         self.scanner.in_message()
     }
 
+    /// The bytes of the incomplete message, once [`Decoder::next_message`] returned `Ok(None)`
+    /// (empty between messages). Fed to a fresh decoder, they put it in the same state: what
+    /// `--keep-sessions` hands to the next instance.
+    pub(crate) fn pending(&self) -> &[u8] {
+        if !self.has_partial() {
+            return &[];
+        }
+        let len = self.scanner.message_len().min(self.buf.len());
+        &self.buf[self.buf.len() - len..]
+    }
+
     /// The next complete message, `Ok(None)` if more bytes are needed, or the error that ends
     /// this connection. Every byte is scanned once; a syntax error is reported as soon as its
     /// byte has been fed.

@@ -6,6 +6,7 @@ use super::jsonrpc::Decoder;
 use super::protocol;
 use super::state::Shared;
 use remote_policy::Remote;
+use std::os::fd::AsFd;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -43,11 +44,7 @@ pub(crate) async fn accept_loop(
         };
         // Each family is served by its own instance of `serve_client` (no per-read dispatch).
         match accepted {
-            Ok((TokioStream::Unix(s), _)) => spawn_client(&shared, s, &label),
-            Ok((TokioStream::Tcp(s), _)) => {
-                let _ = s.set_nodelay(true);
-                spawn_client(&shared, s, &label)
-            }
+            Ok((stream, _)) => spawn_stream(&shared, stream, &label, Kind::Accepted),
             Err(e) => {
                 let raw = e.raw_os_error();
                 if raw == Some(libc::ECONNABORTED) || raw == Some(libc::EINTR) {
@@ -95,7 +92,7 @@ fn drain_std<S, T>(
     label: &str,
 ) where
     S: std::os::fd::AsFd,
-    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    T: AsyncRead + AsyncWrite + AsFd + Unpin + Send + 'static,
 {
     while let Ok(s) = accept() {
         // Accepted streams do not inherit O_NONBLOCK; tokio needs it.
@@ -105,15 +102,38 @@ fn drain_std<S, T>(
         });
         if nonblocking.is_ok() {
             if let Ok(s) = to_tokio(s) {
-                spawn_client(shared, s, label);
+                spawn_client(shared, s, label, Kind::Accepted);
             }
         }
     }
 }
 
-fn spawn_client<S>(shared: &Arc<Shared>, stream: S, label: &str)
+/// How a connection came to be served.
+#[derive(Debug)]
+pub(crate) enum Kind {
+    /// Accepted on one of echod's listeners.
+    Accepted,
+    /// Taken back from the fd store, with the bytes of a half-received message.
+    Resumed(Vec<u8>),
+    /// Made by echod to a `unix:`/`tcp:` remote (never handed over: the next instance
+    /// reconnects).
+    Outgoing,
+}
+
+/// Serves a tokio stream of either family (TCP without Nagle).
+pub(crate) fn spawn_stream(shared: &Arc<Shared>, stream: TokioStream, label: &str, kind: Kind) {
+    match stream {
+        TokioStream::Unix(s) => spawn_client(shared, s, label, kind),
+        TokioStream::Tcp(s) => {
+            let _ = s.set_nodelay(true);
+            spawn_client(shared, s, label, kind)
+        }
+    }
+}
+
+fn spawn_client<S>(shared: &Arc<Shared>, stream: S, label: &str, kind: Kind)
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: AsyncRead + AsyncWrite + AsFd + Unpin + Send + 'static,
 {
     // Reserved before the accept loop goes on, so that `Shared::drain` sees it.
     let Some(slot) = shared.try_reserve() else {
@@ -128,7 +148,7 @@ where
     let label = label.to_owned();
     tokio::spawn(async move {
         let _slot = slot;
-        serve_client(stream, &shared, &label).await;
+        serve_client(stream, &shared, &label, kind).await;
     });
 }
 
@@ -148,9 +168,12 @@ const PROBE: &[u8] = br#"{"id":"echo","method":"echo","params":[]}"#;
 /// Stalls ([`Timeouts`](super::state::Timeouts)): a message must be complete within the
 /// message timeout of its first byte; a client silent for the inactivity probe interval gets an
 /// `echo` request, and is disconnected if it stays silent as long again.
-async fn serve_client<S>(mut stream: S, shared: &Shared, label: &str)
+///
+/// At shutdown under `--keep-sessions`, an accepted or resumed connection is handed to the
+/// service manager's fd store instead (see [`super::sessions`]), with every reply written.
+async fn serve_client<S>(mut stream: S, shared: &Shared, label: &str, kind: Kind)
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + AsFd + Unpin,
 {
     use tokio::time::Instant;
     let timeouts = shared.timeouts;
@@ -162,6 +185,15 @@ where
     let mut last_byte = Instant::now();
     let mut partial_since: Option<Instant> = None;
     let mut probed = false;
+    let can_hand_over = !matches!(kind, Kind::Outgoing);
+    if let Kind::Resumed(pending) = kind {
+        // Only ever a message's first part: every complete one was answered before the handover.
+        answered_any = true;
+        if !pending.is_empty() {
+            dec.feed(&pending);
+            partial_since = Some(Instant::now());
+        }
+    }
     loop {
         // The next moment something must have happened.
         let stall = match (partial_since, timeouts.inactivity_probe) {
@@ -186,6 +218,20 @@ where
                 biased;
                 r = timed_read => r,
                 _ = shared.stopped() => {
+                    if can_hand_over {
+                        if let Some(store) = shared.sessions.get() {
+                            match store.hand_over(stream.as_fd(), dec.pending()) {
+                                Ok(name) => {
+                                    log::debug!("{label}: session handed to the fd store as {name}");
+                                    return;
+                                }
+                                Err(e) => shared.warn_rl(format!(
+                                    "{label}: cannot hand the session to the fd store ({e}); \
+                                     closing it"
+                                )),
+                            }
+                        }
+                    }
                     if answered_any && !dec.has_partial() {
                         break;
                     }
@@ -296,8 +342,8 @@ pub(crate) async fn connect_loop(remote: Remote, shared: Arc<Shared>, status: Ar
                 backoff = BACKOFF.0;
                 let _counted = shared.count_outgoing();
                 match stream {
-                    TokioStream::Unix(s) => serve_client(s, &shared, &label).await,
-                    TokioStream::Tcp(s) => serve_client(s, &shared, &label).await,
+                    TokioStream::Unix(s) => serve_client(s, &shared, &label, Kind::Outgoing).await,
+                    TokioStream::Tcp(s) => serve_client(s, &shared, &label, Kind::Outgoing).await,
                 }
                 log::info!("{label}: connection closed");
             }

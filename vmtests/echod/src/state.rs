@@ -3,8 +3,8 @@
 //! fixed. Nothing here knows about remotes or spawns a task.
 
 use remote_policy::ratelimit::{RateLimitedWarning, SharedRateLimiter};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -37,6 +37,10 @@ pub(crate) struct Shared {
     warn_limit: SharedRateLimiter,
     /// How long connections may stay silent or half-way.
     pub(crate) timeouts: Timeouts,
+    /// Where sessions go at shutdown (`--keep-sessions` with a service manager).
+    pub(crate) sessions: OnceLock<super::sessions::SessionStore>,
+    /// The watchdog pings are stopped (`echod/stall-watchdog`, a test hook).
+    pub(crate) watchdog_stalled: AtomicBool,
 }
 
 /// How long a peer may keep a connection without making progress.
@@ -103,6 +107,8 @@ impl Shared {
             shutdown: watch::channel(false).0,
             warn_limit,
             timeouts,
+            sessions: OnceLock::new(),
+            watchdog_stalled: AtomicBool::new(false),
         })
     }
 

@@ -85,13 +85,23 @@ pub(crate) const COMMANDS: &[Command] = &[
         max_args: 1,
         help: "attempt one sandboxed action and report what happened (--enable-probes only)",
     },
+    Command {
+        name: "echod/stall-watchdog",
+        usage: "",
+        min_args: 0,
+        max_args: 0,
+        help: "stop the watchdog pings, so that systemd's WatchdogSec= fires (--enable-probes only)",
+    },
 ];
+
+/// Commands that exist only with `--enable-probes` (test hooks).
+const PROBE_COMMANDS: &[&str] = &["echod/probe", "echod/stall-watchdog"];
 
 /// The commands registered for this run.
 pub(crate) fn registered(enable_probes: bool) -> Vec<&'static Command> {
     COMMANDS
         .iter()
-        .filter(|c| enable_probes || c.name != "echod/probe")
+        .filter(|c| enable_probes || !PROBE_COMMANDS.contains(&c.name))
         .collect()
 }
 

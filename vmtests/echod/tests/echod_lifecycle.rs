@@ -44,7 +44,7 @@ fn ready_comes_after_listeners_control_socket_and_sandbox_then_stopping() {
     );
     let msg =
         recv_notify(&notify).unwrap_or_else(|| panic!("no READY=1; stderr:\n{}", p.stderr_text()));
-    assert_eq!(msg, "READY=1");
+    assert_eq!(msg, "READY=1\nSTATUS=serving 1 remote(s)");
     // At READY=1 everything is in place: listener, control socket, sandbox.
     assert!(sock.exists() && ctl.exists());
     assert_eq!(
@@ -59,7 +59,10 @@ fn ready_comes_after_listeners_control_socket_and_sandbox_then_stopping() {
     );
     connect_unix(&sock).echo(1, json!(["ready"]));
     p.signal(Signal::SIGTERM);
-    assert_eq!(recv_notify(&notify).as_deref(), Some("STOPPING=1"));
+    assert_eq!(
+        recv_notify(&notify).as_deref(),
+        Some("STOPPING=1\nSTATUS=stopping: finishing in-flight replies")
+    );
     assert!(p.wait_exit().success());
 }
 

@@ -38,7 +38,7 @@ fn sighup_reloads_with_reloading_and_ready() {
     );
     let mut buf = [0u8; 256];
     let n = notify.recv(&mut buf).expect("READY=1");
-    assert_eq!(&buf[..n], b"READY=1");
+    assert_eq!(&buf[..n], b"READY=1\nSTATUS=serving 0 remote(s)");
     // Change the file and reload at once, before the poll would see it.
     let sock = dir.join("added.sock");
     std::fs::write(&file, format!("punix:{}\n", sock.display())).unwrap();
@@ -49,10 +49,19 @@ fn sighup_reloads_with_reloading_and_ready() {
         reloading.starts_with("RELOADING=1\nMONOTONIC_USEC="),
         "{reloading:?}"
     );
-    let usec: u64 = reloading.rsplit('=').next().unwrap().parse().unwrap();
+    let usec: u64 = reloading
+        .lines()
+        .find_map(|l| l.strip_prefix("MONOTONIC_USEC="))
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(usec > 0, "{reloading:?}");
+    assert!(
+        reloading.ends_with("\nSTATUS=reloading the config and remotes files"),
+        "{reloading:?}"
+    );
     let n = notify.recv(&mut buf).expect("READY=1 after the reload");
-    assert_eq!(&buf[..n], b"READY=1");
+    assert_eq!(&buf[..n], b"READY=1\nSTATUS=serving (reloaded)");
     p.wait_log("SIGHUP: reloading");
     assert!(p.is_running(), "SIGHUP must not stop echod");
     connect_unix(&sock).echo(1, json!(["after SIGHUP"]));

@@ -13,6 +13,7 @@ pub mod ctx;
 pub mod demo;
 mod echod;
 mod harness;
+mod lifecycle;
 pub mod protocol;
 pub mod sysexport;
 
@@ -39,6 +40,7 @@ pub struct Scenario {
 pub fn all() -> Vec<Scenario> {
     let mut v = harness::SCENARIOS.to_vec();
     v.extend_from_slice(echod::SCENARIOS);
+    v.extend_from_slice(lifecycle::SCENARIOS);
     v.extend_from_slice(sysexport::SCENARIOS);
     v
 }

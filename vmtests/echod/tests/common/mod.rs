@@ -342,6 +342,66 @@ pub fn echod_with_listener(
     }
 }
 
+/// Spawns `echod ARGS` with `fds` passed as fds 3, 4, ... the way systemd passes them
+/// (`LISTEN_FDS`, `LISTEN_FDNAMES`, `LISTEN_PID` = echod's pid via an `sh` wrapper), with
+/// `NOTIFY_SOCKET` = `notify`.
+pub fn echod_with_fds(
+    dir: &TempDir,
+    name: &str,
+    fds: &[(std::os::fd::RawFd, &str)],
+    notify: &Path,
+    args: &[&str],
+) -> Proc {
+    use std::os::unix::process::CommandExt;
+    let stderr = dir.join(&format!("{name}.stderr"));
+    let file = std::fs::File::create(&stderr).expect("stderr file");
+    let names: Vec<&str> = fds.iter().map(|(_, n)| *n).collect();
+    let sources: Vec<std::os::fd::RawFd> = fds.iter().map(|(fd, _)| *fd).collect();
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(format!(
+            "LISTEN_PID=$$ LISTEN_FDS={} exec \"$0\" \"$@\"",
+            fds.len()
+        ))
+        .arg(echod_bin())
+        .args(args)
+        .env("LISTEN_FDNAMES", names.join(":"))
+        .env("NOTIFY_SOCKET", notify)
+        .env_remove("LISTEN_PIDFDID")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(file);
+    let hook = move || {
+        // First out of the way (at 100 and up, close-on-exec), then down to 3, 4, ... (dup2
+        // clears close-on-exec on the copy): a source that already sits at 3.. is never lost.
+        for (i, &fd) in sources.iter().enumerate() {
+            // SAFETY: fcntl(F_DUPFD_CLOEXEC) is async-signal-safe and only changes the fd table
+            // of this forked, single-threaded child, which is about to exec.
+            if unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 100 + i as libc::c_int) } < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        for i in 0..sources.len() {
+            let i = i as libc::c_int;
+            // SAFETY: as above; 100 + i is the copy made in the loop before.
+            if unsafe { libc::dup2(100 + i, 3 + i) } < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        Ok(())
+    };
+    // SAFETY: the hook calls only fcntl and dup2 (async-signal-safe) and allocates nothing.
+    unsafe {
+        cmd.pre_exec(hook);
+    }
+    let child = cmd.spawn().expect("spawn echod with fds");
+    Proc {
+        child,
+        stderr,
+        status: None,
+    }
+}
+
 /// echod with `first` then `extra` as arguments, once the Unix socket `path` listens.
 fn echod_listening_on(
     dir: &TempDir,

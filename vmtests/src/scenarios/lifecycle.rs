@@ -1,0 +1,254 @@
+//! What a socket-activated daemon needs from systemd beyond the sockets: reload with
+//! `RELOADING=1`/`READY=1`, `STATUS=`, the watchdog, and a restart that keeps established
+//! sessions through the fd store.
+
+use super::Scenario;
+use super::ctx::{Client, Ctx, ensure, run_ok};
+use serde_json::json;
+use std::time::Duration;
+
+const S: Duration = Duration::from_secs(1);
+const CTL_WD: &str = "/run/ha-wd/echod.ctl";
+
+pub(crate) const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "notify-reload",
+        about: "systemctl reload: RELOADING=1 with MONOTONIC_USEC, then READY=1 and a new STATUS= \
+                (Type=notify-reload from systemd 253, ExecReload= + SIGHUP before)",
+        units: &[
+            (
+                "ha-reload.socket",
+                "[Unit]\nDescription=echod socket (reload)\n\n[Socket]\nListenStream=/run/echod/ha-reload.sock\n",
+            ),
+            // The service is written at run time: its Type= depends on the systemd version.
+        ],
+        timeout: Duration::from_secs(40),
+        check: notify_reload,
+    },
+    Scenario {
+        name: "watchdog",
+        about: "WatchdogSec=: echod's pings keep it alive; when they stop, systemd kills it \
+                (watchdog timeout in the journal) and restarts it",
+        units: &[
+            (
+                "ha-wd.socket",
+                "[Unit]\nDescription=echod socket (watchdog)\n\n[Socket]\nListenStream=/run/echod/ha-wd.sock\n",
+            ),
+            (
+                "ha-wd.service",
+                "[Unit]\nDescription=echod with a watchdog\nStartLimitIntervalSec=0\n\n[Service]\n\
+                 Type=notify\nWatchdogSec=2\nRestart=on-failure\nRestartSec=100ms\n\
+                 RuntimeDirectory=ha-wd\n\
+                 ExecStart=/usr/local/bin/echod --remote=pfd:3 --enable-probes\n",
+            ),
+        ],
+        timeout: Duration::from_secs(60),
+        check: watchdog,
+    },
+    Scenario {
+        name: "fdstore-restart",
+        about: "FileDescriptorStoreMax= and --keep-sessions: clients in the middle of a \
+                conversation (one with half a request sent) keep their connection across \
+                systemctl restart; no request lost or answered twice",
+        units: &[
+            (
+                "ha-keep.socket",
+                "[Unit]\nDescription=echod socket (keep sessions)\n\n[Socket]\nListenStream=/run/echod/ha-keep.sock\n",
+            ),
+            (
+                "ha-keep.service",
+                "[Unit]\nDescription=echod keeping sessions across restarts\n\n[Service]\n\
+                 Type=notify\nFileDescriptorStoreMax=64\n\
+                 ExecStart=/usr/local/bin/echod --remote=pfd:3 --keep-sessions --inactivity-probe=0\n",
+            ),
+        ],
+        timeout: Duration::from_secs(60),
+        check: fdstore_restart,
+    },
+];
+
+/// The guest's systemd version (`systemctl --version`, first line `systemd 252 (...)`).
+fn systemd_version() -> Result<u32, String> {
+    let out = run_ok("systemctl", &["--version"])?;
+    out.split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("cannot read the systemd version from {out:?}"))
+}
+
+fn notify_reload(cx: &mut Ctx) -> Result<(), String> {
+    let version = systemd_version()?;
+    let native = version >= 253;
+    let service = format!(
+        "[Unit]\nDescription=echod (reload)\n\n[Service]\nType={}\n{}RuntimeDirectory=ha-reload\n\
+         ExecStart=/usr/local/bin/echod --remote=pfd:3\n",
+        if native { "notify-reload" } else { "notify" },
+        if native {
+            ""
+        } else {
+            "ExecReload=/bin/kill -HUP $MAINPID\n"
+        },
+    );
+    super::ctx::install_units(&[("ha-reload.service", &service)])?;
+    cx.units.push("ha-reload.service".into());
+    cx.systemctl(&["start", "ha-reload.socket", "ha-reload.service"])?;
+    cx.expect_prop("ha-reload.service", "StatusText", "serving 1 remote(s)")?;
+    let pid = cx.main_pid("ha-reload.service")?;
+    // With Type=notify-reload, `systemctl reload` returns only after RELOADING=1 and READY=1.
+    cx.systemctl(&["reload", "ha-reload.service"])?;
+    cx.wait_prop(
+        "ha-reload.service",
+        "StatusText",
+        "serving (reloaded)",
+        10 * S,
+    )?;
+    cx.expect_prop("ha-reload.service", "ActiveState", "active")?;
+    ensure(cx.main_pid("ha-reload.service")? == pid, || {
+        "reload restarted echod".into()
+    })?;
+    cx.wait_journal("ha-reload.service", "SIGHUP: reloading")?;
+    if native {
+        // systemd logs the reload job's end only after READY=1 (RELOADING=1 arrived first).
+        cx.wait_journal("ha-reload.service", "Reloaded")?;
+    }
+    cx.echo("unix:/run/echod/ha-reload.sock", "after reload")?;
+    eprintln!(
+        "notify-reload: systemd {version}, {}",
+        if native {
+            "Type=notify-reload"
+        } else {
+            "Type=notify with ExecReload= (notify-reload needs systemd 253)"
+        }
+    );
+    Ok(())
+}
+
+fn watchdog(cx: &mut Ctx) -> Result<(), String> {
+    cx.systemctl(&["start", "ha-wd.socket", "ha-wd.service"])?;
+    let first = cx.main_pid("ha-wd.service")?;
+    // Three watchdog intervals with pings: still the same process.
+    std::thread::sleep(6 * S);
+    cx.expect_prop("ha-wd.service", "NRestarts", "0")?;
+    ensure(cx.main_pid("ha-wd.service")? == first, || {
+        "echod was restarted although it pinged the watchdog".into()
+    })?;
+    cx.wait_listening(CTL_WD)?;
+    let ran = cx.appctl(CTL_WD, &["echod/stall-watchdog"])?;
+    ensure(ran.code == 0, || format!("stall-watchdog: {}", ran.both()))?;
+    cx.wait_journal("ha-wd.service", "Watchdog timeout")?;
+    cx.wait_prop("ha-wd.service", "NRestarts", "1", 20 * S)?;
+    cx.wait_prop("ha-wd.service", "ActiveState", "active", 20 * S)?;
+    let second = cx.main_pid("ha-wd.service")?;
+    ensure(second != first, || "MainPID did not change".into())?;
+    cx.echo("unix:/run/echod/ha-wd.sock", "after the watchdog restart")
+}
+
+fn request(id: u64, text: &str) -> serde_json::Value {
+    json!({"id": id, "method": "echo", "params": [text]})
+}
+
+/// Sends one echo request and checks its reply.
+fn round_trip(client: &mut Client, id: u64, text: &str, who: &str) -> Result<(), String> {
+    client
+        .send(&request(id, text))
+        .map_err(|e| format!("{who}: send {id}: {e}"))?;
+    expect_reply(client, id, text, who)
+}
+
+fn expect_reply(client: &mut Client, id: u64, text: &str, who: &str) -> Result<(), String> {
+    let reply = client
+        .recv()
+        .map_err(|e| format!("{who}: waiting for the reply to {id}: {e:?}"))?
+        .ok_or_else(|| format!("{who}: connection closed before the reply to {id}"))?;
+    ensure(
+        reply["id"] == json!(id) && reply["result"] == json!([text]),
+        || format!("{who}: reply to {id} is {reply}"),
+    )
+}
+
+fn fdstore_restart(cx: &mut Ctx) -> Result<(), String> {
+    const CLIENTS: u64 = 8;
+    const ADDR: &str = "unix:/run/echod/ha-keep.sock";
+    cx.systemctl(&["start", "ha-keep.socket", "ha-keep.service"])?;
+    let first = cx.main_pid("ha-keep.service")?;
+    let mut clients = Vec::new();
+    for c in 0..CLIENTS {
+        let mut client = Client::connect(ADDR, cx.timeout(10 * S))?;
+        for i in 0..3 {
+            round_trip(
+                &mut client,
+                c * 100 + i,
+                &format!("client {c} before {i}"),
+                "before",
+            )?;
+        }
+        clients.push(client);
+    }
+    // Client 0 sends half a request: its first bytes must survive the restart.
+    let half =
+        serde_json::to_vec(&request(50, "split across the restart")).map_err(|e| e.to_string())?;
+    let (head, tail) = half.split_at(half.len() / 2);
+    clients[0]
+        .send_raw(head)
+        .map_err(|e| format!("client 0: send half: {e}"))?;
+    // Let echod read it before the restart (it is then pending in its decoder).
+    std::thread::sleep(cx.timeout(S / 2));
+
+    cx.systemctl(&["restart", "ha-keep.service"])?;
+    cx.wait_prop("ha-keep.service", "ActiveState", "active", 20 * S)?;
+    let second = cx.main_pid("ha-keep.service")?;
+    ensure(second != first, || "restart kept the same MainPID".into())?;
+    let journal = cx.wait_journal(
+        "ha-keep.service",
+        &format!("{CLIENTS} session(s) handed to the fd store"),
+    )?;
+    let resumed = journal.matches("resuming session").count();
+    ensure(resumed == CLIENTS as usize, || {
+        format!("the new instance resumed {resumed} of {CLIENTS} sessions:\n{journal}")
+    })?;
+
+    clients[0]
+        .send_raw(tail)
+        .map_err(|e| format!("client 0: send the second half: {e}"))?;
+    expect_reply(
+        &mut clients[0],
+        50,
+        "split across the restart",
+        "client 0 (split)",
+    )?;
+    for (c, client) in clients.iter_mut().enumerate() {
+        let c = c as u64;
+        for i in 0..3 {
+            round_trip(
+                client,
+                c * 100 + 10 + i,
+                &format!("client {c} after {i}"),
+                "after",
+            )
+            .map_err(|e| format!("client {c} after the restart: {e}"))?;
+        }
+    }
+    // A second restart: sessions resumed once are handed over again.
+    cx.systemctl(&["restart", "ha-keep.service"])?;
+    cx.wait_prop("ha-keep.service", "ActiveState", "active", 20 * S)?;
+    for (c, client) in clients.iter_mut().enumerate() {
+        let c = c as u64;
+        round_trip(
+            client,
+            c * 100 + 20,
+            &format!("client {c} after two"),
+            "after two",
+        )
+        .map_err(|e| format!("client {c} after the second restart: {e}"))?;
+    }
+    cx.expect_prop(
+        "ha-keep.service",
+        "StatusText",
+        &format!("serving 1 remote(s); {CLIENTS} session(s) resumed from the fd store"),
+    )?;
+    eprintln!(
+        "fdstore-restart: {CLIENTS} sessions kept across two restarts, one with half a request \
+         in flight"
+    );
+    Ok(())
+}
