@@ -379,6 +379,10 @@ fn accepted_unix_connection_from_systemd_socket_activate_is_taken_and_served() {
     );
 }
 
+/// The example's default sandbox (it loads it before serving).
+#[cfg(feature = "axum")]
+const AXUM_SANDBOX: &str = "on,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
+
 /// A hand-written HTTP/1.1 request over `stream`; the whole response.
 #[cfg(feature = "axum")]
 fn http_get(mut stream: impl Read + std::io::Write) -> String {
@@ -413,7 +417,7 @@ fn axum_example_serves_http_over_an_activated_unix_socket() {
     assert_hello(&http_get(connect_unix(&path)));
     assert_eq!(
         act.wait_line("serving on"),
-        format!("serving on {text} (socket-activated)")
+        format!("serving on {text} (socket-activated, sandbox {AXUM_SANDBOX})")
     );
     // And it keeps serving.
     assert_hello(&http_get(connect_unix(&path)));
@@ -435,6 +439,6 @@ fn axum_example_serves_http_over_activated_tcp_sockets() {
     assert_hello(&http_get(connect_tcp(port_b)));
     assert_eq!(
         act.wait_line("serving on"),
-        format!("serving on {addr_b} (socket-activated)")
+        format!("serving on {addr_b} (socket-activated, sandbox {AXUM_SANDBOX})")
     );
 }

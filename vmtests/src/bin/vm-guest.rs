@@ -129,7 +129,7 @@ fn uptime() -> String {
 
 fn install(payload: &Path) -> Result<(), String> {
     std::fs::create_dir_all("/usr/local/bin").map_err(|e| e.to_string())?;
-    for bin in ["echod", "vm-guest"] {
+    for bin in ["echod", "vm-guest", "axum"] {
         let from = payload.join(bin);
         if from.exists() {
             let to = Path::new("/usr/local/bin").join(bin);

@@ -12,6 +12,25 @@ const CTL_WD: &str = "/run/ha-wd/echod.ctl";
 
 pub(crate) const SCENARIOS: &[Scenario] = &[
     Scenario {
+        name: "axum-example",
+        about: "stream-pfd's axum example as a socket-activated Type=notify unit: READY=1 after \
+                the sandbox, HTTP over the passed unix socket named web",
+        units: &[
+            (
+                "ha-axum.socket",
+                "[Unit]\nDescription=axum example socket\n\n[Socket]\nListenStream=/run/echod/ha-axum.sock\n\
+                 FileDescriptorName=web\n",
+            ),
+            (
+                "ha-axum.service",
+                "[Unit]\nDescription=stream-pfd axum example\n\n[Service]\nType=notify\n\
+                 ExecStart=/usr/local/bin/axum --listen pfd:web\n",
+            ),
+        ],
+        timeout: Duration::from_secs(30),
+        check: axum_example,
+    },
+    Scenario {
         name: "notify-reload",
         about: "systemctl reload: RELOADING=1 with MONOTONIC_USEC, then READY=1 and a new STATUS= \
                 (Type=notify-reload from systemd 253, ExecReload= + SIGHUP before)",
@@ -66,6 +85,42 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         check: fdstore_restart,
     },
 ];
+
+fn http_get_unix(path: &str) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(path)
+        .map_err(|e| format!("connect {path}: {e}"))?;
+    s.set_read_timeout(Some(10 * S))
+        .map_err(|e| e.to_string())?;
+    s.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .map_err(|e| format!("write to {path}: {e}"))?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)
+        .map_err(|e| format!("read from {path}: {e}"))?;
+    Ok(out)
+}
+
+fn axum_example(cx: &mut Ctx) -> Result<(), String> {
+    cx.systemctl(&["start", "ha-axum.socket", "ha-axum.service"])?;
+    // `start` returned: READY=1 arrived, sent only after the filter was loaded.
+    cx.expect_prop("ha-axum.service", "StatusText", "serving")?;
+    let pid = cx.main_pid("ha-axum.service")?;
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
+    ensure(status.lines().any(|l| l == "Seccomp:\t2"), || {
+        format!("the axum example serves without its seccomp filter:\n{status}")
+    })?;
+    for _ in 0..2 {
+        let response = http_get_unix("/run/echod/ha-axum.sock")?;
+        ensure(
+            response.starts_with("HTTP/1.1 200 OK\r\n")
+                && response.ends_with("hello from stream-pfd\n"),
+            || format!("unexpected response: {response:?}"),
+        )?;
+    }
+    cx.wait_journal("ha-axum.service", "(socket-activated, sandbox on,")?;
+    Ok(())
+}
 
 /// The guest's systemd version (`systemctl --version`, first line `systemd 252 (...)`).
 fn systemd_version() -> Result<u32, String> {

@@ -111,10 +111,11 @@ pub(crate) fn boot(mode: &Mode, on_event: &mut dyn FnMut(&Event)) -> Result<Repo
     followed.map(|()| report)
 }
 
-/// `cargo build -p vmtests -p echod --bins` (debug: it shares the host tests' build, and the guest work
-/// is dominated by systemd and process start-up, not by echod's code).
+/// `cargo build -p vmtests -p echod --bins` and stream-pfd's axum example (debug: it shares the
+/// host tests' build, and the guest work is dominated by systemd and process start-up, not by
+/// echod's code).
 fn build_guest_binaries() -> Result<Vec<PathBuf>, String> {
-    eprintln!("xtask: building the guest binaries (vm-guest, echod)");
+    eprintln!("xtask: building the guest binaries (vm-guest, echod, stream-pfd's axum example)");
     run(cargo().args([
         "build",
         "--quiet",
@@ -123,6 +124,16 @@ fn build_guest_binaries() -> Result<Vec<PathBuf>, String> {
         "--package",
         "echod",
         "--bins",
+    ]))?;
+    run(cargo().args([
+        "build",
+        "--quiet",
+        "--package",
+        "stream-pfd",
+        "--features",
+        "axum,notify",
+        "--example",
+        "axum",
     ]))?;
     let debug = target_dir().join("debug");
     let runner = debug.join("vm-guest");
@@ -138,6 +149,11 @@ fn build_guest_binaries() -> Result<Vec<PathBuf>, String> {
             "xtask: warning: {} does not exist; echod scenarios will fail",
             echod.display()
         );
+    }
+    // Copied into the payload under its file name: `axum` (installed as /usr/local/bin/axum).
+    let axum = debug.join("examples").join("axum");
+    if axum.is_file() {
+        bins.push(axum);
     }
     Ok(bins)
 }
