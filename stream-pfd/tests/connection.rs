@@ -420,3 +420,35 @@ fn a_memfd_from_the_fd_store_is_taken_unvalidated() {
     assert_eq!(line(&out, "read"), "read pfd:state counter=41");
     assert!(!out.contains("unclaimed"), "{out}");
 }
+
+/// `StdStream` forwards to the stream it holds, for either family: `O_NONBLOCK` both ways,
+/// and reads and writes with their counts.
+#[test]
+fn std_streams_forward_blocking_reads_and_writes() {
+    let tcp_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let tcp_client = TcpStream::connect(tcp_listener.local_addr().unwrap()).unwrap();
+    let (tcp_server, _) = tcp_listener.accept().unwrap();
+    let (unix_a, unix_b) = UnixStream::pair().unwrap();
+    let pairs = [
+        (StdStream::Tcp(tcp_server), StdStream::Tcp(tcp_client)),
+        (StdStream::Unix(unix_a), StdStream::Unix(unix_b)),
+    ];
+    for (mut ours, mut theirs) in pairs {
+        ours.set_nonblocking(true).unwrap();
+        assert!(flags(ours.as_fd()).0, "{ours:?}");
+        let mut buf = [0; 8];
+        let err = ours.read(&mut buf).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock, "{ours:?}");
+        ours.set_nonblocking(false).unwrap();
+        assert!(!flags(ours.as_fd()).0, "{ours:?}");
+        assert_eq!(ours.write(b"ping").unwrap(), 4);
+        ours.flush().unwrap();
+        let mut got = [0; 4];
+        theirs.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"ping");
+        theirs.write_all(b"pong").unwrap();
+        assert_eq!(ours.read(&mut buf).unwrap(), 4);
+        assert_eq!(&buf[..4], b"pong");
+        let _fd: OwnedFd = ours.into();
+    }
+}
