@@ -48,7 +48,20 @@ fn reload_on_sighup(sup: &Supervisor) {
         Ok(_) => "serving (reloaded)".to_owned(),
         Err(e) => format!("serving (reload failed: {e})"),
     };
-    tell(&[Notify::Ready, Notify::Status(&status)]);
+    // READY=1 alone: a status that cannot be sent must never hold back the end of the reload.
+    tell(&[Notify::Ready]);
+    tell_status(&status);
+}
+
+/// `STATUS=` with `text` on one line of at most 200 characters (systemd shows it in
+/// `systemctl status`; a newline would be refused).
+fn tell_status(text: &str) {
+    let line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect();
+    tell(&[Notify::Status(&line)]);
 }
 
 /// Sends `states` to the service manager, if there is one; a failure is logged, never fatal.
@@ -403,10 +416,19 @@ async fn serve(
     };
     match (&notifier, cli.keep_sessions) {
         (Some(n), true) => {
-            let _ = shared.sessions.set(SessionStore::new(n.clone()));
-            log::info!(
-                "--keep-sessions: open sessions go to the service manager's fd store at exit"
-            );
+            let size = sessions::store_size();
+            let _ = shared.sessions.set(SessionStore::new(n.clone(), size));
+            match size {
+                Some(size) => log::info!(
+                    "--keep-sessions: open sessions go to the service manager's fd store at \
+                     exit (room for {size} fds)"
+                ),
+                None => log::info!(
+                    "--keep-sessions: open sessions go to the service manager's fd store at \
+                     exit (systemd does not say its size: FileDescriptorStoreMax= should be at \
+                     least twice the sessions expected)"
+                ),
+            }
         }
         (None, true) => log::warn!(
             "--keep-sessions: NOTIFY_SOCKET is not set (no service manager): sessions are \
@@ -417,11 +439,18 @@ async fn serve(
     for p in &taken_back.problems {
         log::warn!("fd store: {p}");
     }
-    if let Some(n) = &notifier {
-        sessions::forget(n, &taken_back.names);
-    }
-    let resumed = taken_back.sessions.len();
+    let unremoved = match &notifier {
+        Some(n) => sessions::forget(n, &taken_back.names),
+        None => Vec::new(),
+    };
+    let mut resumed = 0;
     for session in taken_back.sessions {
+        if unremoved.contains(&session.name) {
+            // Still in the store under its old name: handing it over again would not rename it.
+            log::warn!("closing session {session}: it could not be removed from the fd store");
+            continue;
+        }
+        resumed += 1;
         log::info!("resuming session {session}");
         let label = format!("session {}", session.name);
         match session.conn.into_tokio() {
@@ -437,7 +466,8 @@ async fn serve(
     } else {
         format!("serving {n} remote(s)")
     };
-    tell(&[Notify::Ready, Notify::Status(&status)]);
+    tell(&[Notify::Ready]);
+    tell_status(&status);
     match notify::watchdog() {
         Ok(Some(interval)) => {
             log::info!("watchdog: pinging every {} ms", (interval / 2).as_millis());

@@ -187,11 +187,27 @@ where
     let mut probed = false;
     let can_hand_over = !matches!(kind, Kind::Outgoing);
     if let Kind::Resumed(pending) = kind {
-        // Only ever a message's first part: every complete one was answered before the handover.
         answered_any = true;
         if !pending.is_empty() {
+            // Only ever a message's first part (every complete one was answered before the
+            // handover): scanned now, so that the decoder holds it as pending again, should
+            // echod stop before the client sends the rest.
             dec.feed(&pending);
-            partial_since = Some(Instant::now());
+            match dec.next_message() {
+                Ok(None) if dec.has_partial() => partial_since = Some(Instant::now()),
+                other => {
+                    shared.warn_rl(format!(
+                        "{label}: closing the resumed session: its pending bytes are not the \
+                         start of one message ({})",
+                        match other {
+                            Err(e) => e.to_string(),
+                            Ok(Some(_)) => "a complete message".to_owned(),
+                            Ok(None) => "no message at all".to_owned(),
+                        }
+                    ));
+                    return;
+                }
+            }
         }
     }
     loop {

@@ -9,9 +9,16 @@
 //! is lost or answered twice. A client that hangs up while echod is down is dropped by systemd
 //! (it polls stored sockets).
 //!
-//! Names in the store: `echod-s<pid>-<n>` (the connection) and `echod-b<pid>-<n>` (its pending
-//! bytes, only when there are some). The new instance removes the names it took back
-//! (`FDSTOREREMOVE=1`), so the store never holds a session twice.
+//! Names in the store: `echod-s<pid>-<n>` (a connection without pending bytes), or
+//! `echod-p<pid>-<n>` (a connection whose pending bytes are in `echod-b<pid>-<n>`, stored first).
+//! A `p` session whose bytes are missing is closed, never resumed without them. The new instance
+//! removes the names it took back (`FDSTOREREMOVE=1`), so the store never holds a session twice;
+//! a session whose removal fails is closed rather than resumed.
+//!
+//! The store's size: systemd 254 and later say it in `$FDSTORE`, and echod then hands over only
+//! as many sessions as fit (two slots for one with pending bytes); the rest are closed as without
+//! `--keep-sessions`. Older systemd does not say, and silently closes what does not fit:
+//! `FileDescriptorStoreMax=` should then be at least twice the sessions expected.
 
 use std::fmt;
 use std::io::Write;
@@ -22,6 +29,7 @@ use stream_pfd::notify::{Notifier, State};
 use stream_pfd::{Connection, ListenFds, PfdSpec};
 
 const SOCKET_PREFIX: &str = "echod-s";
+const SOCKET_WITH_BYTES_PREFIX: &str = "echod-p";
 const BYTES_PREFIX: &str = "echod-b";
 
 /// Where sessions go at SIGTERM: the service manager's fd store.
@@ -31,17 +39,33 @@ pub(crate) struct SessionStore {
     pid: u32,
     next: AtomicU64,
     handed: AtomicUsize,
+    /// Slots left in the store (`$FDSTORE`), when systemd says.
+    slots: Option<AtomicUsize>,
 }
 
 impl SessionStore {
-    /// A store reached through `notifier` (from `NOTIFY_SOCKET`).
-    pub(crate) fn new(notifier: Notifier) -> SessionStore {
+    /// A store reached through `notifier` (from `NOTIFY_SOCKET`), with `slots` fds of room
+    /// (`$FDSTORE`) when known.
+    pub(crate) fn new(notifier: Notifier, slots: Option<usize>) -> SessionStore {
         SessionStore {
             notifier,
             pid: std::process::id(),
             next: AtomicU64::new(0),
             handed: AtomicUsize::new(0),
+            slots: slots.map(AtomicUsize::new),
         }
+    }
+
+    /// Takes `n` slots of the store, if it has them (always, when its size is unknown).
+    fn reserve(&self, n: usize) -> bool {
+        let Some(slots) = &self.slots else {
+            return true;
+        };
+        slots
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
+                left.checked_sub(n)
+            })
+            .is_ok()
     }
 
     /// Sessions handed over so far.
@@ -53,6 +77,10 @@ impl SessionStore {
     /// Returns the session's name; on error nothing of it is in the store and the caller
     /// closes the connection.
     pub(crate) fn hand_over(&self, conn: BorrowedFd<'_>, pending: &[u8]) -> Result<String, String> {
+        let needed = if pending.is_empty() { 1 } else { 2 };
+        if !self.reserve(needed) {
+            return Err("the fd store is full ($FDSTORE)".to_owned());
+        }
         let id = format!("{}-{}", self.pid, self.next.fetch_add(1, Ordering::Relaxed));
         let bytes_name = format!("{BYTES_PREFIX}{id}");
         if !pending.is_empty() {
@@ -67,7 +95,12 @@ impl SessionStore {
                 )
                 .map_err(|e| e.to_string())?;
         }
-        let name = format!("{SOCKET_PREFIX}{id}");
+        let prefix = if pending.is_empty() {
+            SOCKET_PREFIX
+        } else {
+            SOCKET_WITH_BYTES_PREFIX
+        };
+        let name = format!("{prefix}{id}");
         let sent = self.notifier.send_with_fds(
             &[State::FdStore {
                 name: &name,
@@ -133,8 +166,13 @@ pub(crate) fn take_back(fds: &mut ListenFds) -> TakenBack {
     let names: Vec<String> = fds.passed().iter().map(|p| p.name().to_owned()).collect();
     let mut out = TakenBack::default();
     for name in &names {
-        let Some(id) = name.strip_prefix(SOCKET_PREFIX) else {
-            continue;
+        let (id, has_bytes) = match (
+            name.strip_prefix(SOCKET_PREFIX),
+            name.strip_prefix(SOCKET_WITH_BYTES_PREFIX),
+        ) {
+            (Some(id), _) => (id, false),
+            (_, Some(id)) => (id, true),
+            _ => continue,
         };
         out.names.push(name.clone());
         let conn = match PfdSpec::from_name(name)
@@ -148,12 +186,19 @@ pub(crate) fn take_back(fds: &mut ListenFds) -> TakenBack {
             }
         };
         let bytes_name = format!("{BYTES_PREFIX}{id}");
-        let pending = if names.contains(&bytes_name) {
+        let pending = if has_bytes {
+            if !names.contains(&bytes_name) {
+                // Without its pending bytes the session would lose a request: close it.
+                out.problems.push(format!(
+                    "{name}: its pending bytes ({bytes_name}) were not passed back (was the fd \
+                     store full?); closing the session"
+                ));
+                continue;
+            }
             out.names.push(bytes_name.clone());
             match read_pending(fds, &bytes_name) {
                 Ok(p) => p,
                 Err(e) => {
-                    // Without its pending bytes the session would lose a request: close it.
                     out.problems
                         .push(format!("{bytes_name}: {e}; closing {name}"));
                     continue;
@@ -191,10 +236,19 @@ fn read_pending(fds: &mut ListenFds, name: &str) -> Result<Vec<u8>, String> {
 }
 
 /// Tells the service manager to drop `names` from its store (they are this instance's now).
-pub(crate) fn forget(notifier: &Notifier, names: &[String]) {
+/// Returns the names it could not remove.
+pub(crate) fn forget(notifier: &Notifier, names: &[String]) -> Vec<String> {
+    let mut failed = Vec::new();
     for name in names {
         if let Err(e) = notifier.send(&[State::FdStoreRemove { name }]) {
             log::warn!("cannot remove {name} from the fd store: {e}");
+            failed.push(name.clone());
         }
     }
+    failed
+}
+
+/// `$FDSTORE`: the store's size, which systemd 254 and later pass.
+pub(crate) fn store_size() -> Option<usize> {
+    std::env::var("FDSTORE").ok()?.parse().ok()
 }

@@ -44,7 +44,11 @@ fn ready_comes_after_listeners_control_socket_and_sandbox_then_stopping() {
     );
     let msg =
         recv_notify(&notify).unwrap_or_else(|| panic!("no READY=1; stderr:\n{}", p.stderr_text()));
-    assert_eq!(msg, "READY=1\nSTATUS=serving 1 remote(s)");
+    assert_eq!(msg, "READY=1");
+    assert_eq!(
+        recv_notify(&notify).as_deref(),
+        Some("STATUS=serving 1 remote(s)")
+    );
     // At READY=1 everything is in place: listener, control socket, sandbox.
     assert!(sock.exists() && ctl.exists());
     assert_eq!(

@@ -253,13 +253,20 @@ fn fdstore_restart(cx: &mut Ctx) -> Result<(), String> {
     cx.wait_prop("ha-keep.service", "ActiveState", "active", 20 * S)?;
     let second = cx.main_pid("ha-keep.service")?;
     ensure(second != first, || "restart kept the same MainPID".into())?;
-    let journal = cx.wait_journal(
+    cx.wait_journal(
         "ha-keep.service",
         &format!("{CLIENTS} session(s) handed to the fd store"),
     )?;
-    let resumed = journal.matches("resuming session").count();
-    ensure(resumed == CLIENTS as usize, || {
-        format!("the new instance resumed {resumed} of {CLIENTS} sessions:\n{journal}")
+    // The new instance logs one line per session it resumes (journald may lag: poll).
+    let mut journal = String::new();
+    cx.wait_until("every session resumed", 10 * S, || {
+        journal = cx.journal("ha-keep.service")?;
+        Ok(journal.matches("resuming session").count() >= CLIENTS as usize)
+    })
+    .map_err(|e| format!("{e}:\n{journal}"))?;
+    // And client 0's half request went through the store beside its socket.
+    ensure(journal.contains("bytes of a message pending"), || {
+        format!("client 0's half request was not pending at the restart:\n{journal}")
     })?;
 
     clients[0]

@@ -355,6 +355,7 @@ pub fn echod_with_fds(
     use std::os::unix::process::CommandExt;
     let stderr = dir.join(&format!("{name}.stderr"));
     let file = std::fs::File::create(&stderr).expect("stderr file");
+    assert!(fds.len() < 16, "at most 15 fds");
     let names: Vec<&str> = fds.iter().map(|(_, n)| *n).collect();
     let sources: Vec<std::os::fd::RawFd> = fds.iter().map(|(fd, _)| *fd).collect();
     let mut cmd = Command::new("/bin/sh");
@@ -374,17 +375,21 @@ pub fn echod_with_fds(
     let hook = move || {
         // First out of the way (at 100 and up, close-on-exec), then down to 3, 4, ... (dup2
         // clears close-on-exec on the copy): a source that already sits at 3.. is never lost.
+        // The copies go to 100 and up; each lands at the lowest free number there, which
+        // F_DUPFD returns. Sources are few (< 16), so the copies fit in a fixed array.
+        let mut copies = [0 as libc::c_int; 16];
         for (i, &fd) in sources.iter().enumerate() {
             // SAFETY: fcntl(F_DUPFD_CLOEXEC) is async-signal-safe and only changes the fd table
             // of this forked, single-threaded child, which is about to exec.
-            if unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 100 + i as libc::c_int) } < 0 {
+            let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 100) };
+            if copy < 0 {
                 return Err(std::io::Error::last_os_error());
             }
+            copies[i] = copy;
         }
-        for i in 0..sources.len() {
-            let i = i as libc::c_int;
-            // SAFETY: as above; 100 + i is the copy made in the loop before.
-            if unsafe { libc::dup2(100 + i, 3 + i) } < 0 {
+        for (i, &copy) in copies.iter().take(sources.len()).enumerate() {
+            // SAFETY: as above; `copy` is the fd made in the loop before.
+            if unsafe { libc::dup2(copy, 3 + i as libc::c_int) } < 0 {
                 return Err(std::io::Error::last_os_error());
             }
         }
