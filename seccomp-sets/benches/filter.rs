@@ -173,33 +173,6 @@ fn encode(prog: &[libc::sock_filter]) -> Vec<u8> {
         .collect()
 }
 
-/// Loads a raw program as QEMU's libseccomp did: no_new_privs, then TSYNC.
-fn load_raw(bytes: &[u8]) {
-    let mut prog = bpf::decode(bytes);
-    let fprog = libc::sock_fprog {
-        len: u16::try_from(prog.len()).unwrap(),
-        filter: prog.as_mut_ptr(),
-    };
-    // SAFETY: integer-only prctl.
-    let nnp = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
-    assert_eq!(nnp, 0);
-    // SAFETY: `fprog` points to `len` valid instructions alive for the call.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_seccomp,
-            libc::SECCOMP_SET_MODE_FILTER,
-            libc::SECCOMP_FILTER_FLAG_TSYNC,
-            &fprog as *const libc::sock_fprog,
-        )
-    };
-    assert_eq!(
-        r,
-        0,
-        "loading QEMU's filter: {}",
-        std::io::Error::last_os_error()
-    );
-}
-
 /// QEMU's program for [`ALL_SETS`]: read from a running QEMU when possible.
 fn qemu_program() -> (Vec<u8>, String) {
     // SAFETY: geteuid has no preconditions.
@@ -257,7 +230,7 @@ fn child(variant: &str) {
             ctx.load().unwrap();
         }
         "qemu" => match std::env::var_os(QEMU_BPF_ENV) {
-            Some(path) => load_raw(&std::fs::read(path).unwrap()),
+            Some(path) => bpf::load(&std::fs::read(path).unwrap()),
             None => qemu_context().load().unwrap(),
         },
         "ours" => {

@@ -15,6 +15,8 @@
 //! Usage: `cargo test -p seccomp-sets --test enforce [-- FILTER]`; `--list`
 //! lists the cases.
 
+#[path = "common/bpf.rs"]
+mod bpf;
 mod common;
 
 use std::ffi::CString;
@@ -307,43 +309,6 @@ fn act(action: &str) -> Outcome {
     }
 }
 
-/// Loads libseccomp's BPF export with plain prctl(PR_SET_SECCOMP), bypassing
-/// our loader, to show the export enforces the same behaviour.
-fn load_with_prctl(bpf: &[u8]) {
-    let mut insns: Vec<libc::sock_filter> = bpf
-        .chunks_exact(8)
-        .map(|c| libc::sock_filter {
-            code: u16::from_ne_bytes([c[0], c[1]]),
-            jt: c[2],
-            jf: c[3],
-            k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
-        })
-        .collect();
-    let prog = libc::sock_fprog {
-        len: u16::try_from(insns.len()).unwrap(),
-        filter: insns.as_mut_ptr(),
-    };
-    // SAFETY: integer-only prctl.
-    let nnp = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
-    assert_eq!(nnp, 0);
-    // SAFETY: `prog` points to `len` valid instructions alive for the call.
-    let r = unsafe {
-        libc::prctl(
-            libc::PR_SET_SECCOMP,
-            libc::SECCOMP_MODE_FILTER,
-            &prog as *const libc::sock_fprog,
-            0,
-            0,
-        )
-    };
-    assert_eq!(
-        r,
-        0,
-        "prctl(PR_SET_SECCOMP): {}",
-        std::io::Error::last_os_error()
-    );
-}
-
 fn print_outcome(o: Outcome) {
     match o {
         Ok(v) => println!("RESULT ok {v}"),
@@ -367,7 +332,7 @@ fn probe(sandbox: &str, mode: &str, action: &str) -> ExitCode {
                 let f = Filter::builder_for_sets(Default::default())
                     .build()
                     .unwrap();
-                load_with_prctl(&f.export_bpf().unwrap());
+                bpf::load(&f.export_bpf().unwrap());
             }
             to_main.send((tid, Ok(0))).unwrap();
             from_main.recv().unwrap();
@@ -385,7 +350,7 @@ fn probe(sandbox: &str, mode: &str, action: &str) -> ExitCode {
                 .kill_action(KillAction::detect())
                 .build()
                 .unwrap();
-            load_with_prctl(&f.export_bpf().unwrap());
+            bpf::load(&f.export_bpf().unwrap());
         }
         m => {
             let mode: Mode = m.parse().unwrap();

@@ -139,6 +139,42 @@ pub(crate) fn decode(bpf: &[u8]) -> Vec<libc::sock_filter> {
         .collect()
 }
 
+/// Loads raw BPF (`struct sock_filter[]`, native byte order) with plain
+/// `prctl(PR_SET_NO_NEW_PRIVS)` and `prctl(PR_SET_SECCOMP)`, bypassing libseccomp and our
+/// loader: what any consumer of a BPF export does. Panics on failure (test and bench children
+/// only).
+pub(crate) fn load(bpf: &[u8]) {
+    let mut insns = decode(bpf);
+    let prog = libc::sock_fprog {
+        len: u16::try_from(insns.len()).expect("at most 65535 instructions"),
+        filter: insns.as_mut_ptr(),
+    };
+    // SAFETY: integer-only prctl.
+    let nnp = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+    assert_eq!(
+        nnp,
+        0,
+        "PR_SET_NO_NEW_PRIVS: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: `prog` points to `len` valid instructions alive for the call.
+    let r = unsafe {
+        libc::prctl(
+            libc::PR_SET_SECCOMP,
+            libc::SECCOMP_MODE_FILTER,
+            &prog as *const libc::sock_fprog,
+            0,
+            0,
+        )
+    };
+    assert_eq!(
+        r,
+        0,
+        "prctl(PR_SET_SECCOMP): {}",
+        std::io::Error::last_os_error()
+    );
+}
+
 // Classic BPF opcode fields (linux/bpf_common.h).
 const CLASS: u16 = 0x07;
 const LD: u16 = 0x00;
