@@ -218,11 +218,8 @@ fn remove_stale(path: &Path) -> Result<bool, ListenOrBindError> {
             ));
         }
     }
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(failed("removing the stale socket file", e)),
-    }
+    std::fs::remove_file(path).map_err(|e| failed("removing the stale socket file", e))?;
+    Ok(true)
 }
 
 /// A non-blocking stream connect to `path` (so a listener with a full backlog cannot block

@@ -452,3 +452,26 @@ fn std_streams_forward_blocking_reads_and_writes() {
         let _fd: OwnedFd = ours.into();
     }
 }
+
+/// Outside a tokio runtime the conversions fail with an error instead of tokio's panic.
+#[cfg(feature = "tokio")]
+#[test]
+fn tokio_conversions_outside_a_runtime_are_errors() {
+    let (a, _b) = UnixStream::pair().unwrap();
+    let connection = take_connection(a);
+    let err = connection.into_tokio().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot make a tokio stream outside a tokio runtime (call it from async code or inside \
+         Runtime::enter)"
+    );
+    let listener =
+        stream_pfd::Listener::try_from_fd(TcpListener::bind("127.0.0.1:0").unwrap().into())
+            .unwrap();
+    let err = listener.into_tokio().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot make a tokio listener outside a tokio runtime (call it from async code or inside \
+         Runtime::enter)"
+    );
+}

@@ -240,9 +240,26 @@ fn a_bind_failure_names_the_address_and_the_call() {
             .starts_with(&format!("cannot bind {addr}: bind failed: ")),
         "{err}"
     );
+    let cause = std::error::Error::source(&err).expect("the io error");
+    assert!(cause.is::<std::io::Error>(), "{cause:?}");
     assert_eq!(
         std::io::Error::from(err).kind(),
         std::io::ErrorKind::AddrInUse
+    );
+    // A path through a regular file: lstat says so before anything else is tried.
+    let dir = TempDir::new("stream-pfd-fb-notdir");
+    std::fs::write(dir.join("file"), "").unwrap();
+    let through = dir.join("file/web.sock");
+    let err = not_activated()
+        .take_or_bind(&web(), through.to_str().unwrap())
+        .unwrap_err();
+    assert!(
+        matches!(&err, ListenOrBindError::Bind { call: "lstat", .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        std::io::Error::from(err).kind(),
+        std::io::ErrorKind::NotADirectory
     );
     let dir = TempDir::new("stream-pfd-fb-nodir");
     let missing = dir.join("no/such/dir/web.sock");
@@ -295,9 +312,15 @@ fn activated_but_not_passed_is_an_error_and_binds_nothing() {
         "pfd:web: no fd named web: LISTEN_FDS=0 passed no fds; the process was socket-activated \
          (LISTEN_FDS is set), so the fallback address was not bound"
     );
-    // A bad fallback is reported first, activated or not.
+    let err = fds
+        .take_or_bind(&web(), path.to_str().unwrap())
+        .unwrap_err();
+    let cause = std::error::Error::source(&err).expect("the take error");
+    assert!(cause.is::<TakeError>(), "{cause:?}");
+    // A bad fallback is reported first, activated or not; its message is the whole story.
     let err = fds.take_or_bind(&web(), "nope").unwrap_err();
     assert!(matches!(err, ListenOrBindError::Address(_)), "{err:?}");
+    assert!(std::error::Error::source(&err).is_none());
 }
 
 #[test]
@@ -475,4 +498,47 @@ fn the_child_takes_when_activated_and_binds_otherwise() {
         format!("listening {} (bound: not socket-activated)", path.display())
     );
     assert!(path.exists());
+}
+
+/// A listener whose backlog is full is still in use: the check connects without blocking, so
+/// it answers at once instead of waiting for an accept.
+#[test]
+fn a_listener_with_a_full_backlog_is_in_use() {
+    use nix::sys::socket::{
+        AddressFamily, Backlog, SockFlag, SockType, UnixAddr, bind, connect, listen, socket,
+    };
+    use std::os::fd::AsRawFd;
+    let dir = TempDir::new("stream-pfd-fb-full");
+    let path = dir.join("web.sock");
+    let live = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .unwrap();
+    bind(live.as_raw_fd(), &UnixAddr::new(&path).unwrap()).unwrap();
+    listen(&live, Backlog::new(0).unwrap()).unwrap();
+    // Fill the queue: connect without blocking until the kernel says EAGAIN.
+    let mut queued = Vec::new();
+    loop {
+        let client = socket(
+            AddressFamily::Unix,
+            SockType::Stream,
+            SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+            None,
+        )
+        .unwrap();
+        match connect(client.as_raw_fd(), &UnixAddr::new(&path).unwrap()) {
+            Ok(()) => queued.push(client),
+            Err(nix::errno::Errno::EAGAIN) => break,
+            Err(e) => panic!("connect: {e}"),
+        }
+        assert!(queued.len() < 64, "the backlog never filled");
+    }
+    let err = not_activated()
+        .take_or_bind(&web(), path.to_str().unwrap())
+        .unwrap_err();
+    assert!(matches!(err, ListenOrBindError::InUse { .. }), "{err:?}");
+    assert!(std::error::Error::source(&err).is_none());
 }

@@ -327,4 +327,33 @@ fn connection_error_messages() {
         }
     }
     insta::assert_snapshot!("connection_errors", text.join("\n"));
+
+    // A failed system call is the cause, for the chain and for the io::Error kind.
+    let sys = ConnectionError::from(ValidateError::Sys {
+        fd: 3,
+        call: "getsockopt(SO_TYPE)",
+        source: std::io::Error::from_raw_os_error(libc::EACCES),
+    });
+    let cause = std::error::Error::source(&sys).expect("the system error");
+    assert!(cause.is::<std::io::Error>(), "{cause:?}");
+    assert!(
+        std::error::Error::source(&ConnectionError::from(ValidateError::PathOnly { fd: 3 }))
+            .is_none()
+    );
+    assert_eq!(
+        std::io::Error::from(sys).kind(),
+        std::io::ErrorKind::PermissionDenied
+    );
+    // The io::Error kind is the cause's: NotFound for an fd that is not open.
+    let not_open = TakeError::InvalidConnection {
+        spec: spec("pfd:connection"),
+        source: ConnectionError::from(ValidateError::NotOpen {
+            fd: 3,
+            open_limit: None,
+        }),
+    };
+    assert_eq!(
+        std::io::Error::from(not_open).kind(),
+        std::io::ErrorKind::NotFound
+    );
 }
