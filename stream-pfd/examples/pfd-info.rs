@@ -114,7 +114,7 @@ fn take(fds: &mut ListenFds, how: Take, spec: &PfdSpec) -> Result<Vec<Taken>, Ta
             let fd = connection.as_raw_fd();
             println!(
                 "took-connection {} fd={fd} name={} family={} local={} peer={} {}",
-                connection.spec(),
+                spec,
                 connection.name().unwrap_or("-"),
                 connection.info().family(),
                 connection.local_addr(),
@@ -137,7 +137,10 @@ fn serve_std(taken: Vec<Taken>) -> std::io::Result<()> {
         let (spec, listener) = match taken {
             Taken::Listener(spec, listener) => (spec, listener),
             Taken::Connection(connection) => {
-                let (spec, peer) = (connection.spec().clone(), connection.peer_addr().clone());
+                let (spec, peer) = (
+                    connection.spec().expect("taken by spec").clone(),
+                    connection.peer_addr().clone(),
+                );
                 let mut stream = connection.into_std();
                 stream.set_nonblocking(false)?;
                 stream.write_all(greeting(&spec).as_bytes())?;
@@ -187,7 +190,10 @@ fn serve_tokio(taken: Vec<Taken>) -> std::io::Result<()> {
                     (spec, stream, peer)
                 }
                 Taken::Connection(connection) => {
-                    let (spec, peer) = (connection.spec().clone(), connection.peer_addr().clone());
+                    let (spec, peer) = (
+                        connection.spec().expect("taken by spec").clone(),
+                        connection.peer_addr().clone(),
+                    );
                     (spec, connection.into_tokio()?, peer)
                 }
                 Taken::Unvalidated(..) => {
@@ -231,12 +237,52 @@ fn listen_or_bind(specs: &[String], fallback: &str) -> ExitCode {
     }
 }
 
+/// `--stdio`: the inetd-style connection on stdin/stdout (`systemd-socket-activate --inetd
+/// --accept`).
+/// Reports on stderr: stdout was the client's socket, and is `/dev/null` once taken.
+fn serve_stdio() -> ExitCode {
+    let conn = match stream_pfd::Connection::take_stdio() {
+        Ok(conn) => conn,
+        Err(err) => {
+            eprintln!("stdio-error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let fd = conn.as_raw_fd();
+    let peer = conn.peer_addr().clone();
+    eprintln!(
+        "took-stdio fd={fd} family={} local={} peer={peer} {}",
+        conn.info().family(),
+        conn.local_addr(),
+        fd_flags(fd)
+    );
+    // Would have gone to the client before the take; now it goes to /dev/null.
+    println!("a stray line on stdout");
+    let mut stream = conn.into_std();
+    let served = stream
+        .set_nonblocking(false)
+        .and_then(|()| stream.write_all(b"hello from pfd-info via stdin\n"));
+    match served {
+        Ok(()) => {
+            eprintln!("served stdio peer={peer}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("stdio-error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let mut builder = ListenFds::builder();
     let (mut serve, mut tokio, mut print_env) = (false, false, false);
     let mut how = Take::Listener;
     let mut fallback = None;
     let mut specs = Vec::new();
+    if std::env::args().nth(1).as_deref() == Some("--stdio") {
+        return serve_stdio();
+    }
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--no-pid-check" => builder = builder.require_pid_match(false),

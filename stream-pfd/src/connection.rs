@@ -9,6 +9,7 @@ use std::os::unix::net::UnixStream;
 use crate::addr::SocketAddress;
 use crate::info::{ConnectionInfo, Family};
 use crate::spec::PfdSpec;
+use crate::validate::{ConnectionError, ValidateError, validate_connection};
 
 /// An owned connected stream socket that passed
 /// [`validate_connection`](crate::validate_connection), made non-blocking and close-on-exec,
@@ -32,7 +33,7 @@ use crate::spec::PfdSpec;
 pub struct Connection {
     fd: OwnedFd,
     info: ConnectionInfo,
-    spec: PfdSpec,
+    spec: Option<PfdSpec>,
     name: Option<String>,
 }
 
@@ -40,7 +41,7 @@ impl Connection {
     pub(crate) fn new(
         fd: OwnedFd,
         info: ConnectionInfo,
-        spec: PfdSpec,
+        spec: Option<PfdSpec>,
         name: Option<String>,
     ) -> Connection {
         Connection {
@@ -66,9 +67,68 @@ impl Connection {
         self.info.peer_addr()
     }
 
-    /// The `pfd:` remote it was taken as.
-    pub fn spec(&self) -> &PfdSpec {
-        &self.spec
+    /// The `pfd:` remote it was taken as (`None` for [`Connection::take_stdio`]).
+    pub fn spec(&self) -> Option<&PfdSpec> {
+        self.spec.as_ref()
+    }
+
+    /// Takes the connection an inetd-style service manager passes on standard input and
+    /// output (`systemd-socket-activate --inetd --accept`, `Accept=yes` with
+    /// `StandardInput=socket` in a unit, inetd's `nowait` services).
+    ///
+    /// Fd 0 must be a connected stream socket (checked like
+    /// [`validate_connection`], read-only; on failure nothing changes). The connection is then
+    /// moved to a new close-on-exec, non-blocking fd (3 or above), and standard input, and
+    /// standard output when it is the same socket, are pointed at `/dev/null`: a stray
+    /// `println!` can no longer write into the client's stream, nor a read of stdin steal its
+    /// bytes. Standard error is left alone (the journal). A second call finds `/dev/null` on fd
+    /// 0 and fails, so the connection is taken once.
+    ///
+    /// `pfd:` cannot name this socket (fds 0 to 2 are refused on purpose): this is the one way
+    /// to take it.
+    ///
+    /// ```no_run
+    /// // no_run: needs `systemd-socket-activate --inetd --accept -l ... -- this-program`.
+    /// use std::io::Write;
+    /// let conn = stream_pfd::Connection::take_stdio()?;
+    /// eprintln!("serving {}", conn.peer_addr());
+    /// let mut stream = conn.into_std();
+    /// stream.set_nonblocking(false)?;
+    /// stream.write_all(b"hello\n")?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn take_stdio() -> Result<Connection, ConnectionError> {
+        let stdin = io::stdin();
+        let fd0 = stdin.as_fd();
+        let info = validate_connection(fd0)?;
+        let sys = |call: &'static str, source: io::Error| {
+            ConnectionError::from(ValidateError::Sys {
+                fd: 0,
+                call,
+                source,
+            })
+        };
+        let fd = fd0
+            .try_clone_to_owned()
+            .map_err(|e| sys("fcntl(F_DUPFD_CLOEXEC)", e))?;
+        let devnull = std::fs::File::open("/dev/null").map_err(|e| sys("open(/dev/null)", e))?;
+        let identity = |fd: BorrowedFd<'_>| {
+            nix::sys::stat::fstat(fd)
+                .ok()
+                .map(|st| (st.st_dev, st.st_ino))
+        };
+        let same_on_stdout =
+            identity(io::stdout().as_fd()).is_some_and(|id| Some(id) == identity(fd.as_fd()));
+        if same_on_stdout {
+            nix::unistd::dup2_stdout(&devnull).map_err(|e| sys("dup2(/dev/null, 1)", e.into()))?;
+        }
+        nix::unistd::dup2_stdin(&devnull).map_err(|e| sys("dup2(/dev/null, 0)", e.into()))?;
+        let nonblocking = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_GETFL).and_then(|f| {
+            let flags = nix::fcntl::OFlag::from_bits_retain(f) | nix::fcntl::OFlag::O_NONBLOCK;
+            nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_SETFL(flags))
+        });
+        nonblocking.map_err(|e| sys("fcntl(F_SETFL, O_NONBLOCK)", e.into()))?;
+        Ok(Connection::new(fd, info, None, None))
     }
 
     /// Its `LISTEN_FDNAMES` name when it was passed by systemd (`connection` for an

@@ -75,7 +75,7 @@ impl ListenFds {
     pub fn take_connection(&mut self, spec: &PfdSpec) -> Result<Connection, TakeError> {
         let target = self.resolve(spec)?;
         let (fd, info, target) = claim_one(target, Claim::Nonblocking, check_connection)?;
-        Ok(Connection::new(fd, info, target.spec, target.name))
+        Ok(Connection::new(fd, info, Some(target.spec), target.name))
     }
 
     /// Takes the fd `spec` names **without validating it**: for an fd-store entry that is not

@@ -45,7 +45,7 @@ fn a_connected_unix_socket_is_taken_with_its_peer() {
     let connection = take_connection(server);
 
     assert_eq!(connection.as_raw_fd(), fd);
-    assert_eq!(connection.spec(), &PfdSpec::from_number(fd).unwrap());
+    assert_eq!(connection.spec(), Some(&PfdSpec::from_number(fd).unwrap()));
     assert_eq!(connection.name(), None);
     assert_eq!(connection.info().family(), Family::Unix);
     assert_eq!(connection.info().protocol(), 0);

@@ -442,3 +442,75 @@ fn axum_example_serves_http_over_activated_tcp_sockets() {
         format!("serving on {addr_b} (socket-activated, sandbox {AXUM_SANDBOX})")
     );
 }
+
+/// `--inetd --accept`: the connection arrives on stdin and stdout; `Connection::take_stdio` takes it
+/// (fd 0 validated as a connected socket, moved to fd 3 or above, stdin and stdout pointed at
+/// /dev/null so that a stray print cannot reach the client).
+#[test]
+fn inetd_connection_on_stdio_is_taken_and_served() {
+    let test = "inetd_connection_on_stdio_is_taken_and_served";
+    let (Some(activate), Some(prog)) = (activator(test), pfd_info(test)) else {
+        return;
+    };
+    let dir = TempDir::new("stream-pfd-sa-inetd");
+    let (path, text) = sock(&dir, "inetd.sock");
+    let log = dir.join("stderr");
+    let mut child = Command::new(&activate)
+        .args(["--inetd", "--accept", "-l", &text, "--"])
+        .arg(&prog)
+        .arg("--stdio")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("spawn systemd-socket-activate");
+    let client = connect_unix(&path);
+    // Exactly the greeting: the stray println! after the take went to /dev/null.
+    assert_eq!(read_all(client), "hello from pfd-info via stdin\n");
+    let deadline = Instant::now() + TIMEOUT;
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("served stdio") || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let took = text
+        .lines()
+        .find(|l| l.starts_with("took-stdio"))
+        .unwrap_or_else(|| panic!("no took-stdio line:\n{text}"));
+    let fd: i32 = took["took-stdio fd=".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(fd >= 3, "{took}");
+    assert!(
+        took.contains(&format!("family=AF_UNIX local={}", path.display()))
+            && took.ends_with("nonblock=yes cloexec=yes"),
+        "{took}"
+    );
+    assert!(text.contains("served stdio peer="), "{text}");
+}
+
+/// Without a connection on stdin, `take_stdio` refuses and names fd 0 and what it is.
+#[test]
+fn take_stdio_refuses_a_pipe() {
+    let Some(prog) = pfd_info("take_stdio_refuses_a_pipe") else {
+        return;
+    };
+    let out = Command::new(&prog)
+        .arg("--stdio")
+        .stdin(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("stdio-error: ") && err.contains("fd 0") && err.contains("pipe"),
+        "{err}"
+    );
+}
