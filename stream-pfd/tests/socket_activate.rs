@@ -514,3 +514,25 @@ fn take_stdio_refuses_a_pipe() {
         "{err}"
     );
 }
+
+/// A connection that is already non-blocking on stdin stays non-blocking once taken (the flag
+/// is added, never toggled), and the peer gets the greeting.
+#[test]
+fn take_stdio_keeps_a_nonblocking_connection_nonblocking() {
+    let Some(prog) = pfd_info("take_stdio_keeps_a_nonblocking_connection_nonblocking") else {
+        return;
+    };
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    theirs.set_nonblocking(true).unwrap();
+    let out = Command::new(&prog)
+        .arg("--stdio")
+        .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let took = err.lines().find(|l| l.starts_with("took-stdio")).unwrap();
+    assert!(took.ends_with("nonblock=yes cloexec=yes"), "{took}");
+    assert_eq!(read_all(ours), "hello from pfd-info via stdin\n");
+}
