@@ -120,6 +120,10 @@ fn run_crate(bin: &Path, krate: &str, in_diff: Option<&Path>) -> Result<Row, Str
             krate,
             "--all-features",
             "--no-shuffle",
+            // cargo-mutants' jobserver pipe would be inherited by the programs the tests start
+            // (stream-pfd's count the fds they are passed), and fail the unmutated baseline.
+            "--jobserver",
+            "false",
         ])
         .arg("--output")
         .arg(&out)
