@@ -12,7 +12,7 @@ use crate::spec::PfdSpec;
 use crate::validate::{ConnectionError, ValidateError, validate_connection};
 
 /// An owned connected stream socket that passed
-/// [`validate_connection`](crate::validate_connection), made non-blocking and close-on-exec,
+/// [`validate_connection`], made non-blocking and close-on-exec,
 /// with its peer's address.
 ///
 /// Get one from [`ListenFds::take_connection`](crate::ListenFds::take_connection): the
