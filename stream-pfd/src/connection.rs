@@ -78,11 +78,13 @@ impl Connection {
     ///
     /// Fd 0 must be a connected stream socket (checked like
     /// [`validate_connection`], read-only; on failure nothing changes). The connection is then
-    /// moved to a new close-on-exec, non-blocking fd (3 or above), and standard input, and
-    /// standard output when it is the same socket, are pointed at `/dev/null`: a stray
-    /// `println!` can no longer write into the client's stream, nor a read of stdin steal its
-    /// bytes. Standard error is left alone (the journal). A second call finds `/dev/null` on fd
-    /// 0 and fails, so the connection is taken once.
+    /// moved to a new close-on-exec, non-blocking fd (3 or above), and standard input, standard
+    /// output and standard error, each when it is the same socket (inetd and
+    /// `StandardInput=socket` put it on all three by default), are pointed at `/dev/null`: a
+    /// stray `println!` or log line can no longer write into the client's stream, nor a read of
+    /// stdin steal its bytes. Log to the journal (`StandardError=journal`) or a file instead. A
+    /// second call finds `/dev/null` on fd 0 and fails, so the connection is taken once; call it
+    /// from one thread, before any other takes fd 0.
     ///
     /// `pfd:` cannot name this socket (fds 0 to 2 are refused on purpose): this is the one way
     /// to take it.
@@ -111,23 +113,30 @@ impl Connection {
         let fd = fd0
             .try_clone_to_owned()
             .map_err(|e| sys("fcntl(F_DUPFD_CLOEXEC)", e))?;
+        // O_NONBLOCK first: the last step that can fail, so that a failure leaves stdio as it
+        // was (the flag is on the shared file description: harmless once stdio is redirected).
+        let nonblocking = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_GETFL).and_then(|f| {
+            let flags = nix::fcntl::OFlag::from_bits_retain(f) | nix::fcntl::OFlag::O_NONBLOCK;
+            nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_SETFL(flags))
+        });
+        nonblocking.map_err(|e| sys("fcntl(F_SETFL, O_NONBLOCK)", e.into()))?;
         let devnull = std::fs::File::open("/dev/null").map_err(|e| sys("open(/dev/null)", e))?;
         let identity = |fd: BorrowedFd<'_>| {
             nix::sys::stat::fstat(fd)
                 .ok()
                 .map(|st| (st.st_dev, st.st_ino))
         };
-        let same_on_stdout =
-            identity(io::stdout().as_fd()).is_some_and(|id| Some(id) == identity(fd.as_fd()));
-        if same_on_stdout {
+        let ours = identity(fd.as_fd());
+        let same = |other: BorrowedFd<'_>| ours.is_some() && identity(other) == ours;
+        // Errors from here on are reported after the connection is already ours: dup2 onto an
+        // open fd with /dev/null cannot fail but for EINTR/EBUSY, which Linux does not return.
+        if same(io::stdout().as_fd()) {
             nix::unistd::dup2_stdout(&devnull).map_err(|e| sys("dup2(/dev/null, 1)", e.into()))?;
         }
+        if same(io::stderr().as_fd()) {
+            nix::unistd::dup2_stderr(&devnull).map_err(|e| sys("dup2(/dev/null, 2)", e.into()))?;
+        }
         nix::unistd::dup2_stdin(&devnull).map_err(|e| sys("dup2(/dev/null, 0)", e.into()))?;
-        let nonblocking = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_GETFL).and_then(|f| {
-            let flags = nix::fcntl::OFlag::from_bits_retain(f) | nix::fcntl::OFlag::O_NONBLOCK;
-            nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_SETFL(flags))
-        });
-        nonblocking.map_err(|e| sys("fcntl(F_SETFL, O_NONBLOCK)", e.into()))?;
         Ok(Connection::new(fd, info, None, None))
     }
 

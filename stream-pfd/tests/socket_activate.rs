@@ -536,3 +536,24 @@ fn take_stdio_keeps_a_nonblocking_connection_nonblocking() {
     assert!(took.ends_with("nonblock=yes cloexec=yes"), "{took}");
     assert_eq!(read_all(ours), "hello from pfd-info via stdin\n");
 }
+
+/// inetd's default: the connection on stdin, stdout and stderr. After the take, neither the
+/// stray println! nor the log lines on stderr reach the client: it reads exactly the greeting.
+#[test]
+fn take_stdio_keeps_prints_and_logs_out_of_the_stream() {
+    let Some(prog) = pfd_info("take_stdio_keeps_prints_and_logs_out_of_the_stream") else {
+        return;
+    };
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let out = theirs.try_clone().unwrap();
+    let err = theirs.try_clone().unwrap();
+    let status = Command::new(&prog)
+        .arg("--stdio")
+        .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
+        .stdout(Stdio::from(std::os::fd::OwnedFd::from(out)))
+        .stderr(Stdio::from(std::os::fd::OwnedFd::from(err)))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(read_all(ours), "hello from pfd-info via stdin\n");
+}
