@@ -467,14 +467,10 @@ fn inetd_connection_on_stdio_is_taken_and_served() {
     let client = connect_unix(&path);
     // Exactly the greeting: the stray println! after the take went to /dev/null.
     assert_eq!(read_all(client), "hello from pfd-info via stdin\n");
-    let deadline = Instant::now() + TIMEOUT;
-    let text = loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if text.contains("served stdio") || Instant::now() > deadline {
-            break text;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    wait::until_true("pfd-info to report the connection served", || {
+        std::fs::read_to_string(&log).is_ok_and(|t| t.contains("served stdio"))
+    });
+    let text = std::fs::read_to_string(&log).unwrap();
     let _ = child.kill();
     let _ = child.wait();
     let took = text

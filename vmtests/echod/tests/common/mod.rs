@@ -300,46 +300,7 @@ pub fn echod_with_listener(
     args: &[&str],
 ) -> Proc {
     use std::os::fd::AsRawFd;
-    use std::os::unix::process::CommandExt;
-    let stderr = dir.join(&format!("{name}.stderr"));
-    let file = std::fs::File::create(&stderr).expect("stderr file");
-    let source = listener.as_raw_fd();
-    let mut cmd = Command::new("/bin/sh");
-    cmd.arg("-c")
-        .arg("LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" \"$@\"")
-        .arg(echod_bin())
-        .args(args)
-        .env_remove("LISTEN_FDNAMES")
-        .env_remove("LISTEN_PIDFDID")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(file);
-    let hook = move || {
-        // dup2 onto itself keeps FD_CLOEXEC: when the listener already is fd 3, clear the flag.
-        let r = if source == 3 {
-            // SAFETY: fcntl(F_SETFD) is async-signal-safe and only changes the flags of an fd of
-            // this forked, single-threaded child, which is about to exec.
-            unsafe { libc::fcntl(3, libc::F_SETFD, 0) }
-        } else {
-            // SAFETY: dup2 is async-signal-safe and only changes the fd table of this forked,
-            // single-threaded child, which is about to exec; the copy at 3 has no FD_CLOEXEC.
-            unsafe { libc::dup2(source, 3) }
-        };
-        if r < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(())
-    };
-    // SAFETY: the hook calls only dup2 or fcntl (async-signal-safe) and allocates nothing.
-    unsafe {
-        cmd.pre_exec(hook);
-    }
-    let child = cmd.spawn().expect("spawn echod with a listener");
-    Proc {
-        child,
-        stderr,
-        status: None,
-    }
+    spawn_with_fds(dir, name, &[listener.as_raw_fd()], None, None, args)
 }
 
 /// Spawns `echod ARGS` with `fds` passed as fds 3, 4, ... the way systemd passes them
@@ -352,31 +313,50 @@ pub fn echod_with_fds(
     notify: &Path,
     args: &[&str],
 ) -> Proc {
+    let names: Vec<&str> = fds.iter().map(|(_, n)| *n).collect();
+    let sources: Vec<std::os::fd::RawFd> = fds.iter().map(|(fd, _)| *fd).collect();
+    spawn_with_fds(dir, name, &sources, Some(&names), Some(notify), args)
+}
+
+/// `echod ARGS` with `sources` at fds 3, 4, ..., `LISTEN_FDNAMES` set from `names` (or unset),
+/// and `NOTIFY_SOCKET` set to `notify` when given.
+fn spawn_with_fds(
+    dir: &TempDir,
+    name: &str,
+    sources: &[std::os::fd::RawFd],
+    names: Option<&[&str]>,
+    notify: Option<&Path>,
+    args: &[&str],
+) -> Proc {
     use std::os::unix::process::CommandExt;
     let stderr = dir.join(&format!("{name}.stderr"));
     let file = std::fs::File::create(&stderr).expect("stderr file");
-    assert!(fds.len() < 16, "at most 15 fds");
-    let names: Vec<&str> = fds.iter().map(|(_, n)| *n).collect();
-    let sources: Vec<std::os::fd::RawFd> = fds.iter().map(|(fd, _)| *fd).collect();
+    assert!(sources.len() < 16, "at most 15 fds");
+    let sources = sources.to_vec();
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c")
         .arg(format!(
             "LISTEN_PID=$$ LISTEN_FDS={} exec \"$0\" \"$@\"",
-            fds.len()
+            sources.len()
         ))
         .arg(echod_bin())
         .args(args)
-        .env("LISTEN_FDNAMES", names.join(":"))
-        .env("NOTIFY_SOCKET", notify)
         .env_remove("LISTEN_PIDFDID")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(file);
+    match names {
+        Some(names) => cmd.env("LISTEN_FDNAMES", names.join(":")),
+        None => cmd.env_remove("LISTEN_FDNAMES"),
+    };
+    if let Some(notify) = notify {
+        cmd.env("NOTIFY_SOCKET", notify);
+    }
     let hook = move || {
-        // First out of the way (at 100 and up, close-on-exec), then down to 3, 4, ... (dup2
-        // clears close-on-exec on the copy): a source that already sits at 3.. is never lost.
-        // The copies go to 100 and up; each lands at the lowest free number there, which
-        // F_DUPFD returns. Sources are few (< 16), so the copies fit in a fixed array.
+        // First out of the way (close-on-exec copies at the lowest free numbers from 100, as
+        // F_DUPFD returns them), then down to 3, 4, ... (dup2 clears close-on-exec on the
+        // copy): a source that already sits at 3.. is never lost. At most 15 sources, so the
+        // copies fit in a fixed array (no allocation after fork).
         let mut copies = [0 as libc::c_int; 16];
         for (i, &fd) in sources.iter().enumerate() {
             // SAFETY: fcntl(F_DUPFD_CLOEXEC) is async-signal-safe and only changes the fd table
@@ -399,7 +379,7 @@ pub fn echod_with_fds(
     unsafe {
         cmd.pre_exec(hook);
     }
-    let child = cmd.spawn().expect("spawn echod with fds");
+    let child = cmd.spawn().expect("spawn echod with passed fds");
     Proc {
         child,
         stderr,
