@@ -35,6 +35,16 @@ pub(crate) const HOST: &[Need] = &[
         package: "openvswitch-common",
     },
     Need {
+        why: "OVSDB server peer (echod's peer benchmark)",
+        probe: "ovsdb-server",
+        package: "openvswitch-common",
+    },
+    Need {
+        why: "a fresh database for the benchmark's ovsdb-server",
+        probe: "ovsdb-tool",
+        package: "openvswitch-common",
+    },
+    Need {
         why: "checking the guest's shell script",
         probe: "shellcheck",
         package: "shellcheck",

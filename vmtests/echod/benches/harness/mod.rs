@@ -1,0 +1,252 @@
+//! What the echod benchmarks that count echo round trips share: the blocking client, the
+//! measurement window, and the comparison of two daemons in interleaved rounds (median of the
+//! per-round ratios). `cargo bench` passes `--bench`; without it (`cargo test --all-targets`)
+//! each comparison is a quick smoke run of the same code, replies still checked.
+
+#![allow(dead_code)]
+
+use crate::common::TempDir;
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+/// `cargo bench` passes `--bench`; without it (`cargo test --all-targets`) this is a quick smoke
+/// run of the same code.
+pub(crate) fn bench_mode() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
+fn window() -> Duration {
+    if bench_mode() {
+        Duration::from_millis(400)
+    } else {
+        Duration::from_millis(50)
+    }
+}
+
+fn warmup() -> Duration {
+    window() / 4
+}
+
+fn reps() -> usize {
+    if bench_mode() { 15 } else { 1 }
+}
+
+/// How the client checks each reply. Either way it reads until it holds one complete JSON value
+/// (serde_json decides where the value ends; no fixed byte count), and that value must equal
+/// `{"id":ID,"result":PARAMS,"error":null}`; nothing but whitespace may follow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// Equal as JSON values: for comparing with another implementation, whose bytes may differ
+    /// (ovsdb-server re-serializes the params; echod echoes them as received).
+    Json,
+    /// Also byte for byte equal to echod's serialization (`{"id":..,"result":..,"error":null}`,
+    /// nothing after it): for echod against itself.
+    Exact,
+}
+
+/// One blocking JSON-RPC client connection doing `echo` round trips.
+#[derive(Debug)]
+pub(crate) struct EchoClient {
+    stream: UnixStream,
+    request: Vec<u8>,
+    want: Value,
+    want_bytes: Vec<u8>,
+    check: Check,
+    buf: Vec<u8>,
+}
+
+impl EchoClient {
+    /// Connects to `path`; client number `t` sends `{"method":"echo","params":["bench",t],"id":t}`.
+    pub(crate) fn connect(path: &Path, t: usize, check: Check) -> EchoClient {
+        let stream = UnixStream::connect(path)
+            .unwrap_or_else(|e| panic!("connect to {}: {e}", path.display()));
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("set_read_timeout");
+        let request = format!(r#"{{"method":"echo","params":["bench",{t}],"id":{t}}}"#);
+        let want_bytes = format!(r#"{{"id":{t},"result":["bench",{t}],"error":null}}"#);
+        EchoClient {
+            stream,
+            request: request.into_bytes(),
+            want: serde_json::from_str(&want_bytes).expect("the expected reply is JSON"),
+            want_bytes: want_bytes.into_bytes(),
+            check,
+            buf: Vec::with_capacity(256),
+        }
+    }
+
+    /// One request and its reply; panics on a wrong reply.
+    pub(crate) fn round_trip(&mut self) {
+        self.stream.write_all(&self.request).expect("write");
+        let reply = self.read_value();
+        if reply != self.want {
+            panic!(
+                "wrong reply: {}, expected {} (as JSON)",
+                String::from_utf8_lossy(&self.buf),
+                String::from_utf8_lossy(&self.want_bytes)
+            );
+        }
+        if self.check == Check::Exact {
+            assert_eq!(
+                String::from_utf8_lossy(&self.buf),
+                String::from_utf8_lossy(&self.want_bytes),
+                "reply bytes"
+            );
+        }
+    }
+
+    /// Reads until `buf` holds one complete JSON value (and at most whitespace after it).
+    fn read_value(&mut self) -> Value {
+        self.buf.clear();
+        let mut chunk = [0u8; 1024];
+        loop {
+            let n = self.stream.read(&mut chunk).expect("read a reply");
+            assert!(
+                n > 0,
+                "the server closed the connection instead of replying"
+            );
+            self.buf.extend_from_slice(&chunk[..n]);
+            let mut values = serde_json::Deserializer::from_slice(&self.buf).into_iter::<Value>();
+            match values.next() {
+                Some(Ok(v)) => {
+                    let rest = &self.buf[values.byte_offset()..];
+                    assert!(
+                        rest.iter().all(u8::is_ascii_whitespace),
+                        "more than one reply to one request: {:?}",
+                        String::from_utf8_lossy(&self.buf)
+                    );
+                    return v;
+                }
+                // Only part of the value (or only whitespace) so far.
+                Some(Err(e)) if e.is_eof() => {}
+                None => {}
+                Some(Err(e)) => panic!(
+                    "the reply is not JSON ({e}): {:?}",
+                    String::from_utf8_lossy(&self.buf)
+                ),
+            }
+        }
+    }
+}
+
+/// Round trips per second with `clients` connections to the Unix socket `path`, counted from
+/// the moment every client is connected until the window closes (connect and join times
+/// excluded).
+pub(crate) fn measure(path: &Path, clients: usize, check: Check, window: Duration) -> f64 {
+    let stop = Arc::new(AtomicBool::new(false));
+    let ready = Arc::new(Barrier::new(clients + 1));
+    let mut threads = Vec::new();
+    for t in 0..clients {
+        let path = path.to_owned();
+        let stop = stop.clone();
+        let ready = ready.clone();
+        threads.push(std::thread::spawn(move || {
+            let mut client = EchoClient::connect(&path, t, check);
+            let mut n = 0u64;
+            ready.wait();
+            while !stop.load(Ordering::Relaxed) {
+                client.round_trip();
+                n += 1;
+            }
+            n
+        }));
+    }
+    ready.wait();
+    let start = Instant::now();
+    std::thread::sleep(window);
+    stop.store(true, Ordering::Relaxed);
+    let elapsed = start.elapsed();
+    let total: u64 = threads
+        .into_iter()
+        .map(|t| t.join().expect("client thread"))
+        .sum();
+    total as f64 / elapsed.as_secs_f64()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    v[v.len() / 2]
+}
+
+/// One daemon under test: its processes (killed on drop) and the socket to measure.
+pub(crate) struct Target {
+    pub(crate) procs: Vec<crate::common::Proc>,
+    pub(crate) sock: PathBuf,
+}
+
+/// How a comparison is run and printed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Comparison<'a> {
+    /// The line's label, e.g. `echod/echo`.
+    pub(crate) what: &'a str,
+    /// Printed in parentheses after the ratio, e.g. `goal >= 0.98`.
+    pub(crate) goal: &'a str,
+    /// The names of A and B in the line.
+    pub(crate) names: (&'a str, &'a str),
+    /// Client connections, each its own thread.
+    pub(crate) clients: usize,
+    pub(crate) check: Check,
+}
+
+/// Measures `a` against `b` and prints one line: both medians in round trips per second and
+/// the median of the per-round ratios a/b. Every round starts both daemons afresh (so that where
+/// the scheduler happened to put one process's threads does not decide the result; `round` is
+/// passed to the constructors for unique file names), warms them up, and measures them in
+/// alternating order (AB, BA, ...) so that drift cancels out.
+pub(crate) fn compare(
+    c: Comparison<'_>,
+    dir: &TempDir,
+    make_a: impl Fn(&TempDir, usize) -> Target,
+    make_b: impl Fn(&TempDir, usize) -> Target,
+) {
+    let run = |t: &Target, w: Duration| measure(&t.sock, c.clients, c.check, w);
+    let (mut ra, mut rb, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..reps() {
+        let a = make_a(dir, round);
+        let b = make_b(dir, round);
+        let (x, y) = if round % 2 == 0 {
+            run(&a, warmup());
+            run(&b, warmup());
+            let x = run(&a, window());
+            (x, run(&b, window()))
+        } else {
+            run(&b, warmup());
+            run(&a, warmup());
+            let y = run(&b, window());
+            (run(&a, window()), y)
+        };
+        ra.push(x);
+        rb.push(y);
+        ratios.push(x / y);
+    }
+    let (ma, mb, ratio) = (median(ra), median(rb), median(ratios));
+    let note = if bench_mode() {
+        ""
+    } else {
+        " [smoke run: not a measurement, use cargo bench]"
+    };
+    println!(
+        "{}: {} {:.0} round trips/s, {} {:.0} round trips/s, median per-round ratio {:.3} ({}){note}",
+        c.what, c.names.0, ma, c.names.1, mb, ratio, c.goal
+    );
+}
+
+/// echod serving `punix:DIR/NAME.sock` with `extra` arguments, once it listens.
+pub(crate) fn start_echod(dir: &TempDir, name: &str, extra: &[&str]) -> Target {
+    let sock = dir.join(&format!("{name}.sock"));
+    let remote = format!("--remote=punix:{}", sock.display());
+    let mut args = vec![remote.as_str(), "--log-level=warn"];
+    args.extend_from_slice(extra);
+    let _ = std::fs::remove_file(&sock);
+    let mut p = crate::common::Proc::spawn(dir, name, crate::common::echod_bin(), &args);
+    crate::common::wait_listening(&sock, &mut p);
+    Target {
+        procs: vec![p],
+        sock,
+    }
+}
