@@ -4,4 +4,5 @@
 // Unsafe code only in `scenarios::sysexport::calls` (the raw calls its probe makes).
 #![deny(unsafe_code)]
 
+pub mod passfd;
 pub mod scenarios;

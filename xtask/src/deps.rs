@@ -343,8 +343,8 @@ impl Apt {
                 temporary: None,
             });
         }
-        let host =
-            host_codename().ok_or("the host's Debian release is unknown (/etc/os-release)")?;
+        let host = crate::mirror::host_codename()
+            .ok_or("the host's Debian release is unknown (/etc/os-release)")?;
         if suite != format!("{host}-backports") {
             return Err(format!(
                 "not in the machine's apt sources, and only {host}-backports is added automatically"
@@ -436,15 +436,6 @@ impl Drop for Apt {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
-}
-
-/// `VERSION_CODENAME` of /etc/os-release (`bookworm`).
-fn host_codename() -> Option<String> {
-    let text = std::fs::read_to_string("/etc/os-release").ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix("VERSION_CODENAME="))
-        .map(|v| v.trim_matches('"').to_string())
-        .filter(|v| !v.is_empty())
 }
 
 /// `cargo xtask deps`: install everything the host tests and the VM suite need.

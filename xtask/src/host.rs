@@ -4,9 +4,11 @@ use crate::deps;
 use crate::util::{LIBRARY_CRATES, Outcome, cargo, print_summary, run, step};
 use std::process::Command;
 
-/// `cargo xtask test [--host-only | --vm-only]`, or `cargo xtask test --repeat N [--load]
+/// `cargo xtask test [--host-only | --vm-only] [--suite NAME]...`, or `cargo xtask test --repeat N [--load]
 /// [FILTER]`.
 pub(crate) fn test_command(args: &[String]) -> Result<(), String> {
+    let (suites, args) = crate::vm::take_suites(args)?;
+    let args = &args[..];
     let mut host = true;
     let mut vm = true;
     let mut runs: Option<u32> = None;
@@ -32,14 +34,17 @@ pub(crate) fn test_command(args: &[String]) -> Result<(), String> {
             }
             other => {
                 return Err(format!(
-                    "unknown option `{other}` for `test`; expected --host-only, --vm-only, or \
-                     --repeat N [--load] [FILTER]"
+                    "unknown option `{other}` for `test`; expected --host-only, --vm-only, \
+                     --suite NAME, or --repeat N [--load] [FILTER]"
                 ));
             }
         }
     }
     if !host && !vm {
         return Err("--host-only and --vm-only exclude each other".into());
+    }
+    if !vm && !suites.is_empty() {
+        return Err("--suite chooses the VM suites; it does not go with --host-only".into());
     }
     if let Some(runs) = runs {
         if !vm || !host {
@@ -62,7 +67,7 @@ pub(crate) fn test_command(args: &[String]) -> Result<(), String> {
         host_steps(&mut outcomes);
     }
     if vm {
-        crate::vm::suite(&mut outcomes);
+        crate::vm::suite(&mut outcomes, &suites);
     }
     if print_summary(&outcomes) {
         Ok(())

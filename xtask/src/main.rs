@@ -1,13 +1,16 @@
 //! `cargo xtask`: the project's automation, with no dependencies beyond std.
 //!
 //! ```text
-//! cargo xtask test [--host-only | --vm-only]   every test (installs what a fresh machine lacks)
+//! cargo xtask test [--host-only | --vm-only] [--suite NAME]...
+//!                                              every test (installs what a fresh machine lacks);
+//!                                              the VM suite on bookworm, trixie and sid
 //! cargo xtask test --repeat N [--load] [FILTER] the host tests N times, listing every failure
-//! cargo xtask demo                             boot a systemd VM and narrate echod's walkthrough
+//! cargo xtask demo [--suite NAME]              boot a systemd VM and narrate echod's walkthrough
 //! cargo xtask bench                            benchmarks, reported as ratios against a baseline
 //! cargo xtask mutants [CRATE...]               mutation testing of the library crates
-//! cargo xtask image [--rebuild]                build (or rebuild) the cached guest image
-//! cargo xtask vm [-- CMD...]                   a shell in the guest, or one command and its status
+//! cargo xtask image [--suite NAME]... [--rebuild]  build (or rebuild) cached guest images
+//! cargo xtask vm [--suite NAME] [--copy SRC[:DEST]]... [-- CMD...]
+//!                                              a shell in the guest, or one command and its status
 //! cargo xtask deps                             only install the prerequisites
 //! ```
 //!
@@ -34,13 +37,18 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
-  test [--host-only | --vm-only]  run every test: host checks (fmt, clippy, tests, docs, packaging)
-                                  then the VM suite under real systemd; installs missing packages
+  test [--host-only | --vm-only] [--suite NAME]...
+                                  run every test: host checks (fmt, clippy, tests, docs, packaging)
+                                  then the VM suite under real systemd on Debian bookworm, trixie
+                                  and sid (one boot each; --suite narrows it, repeatable) and one
+                                  scenario x suite table; installs missing packages
   test --repeat N [--load] [FILTER]
                                   run the host tests (or those matching FILTER) N times and list
                                   every test that failed at least once; --load keeps the machine
                                   busy with parallel builds during the first half of the runs
-  demo                            boot a systemd VM and walk through socket activation and sandboxing
+  demo [--suite NAME]             boot a systemd VM (the host's suite unless --suite names one of
+                                  bookworm, trixie, sid) and walk through socket activation and
+                                  sandboxing
   bench                           run the benchmarks (ratios against a baseline in the same run)
   mutants [CRATE...]              mutation testing (cargo-mutants, installed on demand under
                                   target/tools) of the library crates or those named: a table of
@@ -48,9 +56,18 @@ commands:
                                   on the allowlist (.cargo/mutants.toml). `test` runs only the
                                   mutants in what differs from origin/main or main
                                   (HARDEN_MUTANTS_BASE names another base)
-  image [--rebuild]               build the guest image (cached under the user's cache directory)
-  vm [-- CMD...]                  interactive shell in the guest, or run CMD and return its status
-                                  (one argument is a shell line, several are a program and its args)
+  image [--suite NAME]... [--rebuild]
+                                  build guest images (the host's suite by default), cached under
+                                  the user's cache directory; sid's records its build date and
+                                  --rebuild refreshes it
+  vm [--suite NAME] [--copy SRC[:DEST]]... [-- CMD...]
+                                  interactive shell in the guest, or run CMD and return its status
+                                  (one argument is a shell line, several are a program and its
+                                  args). --copy carries a file or directory in: to DEST, or by
+                                  default a unit file to /etc/systemd/system/ (then daemon-reload),
+                                  an executable to /usr/local/bin/, anything else to /root/.
+                                  The guest has D-Bus: systemctl start --wait and
+                                  systemd-run --wait --pipe work
   deps                            install the prerequisites only (apt-get, when root)
 
 options for every command:

@@ -4,20 +4,60 @@
 
 use std::path::PathBuf;
 
-/// The Debian mirror for `suite`, taken from the machine's own apt configuration (or
-/// `HARDEN_VM_MIRROR`).
-pub(crate) fn for_suite(suite: &str) -> Result<String, String> {
+/// A Debian mirror for one suite, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Mirror {
+    pub(crate) uri: String,
+    /// The host's suite, when the machine has no apt source for this suite and the mirror is
+    /// the one configured for the host's (a Debian mirror carries every suite).
+    pub(crate) borrowed_from: Option<String>,
+}
+
+/// The Debian mirror for `suite`: `HARDEN_VM_MIRROR`, else the machine's own apt source for
+/// `suite`, else the one for the host's own suite (said on stderr, since it is a guess).
+pub(crate) fn for_suite(suite: &str) -> Result<Mirror, String> {
     if let Ok(m) = std::env::var("HARDEN_VM_MIRROR") {
         if !m.is_empty() {
-            return Ok(m);
+            return Ok(Mirror {
+                uri: m,
+                borrowed_from: None,
+            });
         }
     }
-    configured(suite).ok_or_else(|| {
-        format!(
-            "no apt source for Debian `{suite}` (main) in /etc/apt/sources.list or \
-             /etc/apt/sources.list.d/; set HARDEN_VM_MIRROR to a Debian mirror URL that carries {suite}"
-        )
-    })
+    if let Some(uri) = configured(suite) {
+        return Ok(Mirror {
+            uri,
+            borrowed_from: None,
+        });
+    }
+    let host = host_codename();
+    match host.as_deref().and_then(|h| Some((h, configured(h)?))) {
+        Some((host, uri)) => {
+            eprintln!(
+                "xtask: no apt source for Debian `{suite}`; using {uri}, the mirror configured \
+                 for the host's suite ({host}) (HARDEN_VM_MIRROR picks another)"
+            );
+            Ok(Mirror {
+                uri,
+                borrowed_from: Some(host.to_string()),
+            })
+        }
+        None => Err(format!(
+            "no apt source for Debian `{suite}` (main), nor for the host's suite ({}), in \
+             /etc/apt/sources.list or /etc/apt/sources.list.d/; set HARDEN_VM_MIRROR to a \
+             Debian mirror URL that carries {suite}",
+            host.as_deref().unwrap_or("unknown")
+        )),
+    }
+}
+
+/// `VERSION_CODENAME` of /etc/os-release (`bookworm`).
+pub(crate) fn host_codename() -> Option<String> {
+    let text = std::fs::read_to_string("/etc/os-release").ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("VERSION_CODENAME="))
+        .map(|v| v.trim_matches('"').to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// The URI of the first enabled apt source (`deb`, component `main`) for `suite`, if the

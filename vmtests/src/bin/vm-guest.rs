@@ -6,6 +6,9 @@
 //!                               the virtio-serial port harden.results, exports the journal
 //! vm-guest echo ADDR TEXT       one JSON-RPC echo to unix:PATH or tcp:HOST:PORT; prints the reply
 //! vm-guest list                 the scenario names
+//! vm-guest pass-fd KIND PATH -- PROGRAM [ARG...]
+//!                               exec PROGRAM socket-activated with an fd systemd never passes
+//!                               (KIND: unlistened, file); see `vmtests::passfd`
 //! ```
 #![forbid(unsafe_code)]
 
@@ -25,6 +28,14 @@ fn main() -> ExitCode {
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     match argv.as_slice() {
         ["seccomp-probe"] => vmtests::scenarios::sysexport::probe_main(),
+        ["pass-fd", kind, path, "--", program, rest @ ..] => {
+            let rest: Vec<String> = rest.iter().map(|a| (*a).to_string()).collect();
+            eprintln!(
+                "vm-guest pass-fd: {}",
+                vmtests::passfd::exec_with_fd(kind, path, program, &rest)
+            );
+            ExitCode::from(127)
+        }
         ["run", payload] => match run(Path::new(payload)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -56,7 +67,8 @@ fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage: vm-guest run PAYLOAD_DIR | vm-guest echo unix:PATH|tcp:HOST:PORT TEXT | vm-guest list"
+                "usage: vm-guest run PAYLOAD_DIR | vm-guest echo unix:PATH|tcp:HOST:PORT TEXT | \
+                 vm-guest list | vm-guest pass-fd unlistened|file PATH -- PROGRAM [ARG...]"
             );
             ExitCode::from(2)
         }
@@ -137,7 +149,49 @@ fn install(payload: &Path) -> Result<(), String> {
                 .map_err(|e| format!("copying {} to {}: {e}", from.display(), to.display()))?;
         }
     }
+    install_copies(payload)
+}
+
+/// `cargo xtask vm --copy SRC[:DEST]`: `payload/copies` lists `<n>/<name>\t<guest path>`; each
+/// is copied (a directory with its tree) to its guest path, and systemd reloads when a unit
+/// file was among them.
+fn install_copies(payload: &Path) -> Result<(), String> {
+    let list = match std::fs::read_to_string(payload.join("copies")) {
+        Ok(l) => l,
+        Err(_) => return Ok(()),
+    };
+    let mut units = false;
+    for l in list.lines().filter(|l| !l.is_empty()) {
+        let (rel, dest) = l
+            .split_once('\t')
+            .ok_or_else(|| format!("malformed copy line {l:?}"))?;
+        let from = payload.join("copy").join(rel);
+        let to = Path::new(dest);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("creating {}: {e}", parent.display()))?;
+        }
+        let ran = ctx::run("cp", &["-a", "-T", &from.to_string_lossy(), dest])?;
+        if ran.code != 0 {
+            return Err(format!("copying {rel} to {dest}: {}", ran.both().trim()));
+        }
+        units |= dest.starts_with("/etc/systemd/") || dest.starts_with("/run/systemd/");
+        eprintln!("vm-guest: copied {rel} to {dest}");
+    }
+    if units {
+        ctx::run_ok("systemctl", &["daemon-reload"])?;
+    }
     Ok(())
+}
+
+/// The SYSTEM line: systemd's version and the kernel release.
+fn send_system(ch: &mut Channel) -> Result<u32, String> {
+    let (number, full) = ctx::systemd_version()?;
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|k| k.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into());
+    ch.send("SYSTEM", &[&number.to_string(), &full, &kernel]);
+    Ok(number)
 }
 
 fn run(payload: &Path) -> Result<(), String> {
@@ -146,6 +200,7 @@ fn run(payload: &Path) -> Result<(), String> {
         port: open_port(RESULTS_PORT)?,
     };
     ch.send("READY", &[&uptime()]);
+    let systemd = send_system(&mut ch)?;
     install(payload)?;
     let scale: u32 = manifest
         .get("scale")
@@ -158,7 +213,7 @@ fn run(payload: &Path) -> Result<(), String> {
                 .get("scenarios")
                 .map(|s| s.split(',').filter(|x| !x.is_empty()).collect())
                 .unwrap_or_default();
-            suite(&mut ch, scale, &only)
+            suite(&mut ch, scale, systemd, &only)
         }
         "demo" => demo_mode(&mut ch, scale),
         "shell" => shell(&manifest),
@@ -197,7 +252,12 @@ fn export_journal() {
     }
 }
 
-fn suite(ch: &mut Channel, scale: u32, only: &[&str]) -> Result<(usize, usize), String> {
+fn suite(
+    ch: &mut Channel,
+    scale: u32,
+    systemd: u32,
+    only: &[&str],
+) -> Result<(usize, usize), String> {
     let mut list: Vec<Scenario> = scenarios::all();
     if !only.is_empty() {
         for name in only {
@@ -207,15 +267,33 @@ fn suite(ch: &mut Channel, scale: u32, only: &[&str]) -> Result<(usize, usize), 
         }
         list.retain(|s| only.contains(&s.name));
     }
-    let units: Vec<(&str, &str)> = list.iter().flat_map(|s| s.units.iter().copied()).collect();
+    // What this guest cannot run is reported as such, in its turn (and its units are never
+    // installed).
+    let na: Vec<Option<String>> = list
+        .iter()
+        .map(|s| scenarios::not_applicable(s, systemd))
+        .collect();
+    let units: Vec<(&str, &str)> = list
+        .iter()
+        .zip(&na)
+        .filter(|(_, na)| na.is_none())
+        .flat_map(|(s, _)| s.units.iter().copied())
+        .collect();
     ctx::install_units(&units)?;
     let (mut passed, mut failed) = (0, 0);
-    for s in list {
+    for (s, na) in list.into_iter().zip(na) {
+        if let Some(reason) = na {
+            ch.send("NA", &[s.name, &reason]);
+            continue;
+        }
         let limit = (s.timeout * scale).as_secs().to_string();
         ch.send("BEGIN", &[s.name, &limit]);
         let start = Instant::now();
-        let result = run_one(&s, scale);
+        let (result, notes) = run_one(&s, scale);
         let secs = format!("{:.2}", start.elapsed().as_secs_f64());
+        for n in notes {
+            ch.send("NOTE", &[s.name, &n]);
+        }
         match result {
             Ok(()) => {
                 passed += 1;
@@ -233,20 +311,24 @@ fn suite(ch: &mut Channel, scale: u32, only: &[&str]) -> Result<(usize, usize), 
     Ok((passed, failed))
 }
 
-/// Runs the scenario's check in a thread, with the scaled time limit.
-fn run_one(s: &Scenario, scale: u32) -> Result<(), String> {
+/// Runs the scenario's check in a thread, with the scaled time limit; returns its verdict and
+/// its notes.
+fn run_one(s: &Scenario, scale: u32) -> (Result<(), String>, Vec<String>) {
     let (tx, rx) = mpsc::channel();
     let check = s.check;
     let units = s.units;
     std::thread::spawn(move || {
         let mut cx = Ctx::for_units(scale, units);
-        let _ = tx.send(check(&mut cx));
+        let verdict = check(&mut cx);
+        let _ = tx.send((verdict, cx.notes));
     });
     let limit = s.timeout * scale;
     match rx.recv_timeout(limit) {
         Ok(r) => r,
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(format!("timed out after {limit:?}")),
-        Err(mpsc::RecvTimeoutError::Disconnected) => Err("the check panicked".into()),
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            (Err(format!("timed out after {limit:?}")), Vec::new())
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => (Err("the check panicked".into()), Vec::new()),
     }
 }
 
@@ -331,7 +413,7 @@ fn run_shell_with_timeout(cmd: &str, limit: Duration) -> Result<Ran, String> {
 }
 
 const BANNER: &str = "\
-daemon-hardening test guest (Debian bookworm, systemd as PID 1)
+daemon-hardening test guest (Debian, systemd as PID 1; `systemctl --version`, `uname -r`)
   echod:       /usr/local/bin/echod      client: vm-guest echo unix:/run/echod/demo.sock hi
   demo units:  echod-demo.socket, echod-demo.service (installed, not started)
   `exit` (or Ctrl-D) powers the guest off.

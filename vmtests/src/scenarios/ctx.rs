@@ -34,6 +34,23 @@ pub fn unit_pattern(unit: &str) -> String {
     }
 }
 
+/// The guest's systemd version: its number and the whole first line of `systemctl --version`
+/// (`systemd 252 (252.39-1~deb12u1)`).
+pub fn systemd_version() -> Result<(u32, String), String> {
+    let out = run_ok("systemctl", &["--version"])?;
+    let first = out.lines().next().unwrap_or("").trim().to_string();
+    parse_systemd_version(&first)
+        .map(|n| (n, first.clone()))
+        .ok_or_else(|| format!("cannot read the systemd version from {first:?}"))
+}
+
+/// `systemd 252 (252.39-1~deb12u1)` -> 252; `systemd 258~rc1 (...)` -> 258.
+pub fn parse_systemd_version(line: &str) -> Option<u32> {
+    let word = line.strip_prefix("systemd ")?.split_whitespace().next()?;
+    let digits: String = word.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
 /// The result of running a program: exit code (`-1` when killed by a signal) and its output.
 #[derive(Debug, Clone)]
 pub struct Ran {
@@ -88,6 +105,9 @@ pub struct Ctx {
     pub scale: u32,
     /// Units this scenario installed (stopped and removed afterwards).
     pub units: Vec<String>,
+    /// Lines the host prints under the results table (a comparison table, say), sent as
+    /// `NOTE` lines when the scenario ends, whatever its verdict.
+    pub notes: Vec<String>,
 }
 
 impl Ctx {
@@ -96,6 +116,7 @@ impl Ctx {
         Ctx {
             scale: scale.max(1),
             units: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -122,6 +143,11 @@ impl Ctx {
             args.extend(&refs);
             let _ = run("systemctl", &args);
         }
+    }
+
+    /// Adds a line to this scenario's notes (see [`Ctx::notes`]).
+    pub fn note(&mut self, line: impl Into<String>) {
+        self.notes.push(line.into());
     }
 
     /// `systemctl ARGS...`, which must succeed.
@@ -406,4 +432,28 @@ pub fn tail(text: &str, n: usize) -> String {
 /// Fails with `msg` unless `cond` holds.
 pub fn ensure(cond: bool, msg: impl FnOnce() -> String) -> Result<(), String> {
     if cond { Ok(()) } else { Err(msg()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_systemd_version;
+
+    #[test]
+    fn systemd_versions_parse_as_every_release_prints_them() {
+        assert_eq!(
+            parse_systemd_version("systemd 252 (252.39-1~deb12u1)"),
+            Some(252)
+        );
+        assert_eq!(
+            parse_systemd_version("systemd 257 (257.9-1~deb13u1)"),
+            Some(257)
+        );
+        assert_eq!(
+            parse_systemd_version("systemd 258~rc1 (258~rc1-1)"),
+            Some(258)
+        );
+        assert_eq!(parse_systemd_version("systemd 262 (262.1-1)"), Some(262));
+        assert_eq!(parse_systemd_version("udev 252"), None);
+        assert_eq!(parse_systemd_version("systemd x"), None);
+    }
 }

@@ -24,6 +24,7 @@ pub(super) const SCENARIOS: &[Scenario] = &[
             ),
         ],
         timeout: Duration::from_secs(30),
+        needs: &[],
         check: unix_activation,
     },
     Scenario {
@@ -44,6 +45,7 @@ pub(super) const SCENARIOS: &[Scenario] = &[
             ),
         ],
         timeout: Duration::from_secs(30),
+        needs: &[],
         check: named_fds,
     },
     Scenario {
@@ -60,6 +62,7 @@ pub(super) const SCENARIOS: &[Scenario] = &[
             ),
         ],
         timeout: Duration::from_secs(30),
+        needs: &[],
         check: datagram_rejected,
     },
     Scenario {
@@ -76,6 +79,7 @@ pub(super) const SCENARIOS: &[Scenario] = &[
             ),
         ],
         timeout: Duration::from_secs(40),
+        needs: &[],
         check: accept_yes_rejected,
     },
     Scenario {
@@ -92,6 +96,7 @@ pub(super) const SCENARIOS: &[Scenario] = &[
             ),
         ],
         timeout: Duration::from_secs(40),
+        needs: &[],
         check: runtime_pfd_refused,
     },
     Scenario {
@@ -108,6 +113,7 @@ pub(super) const SCENARIOS: &[Scenario] = &[
             ),
         ],
         timeout: Duration::from_secs(40),
+        needs: &[],
         check: sandbox_spawn_deny,
     },
     Scenario {
@@ -124,6 +130,7 @@ pub(super) const SCENARIOS: &[Scenario] = &[
             ),
         ],
         timeout: Duration::from_secs(40),
+        needs: &[],
         check: sandbox_setuid_sigsys,
     },
     Scenario {
@@ -140,6 +147,7 @@ pub(super) const SCENARIOS: &[Scenario] = &[
             ),
         ],
         timeout: Duration::from_secs(60),
+        needs: &[],
         check: restart_under_load,
     },
     Scenario {
@@ -164,6 +172,7 @@ pub(super) const SCENARIOS: &[Scenario] = &[
             ),
         ],
         timeout: Duration::from_secs(40),
+        needs: &[],
         check: notify_after_validation,
     },
 ];

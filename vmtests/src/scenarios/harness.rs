@@ -14,6 +14,7 @@ pub(super) const SCENARIOS: &[Scenario] = &[Scenario {
         "[Unit]\nDescription=harness smoke test: exits 3\n\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo smoke-marker; exit 3'\n",
     )],
     timeout: Duration::from_secs(20),
+    needs: &[],
     check: smoke,
 }];
 

@@ -2,8 +2,8 @@
 //! `RELOADING=1`/`READY=1`, `STATUS=`, the watchdog, and a restart that keeps established
 //! sessions through the fd store.
 
-use super::Scenario;
-use super::ctx::{Client, Ctx, ensure, run_ok};
+use super::ctx::{Client, Ctx, ensure, tail};
+use super::{Need, Scenario};
 use serde_json::json;
 use std::time::Duration;
 
@@ -28,21 +28,47 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
             ),
         ],
         timeout: Duration::from_secs(30),
+        needs: &[],
         check: axum_example,
     },
     Scenario {
         name: "notify-reload",
-        about: "systemctl reload: RELOADING=1 with MONOTONIC_USEC, then READY=1 and a new STATUS= \
-                (Type=notify-reload from systemd 253, ExecReload= + SIGHUP before)",
+        about: "Type=notify-reload: systemctl reload sends SIGHUP and returns after echod's \
+                RELOADING=1 with MONOTONIC_USEC, then READY=1 and a new STATUS=",
         units: &[
             (
                 "ha-reload.socket",
                 "[Unit]\nDescription=echod socket (reload)\n\n[Socket]\nListenStream=/run/echod/ha-reload.sock\n",
             ),
-            // The service is written at run time: its Type= depends on the systemd version.
+            (
+                "ha-reload.service",
+                "[Unit]\nDescription=echod (notify-reload)\n\n[Service]\nType=notify-reload\n\
+                 RuntimeDirectory=ha-reload\nExecStart=/usr/local/bin/echod --remote=pfd:3\n",
+            ),
         ],
         timeout: Duration::from_secs(40),
+        needs: &[Need::Systemd(253, "Type=notify-reload")],
         check: notify_reload,
+    },
+    Scenario {
+        name: "reload-sighup",
+        about: "Type=notify with ExecReload= (what systemd before 253 offers): SIGHUP reloads \
+                the same process, which reports RELOADING=1, READY=1 and a new STATUS=",
+        units: &[
+            (
+                "ha-hup.socket",
+                "[Unit]\nDescription=echod socket (SIGHUP reload)\n\n[Socket]\nListenStream=/run/echod/ha-hup.sock\n",
+            ),
+            (
+                "ha-hup.service",
+                "[Unit]\nDescription=echod (ExecReload=)\n\n[Service]\nType=notify\n\
+                 ExecReload=/bin/kill -HUP $MAINPID\nRuntimeDirectory=ha-hup\n\
+                 ExecStart=/usr/local/bin/echod --remote=pfd:3\n",
+            ),
+        ],
+        timeout: Duration::from_secs(40),
+        needs: &[],
+        check: reload_sighup,
     },
     Scenario {
         name: "watchdog",
@@ -62,6 +88,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
             ),
         ],
         timeout: Duration::from_secs(60),
+        needs: &[],
         check: watchdog,
     },
     Scenario {
@@ -82,7 +109,41 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
             ),
         ],
         timeout: Duration::from_secs(60),
+        needs: &[],
         check: fdstore_restart,
+    },
+    Scenario {
+        name: "listen-pidfdid",
+        about: "LISTEN_PIDFDID from the real systemd: taken when it names this process's pidfd; \
+                a wrapper that changes it is refused with its own error (names both ids)",
+        units: &[
+            (
+                "ha-pidfd.socket",
+                "[Unit]\nDescription=echod socket (LISTEN_PIDFDID)\n\n[Socket]\nListenStream=/run/echod/ha-pidfd.sock\n",
+            ),
+            // sh execs echod (same pid, same pidfd), after logging what systemd set.
+            (
+                "ha-pidfd.service",
+                "[Unit]\nDescription=echod (LISTEN_PIDFDID as systemd set it)\n\n[Service]\nType=notify\n\
+                 ExecStart=/bin/sh -c 'echo \"pidfdid=$${LISTEN_PIDFDID:-unset} pid=$${LISTEN_PID:-unset}\"; \
+                 exec /usr/local/bin/echod --remote=pfd:3'\n",
+            ),
+            (
+                "ha-pidfd-bad.socket",
+                "[Unit]\nDescription=echod socket (LISTEN_PIDFDID changed)\n\n[Socket]\nListenStream=/run/echod/ha-pidfd-bad.sock\n",
+            ),
+            // A wrapper that passes on LISTEN_PID but changes LISTEN_PIDFDID: what a process
+            // that inherited stale variables, or a buggy wrapper, looks like.
+            (
+                "ha-pidfd-bad.service",
+                "[Unit]\nDescription=echod (LISTEN_PIDFDID changed by a wrapper)\n\n[Service]\nType=notify\n\
+                 ExecStart=/bin/sh -c 'echo \"pidfdid=$${LISTEN_PIDFDID:-unset}\"; \
+                 LISTEN_PIDFDID=$$(($${LISTEN_PIDFDID:-0} + 1)) exec /usr/local/bin/echod --remote=pfd:3'\n",
+            ),
+        ],
+        timeout: Duration::from_secs(40),
+        needs: &[Need::Systemd(258, "LISTEN_PIDFDID")],
+        check: listen_pidfdid,
     },
 ];
 
@@ -122,60 +183,34 @@ fn axum_example(cx: &mut Ctx) -> Result<(), String> {
     Ok(())
 }
 
-/// The guest's systemd version (`systemctl --version`, first line `systemd 252 (...)`).
-fn systemd_version() -> Result<u32, String> {
-    let out = run_ok("systemctl", &["--version"])?;
-    out.split_whitespace()
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| format!("cannot read the systemd version from {out:?}"))
+fn notify_reload(cx: &mut Ctx) -> Result<(), String> {
+    reload(cx, "ha-reload", true)
 }
 
-fn notify_reload(cx: &mut Ctx) -> Result<(), String> {
-    let version = systemd_version()?;
-    let native = version >= 253;
-    let service = format!(
-        "[Unit]\nDescription=echod (reload)\n\n[Service]\nType={}\n{}RuntimeDirectory=ha-reload\n\
-         ExecStart=/usr/local/bin/echod --remote=pfd:3\n",
-        if native { "notify-reload" } else { "notify" },
-        if native {
-            ""
-        } else {
-            "ExecReload=/bin/kill -HUP $MAINPID\n"
-        },
-    );
-    super::ctx::install_units(&[("ha-reload.service", &service)])?;
-    cx.units.push("ha-reload.service".into());
-    cx.systemctl(&["start", "ha-reload.socket", "ha-reload.service"])?;
-    cx.expect_prop("ha-reload.service", "StatusText", "serving 1 remote(s)")?;
-    let pid = cx.main_pid("ha-reload.service")?;
+fn reload_sighup(cx: &mut Ctx) -> Result<(), String> {
+    reload(cx, "ha-hup", false)
+}
+
+/// Starts `<name>.socket` and `.service`, reloads, and checks that the same process reloaded
+/// and reported it; with `native` (Type=notify-reload) also that systemd saw the reload end.
+fn reload(cx: &mut Ctx, name: &str, native: bool) -> Result<(), String> {
+    let (socket, service) = (format!("{name}.socket"), format!("{name}.service"));
+    cx.systemctl(&["start", &socket, &service])?;
+    cx.expect_prop(&service, "StatusText", "serving 1 remote(s)")?;
+    let pid = cx.main_pid(&service)?;
     // With Type=notify-reload, `systemctl reload` returns only after RELOADING=1 and READY=1.
-    cx.systemctl(&["reload", "ha-reload.service"])?;
-    cx.wait_prop(
-        "ha-reload.service",
-        "StatusText",
-        "serving (reloaded)",
-        10 * S,
-    )?;
-    cx.expect_prop("ha-reload.service", "ActiveState", "active")?;
-    ensure(cx.main_pid("ha-reload.service")? == pid, || {
+    cx.systemctl(&["reload", &service])?;
+    cx.wait_prop(&service, "StatusText", "serving (reloaded)", 10 * S)?;
+    cx.expect_prop(&service, "ActiveState", "active")?;
+    ensure(cx.main_pid(&service)? == pid, || {
         "reload restarted echod".into()
     })?;
-    cx.wait_journal("ha-reload.service", "SIGHUP: reloading")?;
+    cx.wait_journal(&service, "SIGHUP: reloading")?;
     if native {
         // systemd logs the reload job's end only after READY=1 (RELOADING=1 arrived first).
-        cx.wait_journal("ha-reload.service", "Reloaded")?;
+        cx.wait_journal(&service, "Reloaded")?;
     }
-    cx.echo("unix:/run/echod/ha-reload.sock", "after reload")?;
-    eprintln!(
-        "notify-reload: systemd {version}, {}",
-        if native {
-            "Type=notify-reload"
-        } else {
-            "Type=notify with ExecReload= (notify-reload needs systemd 253)"
-        }
-    );
-    Ok(())
+    cx.echo(&format!("unix:/run/echod/{name}.sock"), "after reload")
 }
 
 fn watchdog(cx: &mut Ctx) -> Result<(), String> {
@@ -313,4 +348,56 @@ fn fdstore_restart(cx: &mut Ctx) -> Result<(), String> {
          in flight"
     );
     Ok(())
+}
+
+/// The number after `key=` in `text` (the last occurrence).
+fn number_after(text: &str, key: &str) -> Option<u64> {
+    let at = text.rfind(key)? + key.len();
+    let digits: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+fn listen_pidfdid(cx: &mut Ctx) -> Result<(), String> {
+    // Taken when it matches: systemd really set it, and echod started and serves.
+    cx.systemctl(&["start", "ha-pidfd.socket", "ha-pidfd.service"])?;
+    let journal = cx.wait_journal("ha-pidfd.service", "pidfdid=")?;
+    let id = number_after(&journal, "pidfdid=").ok_or_else(|| {
+        format!(
+            "systemd did not set LISTEN_PIDFDID to a number: {}",
+            tail(&journal, 5)
+        )
+    })?;
+    let pid = number_after(&journal, " pid=").ok_or("systemd did not set LISTEN_PID")?;
+    ensure(u64::from(cx.main_pid("ha-pidfd.service")?) == pid, || {
+        format!("LISTEN_PID={pid} is not the service's MainPID")
+    })?;
+    cx.echo("unix:/run/echod/ha-pidfd.sock", "pidfd-checked")?;
+    cx.expect_prop("ha-pidfd.service", "ActiveState", "active")?;
+
+    // Refused when a wrapper changed it: the check really runs on this kernel, and the id
+    // echod computes for itself is exactly the one systemd had set.
+    cx.systemctl(&["start", "ha-pidfd-bad.socket"])?;
+    let started = cx.systemctl(&["start", "ha-pidfd-bad.service"]);
+    ensure(started.is_err(), || {
+        "echod started with a LISTEN_PIDFDID that is not its own".into()
+    })?;
+    let journal = cx.wait_journal(
+        "ha-pidfd-bad.service",
+        "but this process's pidfd inode id is",
+    )?;
+    let systemd_set = number_after(&journal, "pidfdid=").ok_or("no pidfdid= line")?;
+    let want = format!(
+        "LISTEN_PIDFDID={} but this process's pidfd inode id is {systemd_set}",
+        systemd_set + 1
+    );
+    ensure(journal.contains(&want), || {
+        format!("want `{want}` in the journal, got: {}", tail(&journal, 6))
+    })?;
+    ensure(id != 0 && systemd_set != 0 && id != systemd_set, || {
+        format!("two processes got the same pidfd id {id}")
+    })?;
+    cx.expect_prop("ha-pidfd-bad.service", "Result", "exit-code")
 }

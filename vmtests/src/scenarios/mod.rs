@@ -14,12 +14,47 @@ pub mod demo;
 mod echod;
 mod harness;
 mod lifecycle;
+pub mod peer;
 pub mod protocol;
 pub mod sysexport;
 
 use std::time::Duration;
 
 pub use ctx::Ctx;
+
+/// What a scenario needs beyond what every guest has. A guest that lacks it reports the
+/// scenario as not applicable (with the reason), never as passed.
+#[derive(Debug, Clone, Copy)]
+pub enum Need {
+    /// systemd at least this version, for the feature named.
+    Systemd(u32, &'static str),
+    /// A program only some suites' images carry.
+    Program(&'static str, &'static str),
+    /// Anything else the guest can be asked (what, and the check: `Err(why not)`), such as
+    /// the Open vSwitch 4.0 peer, which only sid's image carries.
+    Check(&'static str, fn() -> Result<(), String>),
+}
+
+impl Need {
+    /// Why a guest running systemd `systemd` cannot run the scenario, if it cannot.
+    pub fn unmet(&self, systemd: u32) -> Option<String> {
+        match *self {
+            Need::Systemd(min, what) if systemd < min => Some(format!(
+                "{what} needs systemd {min}; this guest has systemd {systemd}"
+            )),
+            Need::Systemd(..) => None,
+            Need::Program(path, what) => (!std::path::Path::new(path).exists())
+                .then(|| format!("{what}: {path} is not in this guest's image")),
+            Need::Check(what, check) => check().err().map(|why| format!("{what}: {why}")),
+        }
+    }
+}
+
+/// Why `s` does not apply on a guest running systemd `systemd`, if it does not.
+pub fn not_applicable(s: &Scenario, systemd: u32) -> Option<String> {
+    let reasons: Vec<String> = s.needs.iter().filter_map(|n| n.unmet(systemd)).collect();
+    (!reasons.is_empty()).then(|| reasons.join("; "))
+}
 
 /// One end-to-end scenario.
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +67,8 @@ pub struct Scenario {
     pub units: &'static [(&'static str, &'static str)],
     /// Time limit at KVM speed (the runner scales it for TCG).
     pub timeout: Duration,
+    /// What the guest must have for it to apply (empty: every guest).
+    pub needs: &'static [Need],
     /// The assertions.
     pub check: fn(&mut Ctx) -> Result<(), String>,
 }
@@ -42,6 +79,7 @@ pub fn all() -> Vec<Scenario> {
     v.extend_from_slice(echod::SCENARIOS);
     v.extend_from_slice(lifecycle::SCENARIOS);
     v.extend_from_slice(sysexport::SCENARIOS);
+    v.extend_from_slice(peer::SCENARIOS);
     v
 }
 
@@ -119,6 +157,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn needs_are_checked_against_the_guest() {
+        let pidfd = Need::Systemd(258, "LISTEN_PIDFDID");
+        assert_eq!(pidfd.unmet(258), None);
+        assert_eq!(pidfd.unmet(262), None);
+        assert_eq!(
+            pidfd.unmet(257).as_deref(),
+            Some("LISTEN_PIDFDID needs systemd 258; this guest has systemd 257")
+        );
+        let peer = Need::Program("/no/such/ovsdb-server", "the OVS peer");
+        assert!(
+            peer.unmet(999)
+                .unwrap()
+                .contains("not in this guest's image")
+        );
+        assert_eq!(Need::Program("/bin/sh", "a shell").unmet(1), None);
+        let no = Need::Check("a peer", || Err("not here".into()));
+        assert_eq!(no.unmet(999).as_deref(), Some("a peer: not here"));
+        assert_eq!(Need::Check("fine", || Ok(())).unmet(1), None);
     }
 
     #[test]

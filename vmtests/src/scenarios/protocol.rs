@@ -4,6 +4,9 @@
 //!
 //! ```text
 //! READY   <guest uptime seconds>                  the runner started (boot-to-ready)
+//! SYSTEM  <systemd number> <systemd line> <kernel> what the guest runs (`systemd 262 (262.1-1)`)
+//! NA      <scenario> <reason>                     a scenario this guest cannot run (not a pass)
+//! NOTE    <scenario> <text>                       a line for the host to print under the table
 //! BEGIN   <scenario> <limit seconds>              a scenario starts, with its time limit
 //! LOG     <scenario> <text>                       diagnostics, stored in <run>/<scenario>.log
 //! RESULT  <scenario> <pass|fail> <seconds> <msg>  a scenario's verdict

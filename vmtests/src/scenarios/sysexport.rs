@@ -31,6 +31,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[Scenario {
          Type=oneshot\nExecStart=/usr/local/bin/vm-guest seccomp-probe\n",
     )],
     timeout: Duration::from_secs(60),
+    needs: &[],
     check,
 }];
 

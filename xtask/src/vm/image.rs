@@ -1,12 +1,120 @@
-//! The guest image: a Debian root built with debootstrap from a recipe (one const), cached under
-//! the user's cache directory keyed by a hash of the recipe, built in a temporary directory and
-//! renamed into place so an interrupted build never looks valid.
+//! The guest images: one Debian root per suite (bookworm, trixie, sid), built with debootstrap
+//! from a recipe (one table, [`Suite::recipe`]), cached under the user's cache directory keyed by
+//! the suite and a hash of the recipe, built in a temporary directory and renamed into place so
+//! an interrupted build never looks valid.
 
 use super::paths::cache_root;
 use crate::util::{find_command, is_root, output, run, seconds, show};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
+
+/// A Debian release the VM suite runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Suite {
+    /// Debian 12: systemd 252, kernel 6.1.
+    Bookworm,
+    /// Debian 13: systemd 257, kernel 6.12.
+    Trixie,
+    /// Debian unstable: the newest systemd and kernel, and Open vSwitch 4.0 (the `pfd:` peer).
+    Sid,
+}
+
+impl Suite {
+    /// Every suite, oldest first (the order of the results table).
+    pub(crate) const ALL: [Suite; 3] = [Suite::Bookworm, Suite::Trixie, Suite::Sid];
+
+    /// The Debian code name.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Suite::Bookworm => "bookworm",
+            Suite::Trixie => "trixie",
+            Suite::Sid => "sid",
+        }
+    }
+
+    /// A suite by code name (`unstable` is `sid`).
+    pub(crate) fn parse(name: &str) -> Result<Suite, String> {
+        match name {
+            "bookworm" => Ok(Suite::Bookworm),
+            "trixie" => Ok(Suite::Trixie),
+            "sid" | "unstable" => Ok(Suite::Sid),
+            other => Err(format!(
+                "unknown suite `{other}`; expected bookworm, trixie or sid"
+            )),
+        }
+    }
+
+    /// The host's own suite when it is one of ours (the default of `demo`, `vm` and `image`),
+    /// else bookworm, the oldest (host binaries need the guest's glibc to be the same or newer).
+    pub(crate) fn host_default() -> Suite {
+        crate::mirror::host_codename()
+            .and_then(|c| Suite::parse(&c).ok())
+            .unwrap_or(Suite::Bookworm)
+    }
+
+    /// Whether binaries built on this host run in this suite's guest: the guest's glibc must be
+    /// the same or newer, so a suite older than the host's own cannot run them.
+    pub(crate) fn runs_host_binaries(self) -> Result<(), String> {
+        let host = crate::mirror::host_codename();
+        let index = |s: Suite| Suite::ALL.iter().position(|x| *x == s);
+        match host.as_deref().map(Suite::parse) {
+            Some(Ok(h)) if index(self) < index(h) => Err(format!(
+                "the {} guest is older than this host ({}): binaries built here need the same or \
+                 a newer glibc, so they cannot run in it",
+                self.name(),
+                h.name()
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the image is a moving target (sid): its build date is recorded and shown, and
+    /// `--rebuild` refreshes it.
+    pub(crate) fn moving(self) -> bool {
+        self == Suite::Sid
+    }
+
+    /// This suite's recipe.
+    pub(crate) fn recipe(self) -> Recipe {
+        Recipe {
+            suite: self.name(),
+            extra_packages: match self {
+                // The `pfd:` peer: ovsdb-server, ovs-appctl, ovsdb-tool, ovsdb-client (4.0).
+                Suite::Sid => &["openvswitch-switch", "openvswitch-common"],
+                Suite::Bookworm | Suite::Trixie => &[],
+            },
+            ..BASE
+        }
+    }
+}
+
+/// `--suite NAME` options (repeatable) taken out of `args`; the rest is returned.
+pub(crate) fn take_suites(args: &[String]) -> Result<(Vec<Suite>, Vec<String>), String> {
+    let (mut suites, mut rest) = (Vec::new(), Vec::new());
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let value = if a == "--suite" {
+            Some(
+                it.next()
+                    .ok_or("--suite needs a suite name: bookworm, trixie or sid")?
+                    .as_str(),
+            )
+        } else {
+            a.strip_prefix("--suite=")
+        };
+        match value {
+            Some(v) => {
+                let s = Suite::parse(v)?;
+                if !suites.contains(&s) {
+                    suites.push(s);
+                }
+            }
+            None => rest.push(a.clone()),
+        }
+    }
+    Ok((suites, rest))
+}
 
 /// Everything that determines the image's content. Change anything here and the cache key
 /// changes, so the next run builds a new image.
@@ -16,8 +124,10 @@ pub(crate) struct Recipe {
     pub(crate) suite: &'static str,
     /// debootstrap variant.
     pub(crate) variant: &'static str,
-    /// Packages on top of the variant.
+    /// Packages on top of the variant, in every suite.
     pub(crate) packages: &'static [&'static str],
+    /// Packages on top of those, in this suite only.
+    pub(crate) extra_packages: &'static [&'static str],
     /// Files written into the root after debootstrap: (path, mode, content).
     pub(crate) overlay: &'static [(&'static str, u32, &'static str)],
     /// Units masked (linked to /dev/null) to shorten boot: nothing here is needed by a test.
@@ -31,9 +141,9 @@ pub(crate) struct Recipe {
     pub(crate) disk_size: &'static str,
 }
 
-/// The one recipe.
-pub(crate) const RECIPE: Recipe = Recipe {
-    suite: "bookworm",
+/// What every suite's recipe shares ([`Suite::recipe`] sets the suite and its extra packages).
+const BASE: Recipe = Recipe {
+    suite: "",
     variant: "minbase",
     packages: &[
         "systemd",
@@ -44,7 +154,11 @@ pub(crate) const RECIPE: Recipe = Recipe {
         "openvswitch-common",
         "libseccomp2",
         "procps",
+        // The system bus, so that `systemctl start --wait` and `systemd-run --wait --pipe`
+        // work for integrators trying their own units (`cargo xtask vm --copy`).
+        "dbus",
     ],
+    extra_packages: &[],
     overlay: &[
         // The guest's own files live in xtask/guest/ (checked by shellcheck and
         // systemd-analyze verify in the host checks).
@@ -126,6 +240,42 @@ pub(crate) const RECIPE: Recipe = Recipe {
         "systemd-udev-trigger.service",
         "systemd-udev-settle.service",
         "systemd-remount-fs.service",
+        // Newer systemd (trixie, sid): TPM, credentials and boot-loader units that have
+        // nothing to do on this guest.
+        "systemd-tpm2-setup-early.service",
+        "systemd-tpm2-setup.service",
+        "systemd-pcrmachine.service",
+        "systemd-pcrphase.service",
+        "systemd-pcrphase-sysinit.service",
+        "systemd-pcrextend.socket",
+        "systemd-pcrlock.socket",
+        "systemd-creds.socket",
+        "systemd-bootctl.socket",
+        "systemd-sysext.socket",
+        "systemd-mountfsd.socket",
+        "systemd-nsresourced.socket",
+        "systemd-hostnamed.socket",
+        "systemd-journald-audit.socket",
+        "systemd-network-generator.service",
+        "systemd-boot-random-seed.service",
+        "systemd-confext.service",
+        "systemd-sysext.service",
+        "systemd-repart.service",
+        "systemd-factory-reset.socket",
+        "systemd-sysinstall.socket",
+        "systemd-mute-console.socket",
+        "systemd-udevd-varlink.socket",
+        "systemd-hibernate-clear.service",
+        "dracut-shutdown.service",
+        // /tmp stays on the root (a throw-away snapshot): mounting a tmpfs costs ~0.5 s
+        // under TCG and no scenario needs it.
+        "tmp.mount",
+        // Open vSwitch's own services (sid image): the scenarios start ovsdb-server
+        // themselves, from their own units, exactly as they start echod.
+        "openvswitch-switch.service",
+        "ovsdb-server.service",
+        "ovs-vswitchd.service",
+        "ovs-record-hostname.service",
     ],
     masked_generators: &[
         "systemd-cryptsetup-generator",
@@ -139,6 +289,10 @@ pub(crate) const RECIPE: Recipe = Recipe {
         "systemd-system-update-generator",
         "systemd-sysv-generator",
         "systemd-veritysetup-generator",
+        // Newer systemd (trixie, sid).
+        "systemd-ssh-generator",
+        "systemd-tpm2-generator",
+        "systemd-factory-reset-generator",
     ],
     enabled: &["harden-guest.service"],
     disk_size: "2G",
@@ -148,10 +302,10 @@ impl Recipe {
     /// A canonical text form (what the cache key hashes, stored next to the image).
     pub(crate) fn describe(&self) -> String {
         let mut s = format!(
-            "format 1\nsuite {}\nvariant {}\ndisk {}\n",
+            "format 3\nsuite {}\nvariant {}\ndisk {}\n",
             self.suite, self.variant, self.disk_size
         );
-        for p in self.packages {
+        for p in self.packages.iter().chain(self.extra_packages) {
             s.push_str(&format!("package {p}\n"));
         }
         for (path, mode, text) in self.overlay {
@@ -193,6 +347,53 @@ pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
     h
 }
 
+/// Where the root file system starts on the root disk (1 MiB, in 512-byte sectors).
+const PARTITION_START_SECTOR: u64 = 2048;
+
+/// The MBR disk signature of every root image: the kernel finds its root by it
+/// (`root=PARTUUID=68617264-01`, see [`ROOT_PARTUUID`]), because device names are not stable:
+/// newer kernels scan NVMe namespaces in parallel, so `nvme0n1` may be the payload disk.
+const DISK_SIGNATURE: u32 = 0x6861_7264;
+
+/// The kernel's `root=` for the root image: its one partition, by disk signature.
+pub(crate) const ROOT_PARTUUID: &str = "68617264-01";
+
+/// Writes an MBR with one Linux partition that spans the file system written at
+/// [`PARTITION_START_SECTOR`] (the kernel reads MBRs without any initramfs).
+fn write_partition_table(img: &Path) -> Result<(), String> {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(img)
+        .map_err(|e| format!("opening {}: {e}", img.display()))?;
+    let len = f
+        .seek(SeekFrom::End(0))
+        .map_err(|e| format!("sizing {}: {e}", img.display()))?;
+    let sectors = u32::try_from(len / 512 - PARTITION_START_SECTOR)
+        .map_err(|_| format!("{} is too large for an MBR partition", img.display()))?;
+    let mbr = mbr(DISK_SIGNATURE, PARTITION_START_SECTOR as u32, sectors);
+    f.seek(SeekFrom::Start(0))
+        .and_then(|_| f.write_all(&mbr))
+        .map_err(|e| format!("writing the partition table of {}: {e}", img.display()))
+}
+
+/// A 512-byte MBR: disk signature, one partition of type 0x83 (LBA only; the CHS fields say
+/// "use LBA"), and the boot signature.
+fn mbr(signature: u32, start: u32, sectors: u32) -> [u8; 512] {
+    let mut m = [0u8; 512];
+    m[440..444].copy_from_slice(&signature.to_le_bytes());
+    let entry = &mut m[446..462];
+    entry[0] = 0x00; // not bootable: the kernel is given to QEMU directly
+    entry[1..4].copy_from_slice(&[0xfe, 0xff, 0xff]);
+    entry[4] = 0x83; // Linux
+    entry[5..8].copy_from_slice(&[0xfe, 0xff, 0xff]);
+    entry[8..12].copy_from_slice(&start.to_le_bytes());
+    entry[12..16].copy_from_slice(&sectors.to_le_bytes());
+    m[510] = 0x55;
+    m[511] = 0xaa;
+    m
+}
+
 /// A built image.
 #[derive(Debug, Clone)]
 pub(crate) struct Image {
@@ -221,35 +422,46 @@ impl Image {
             .ok()
             .and_then(|s| s.trim().parse().ok())
     }
+
+    /// When it was built (`YYYYmmdd-HHMMSS` UTC), as recorded then.
+    pub(crate) fn built(&self) -> Option<String> {
+        std::fs::read_to_string(self.dir.join("built"))
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    }
 }
 
-/// Where the current recipe's image lives (whether or not it is built).
-pub(crate) fn location() -> Result<Image, String> {
-    Ok(Image::at(cache_root()?.join("images").join(RECIPE.key())))
+/// Where `suite`'s current recipe's image lives (whether or not it is built).
+pub(crate) fn location(suite: Suite) -> Result<Image, String> {
+    Ok(Image::at(
+        cache_root()?.join("images").join(suite.recipe().key()),
+    ))
 }
 
-/// The cached image, built first when missing (or when `rebuild`).
-pub(crate) fn ensure(rebuild: bool) -> Result<Image, String> {
-    let image = location()?;
+/// `suite`'s cached image, built first when missing (or when `rebuild`).
+pub(crate) fn ensure(suite: Suite, rebuild: bool) -> Result<Image, String> {
+    let image = location(suite)?;
     if image.complete() && !rebuild {
         return Ok(image);
     }
-    build(&image)?;
+    build(&image, &suite.recipe())?;
     Ok(image)
 }
 
-fn build(image: &Image) -> Result<(), String> {
-    let recipe = &RECIPE;
+fn build(image: &Image, recipe: &Recipe) -> Result<(), String> {
     if !is_root() {
         // Keep HOME (the cache location) and PATH (cargo) across sudo; the image files are
         // world-readable and QEMU opens them read-only (snapshot=on), so any user can boot them.
         let home = std::env::var("HOME").unwrap_or_else(|_| "$HOME".into());
         return Err(format!(
-            "the guest image {} is not built, and building it needs root (debootstrap chroots \
-             and creates device nodes); build it once as root, into your cache directory:\n    \
-             sudo env HOME={home} \"PATH=$PATH\" cargo xtask image\n\
+            "the {} guest image {} is not built, and building it needs root (debootstrap \
+             chroots and creates device nodes); build it once as root, into your cache \
+             directory:\n    sudo env HOME={home} \"PATH=$PATH\" cargo xtask image --suite {}\n\
              later runs use the cached image as any user",
-            image.dir.display()
+            recipe.suite,
+            image.dir.display(),
+            recipe.suite
         ));
     }
     let arch = output(Command::new("dpkg").arg("--print-architecture"))
@@ -279,17 +491,29 @@ fn build(image: &Image) -> Result<(), String> {
     std::fs::create_dir_all(&rootfs).map_err(|e| format!("creating {}: {e}", rootfs.display()))?;
     let start = Instant::now();
     eprintln!(
-        "xtask: building the guest image (Debian {}, {} + {} packages) from {mirror}\n\
+        "xtask: building the guest image (Debian {}, {} + {} packages) from {}\n\
          xtask: into {} (about a minute; progress follows)",
         recipe.suite,
         recipe.variant,
-        recipe.packages.len(),
+        recipe.packages.len() + recipe.extra_packages.len(),
+        mirror.uri,
         tmp.display()
     );
-    let result = build_into(&tmp, &rootfs, &mirror, start);
+    let result = build_into(recipe, &tmp, &rootfs, &mirror.uri, start);
     if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&tmp);
-        return Err(format!("building the guest image failed: {e}"));
+        let hint = match &mirror.borrowed_from {
+            Some(host) => format!(
+                "\n(the mirror {} is the one configured for the host's suite, {host}; if it \
+                 does not carry {}, set HARDEN_VM_MIRROR to a Debian mirror that does)",
+                mirror.uri, recipe.suite
+            ),
+            None => String::new(),
+        };
+        return Err(format!(
+            "building the {} guest image failed: {e}{hint}",
+            recipe.suite
+        ));
     }
     if image.dir.exists() {
         std::fs::remove_dir_all(&image.dir)
@@ -297,16 +521,16 @@ fn build(image: &Image) -> Result<(), String> {
     }
     std::fs::rename(&tmp, &image.dir)
         .map_err(|e| format!("renaming {} to {}: {e}", tmp.display(), image.dir.display()))?;
-    remove_outdated(&parent, &image.dir);
+    remove_outdated(&parent, &image.dir, recipe.suite);
     eprintln!(
-        "xtask: guest image ready in {} ({:.1} s)",
+        "xtask: {} guest image ready in {} ({:.1} s)",
+        recipe.suite,
         image.dir.display(),
         start.elapsed().as_secs_f64()
     );
     Ok(())
 }
 
-/// Images of older recipes (each ~500 MB) are removed once the current one is built.
 /// Masks each of `names` in `dir` (a unit or a generator): a link to /dev/null.
 fn mask(dir: &Path, names: &[&str]) -> Result<(), String> {
     for name in names {
@@ -318,12 +542,17 @@ fn mask(dir: &Path, names: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
-fn remove_outdated(parent: &Path, current: &Path) {
+/// Images of older recipes of the same suite (each ~500 MB) are removed once the current one
+/// is built; other suites' images stay.
+fn remove_outdated(parent: &Path, current: &Path, suite: &str) {
     if let Ok(dir) = std::fs::read_dir(parent) {
         for e in dir.flatten() {
             let p = e.path();
             let name = e.file_name().to_string_lossy().into_owned();
-            if p != current && !name.starts_with('.') && p.join("recipe.txt").is_file() {
+            let same_suite = name
+                .strip_prefix(suite)
+                .is_some_and(|rest| rest.starts_with('-'));
+            if p != current && same_suite && p.join("recipe.txt").is_file() {
                 eprintln!("xtask: removing an outdated image: {}", p.display());
                 let _ = std::fs::remove_dir_all(&p);
             }
@@ -351,13 +580,24 @@ fn remove_stale_temporaries(parent: &Path) {
     }
 }
 
-fn build_into(tmp: &Path, rootfs: &Path, mirror: &str, start: Instant) -> Result<(), String> {
-    let recipe = &RECIPE;
+fn build_into(
+    recipe: &Recipe,
+    tmp: &Path,
+    rootfs: &Path,
+    mirror: &str,
+    start: Instant,
+) -> Result<(), String> {
     eprintln!("xtask: [1/4] debootstrap (downloads and installs the packages)");
+    let packages: Vec<&str> = recipe
+        .packages
+        .iter()
+        .chain(recipe.extra_packages)
+        .copied()
+        .collect();
     run(
         Command::new(find_command("debootstrap").unwrap_or_default())
             .arg(format!("--variant={}", recipe.variant))
-            .arg(format!("--include={}", recipe.packages.join(",")))
+            .arg(format!("--include={}", packages.join(",")))
             .arg(recipe.suite)
             .arg(rootfs)
             .arg(mirror),
@@ -436,13 +676,14 @@ fn build_into(tmp: &Path, rootfs: &Path, mirror: &str, start: Instant) -> Result
         "-L",
         "harden-root",
         "-E",
-        "root_owner=0:0",
+        &format!("root_owner=0:0,offset={}", PARTITION_START_SECTOR * 512),
         "-d",
     ])
     .arg(rootfs)
     .arg(&img)
     .arg(recipe.disk_size);
     run(&mut mkfs).map_err(|e| format!("{e} ({})", show(&mkfs)))?;
+    write_partition_table(&img)?;
     std::fs::remove_dir_all(rootfs).map_err(|e| format!("removing {}: {e}", rootfs.display()))?;
     std::fs::write(tmp.join("recipe.txt"), recipe.describe())
         .map_err(|e| format!("writing recipe.txt: {e}"))?;
@@ -451,6 +692,15 @@ fn build_into(tmp: &Path, rootfs: &Path, mirror: &str, start: Instant) -> Result
         format!("{:.1}\n", seconds(start)),
     )
     .map_err(|e| format!("writing build-seconds: {e}"))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    std::fs::write(
+        tmp.join("built"),
+        format!("{}\n", super::runner::utc_stamp(now)),
+    )
+    .map_err(|e| format!("writing built: {e}"))?;
     Ok(())
 }
 
@@ -466,14 +716,116 @@ mod tests {
     }
 
     #[test]
-    fn the_key_depends_on_the_recipe() {
-        let k = RECIPE.key();
+    fn the_key_depends_on_the_suite_and_the_recipe() {
+        let k = Suite::Bookworm.recipe().key();
         assert!(k.starts_with("bookworm-"));
-        assert_eq!(k, RECIPE.key());
+        assert_eq!(k, Suite::Bookworm.recipe().key());
         let other = Recipe {
             packages: &["systemd"],
-            ..RECIPE
+            ..Suite::Bookworm.recipe()
         };
         assert_ne!(k, other.key());
+        let keys: Vec<String> = Suite::ALL.iter().map(|s| s.recipe().key()).collect();
+        for (s, k) in Suite::ALL.iter().zip(&keys) {
+            assert!(k.starts_with(&format!("{}-", s.name())), "{k}");
+        }
+        assert_ne!(
+            keys[0][9..],
+            keys[1][7..],
+            "trixie's hash differs from bookworm's"
+        );
+    }
+
+    #[test]
+    fn only_sid_carries_the_ovs_peer_and_every_suite_has_dbus() {
+        for s in Suite::ALL {
+            let r = s.recipe();
+            let all: Vec<&str> = r.packages.iter().chain(r.extra_packages).copied().collect();
+            assert!(all.contains(&"dbus"), "{}", s.name());
+            assert_eq!(
+                all.contains(&"openvswitch-switch"),
+                s == Suite::Sid,
+                "{}",
+                s.name()
+            );
+        }
+    }
+
+    #[test]
+    fn the_mbr_is_what_the_kernel_and_sfdisk_read() {
+        let m = mbr(DISK_SIGNATURE, 2048, 4_194_304);
+        assert_eq!(&m[510..], &[0x55, 0xaa]);
+        assert_eq!(
+            format!(
+                "{:08x}-01",
+                u32::from_le_bytes(m[440..444].try_into().unwrap())
+            ),
+            ROOT_PARTUUID
+        );
+        assert_eq!(m[446 + 4], 0x83);
+        assert_eq!(u32::from_le_bytes(m[454..458].try_into().unwrap()), 2048);
+        assert_eq!(
+            u32::from_le_bytes(m[458..462].try_into().unwrap()),
+            4_194_304
+        );
+        // When sfdisk is there, it reads the same table back.
+        if let Some(sfdisk) = crate::util::find_command("sfdisk") {
+            let path = std::env::temp_dir().join(format!("xtask-mbr-{}", std::process::id()));
+            let mut disk = vec![0u8; 4 << 20];
+            disk[..512].copy_from_slice(&mbr(DISK_SIGNATURE, 2048, (4 << 20) / 512 - 2048));
+            std::fs::write(&path, &disk).unwrap();
+            let out = Command::new(sfdisk)
+                .arg("--dump")
+                .arg(&path)
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            let _ = std::fs::remove_file(&path);
+            assert!(text.contains("label-id: 0x68617264"), "{text}");
+            assert!(
+                text.contains("start=        2048, size=        6144, type=83"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn suites_parse_by_name_and_repeat() {
+        let args: Vec<String> = [
+            "--suite",
+            "sid",
+            "x",
+            "--suite=trixie",
+            "--suite",
+            "unstable",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let (suites, rest) = take_suites(&args).unwrap();
+        assert_eq!(suites, vec![Suite::Sid, Suite::Trixie]);
+        assert_eq!(rest, vec!["x".to_string()]);
+        let err = take_suites(&["--suite".to_string(), "jessie".to_string()]).unwrap_err();
+        assert!(err.contains("unknown suite `jessie`"), "{err}");
+        assert!(take_suites(&["--suite".to_string()]).is_err());
+    }
+
+    #[test]
+    fn outdated_images_of_other_suites_are_kept() {
+        let dir = std::env::temp_dir().join(format!("xtask-images-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for name in ["sid-1", "sid-2", "trixie-1", "sidecar-1"] {
+            std::fs::create_dir_all(dir.join(name)).unwrap();
+            std::fs::write(dir.join(name).join("recipe.txt"), "x").unwrap();
+        }
+        remove_outdated(&dir, &dir.join("sid-2"), "sid");
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["sid-2", "sidecar-1", "trixie-1"]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -21,6 +21,24 @@ pub(crate) enum Event {
         seconds: f64,
         message: String,
     },
+    /// What the guest runs: systemd's version (its number, and the full string) and the
+    /// kernel release.
+    System {
+        systemd: u32,
+        systemd_full: String,
+        kernel: String,
+    },
+    /// A scenario this guest cannot run (its systemd lacks a feature, a peer is missing): not
+    /// a pass, not a failure.
+    NotApplicable {
+        name: String,
+        reason: String,
+    },
+    /// A line a scenario wants printed under the results table.
+    Note {
+        name: String,
+        text: String,
+    },
     Say(String),
     Exit(i32),
     Verdict {
@@ -72,6 +90,22 @@ pub(crate) fn parse(line: &str) -> Event {
                 Err(_) => unknown(),
             }
         }
+        ["SYSTEM", number, full, kernel] => match number.parse() {
+            Ok(systemd) => Event::System {
+                systemd,
+                systemd_full: (*full).to_string(),
+                kernel: (*kernel).to_string(),
+            },
+            Err(_) => unknown(),
+        },
+        ["NA", name, reason] => Event::NotApplicable {
+            name: (*name).to_string(),
+            reason: (*reason).to_string(),
+        },
+        ["NOTE", name, rest @ ..] => Event::Note {
+            name: (*name).to_string(),
+            text: rest.join(" "),
+        },
         ["SAY"] => Event::Say(String::new()),
         ["SAY", rest @ ..] => Event::Say(rest.join(" ")),
         ["EXIT", code] => code.parse().map(Event::Exit).unwrap_or_else(|_| unknown()),
@@ -128,6 +162,28 @@ mod tests {
         assert_eq!(parse("SAY"), Event::Say(String::new()));
         assert_eq!(parse("EXIT\t3"), Event::Exit(3));
         assert_eq!(
+            parse("SYSTEM\t262\tsystemd 262 (262.1-1)\t7.2.13-cloud-amd64"),
+            Event::System {
+                systemd: 262,
+                systemd_full: "systemd 262 (262.1-1)".into(),
+                kernel: "7.2.13-cloud-amd64".into()
+            }
+        );
+        assert_eq!(
+            parse("NOTE\tx\tcheck | echod | ovsdb"),
+            Event::Note {
+                name: "x".into(),
+                text: "check | echod | ovsdb".into()
+            }
+        );
+        assert_eq!(
+            parse("NA\tx\tneeds systemd 258"),
+            Event::NotApplicable {
+                name: "x".into(),
+                reason: "needs systemd 258".into()
+            }
+        );
+        assert_eq!(
             parse("VERDICT\tpass\t9\t0"),
             Event::Verdict {
                 passed: true,
@@ -147,6 +203,8 @@ mod tests {
             "VERDICT\tok\t1\t0",
             "EXIT\tnope",
             "BEGIN\tx\tsoon",
+            "SYSTEM\tnew\tsystemd\t6.1",
+            "NA\tx",
             "garbage",
         ] {
             assert_eq!(parse(l), Event::Unknown(l.to_string()), "{l:?}");

@@ -3,7 +3,7 @@
 //! doing) and keeps everything under `target/vmtests/<run>/`.
 
 use super::accel::{self, Accel};
-use super::image::{self, Image};
+use super::image::{self, Image, Suite};
 use super::paths::qemu_binary;
 use super::results::{self, Event};
 use crate::util::{cargo, find_command, run, show, target_dir};
@@ -37,9 +37,86 @@ impl Mode {
     }
 }
 
+/// What goes into every boot's payload disk besides the manifest: the guest binaries (built
+/// once per xtask run) and the user's `--copy` files.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Payload {
+    bins: Vec<PathBuf>,
+    copies: Vec<CopyIn>,
+}
+
+/// One `--copy SRC[:DEST]`: a file or directory carried into the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CopyIn {
+    pub(crate) src: PathBuf,
+    /// Absolute path in the guest.
+    pub(crate) dest: String,
+}
+
+/// Unit file suffixes: a copied file with one of them goes to /etc/systemd/system/.
+const UNIT_SUFFIXES: &[&str] = &[
+    ".service", ".socket", ".timer", ".path", ".target", ".mount", ".slice",
+];
+
+impl CopyIn {
+    /// Parses `SRC[:DEST]`. Without DEST: a unit file goes to `/etc/systemd/system/`, an
+    /// executable file to `/usr/local/bin/`, anything else (directories too) to `/root/`.
+    pub(crate) fn parse(arg: &str) -> Result<CopyIn, String> {
+        let (src, dest) = match arg.rsplit_once(':') {
+            Some((s, d)) if d.starts_with('/') && !s.is_empty() => (s, Some(d)),
+            _ => (arg, None),
+        };
+        let src = PathBuf::from(src);
+        let meta = std::fs::metadata(&src).map_err(|e| {
+            format!(
+                "--copy {arg}: cannot read {}: {e} (expected an existing file or directory, \
+                 optionally followed by :/GUEST/PATH)",
+                src.display()
+            )
+        })?;
+        let name = src
+            .file_name()
+            .ok_or_else(|| format!("--copy {arg}: {} has no file name", src.display()))?
+            .to_string_lossy()
+            .into_owned();
+        let dest = match dest {
+            Some(d) => {
+                if d.contains('\t') || d.contains('\n') || d.split('/').any(|c| c == "..") {
+                    return Err(format!(
+                        "--copy {arg}: the guest path `{d}` must be absolute, without `..`, tabs \
+                         or newlines"
+                    ));
+                }
+                d.to_string()
+            }
+            None => {
+                use std::os::unix::fs::PermissionsExt;
+                if meta.is_file() && UNIT_SUFFIXES.iter().any(|x| name.ends_with(x)) {
+                    format!("/etc/systemd/system/{name}")
+                } else if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+                    format!("/usr/local/bin/{name}")
+                } else {
+                    format!("/root/{name}")
+                }
+            }
+        };
+        Ok(CopyIn { src, dest })
+    }
+}
+
+/// Builds the guest binaries once for this xtask run and records the `--copy` files.
+pub(crate) fn prepare(copies: Vec<CopyIn>) -> Result<Payload, String> {
+    Ok(Payload {
+        bins: build_guest_binaries()?,
+        copies,
+    })
+}
+
 /// What one boot produced.
 #[derive(Debug)]
 pub(crate) struct Report {
+    /// Which suite's image was booted.
+    pub(crate) suite: Suite,
     /// `target/vmtests/<run>/`.
     pub(crate) dir: PathBuf,
     pub(crate) accel: Accel,
@@ -70,24 +147,29 @@ impl Report {
 /// Seconds the host waits for the guest to power off after its verdict.
 const POWEROFF_GRACE: Duration = Duration::from_secs(30);
 
-/// Boots a guest in `mode`, calling `on_event` for each event as it arrives.
-pub(crate) fn boot(mode: &Mode, on_event: &mut dyn FnMut(&Event)) -> Result<Report, String> {
-    let image = image::ensure(false)?;
+/// Boots `suite`'s guest in `mode`, calling `on_event` for each event as it arrives.
+pub(crate) fn boot(
+    payload: &Payload,
+    suite: Suite,
+    mode: &Mode,
+    on_event: &mut dyn FnMut(&Event),
+) -> Result<Report, String> {
+    let image = image::ensure(suite, false)?;
     let (accel, why) = accel::detect(&image.kernel);
-    let bins = build_guest_binaries()?;
-    let dir = run_dir(mode.word())?;
+    let dir = run_dir(&format!("{}-{}", mode.word(), suite.name()))?;
     // The payload is rebuilt for every run (tens of MB); the logs are what is worth keeping.
     let remove_payload = || {
         let _ = std::fs::remove_file(dir.join("payload.img"));
         let _ = std::fs::remove_dir_all(dir.join("payload"));
     };
-    let payload = make_payload(&dir, mode, accel, &bins).inspect_err(|_| remove_payload())?;
+    let disk = make_payload(&dir, mode, accel, payload).inspect_err(|_| remove_payload())?;
     eprintln!(
-        "xtask: booting the guest under {} ({why}); logs in {}",
+        "xtask: booting the {} guest under {} ({why}); logs in {}",
+        suite.name(),
         accel.name(),
         dir.display()
     );
-    let mut cmd = qemu_command(&image, &payload, &dir, mode, accel);
+    let mut cmd = qemu_command(&image, &disk, &dir, mode, accel);
     let start = Instant::now();
     let child = std::fs::write(dir.join("qemu-command.txt"), format!("{}\n", show(&cmd)))
         .map_err(|e| format!("writing qemu-command.txt: {e}"))
@@ -97,6 +179,7 @@ pub(crate) fn boot(mode: &Mode, on_event: &mut dyn FnMut(&Event)) -> Result<Repo
         })
         .inspect_err(|_| remove_payload())?;
     let mut report = Report {
+        suite,
         dir: dir.clone(),
         accel,
         events: Vec::new(),
@@ -206,15 +289,27 @@ fn make_payload(
     dir: &Path,
     mode: &Mode,
     accel: Accel,
-    bins: &[PathBuf],
+    payload: &Payload,
 ) -> Result<PathBuf, String> {
     let root = dir.join("payload");
     std::fs::create_dir_all(&root).map_err(|e| format!("creating {}: {e}", root.display()))?;
     let mut bytes: u64 = 0;
-    for b in bins {
+    for b in &payload.bins {
         let name = b.file_name().ok_or("binary without a name")?;
         let to = root.join(name);
         bytes += std::fs::copy(b, &to).map_err(|e| format!("copying {}: {e}", b.display()))?;
+    }
+    // `--copy`: payload/copy/<n>/<name>, and one `<n>/<name>\t<guest path>` line per copy.
+    let mut list = String::new();
+    for (n, c) in payload.copies.iter().enumerate() {
+        let name = c.src.file_name().ok_or("a copy without a name")?;
+        let to = root.join("copy").join(n.to_string()).join(name);
+        bytes += copy_tree(&c.src, &to)?;
+        list.push_str(&format!("{n}/{}\t{}\n", name.to_string_lossy(), c.dest));
+    }
+    if !list.is_empty() {
+        std::fs::write(root.join("copies"), list)
+            .map_err(|e| format!("writing the copy list: {e}"))?;
     }
     let mut manifest = format!("mode={}\nscale={}\n", mode.word(), accel.scale());
     if let Mode::Suite { only } = mode {
@@ -264,6 +359,35 @@ fn make_payload(
     Ok(img)
 }
 
+/// Copies a file or a directory tree (modes kept, symlinks copied as links); returns the bytes.
+fn copy_tree(from: &Path, to: &Path) -> Result<u64, String> {
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("creating {}: {e}", parent.display()))?;
+    }
+    let meta =
+        std::fs::symlink_metadata(from).map_err(|e| format!("reading {}: {e}", from.display()))?;
+    if meta.file_type().is_symlink() {
+        let target =
+            std::fs::read_link(from).map_err(|e| format!("reading {}: {e}", from.display()))?;
+        std::os::unix::fs::symlink(&target, to)
+            .map_err(|e| format!("copying the link {}: {e}", from.display()))?;
+        return Ok(0);
+    }
+    if meta.is_dir() {
+        std::fs::create_dir_all(to).map_err(|e| format!("creating {}: {e}", to.display()))?;
+        let mut bytes = 0;
+        let entries =
+            std::fs::read_dir(from).map_err(|e| format!("reading {}: {e}", from.display()))?;
+        for e in entries {
+            let e = e.map_err(|e| format!("reading {}: {e}", from.display()))?;
+            bytes += copy_tree(&e.path(), &to.join(e.file_name()))?;
+        }
+        return Ok(bytes);
+    }
+    std::fs::copy(from, to).map_err(|e| format!("copying {}: {e}", from.display()))
+}
+
 fn terminal_size() -> Option<(u32, u32)> {
     let out = Command::new("stty")
         .arg("size")
@@ -289,12 +413,15 @@ fn qemu_command(image: &Image, payload: &Path, dir: &Path, mode: &Mode, accel: A
     ]);
     c.arg("-kernel").arg(&image.kernel);
     // No initrd: the cloud kernel has NVMe built in (virtio-blk is a module), which saves the
-    // whole initramfs stage (seconds under TCG). One NVMe controller with two namespaces gives
-    // stable names: nvme0n1 is the root (a snapshot), nvme0n2 the per-run payload.
-    c.arg("-append").arg(
-        "root=/dev/nvme0n1 rootwait rw rootfstype=ext4 console=ttyS0 quiet loglevel=3 panic=-1 \
+    // whole initramfs stage (seconds under TCG). One NVMe controller with two namespaces: the
+    // root (a snapshot, found by its partition's id: newer kernels scan namespaces in
+    // parallel, so names are not stable) and the per-run payload (a disk without partitions,
+    // which is how harden-guest finds it).
+    c.arg("-append").arg(format!(
+        "root=PARTUUID={} rootwait rw rootfstype=ext4 console=ttyS0 quiet loglevel=3 panic=-1 \
          mitigations=off systemd.show_status=false harden.payload",
-    );
+        image::ROOT_PARTUUID
+    ));
     c.arg("-drive").arg(format!(
         "file={},format=raw,if=none,id=root,snapshot=on,cache=unsafe",
         image.root.display()
@@ -535,6 +662,45 @@ mod tests {
         assert!(!watched(&Mode::Shell, true, Some(Instant::now())));
         assert!(watched(&Mode::Suite { only: vec![] }, true, None));
         assert!(watched(&Mode::Demo, false, None));
+    }
+
+    #[test]
+    fn copies_go_where_an_integrator_expects() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("xtask-copy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let unit = dir.join("my.service");
+        let bin = dir.join("mydaemon");
+        let data = dir.join("data.txt");
+        for f in [&unit, &bin, &data] {
+            std::fs::write(f, "x").unwrap();
+        }
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let dest = |a: &Path| CopyIn::parse(a.to_str().unwrap()).unwrap().dest;
+        assert_eq!(dest(&unit), "/etc/systemd/system/my.service");
+        assert_eq!(dest(&bin), "/usr/local/bin/mydaemon");
+        assert_eq!(dest(&data), "/root/data.txt");
+        assert_eq!(
+            dest(&dir),
+            format!("/root/{}", dir.file_name().unwrap().to_string_lossy())
+        );
+        let explicit = CopyIn::parse(&format!("{}:/opt/x/d.txt", data.display())).unwrap();
+        assert_eq!(
+            (explicit.src, explicit.dest.as_str()),
+            (data.clone(), "/opt/x/d.txt")
+        );
+        let missing = CopyIn::parse("/no/such/file").unwrap_err();
+        assert!(missing.contains("cannot read /no/such/file"), "{missing}");
+        let dots = CopyIn::parse(&format!("{}:/etc/../x", data.display())).unwrap_err();
+        assert!(dots.contains("without `..`"), "{dots}");
+        let copied = dir.join("out");
+        assert_eq!(copy_tree(&bin, &copied.join("b")).unwrap(), 1);
+        let mode = std::fs::metadata(copied.join("b"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o755);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
