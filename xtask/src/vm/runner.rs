@@ -60,7 +60,8 @@ const UNIT_SUFFIXES: &[&str] = &[
 
 impl CopyIn {
     /// Parses `SRC[:DEST]`. Without DEST: a unit file goes to `/etc/systemd/system/`, an
-    /// executable file to `/usr/local/bin/`, anything else (directories too) to `/root/`.
+    /// executable file to `/usr/local/bin/`, anything else (directories too) to `/root/`. A
+    /// DEST ending in `/` is a directory that receives SRC under its own name.
     pub(crate) fn parse(arg: &str) -> Result<CopyIn, String> {
         let (src, dest) = match arg.rsplit_once(':') {
             Some((s, d)) if d.starts_with('/') && !s.is_empty() => (s, Some(d)),
@@ -87,7 +88,12 @@ impl CopyIn {
                          or newlines"
                     ));
                 }
-                d.to_string()
+                // A directory (`/opt/`) receives the file under its own name.
+                if d.ends_with('/') {
+                    format!("{d}{name}")
+                } else {
+                    d.to_string()
+                }
             }
             None => {
                 use std::os::unix::fs::PermissionsExt;
