@@ -47,8 +47,10 @@ pub(crate) fn test_command(args: &[String]) -> Result<(), String> {
         return Err("--suite chooses the VM suites; it does not go with --host-only".into());
     }
     if let Some(runs) = runs {
-        if !vm || !host {
-            return Err("--repeat runs the host tests only; drop --host-only/--vm-only".into());
+        if !vm || !host || !suites.is_empty() {
+            return Err(
+                "--repeat runs the host tests only; drop --host-only/--vm-only/--suite".into(),
+            );
         }
         deps::ensure_host()?;
         return crate::repeat::repeat(&crate::repeat::Repeat { runs, load, filter });

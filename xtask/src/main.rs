@@ -41,7 +41,8 @@ commands:
                                   run every test: host checks (fmt, clippy, tests, docs, packaging)
                                   then the VM suite under real systemd on Debian bookworm, trixie
                                   and sid (one boot each; --suite narrows it, repeatable) and one
-                                  scenario x suite table; installs missing packages
+                                  scenario x suite table (HARDEN_VM_JOBS guests at once, one per
+                                  CPU by default); installs missing packages
   test --repeat N [--load] [FILTER]
                                   run the host tests (or those matching FILTER) N times and list
                                   every test that failed at least once; --load keeps the machine

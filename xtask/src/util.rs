@@ -135,6 +135,9 @@ pub(crate) struct Outcome {
     pub(crate) seconds: f64,
     /// Where to look when it failed (a log path, an error).
     pub(crate) detail: String,
+    /// Not run at all (not applicable anywhere, or skipped): shown as `n/a`, counted apart,
+    /// never as passed. Only meaningful when `passed`.
+    pub(crate) not_run: bool,
 }
 
 /// Runs `f`, timing it, and records its outcome.
@@ -157,6 +160,7 @@ pub(crate) fn step(
         passed,
         seconds,
         detail,
+        not_run: false,
     });
     passed
 }
@@ -173,14 +177,59 @@ pub(crate) fn print_summary(outcomes: &[Outcome]) -> bool {
     println!("{:<width$}  {:<6}  {:>8}", "step", "result", "seconds");
     println!("{}", "-".repeat(width + 18));
     for o in outcomes {
-        let result = if o.passed { "ok" } else { "FAILED" };
+        let result = match (o.passed, o.not_run) {
+            (false, _) => "FAILED",
+            (true, true) => "n/a",
+            (true, false) => "ok",
+        };
         println!("{:<width$}  {:<6}  {:>8.1}", o.name, result, o.seconds);
     }
     let failed: Vec<&Outcome> = outcomes.iter().filter(|o| !o.passed).collect();
     for o in &failed {
         println!("FAILED {}: {}", o.name, o.detail);
     }
-    let passed = outcomes.len() - failed.len();
-    println!("{passed} passed, {} failed", failed.len());
+    let not_run = outcomes.iter().filter(|o| o.passed && o.not_run).count();
+    let passed = outcomes.len() - failed.len() - not_run;
+    if not_run > 0 {
+        println!(
+            "{passed} passed, {not_run} not run (n/a), {} failed",
+            failed.len()
+        );
+    } else {
+        println!("{passed} passed, {} failed", failed.len());
+    }
     failed.is_empty()
+}
+
+/// `YYYYmmdd-HHMMSS` (UTC) from Unix seconds (civil-from-days, no dependencies).
+pub(crate) fn utc_stamp(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_stamp;
+
+    #[test]
+    fn utc_stamps_are_right() {
+        assert_eq!(utc_stamp(0), "19700101-000000");
+        assert_eq!(utc_stamp(951_782_400), "20000229-000000");
+        assert_eq!(utc_stamp(1_732_190_400 + 3_723), "20241121-130203");
+    }
 }

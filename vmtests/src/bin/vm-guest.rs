@@ -171,11 +171,29 @@ fn install_copies(payload: &Path) -> Result<(), String> {
             std::fs::create_dir_all(parent)
                 .map_err(|e| format!("creating {}: {e}", parent.display()))?;
         }
-        let ran = ctx::run("cp", &["-a", "-T", &from.to_string_lossy(), dest])?;
+        // Modes, times and links kept; owned by root (the payload keeps the host user's ids).
+        let ran = ctx::run(
+            "cp",
+            &[
+                "-R",
+                "--preserve=mode,timestamps,links",
+                "--no-preserve=ownership",
+                "-T",
+                &from.to_string_lossy(),
+                dest,
+            ],
+        )?;
         if ran.code != 0 {
             return Err(format!("copying {rel} to {dest}: {}", ran.both().trim()));
         }
-        units |= dest.starts_with("/etc/systemd/") || dest.starts_with("/run/systemd/");
+        units |= [
+            "/etc/systemd/",
+            "/run/systemd/",
+            "/usr/lib/systemd/",
+            "/lib/systemd/",
+        ]
+        .iter()
+        .any(|d| dest.starts_with(d));
         eprintln!("vm-guest: copied {rel} to {dest}");
     }
     if units {
@@ -200,8 +218,16 @@ fn run(payload: &Path) -> Result<(), String> {
         port: open_port(RESULTS_PORT)?,
     };
     ch.send("READY", &[&uptime()]);
-    let systemd = send_system(&mut ch)?;
-    install(payload)?;
+    // Set-up errors are reported on the channel, so the host names them (not "no verdict").
+    let systemd = match send_system(&mut ch).and_then(|n| install(payload).map(|()| n)) {
+        Ok(n) => n,
+        Err(e) => {
+            ch.send("LOG", &["runner", &format!("setting up the guest: {e}")]);
+            export_journal();
+            ch.send("VERDICT", &["fail", "0", "1"]);
+            return Ok(());
+        }
+    };
     let scale: u32 = manifest
         .get("scale")
         .and_then(|s| s.parse().ok())
@@ -279,6 +305,8 @@ fn suite(
         .filter(|(_, na)| na.is_none())
         .flat_map(|(s, _)| s.units.iter().copied())
         .collect();
+    let names: Vec<&str> = list.iter().map(|s| s.name).collect();
+    ch.send("PLAN", &[&names.join(",")]);
     ctx::install_units(&units)?;
     let (mut passed, mut failed) = (0, 0);
     for (s, na) in list.into_iter().zip(na) {
@@ -289,7 +317,7 @@ fn suite(
         let limit = (s.timeout * scale).as_secs().to_string();
         ch.send("BEGIN", &[s.name, &limit]);
         let start = Instant::now();
-        let (result, notes) = run_one(&s, scale);
+        let (result, notes, units) = run_one(&s, scale);
         let secs = format!("{:.2}", start.elapsed().as_secs_f64());
         for n in notes {
             ch.send("NOTE", &[s.name, &n]);
@@ -302,39 +330,46 @@ fn suite(
             Err(e) => {
                 failed += 1;
                 ch.send("LOG", &[s.name, &format!("FAILED: {e}")]);
-                diagnose(ch, &s);
+                diagnose(ch, s.name, &units);
                 ch.send("RESULT", &[s.name, "fail", &secs, &e]);
             }
         }
-        Ctx::for_units(scale, s.units).cleanup();
+        let mut cx = Ctx::new(scale);
+        cx.units = units;
+        cx.cleanup();
     }
     Ok((passed, failed))
 }
 
-/// Runs the scenario's check in a thread, with the scaled time limit; returns its verdict and
-/// its notes.
-fn run_one(s: &Scenario, scale: u32) -> (Result<(), String>, Vec<String>) {
+/// Runs the scenario's check in a thread, with the scaled time limit; returns its verdict,
+/// its notes and every unit it used (its static units and those it wrote at run time).
+fn run_one(s: &Scenario, scale: u32) -> (Result<(), String>, Vec<String>, Vec<String>) {
     let (tx, rx) = mpsc::channel();
     let check = s.check;
     let units = s.units;
     std::thread::spawn(move || {
         let mut cx = Ctx::for_units(scale, units);
         let verdict = check(&mut cx);
-        let _ = tx.send((verdict, cx.notes));
+        let _ = tx.send((verdict, cx.notes, cx.units));
     });
     let limit = s.timeout * scale;
+    let static_units = || s.units.iter().map(|(n, _)| (*n).to_string()).collect();
     match rx.recv_timeout(limit) {
         Ok(r) => r,
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            (Err(format!("timed out after {limit:?}")), Vec::new())
+        Err(mpsc::RecvTimeoutError::Timeout) => (
+            Err(format!("timed out after {limit:?}")),
+            Vec::new(),
+            static_units(),
+        ),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            (Err("the check panicked".into()), Vec::new(), static_units())
         }
-        Err(mpsc::RecvTimeoutError::Disconnected) => (Err("the check panicked".into()), Vec::new()),
     }
 }
 
 /// Sends what a failed scenario's units looked like (status and journal) as LOG lines.
-fn diagnose(ch: &mut Channel, s: &Scenario) {
-    for (unit, _) in s.units {
+fn diagnose(ch: &mut Channel, name: &str, units: &[String]) {
+    for unit in units {
         let pattern = ctx::unit_pattern(unit);
         for (what, args) in [
             (
@@ -354,9 +389,9 @@ fn diagnose(ch: &mut Channel, s: &Scenario) {
             ),
         ] {
             if let Ok(ran) = ctx::run(args[0], &args[1..]) {
-                ch.send("LOG", &[s.name, &format!("--- {what} of {pattern}")]);
+                ch.send("LOG", &[name, &format!("--- {what} of {pattern}")]);
                 for l in ran.both().lines() {
-                    ch.send("LOG", &[s.name, l]);
+                    ch.send("LOG", &[name, l]);
                 }
             }
         }

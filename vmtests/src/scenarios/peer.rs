@@ -342,18 +342,29 @@ fn side_by_side(cx: &mut Ctx) -> Result<(), String> {
     cx.systemctl(&start)?;
 
     let mut settled = settle_all(cx)?.into_iter();
+    let mut errors: Vec<String> = Vec::new();
     let mut sides: Vec<Side> = Vec::new();
     for d in Daemon::BOTH {
         let failures = settled.next().ok_or("no failure rows")?;
+        // A check that could not be carried out is a row that did not behave (and a failure
+        // of the scenario), so the table is printed whatever happens.
         let mut row = Vec::new();
-        row.push(activation(cx, d, "act", "pfd:3")?);
-        row.push(activation(cx, d, "name", "pfd:peer")?);
+        let mut push = |r: Result<Seen, String>| {
+            row.push(r.unwrap_or_else(|e| {
+                errors.push(format!("{}: {e}", d.ctl_prefix()));
+                seen(DidNot, format!("could not check: {e}"))
+            }))
+        };
+        push(activation(cx, d, "act", "pfd:3"));
+        push(activation(cx, d, "name", "pfd:peer"));
         for spelling in SPELLINGS {
-            row.push(add_remote(cx, d, spelling)?);
+            push(add_remote(cx, d, spelling));
         }
-        row.push(config_file(cx, d)?);
-        row.extend(failures);
-        row.push(restart_under_load(cx, d)?);
+        push(config_file(cx, d));
+        for f in failures {
+            push(Ok(f));
+        }
+        push(restart_under_load(cx, d));
         sides.push(Side {
             daemon: d,
             seen: row,
@@ -395,6 +406,12 @@ fn side_by_side(cx: &mut Ctx) -> Result<(), String> {
             }
         }
     }
+    ensure(errors.is_empty(), || {
+        format!(
+            "some checks could not be carried out: {}",
+            errors.join("; ")
+        )
+    })?;
     ensure(problems.is_empty(), || {
         format!(
             "the comparison differs from the expected table (vmtests::scenarios::peer::CHECKS): {}",
@@ -474,6 +491,9 @@ fn units_for(d: Daemon) -> Vec<(String, String)> {
 /// A check where the strict answer is to exit with an error.
 struct FailureCase {
     key: &'static str,
+    /// What echod's error must say (its row is asserted in full: failing for another reason,
+    /// a wrapper that could not exec, say, is not "behaved").
+    echod_says: &'static str,
     /// Whether it has a `.socket` unit (`listen` lines, SOCK = its path).
     socket: bool,
     listen: &'static str,
@@ -486,6 +506,7 @@ struct FailureCase {
 const FAILURE_CASES: &[FailureCase] = &[
     FailureCase {
         key: "dgram",
+        echod_says: "not a stream socket",
         socket: true,
         listen: "ListenDatagram=SOCK",
         wrapper: "",
@@ -493,6 +514,7 @@ const FAILURE_CASES: &[FailureCase] = &[
     },
     FailureCase {
         key: "accept",
+        echod_says: "not a listening socket: fd 3 is a connected stream socket",
         socket: true,
         listen: "ListenStream=SOCK\nAccept=yes",
         wrapper: "",
@@ -500,6 +522,7 @@ const FAILURE_CASES: &[FailureCase] = &[
     },
     FailureCase {
         key: "unlistened",
+        echod_says: "not a listening socket: fd 3 is a stream socket bound to",
         socket: false,
         listen: "",
         wrapper: "/usr/local/bin/vm-guest pass-fd unlistened SOCK -- ",
@@ -507,6 +530,7 @@ const FAILURE_CASES: &[FailureCase] = &[
     },
     FailureCase {
         key: "file",
+        echod_says: "not a socket: fd 3 is a regular file",
         socket: false,
         listen: "",
         wrapper: "/usr/local/bin/vm-guest pass-fd file /etc/hostname -- ",
@@ -514,6 +538,7 @@ const FAILURE_CASES: &[FailureCase] = &[
     },
     FailureCase {
         key: "closed",
+        echod_says: "fd 4 was not passed by systemd",
         socket: true,
         listen: "ListenStream=SOCK",
         wrapper: "",
@@ -522,10 +547,18 @@ const FAILURE_CASES: &[FailureCase] = &[
 ];
 
 /// The daemon's first line that names a `pfd:` remote (its own words about the check).
+/// The daemon's first error or warning about a `pfd:` remote (echod: `echod: error:` or
+/// `echod: warning:`; ovsdb-server: `|ERR|` or `|WARN|`), shortened for the table. A line
+/// that only reports a listener in use is not one.
 fn pfd_line(journal: &str) -> Option<String> {
     journal
         .lines()
-        .find(|l| l.contains("pfd:") && !l.starts_with("Start"))
+        .find(|l| {
+            l.contains("pfd:")
+                && ["error", "warning", "|ERR|", "|WARN|", "|EMER|"]
+                    .iter()
+                    .any(|w| l.contains(w))
+        })
         .map(|l| l.trim().chars().take(110).collect())
 }
 
@@ -613,20 +646,28 @@ fn config_file(cx: &mut Ctx, d: Daemon) -> Result<Seen, String> {
     // Not served: no reply (systemd keeps the listening socket, so a client would wait).
     let echo = echo_or_error(cx, &addr, &unit, "from the config file");
     let j = cx.journal(&format!("{unit}.service"))?;
-    Ok(match echo {
-        Ok(()) => seen(DidNot, "pfd:3 from the config file served"),
-        Err(_) => seen(
-            Behaved,
-            pfd_line(&j).unwrap_or_else(|| "not served".to_string()),
-        ),
+    // Not served, and refused in the daemon's own words (echod names the origin).
+    let refused = match d {
+        Daemon::Echod => pfd_line(&j).filter(|l| l.contains("ignoring \"pfd:3\" from config file")),
+        Daemon::Ovsdb => Some(pfd_line(&j).unwrap_or_else(|| "not served".to_string())),
+    };
+    Ok(match (echo, refused) {
+        (Ok(()), _) => seen(DidNot, "pfd:3 from the config file served"),
+        (Err(_), Some(line)) => seen(Behaved, line),
+        (Err(e), None) => seen(DidNot, format!("not served, but not refused either: {e}")),
     })
 }
 
-/// Waits until each failure case's unit either fails or stops (behaved), or is still running
-/// a second after the daemon logged about its `pfd:` remote (did not). All units are watched
-/// together, since they were started together. Returns, per daemon, one row per case.
+/// Waits until each failure case's unit either fails with its daemon's own error (behaved),
+/// or is still running a moment after the daemon logged an error about its `pfd:` remote, or
+/// at the deadline (did not). A unit that stopped for another reason (the wrapper could not
+/// exec, a crash, exit 0, echod's error not the one this case is about) did not behave. All
+/// units are watched together, since they were started together. Returns, per daemon, one
+/// row per case.
 fn settle_all(cx: &mut Ctx) -> Result<Vec<Vec<Seen>>, String> {
     struct Pending {
+        daemon: Daemon,
+        case: &'static FailureCase,
         pattern: String,
         logged_at: Option<Instant>,
         seen: Option<Seen>,
@@ -636,49 +677,80 @@ fn settle_all(cx: &mut Ctx) -> Result<Vec<Vec<Seen>>, String> {
         for case in FAILURE_CASES {
             let unit = format!("hp{}-{}", d.tag(), case.key);
             let pattern = if case.key == "accept" {
-                // One client makes systemd start an instance with the connection as fd 3.
+                // One client makes systemd start an instance with the connection as fd 3;
+                // it retries until the socket unit listens.
                 let addr = format!("unix:{DIR}/{unit}.sock");
-                let limit = cx.timeout(5 * S);
+                let limit = cx.timeout(10 * S);
                 std::thread::spawn(move || {
-                    let _ = echo_request(&addr, "accepted", limit);
+                    let start = Instant::now();
+                    while start.elapsed() < limit {
+                        match echo_request(&addr, "accepted", limit) {
+                            Err(e) if e.contains("connect") => {
+                                std::thread::sleep(Duration::from_millis(50))
+                            }
+                            _ => break,
+                        }
+                    }
                 });
                 format!("{unit}@*.service")
             } else {
                 format!("{unit}.service")
             };
             pending.push(Pending {
+                daemon: d,
+                case,
                 pattern,
                 logged_at: None,
                 seen: None,
             });
         }
     }
-    cx.wait_until("every failure case to settle", 30 * S, || {
+    let grace = cx.timeout(S);
+    let settled = cx.wait_until("every failure case to settle", 30 * S, || {
         for p in pending.iter_mut().filter(|p| p.seen.is_none()) {
-            let state = unit_state(&p.pattern)?;
+            let (name, state) = unit_state(&p.pattern)?;
             let j = cx.journal(&p.pattern)?;
             let line = pfd_line(&j);
-            if state == "failed" || (state == "inactive" && !j.is_empty()) {
-                let why = line.unwrap_or_else(|| tail(&j, 1));
-                p.seen = Some(seen(Behaved, format!("unit {state}: {why}")));
+            if state == "failed" || (state == "inactive" && line.is_some()) {
+                let result = cx.prop(&name, "Result")?;
+                let status = cx.prop(&name, "ExecMainStatus")?;
+                let why = line.clone().unwrap_or_else(|| tail(&j, 1));
+                let own_error = match p.daemon {
+                    Daemon::Echod => j.contains(p.case.echod_says),
+                    Daemon::Ovsdb => line.is_some(),
+                };
+                let exited = result == "exit-code" && status != "127" && status != "203";
+                p.seen = Some(if exited && own_error {
+                    seen(Behaved, format!("unit failed (exit {status}): {why}"))
+                } else {
+                    seen(
+                        DidNot,
+                        format!(
+                            "unit {state} (Result={result}, status {status}), not for this: {why}"
+                        ),
+                    )
+                });
             } else if let (Some(line), "active") = (line, state.as_str()) {
                 // Give it a moment to exit after its message; if it does not, it stays.
                 let at = *p.logged_at.get_or_insert_with(Instant::now);
-                if at.elapsed() > S {
+                if at.elapsed() > grace {
                     p.seen = Some(seen(DidNot, format!("still running: {line}")));
                 }
             }
         }
         Ok(pending.iter().all(|p| p.seen.is_some()))
-    })
-    .map_err(|e| {
-        let open: Vec<&str> = pending
-            .iter()
-            .filter(|p| p.seen.is_none())
-            .map(|p| p.pattern.as_str())
-            .collect();
-        format!("{e} (unsettled: {})", open.join(", "))
-    })?;
+    });
+    if settled.is_err() {
+        // Whatever has not settled by now is a daemon that keeps running without saying why
+        // (or a unit that never started): a row, not an error, so the table still shows.
+        for p in pending.iter_mut().filter(|p| p.seen.is_none()) {
+            let (name, state) = unit_state(&p.pattern)?;
+            p.seen = Some(seen(
+                DidNot,
+                format!("{name} {state} at the deadline; no error about its pfd: remote"),
+            ));
+        }
+    }
     let mut rows: Vec<Seen> = pending.into_iter().filter_map(|p| p.seen).collect();
     let second = rows.split_off(FAILURE_CASES.len());
     Ok(vec![rows, second])
@@ -701,7 +773,7 @@ fn echo_or_error(cx: &Ctx, addr: &str, unit: &str, text: &str) -> Result<(), Str
         }
         let j = cx.journal(&format!("{unit}.service"))?;
         if let Some(line) = pfd_line(&j) {
-            if logged_at.get_or_insert_with(Instant::now).elapsed() > S {
+            if logged_at.get_or_insert_with(Instant::now).elapsed() > cx.timeout(S) {
                 return Err(format!("no reply; the daemon said: {line}"));
             }
         }
@@ -711,8 +783,9 @@ fn echo_or_error(cx: &Ctx, addr: &str, unit: &str, text: &str) -> Result<(), Str
     }
 }
 
-/// The ActiveState of the units matching `pattern` (the first instance of a template).
-fn unit_state(pattern: &str) -> Result<String, String> {
+/// The first unit matching `pattern` (the first instance of a template) and its
+/// ActiveState, or `(PATTERN, "none")` while there is none.
+fn unit_state(pattern: &str) -> Result<(String, String), String> {
     let ran = run(
         "systemctl",
         &["list-units", "--all", "--no-legend", "--plain", pattern],
@@ -721,8 +794,12 @@ fn unit_state(pattern: &str) -> Result<String, String> {
     Ok(ran
         .stdout
         .lines()
-        .find_map(|l| l.split_whitespace().nth(2).map(str::to_string))
-        .unwrap_or_else(|| "none".into()))
+        .find_map(|l| {
+            let mut w = l.split_whitespace();
+            let name = w.next()?;
+            Some((name.to_string(), w.nth(1)?.to_string()))
+        })
+        .unwrap_or_else(|| (pattern.to_string(), "none".into())))
 }
 
 fn restart_under_load(cx: &mut Ctx, d: Daemon) -> Result<Seen, String> {
@@ -756,20 +833,30 @@ fn restart_under_load(cx: &mut Ctx, d: Daemon) -> Result<Seen, String> {
             errors
         }));
     }
-    let mut result = Ok(());
+    // A daemon that stops answering is a row that did not behave; a restart systemd refuses
+    // is an error of the check.
+    let (mut stalled, mut restart) = (None, Ok(()));
     for _ in 0..RESTARTS {
         let before = answered.load(Ordering::Relaxed);
-        result = result.and_then(|()| {
-            cx.wait_until("clients to get replies", 20 * S, || {
+        if let Err(e) = cx.wait_until("clients to get replies", 20 * S, || {
+            Ok(answered.load(Ordering::Relaxed) >= before + 10)
+        }) {
+            stalled = Some(e);
+            break;
+        }
+        if let Err(e) = cx.systemctl(&["restart", &service]) {
+            restart = Err(e);
+            break;
+        }
+    }
+    if stalled.is_none() && restart.is_ok() {
+        let before = answered.load(Ordering::Relaxed);
+        stalled = cx
+            .wait_until("clients to get replies after the restarts", 20 * S, || {
                 Ok(answered.load(Ordering::Relaxed) >= before + 10)
             })
-        });
-        result = result.and_then(|()| cx.systemctl(&["restart", &service]).map(|_| ()));
+            .err();
     }
-    let before = answered.load(Ordering::Relaxed);
-    let _ = cx.wait_until("clients to get replies after the restarts", 20 * S, || {
-        Ok(answered.load(Ordering::Relaxed) >= before + 10)
-    });
     stop.store(true, Ordering::Relaxed);
     let mut errors = Vec::new();
     for w in workers {
@@ -778,20 +865,20 @@ fn restart_under_load(cx: &mut Ctx, d: Daemon) -> Result<Seen, String> {
                 .unwrap_or_else(|_| vec!["a client panicked".into()]),
         );
     }
-    result?;
+    restart?;
     let total = answered.load(Ordering::Relaxed);
-    Ok(if errors.is_empty() {
-        seen(Behaved, format!("{total} requests, all answered"))
-    } else {
-        seen(
+    Ok(match (stalled, errors.first()) {
+        (None, None) => seen(Behaved, format!("{total} requests, all answered")),
+        (Some(e), _) => seen(DidNot, format!("stopped answering: {e}")),
+        (None, Some(first)) => seen(
             DidNot,
             format!(
                 "{} of {} requests failed, e.g. {}",
                 errors.len(),
                 total + errors.len(),
-                errors[0].chars().take(80).collect::<String>()
+                first.chars().take(80).collect::<String>()
             ),
-        )
+        ),
     })
 }
 

@@ -44,8 +44,20 @@ impl Accel {
     }
 }
 
-/// Picks the accelerator (and says why).
+/// Picks the accelerator (and says why). Guests booting at once (`HARDEN_VM_JOBS`) share one
+/// answer: the first caller runs the canary, the others wait for it and reuse its result.
 pub(crate) fn detect(kernel: &Path) -> (Accel, String) {
+    static ANSWER: std::sync::Mutex<Option<(Accel, String)>> = std::sync::Mutex::new(None);
+    let mut answer = ANSWER.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(a) = answer.as_ref() {
+        return a.clone();
+    }
+    let a = detect_once(kernel);
+    *answer = Some(a.clone());
+    a
+}
+
+fn detect_once(kernel: &Path) -> (Accel, String) {
     match std::env::var("HARDEN_VM_ACCEL").as_deref() {
         Ok("kvm") => return (Accel::Kvm, "HARDEN_VM_ACCEL=kvm".into()),
         Ok("tcg") => return (Accel::Tcg, "HARDEN_VM_ACCEL=tcg".into()),

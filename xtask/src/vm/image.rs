@@ -45,27 +45,52 @@ impl Suite {
         }
     }
 
-    /// The host's own suite when it is one of ours (the default of `demo`, `vm` and `image`),
-    /// else bookworm, the oldest (host binaries need the guest's glibc to be the same or newer).
+    /// The suite `demo`, `vm` and `image` use by default: the oldest whose glibc can run this
+    /// host's binaries (the host's own suite on a Debian host).
     pub(crate) fn host_default() -> Suite {
-        crate::mirror::host_codename()
-            .and_then(|c| Suite::parse(&c).ok())
-            .unwrap_or(Suite::Bookworm)
+        Suite::ALL
+            .into_iter()
+            .find(|s| s.runs_host_binaries().is_ok())
+            .unwrap_or(Suite::Sid)
     }
 
-    /// Whether binaries built on this host run in this suite's guest: the guest's glibc must be
-    /// the same or newer, so a suite older than the host's own cannot run them.
+    /// The glibc this suite ships (major, minor); sid's moves, and is the newest.
+    fn glibc(self) -> (u32, u32) {
+        match self {
+            Suite::Bookworm => (2, 36),
+            Suite::Trixie => (2, 41),
+            Suite::Sid => (u32::MAX, u32::MAX),
+        }
+    }
+
+    /// Whether binaries built on this host run in this suite's guest: the guest's glibc must
+    /// be the same or newer than the host's (`getconf GNU_LIBC_VERSION`).
     pub(crate) fn runs_host_binaries(self) -> Result<(), String> {
-        let host = crate::mirror::host_codename();
-        let index = |s: Suite| Suite::ALL.iter().position(|x| *x == s);
-        match host.as_deref().map(Suite::parse) {
-            Some(Ok(h)) if index(self) < index(h) => Err(format!(
-                "the {} guest is older than this host ({}): binaries built here need the same or \
-                 a newer glibc, so they cannot run in it",
+        let Some(host) = host_glibc() else {
+            return Ok(()); // not glibc, or unknown: let the guest say
+        };
+        if self.glibc() >= host {
+            Ok(())
+        } else {
+            Err(format!(
+                "the {} guest has glibc {}.{}, older than this host's {}.{}: binaries built here \
+                 cannot run in it",
                 self.name(),
-                h.name()
-            )),
-            _ => Ok(()),
+                self.glibc().0,
+                self.glibc().1,
+                host.0,
+                host.1
+            ))
+        }
+    }
+
+    /// The scenarios this suite must run: a "not applicable" from its guest is a failure
+    /// (say, sid's ovsdb-server lost `pfd:`, or its systemd stopped reporting its version).
+    pub(crate) fn must_run(self) -> &'static [&'static str] {
+        match self {
+            Suite::Bookworm => &[],
+            Suite::Trixie => &["notify-reload"],
+            Suite::Sid => &["notify-reload", "listen-pidfdid", "peer-ovsdb-side-by-side"],
         }
     }
 
@@ -87,6 +112,19 @@ impl Suite {
             ..BASE
         }
     }
+}
+
+/// This host's glibc version, from `getconf GNU_LIBC_VERSION` (`glibc 2.36`).
+fn host_glibc() -> Option<(u32, u32)> {
+    let out = output(Command::new("getconf").arg("GNU_LIBC_VERSION")).ok()?;
+    parse_glibc(&out)
+}
+
+/// `glibc 2.36` -> (2, 36).
+fn parse_glibc(text: &str) -> Option<(u32, u32)> {
+    let v = text.trim().strip_prefix("glibc ")?;
+    let mut it = v.split('.');
+    Some((it.next()?.parse().ok()?, it.next()?.trim().parse().ok()?))
 }
 
 /// `--suite NAME` options (repeatable) taken out of `args`; the rest is returned.
@@ -698,7 +736,7 @@ fn build_into(
         .unwrap_or(0);
     std::fs::write(
         tmp.join("built"),
-        format!("{}\n", super::runner::utc_stamp(now)),
+        format!("{}\n", crate::util::utc_stamp(now)),
     )
     .map_err(|e| format!("writing built: {e}"))?;
     Ok(())
@@ -787,6 +825,17 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn host_binaries_need_the_same_or_a_newer_glibc() {
+        assert_eq!(parse_glibc("glibc 2.36\n"), Some((2, 36)));
+        assert_eq!(parse_glibc("musl"), None);
+        assert!(Suite::Bookworm.glibc() < Suite::Trixie.glibc());
+        assert!(Suite::Trixie.glibc() < Suite::Sid.glibc());
+        // This host can always run its own binaries in sid.
+        assert!(Suite::Sid.runs_host_binaries().is_ok());
+        assert!(Suite::host_default().runs_host_binaries().is_ok());
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub(crate) struct Run {
     boot_to_ready: Option<f64>,
     total: f64,
     cells: Vec<(String, Cell)>,
+    /// The scenarios the guest said it would run or report (`PLAN`).
+    plan: Vec<String>,
     /// Why this run is incomplete or inconsistent, if it is.
     problems: Vec<String>,
     /// The scenarios' notes, in order: (scenario, line).
@@ -46,6 +48,7 @@ impl Run {
             boot_to_ready: report.boot_to_ready,
             total: report.total,
             cells: Vec::new(),
+            plan: Vec::new(),
             problems: Vec::new(),
             notes: Vec::new(),
             built: None,
@@ -81,6 +84,7 @@ impl Run {
                 }
                 Event::Log { name, text } if name == "runner" => runner_log.push(text.clone()),
                 Event::Note { name, text } => run.notes.push((name.clone(), text.clone())),
+                Event::Plan(names) => run.plan = names.clone(),
                 Event::Unknown(l) => run
                     .problems
                     .push(format!("unexpected line from the guest: {l:?}")),
@@ -124,6 +128,7 @@ impl Run {
             boot_to_ready: None,
             total: seconds,
             cells: Vec::new(),
+            plan: Vec::new(),
             problems: vec![why],
             notes: Vec::new(),
             built: None,
@@ -150,7 +155,7 @@ impl Matrix {
     pub(crate) fn new(runs: Vec<Run>) -> Matrix {
         let mut scenarios: Vec<String> = Vec::new();
         for r in &runs {
-            for (n, _) in &r.cells {
+            for n in r.plan.iter().chain(r.cells.iter().map(|(n, _)| n)) {
                 if !scenarios.contains(n) {
                     scenarios.push(n.clone());
                 }
@@ -251,13 +256,23 @@ impl Matrix {
         let mut v = Vec::new();
         for s in &self.scenarios {
             let mut seconds = 0.0;
-            let (mut failures, mut na) = (Vec::new(), Vec::new());
+            let (mut failures, mut na, mut passes) = (Vec::new(), Vec::new(), 0);
             for r in &self.runs {
                 match r.cell(s) {
-                    Some(Cell::Pass(t)) => seconds += t,
+                    Some(Cell::Pass(t)) => {
+                        seconds += t;
+                        passes += 1;
+                    }
                     Some(Cell::Fail(t, why)) => {
                         seconds += t;
                         failures.push(format!("on {}: {why}", r.suite.name()));
+                    }
+                    Some(Cell::NotApplicable(why)) if r.suite.must_run().contains(&s.as_str()) => {
+                        failures.push(format!(
+                            "on {}: not applicable ({why}), but {} must run it",
+                            r.suite.name(),
+                            r.suite.name()
+                        ))
                     }
                     Some(Cell::NotApplicable(_)) => na.push(r.suite.name()),
                     None => failures.push(format!(
@@ -277,6 +292,7 @@ impl Matrix {
                 passed: failures.is_empty(),
                 seconds,
                 detail: failures.join("; "),
+                not_run: passes == 0,
             });
         }
         for r in &self.runs {
@@ -286,6 +302,7 @@ impl Matrix {
                     passed: false,
                     seconds: r.total,
                     detail: r.problems.join("; "),
+                    not_run: false,
                 });
             }
         }
@@ -314,6 +331,7 @@ mod tests {
             boot_to_ready: Some(5.0),
             total: 40.0,
             cells: cells.into_iter().map(|(n, c)| (n.to_string(), c)).collect(),
+            plan: Vec::new(),
             problems: Vec::new(),
             notes: vec![("pidfd".into(), "a | b".into())],
             built: Some("20261130-010203".into()),
@@ -344,7 +362,7 @@ mod tests {
         assert!(!o[0].passed);
         assert!(o[0].detail.starts_with("on sid: boom"), "{}", o[0].detail);
         assert_eq!(o[1].name, "vm: pidfd (n/a on bookworm)");
-        assert!(o[1].passed);
+        assert!(o[1].passed && !o[1].not_run);
         let table = m.render();
         assert!(
             table.contains("n/a pidfd on bookworm: needs systemd 258"),
@@ -355,6 +373,35 @@ mod tests {
         assert!(table.contains("sid (20261130)"), "{table}");
         let row = table.lines().find(|l| l.starts_with("pidfd")).unwrap();
         assert!(row.contains("n/a") && row.contains("ok 1.0 s"), "{row}");
+    }
+
+    #[test]
+    fn n_a_everywhere_is_not_run_and_n_a_where_required_fails() {
+        let na = || Cell::NotApplicable("needs systemd 258".into());
+        let m = Matrix::new(vec![
+            run(Suite::Bookworm, vec![("listen-pidfdid", na()), ("x", na())]),
+            run(Suite::Trixie, vec![("listen-pidfdid", na()), ("x", na())]),
+        ]);
+        let o = m.outcomes();
+        assert!(o.iter().all(|x| x.passed && x.not_run), "{o:?}");
+        let m = Matrix::new(vec![run(Suite::Sid, vec![("listen-pidfdid", na())])]);
+        let o = m.outcomes();
+        assert!(!o[0].passed, "sid must run listen-pidfdid");
+        assert!(
+            o[0].detail.contains("but sid must run it"),
+            "{}",
+            o[0].detail
+        );
+    }
+
+    #[test]
+    fn a_planned_scenario_the_only_guest_never_reported_fails() {
+        let mut crashed = run(Suite::Bookworm, vec![("a", Cell::Pass(1.0))]);
+        crashed.plan = vec!["a".into(), "b".into()];
+        crashed.problems.push("the guest hung".into());
+        let o = Matrix::new(vec![crashed]).outcomes();
+        let b = o.iter().find(|x| x.name == "vm: b").unwrap();
+        assert!(!b.passed && b.detail.contains("no result"), "{b:?}");
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub(crate) enum Event {
         name: String,
         reason: String,
     },
+    /// The scenarios the guest is about to run or report, in order.
+    Plan(Vec<String>),
     /// A line a scenario wants printed under the results table.
     Note {
         name: String,
@@ -106,6 +108,13 @@ pub(crate) fn parse(line: &str) -> Event {
             name: (*name).to_string(),
             text: rest.join(" "),
         },
+        ["PLAN", names] => Event::Plan(
+            names
+                .split(',')
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+                .collect(),
+        ),
         ["SAY"] => Event::Say(String::new()),
         ["SAY", rest @ ..] => Event::Say(rest.join(" ")),
         ["EXIT", code] => code.parse().map(Event::Exit).unwrap_or_else(|_| unknown()),
@@ -168,6 +177,10 @@ mod tests {
                 systemd_full: "systemd 262 (262.1-1)".into(),
                 kernel: "7.2.13-cloud-amd64".into()
             }
+        );
+        assert_eq!(
+            parse("PLAN\ta,b"),
+            Event::Plan(vec!["a".into(), "b".into()])
         );
         assert_eq!(
             parse("NOTE\tx\tcheck | echod | ovsdb"),

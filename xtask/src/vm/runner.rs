@@ -49,6 +49,8 @@ pub(crate) struct Payload {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CopyIn {
     pub(crate) src: PathBuf,
+    /// The name it is carried under (SRC's own, `.` resolved).
+    name: String,
     /// Absolute path in the guest.
     pub(crate) dest: String,
 }
@@ -75,11 +77,29 @@ impl CopyIn {
                 src.display()
             )
         })?;
-        let name = src
+        // SRC's own name (a link keeps its name); `.` and `..` are named by what they are.
+        let named = match src.file_name() {
+            Some(_) => src.clone(),
+            None => std::fs::canonicalize(&src).unwrap_or_else(|_| src.clone()),
+        };
+        let name = named
             .file_name()
             .ok_or_else(|| format!("--copy {arg}: {} has no file name", src.display()))?
-            .to_string_lossy()
-            .into_owned();
+            .to_str()
+            .filter(|n| !n.contains(['\t', '\n']))
+            .ok_or_else(|| {
+                format!(
+                    "--copy {arg}: the file name must be UTF-8 without tabs or newlines; \
+                     give SRC:/GUEST/PATH"
+                )
+            })?
+            .to_string();
+        if !(meta.is_file() || meta.is_dir()) {
+            return Err(format!(
+                "--copy {arg}: {} is neither a regular file nor a directory",
+                src.display()
+            ));
+        }
         let dest = match dest {
             Some(d) => {
                 if d.contains('\t') || d.contains('\n') || d.split('/').any(|c| c == "..") {
@@ -106,7 +126,7 @@ impl CopyIn {
                 }
             }
         };
-        Ok(CopyIn { src, dest })
+        Ok(CopyIn { src, name, dest })
     }
 }
 
@@ -254,40 +274,22 @@ fn run_dir(mode: &str) -> Result<PathBuf, String> {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let mut dir = base.join(format!("{}-{mode}", utc_stamp(now)));
+    let mut dir = base.join(format!("{}-{mode}", crate::util::utc_stamp(now)));
     let mut n = 1;
     while dir.exists() {
         n += 1;
-        dir = base.join(format!("{}-{mode}-{n}", utc_stamp(now)));
+        dir = base.join(format!("{}-{mode}-{n}", crate::util::utc_stamp(now)));
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let latest = base.join("latest");
-    let _ = std::fs::remove_file(&latest);
+    // `latest` is replaced atomically (guests booting at once each point it at their run).
     if let Some(name) = dir.file_name() {
-        let _ = std::os::unix::fs::symlink(name, &latest);
+        let tmp = base.join(format!(".latest-{}-{mode}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        if std::os::unix::fs::symlink(name, &tmp).is_ok() {
+            let _ = std::fs::rename(&tmp, base.join("latest"));
+        }
     }
     Ok(dir)
-}
-
-/// `YYYYmmdd-HHMMSS` (UTC) from Unix seconds (civil-from-days, no dependencies).
-pub(crate) fn utc_stamp(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
 }
 
 /// The second disk: guest binaries, the manifest and (command mode) the command.
@@ -308,10 +310,9 @@ fn make_payload(
     // `--copy`: payload/copy/<n>/<name>, and one `<n>/<name>\t<guest path>` line per copy.
     let mut list = String::new();
     for (n, c) in payload.copies.iter().enumerate() {
-        let name = c.src.file_name().ok_or("a copy without a name")?;
-        let to = root.join("copy").join(n.to_string()).join(name);
-        bytes += copy_tree(&c.src, &to)?;
-        list.push_str(&format!("{n}/{}\t{}\n", name.to_string_lossy(), c.dest));
+        let to = root.join("copy").join(n.to_string()).join(&c.name);
+        bytes += copy_tree(&c.src, &to, true)?;
+        list.push_str(&format!("{n}/{}\t{}\n", c.name, c.dest));
     }
     if !list.is_empty() {
         std::fs::write(root.join("copies"), list)
@@ -365,14 +366,26 @@ fn make_payload(
     Ok(img)
 }
 
-/// Copies a file or a directory tree (modes kept, symlinks copied as links); returns the bytes.
-fn copy_tree(from: &Path, to: &Path) -> Result<u64, String> {
+/// Copies a file or a directory tree (modes kept; symlinks inside a tree copied as links, the
+/// top one followed); returns the bytes. Sockets, FIFOs and devices are refused (reading a
+/// FIFO would block).
+fn copy_tree(from: &Path, to: &Path, top: bool) -> Result<u64, String> {
     if let Some(parent) = to.parent() {
         std::fs::create_dir_all(parent)
             .map_err(|e| format!("creating {}: {e}", parent.display()))?;
     }
-    let meta =
-        std::fs::symlink_metadata(from).map_err(|e| format!("reading {}: {e}", from.display()))?;
+    let meta = if top {
+        std::fs::metadata(from)
+    } else {
+        std::fs::symlink_metadata(from)
+    }
+    .map_err(|e| format!("reading {}: {e}", from.display()))?;
+    if !(meta.is_file() || meta.is_dir() || meta.file_type().is_symlink()) {
+        return Err(format!(
+            "--copy: {} is not a regular file, directory or symlink",
+            from.display()
+        ));
+    }
     if meta.file_type().is_symlink() {
         let target =
             std::fs::read_link(from).map_err(|e| format!("reading {}: {e}", from.display()))?;
@@ -387,7 +400,7 @@ fn copy_tree(from: &Path, to: &Path) -> Result<u64, String> {
             std::fs::read_dir(from).map_err(|e| format!("reading {}: {e}", from.display()))?;
         for e in entries {
             let e = e.map_err(|e| format!("reading {}: {e}", from.display()))?;
-            bytes += copy_tree(&e.path(), &to.join(e.file_name()))?;
+            bytes += copy_tree(&e.path(), &to.join(e.file_name()), false)?;
         }
         return Ok(bytes);
     }
@@ -700,19 +713,34 @@ mod tests {
         let dots = CopyIn::parse(&format!("{}:/etc/../x", data.display())).unwrap_err();
         assert!(dots.contains("without `..`"), "{dots}");
         let copied = dir.join("out");
-        assert_eq!(copy_tree(&bin, &copied.join("b")).unwrap(), 1);
+        assert_eq!(copy_tree(&bin, &copied.join("b"), true).unwrap(), 1);
+        // A link given as SRC is followed; one inside a tree stays a link.
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(&bin, &link).unwrap();
+        assert_eq!(
+            CopyIn::parse(link.to_str().unwrap()).unwrap().dest,
+            "/usr/local/bin/link"
+        );
+        copy_tree(&link, &copied.join("l"), true).unwrap();
+        assert!(
+            std::fs::symlink_metadata(copied.join("l"))
+                .unwrap()
+                .is_file()
+        );
+        let dot = CopyIn::parse(&format!("{}/.", dir.display())).unwrap();
+        assert_eq!(dot.name, dir.file_name().unwrap().to_str().unwrap());
+        let tab = dir.join("a\tb");
+        std::fs::write(&tab, "x").unwrap();
+        assert!(
+            CopyIn::parse(tab.to_str().unwrap())
+                .unwrap_err()
+                .contains("without tabs")
+        );
         let mode = std::fs::metadata(copied.join("b"))
             .unwrap()
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o755);
         let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn utc_stamps_are_right() {
-        assert_eq!(utc_stamp(0), "19700101-000000");
-        assert_eq!(utc_stamp(951_782_400), "20000229-000000");
-        assert_eq!(utc_stamp(1_732_190_400 + 3_723), "20241121-130203");
     }
 }
