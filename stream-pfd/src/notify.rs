@@ -826,16 +826,20 @@ fn watchdog_from(
 
 /// Pings the watchdog of `NOTIFY_SOCKET` ([`Notifier::spawn_watchdog`]): `WATCHDOG=1` every
 /// `interval / 2`, the first at once, until the task is aborted; usually with the interval
-/// [`watchdog`] returns. When `NOTIFY_SOCKET` is not set (or not valid: see
-/// [`Notifier::from_env`] for the error) the task ends at once, silently. Must be called from
-/// within a tokio runtime.
+/// [`watchdog`] returns. `Ok(None)` when `NOTIFY_SOCKET` is not set (nothing to ping); an
+/// error, the one [`Notifier::from_env`] gives, when it is set but not valid, so that a
+/// watchdog that would never be pinged is not started silently (systemd would kill the
+/// service one interval later). Must be called from within a tokio runtime.
 ///
 /// ```no_run
 /// // no_run: with NOTIFY_SOCKET set this really pings the service manager.
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use stream_pfd::notify::{spawn_watchdog, watchdog};
-/// let pinger = watchdog()?.map(spawn_watchdog);
+/// let pinger = match watchdog()? {
+///     Some(interval) => spawn_watchdog(interval)?,
+///     None => None,
+/// };
 /// // ... serve; at shutdown:
 /// if let Some(pinger) = pinger {
 ///     pinger.abort();
@@ -844,11 +848,10 @@ fn watchdog_from(
 /// # }
 /// ```
 #[cfg(feature = "tokio")]
-pub fn spawn_watchdog(interval: Duration) -> tokio::task::JoinHandle<()> {
-    match Notifier::from_env() {
-        Ok(Some(notifier)) => notifier.spawn_watchdog(interval),
-        Ok(None) | Err(_) => tokio::spawn(async {}),
-    }
+pub fn spawn_watchdog(
+    interval: Duration,
+) -> Result<Option<tokio::task::JoinHandle<()>>, NotifyError> {
+    Ok(Notifier::from_env()?.map(|notifier| notifier.spawn_watchdog(interval)))
 }
 
 /// What is wrong, in a [`NotifyError`].

@@ -917,10 +917,15 @@ fn child_process_entry() {
                 .build()
                 .unwrap();
             runtime.block_on(async {
-                let pings = stream_pfd::notify::spawn_watchdog(Duration::from_millis(200));
-                match tokio::time::timeout(Duration::from_millis(500), pings).await {
-                    Ok(done) => println!("RESULT finished {}", done.is_ok()),
-                    Err(_) => println!("RESULT still pinging"),
+                match stream_pfd::notify::spawn_watchdog(Duration::from_millis(200)) {
+                    Err(e) => println!("RESULT Err({e})"),
+                    Ok(None) => println!("RESULT no socket"),
+                    Ok(Some(pings)) => {
+                        match tokio::time::timeout(Duration::from_millis(500), pings).await {
+                            Ok(done) => println!("RESULT finished {}", done.is_ok()),
+                            Err(_) => println!("RESULT still pinging"),
+                        }
+                    }
                 }
             });
         }
@@ -1060,9 +1065,14 @@ fn watchdog_reads_the_environment() {
 #[cfg(feature = "tokio")]
 #[test]
 fn spawn_watchdog_follows_notify_socket() {
-    assert_eq!(child("spawn-watchdog", &[], false), "finished true");
+    assert_eq!(child("spawn-watchdog", &[], false), "no socket");
+    // Set but not an address: an error naming it, not a watchdog that never pings.
     let bad = [("NOTIFY_SOCKET", os("notify.sock"))];
-    assert_eq!(child("spawn-watchdog", &bad, false), "finished true");
+    let got = child("spawn-watchdog", &bad, false);
+    assert!(
+        got.starts_with("Err(") && got.contains("notify.sock"),
+        "{got}"
+    );
     let receiver = Receiver::at_path();
     let env = [("NOTIFY_SOCKET", os(&receiver.addr))];
     assert_eq!(child("spawn-watchdog", &env, false), "still pinging");
