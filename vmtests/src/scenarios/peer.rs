@@ -205,10 +205,15 @@ pub fn expected_table() -> String {
     s
 }
 
+/// The first line of `ovsdb-server --version` (`ovsdb-server (Open vSwitch) 4.0.0`).
+fn ovsdb_version() -> Result<String, String> {
+    let ran = run("ovsdb-server", &["--version"])?;
+    Ok(ran.stdout.lines().next().unwrap_or("").to_string())
+}
+
 /// `ovsdb-server --version` says 4.0 or later (the first release with `pfd:`).
 fn ovsdb_has_pfd() -> Result<(), String> {
-    let ran = run("ovsdb-server", &["--version"])?;
-    let first = ran.stdout.lines().next().unwrap_or("").to_string();
+    let first = ovsdb_version()?;
     match parse_ovs_version(&first) {
         Some(v) if v >= (4, 0) => Ok(()),
         Some((a, b)) => Err(format!("this guest has ovsdb-server {a}.{b}, without pfd:")),
@@ -305,12 +310,7 @@ struct Side {
 
 fn side_by_side(cx: &mut Ctx) -> Result<(), String> {
     std::fs::create_dir_all(DIR).map_err(|e| format!("mkdir {DIR}: {e}"))?;
-    let version = run("ovsdb-server", &["--version"])?
-        .stdout
-        .lines()
-        .next()
-        .unwrap_or("")
-        .to_string();
+    let version = ovsdb_version()?;
     let mut units: Vec<(String, String)> = Vec::new();
     for d in Daemon::BOTH {
         units.extend(units_for(d));
@@ -328,11 +328,11 @@ fn side_by_side(cx: &mut Ctx) -> Result<(), String> {
     for d in Daemon::BOTH {
         let t = d.tag();
         for case in FAILURE_CASES {
-            if case.socket {
+            if case.has_socket() {
                 failing.push(format!("hp{t}-{}.socket", case.key));
             }
-            // An Accept=yes socket starts an instance per connection (see `settle`).
-            if case.key != "accept" {
+            // An Accept=yes socket starts an instance per connection (see `settle_all`).
+            if !case.per_connection() {
                 failing.push(format!("hp{t}-{}.service", case.key));
             }
         }
@@ -460,20 +460,15 @@ fn units_for(d: Daemon) -> Vec<(String, String)> {
     ));
     for case in FAILURE_CASES {
         let unit = format!("hp{t}-{}", case.key);
-        if case.socket {
+        if case.has_socket() {
             let listen = case.listen.replace("SOCK", &sock(case.key));
             v.push((format!("{unit}.socket"), socket_unit(&listen)));
         }
         let wrapper = case.wrapper.replace("SOCK", &sock(case.key));
-        let name = if case.key == "accept" {
-            format!("{unit}@.service")
+        let (name, svc_unit) = if case.per_connection() {
+            (format!("{unit}@.service"), format!("{unit}-%i"))
         } else {
-            format!("{unit}.service")
-        };
-        let svc_unit = if case.key == "accept" {
-            format!("{unit}-%i")
-        } else {
-            unit.clone()
+            (format!("{unit}.service"), unit.clone())
         };
         v.push((name, d.service(&svc_unit, &wrapper, case.args)));
     }
@@ -494,12 +489,23 @@ struct FailureCase {
     /// What echod's error must say (its row is asserted in full: failing for another reason,
     /// a wrapper that could not exec, say, is not "behaved").
     echod_says: &'static str,
-    /// Whether it has a `.socket` unit (`listen` lines, SOCK = its path).
-    socket: bool,
+    /// The `.socket` unit's listen lines (SOCK = its path); empty: no socket unit.
     listen: &'static str,
     /// A program before the daemon (SOCK = the socket path).
     wrapper: &'static str,
     args: &'static str,
+}
+
+impl FailureCase {
+    /// Whether it has a `.socket` unit.
+    fn has_socket(&self) -> bool {
+        !self.listen.is_empty()
+    }
+
+    /// `Accept=yes`: systemd starts one instance of a template per connection.
+    fn per_connection(&self) -> bool {
+        self.listen.contains("Accept=yes")
+    }
 }
 
 /// In the order of their rows in [`CHECKS`].
@@ -507,7 +513,6 @@ const FAILURE_CASES: &[FailureCase] = &[
     FailureCase {
         key: "dgram",
         echod_says: "not a stream socket",
-        socket: true,
         listen: "ListenDatagram=SOCK",
         wrapper: "",
         args: "--remote=pfd:3",
@@ -515,7 +520,6 @@ const FAILURE_CASES: &[FailureCase] = &[
     FailureCase {
         key: "accept",
         echod_says: "not a listening socket: fd 3 is a connected stream socket",
-        socket: true,
         listen: "ListenStream=SOCK\nAccept=yes",
         wrapper: "",
         args: "--remote=pfd:3",
@@ -523,7 +527,6 @@ const FAILURE_CASES: &[FailureCase] = &[
     FailureCase {
         key: "unlistened",
         echod_says: "not a listening socket: fd 3 is a stream socket bound to",
-        socket: false,
         listen: "",
         wrapper: "/usr/local/bin/vm-guest pass-fd unlistened SOCK -- ",
         args: "--remote=pfd:3",
@@ -531,7 +534,6 @@ const FAILURE_CASES: &[FailureCase] = &[
     FailureCase {
         key: "file",
         echod_says: "not a socket: fd 3 is a regular file",
-        socket: false,
         listen: "",
         wrapper: "/usr/local/bin/vm-guest pass-fd file /etc/hostname -- ",
         args: "--remote=pfd:3",
@@ -539,14 +541,12 @@ const FAILURE_CASES: &[FailureCase] = &[
     FailureCase {
         key: "closed",
         echod_says: "fd 4 was not passed by systemd",
-        socket: true,
         listen: "ListenStream=SOCK",
         wrapper: "",
         args: "--remote=pfd:4",
     },
 ];
 
-/// The daemon's first line that names a `pfd:` remote (its own words about the check).
 /// The daemon's first error or warning about a `pfd:` remote (echod: `echod: error:` or
 /// `echod: warning:`; ovsdb-server: `|ERR|` or `|WARN|`), shortened for the table. A line
 /// that only reports a listener in use is not one.
@@ -676,7 +676,7 @@ fn settle_all(cx: &mut Ctx) -> Result<Vec<Vec<Seen>>, String> {
     for d in Daemon::BOTH {
         for case in FAILURE_CASES {
             let unit = format!("hp{}-{}", d.tag(), case.key);
-            let pattern = if case.key == "accept" {
+            let pattern = if case.per_connection() {
                 // One client makes systemd start an instance with the connection as fd 3;
                 // it retries until the socket unit listens.
                 let addr = format!("unix:{DIR}/{unit}.sock");

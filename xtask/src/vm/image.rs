@@ -66,7 +66,12 @@ impl Suite {
     /// Whether binaries built on this host run in this suite's guest: the guest's glibc must
     /// be the same or newer than the host's (`getconf GNU_LIBC_VERSION`).
     pub(crate) fn runs_host_binaries(self) -> Result<(), String> {
-        let Some(host) = host_glibc() else {
+        self.runs_binaries_built_with(host_glibc())
+    }
+
+    /// Whether binaries built against glibc `host` run in this suite's guest.
+    fn runs_binaries_built_with(self, host: Option<(u32, u32)>) -> Result<(), String> {
+        let Some(host) = host else {
             return Ok(()); // not glibc, or unknown: let the guest say
         };
         if self.glibc() >= host {
@@ -839,9 +844,30 @@ mod tests {
         assert_eq!(parse_glibc("musl"), None);
         assert!(Suite::Bookworm.glibc() < Suite::Trixie.glibc());
         assert!(Suite::Trixie.glibc() < Suite::Sid.glibc());
-        // This host can always run its own binaries in sid.
-        assert!(Suite::Sid.runs_host_binaries().is_ok());
-        assert!(Suite::host_default().runs_host_binaries().is_ok());
+        // Built on trixie (2.41): not in bookworm (2.36), in trixie and sid.
+        let err = Suite::Bookworm
+            .runs_binaries_built_with(Some((2, 41)))
+            .unwrap_err();
+        assert!(
+            err.contains("glibc 2.36, older than this host's 2.41"),
+            "{err}"
+        );
+        assert!(
+            Suite::Trixie
+                .runs_binaries_built_with(Some((2, 41)))
+                .is_ok()
+        );
+        assert!(Suite::Sid.runs_binaries_built_with(Some((2, 43))).is_ok());
+        // Built on bookworm: every suite; unknown libc: let the guest say.
+        for s in Suite::ALL {
+            assert!(s.runs_binaries_built_with(Some((2, 36))).is_ok());
+            assert!(s.runs_binaries_built_with(None).is_ok());
+        }
+        assert!(
+            Suite::Trixie
+                .runs_binaries_built_with(Some((3, 0)))
+                .is_err()
+        );
     }
 
     #[test]
