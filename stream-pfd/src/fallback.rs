@@ -1,36 +1,31 @@
 //! The development fallback: take the passed socket when socket-activated, bind an address
 //! otherwise ([`listen_or_bind`], [`ListenFds::take_or_bind`]), saying which happened
-//! ([`Origin`]), and its [`ListenOrBindError`].
+//! ([`ListenSource`]), and its [`ListenOrBindError`].
 
 use std::fmt;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixListener;
-use std::path::{Path, PathBuf};
-
-use nix::errno::Errno;
-use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, connect, socket};
 
 use crate::bind::{BindAddress, BindAddressError};
 use crate::env::EnvError;
-use crate::info::FileKind;
 use crate::listen_fds::ListenFds;
 use crate::listener::Listener;
+use crate::socket_file::{SocketFileError, bind_socket_file};
 use crate::spec::PfdSpec;
 use crate::take::TakeError;
 
 /// Where the listener of [`listen_or_bind`] came from.
 ///
 /// ```
-/// use stream_pfd::Origin;
+/// use stream_pfd::ListenSource;
 ///
-/// assert_eq!(Origin::Activated.to_string(), "socket-activated");
-/// assert!(!Origin::Bound { removed_stale: false }.is_activated());
+/// assert_eq!(ListenSource::Activated.to_string(), "socket-activated");
+/// assert!(!ListenSource::Bound { removed_stale: false }.is_activated());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Origin {
+pub enum ListenSource {
     /// Taken from the sockets systemd passed (`LISTEN_FDS` was set).
     Activated,
     /// Bound to the fallback address (`LISTEN_FDS` was not set).
@@ -41,25 +36,25 @@ pub enum Origin {
     },
 }
 
-impl Origin {
+impl ListenSource {
     /// Whether the listener is the socket systemd passed.
     ///
     /// ```
-    /// assert!(stream_pfd::Origin::Activated.is_activated());
+    /// assert!(stream_pfd::ListenSource::Activated.is_activated());
     /// ```
     pub fn is_activated(self) -> bool {
-        self == Origin::Activated
+        self == ListenSource::Activated
     }
 }
 
-impl fmt::Display for Origin {
+impl fmt::Display for ListenSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Origin::Activated => f.write_str("socket-activated"),
-            Origin::Bound {
+            ListenSource::Activated => f.write_str("socket-activated"),
+            ListenSource::Bound {
                 removed_stale: false,
             } => f.write_str("bound: not socket-activated"),
-            Origin::Bound {
+            ListenSource::Bound {
                 removed_stale: true,
             } => f.write_str(
                 "bound: not socket-activated; removed a stale socket file no process listened on",
@@ -78,29 +73,29 @@ impl fmt::Display for Origin {
 /// bound. The fallback address is checked first, activated or not, so that a typo shows up
 /// in development and production alike.
 ///
-/// Binding a unix path never removes a file that is not a socket
-/// ([`ListenOrBindError::NotSocket`]), nor a socket a process listens on
-/// ([`ListenOrBindError::InUse`]); a socket file that refuses connections (left by an earlier
-/// run) is removed and bound again, and [`Origin::Bound`] says so.
+/// A unix path is bound by [`bind_socket_file`]'s rule: a stale socket file of this user (left
+/// by an earlier run) is removed and bound again, and [`ListenSource::Bound`] says so; a file
+/// that is not a socket, a socket a process listens on, or one of another user is never removed
+/// ([`ListenOrBindError::SocketFile`]). The file stays at exit, for the next run to replace.
 ///
 /// This builds [`ListenFds`] with the defaults and drops it before returning, which closes
 /// every other passed fd ([`OnDrop::Close`](crate::OnDrop)): a daemon with several sockets
 /// builds its own `ListenFds` and calls [`ListenFds::take_or_bind`] for each.
 ///
 /// ```
-/// use stream_pfd::{Origin, PfdSpec};
+/// use stream_pfd::{ListenSource, PfdSpec};
 ///
 /// // Not socket-activated here, so the fallback is bound.
 /// # for var in stream_pfd::env::ENV_VARS { assert!(std::env::var_os(var).is_none()); }
 /// let (listener, origin) = stream_pfd::listen_or_bind(&"pfd:web".parse()?, "127.0.0.1:0")?;
-/// assert_eq!(origin, Origin::Bound { removed_stale: false });
+/// assert_eq!(origin, ListenSource::Bound { removed_stale: false });
 /// println!("listening on {} ({origin})", listener.local_addr());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn listen_or_bind(
     spec: &PfdSpec,
     fallback: &str,
-) -> Result<(Listener, Origin), ListenOrBindError> {
+) -> Result<(Listener, ListenSource), ListenOrBindError> {
     let fallback: BindAddress = fallback.parse().map_err(ListenOrBindError::Address)?;
     let mut fds = ListenFds::from_env().map_err(ListenOrBindError::Env)?;
     fds.take_or_bind_address(spec, fallback)
@@ -115,7 +110,7 @@ impl ListenFds {
     /// such fds.
     ///
     /// ```
-    /// use stream_pfd::{ListenFds, Origin};
+    /// use stream_pfd::{ListenFds, ListenSource};
     ///
     /// let mut fds = ListenFds::builder().ignore_env().build()?;
     /// let (listener, origin) = fds.take_or_bind(&"pfd:web".parse()?, "127.0.0.1:0")?;
@@ -126,7 +121,7 @@ impl ListenFds {
         &mut self,
         spec: &PfdSpec,
         fallback: &str,
-    ) -> Result<(Listener, Origin), ListenOrBindError> {
+    ) -> Result<(Listener, ListenSource), ListenOrBindError> {
         let fallback = fallback.parse().map_err(ListenOrBindError::Address)?;
         self.take_or_bind_address(spec, fallback)
     }
@@ -135,10 +130,10 @@ impl ListenFds {
         &mut self,
         spec: &PfdSpec,
         fallback: BindAddress,
-    ) -> Result<(Listener, Origin), ListenOrBindError> {
+    ) -> Result<(Listener, ListenSource), ListenOrBindError> {
         if self.is_activated() {
             return match self.take(spec) {
-                Ok(listener) => Ok((listener, Origin::Activated)),
+                Ok(listener) => Ok((listener, ListenSource::Activated)),
                 Err(error) => Err(ListenOrBindError::Take(error)),
             };
         }
@@ -148,12 +143,13 @@ impl ListenFds {
             call: "validating the bound socket",
             source: rejected.into(),
         })?;
-        Ok((listener, Origin::Bound { removed_stale }))
+        Ok((listener, ListenSource::Bound { removed_stale }))
     }
 }
 
-/// Binds and listens on `address`; for a unix path, first removes a stale socket file.
-/// Returns the socket and whether a stale file was removed.
+/// Binds and listens on `address`; a unix path by [`bind_socket_file`]'s rule, its file left in
+/// place at exit (the next bind finds it stale). Returns the socket and whether a stale file
+/// was removed.
 fn bind(address: &BindAddress) -> Result<(OwnedFd, bool), ListenOrBindError> {
     let failed = |call, source| ListenOrBindError::Bind {
         address: address.clone(),
@@ -173,65 +169,11 @@ fn bind(address: &BindAddress) -> Result<(OwnedFd, bool), ListenOrBindError> {
                 .map_err(|e| failed("bind", e))
         }
         BindAddress::Path(path) => {
-            let removed_stale = remove_stale(path)?;
-            UnixListener::bind(path)
-                .map(|l| (l.into(), removed_stale))
-                .map_err(|e| failed("bind", e))
+            let bound = bind_socket_file(path, None).map_err(ListenOrBindError::SocketFile)?;
+            bound.file.keep();
+            Ok((bound.listener.into(), bound.removed_stale))
         }
     }
-}
-
-/// Makes way for a unix socket at `path`: nothing there is fine; a socket file nobody listens
-/// on is removed (`true`); anything else is an error.
-fn remove_stale(path: &Path) -> Result<bool, ListenOrBindError> {
-    let failed = |call, source| ListenOrBindError::Bind {
-        address: BindAddress::Path(path.to_owned()),
-        call,
-        source,
-    };
-    let meta = match std::fs::symlink_metadata(path) {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(failed("lstat", e)),
-    };
-    if !meta.file_type().is_socket() {
-        return Err(ListenOrBindError::NotSocket {
-            path: path.to_owned(),
-            kind: FileKind::from_mode(meta.mode()),
-        });
-    }
-    match probe(path) {
-        // Refused: a socket file with no listener behind it.
-        Err(Errno::ECONNREFUSED) => {}
-        // Removed in the meantime.
-        Err(Errno::ENOENT) => return Ok(false),
-        // Connected, or in progress (a full backlog): a process listens on it.
-        Ok(()) | Err(Errno::EAGAIN | Errno::EINPROGRESS) => {
-            return Err(ListenOrBindError::InUse {
-                path: path.to_owned(),
-            });
-        }
-        Err(errno) => {
-            return Err(failed(
-                "connect (is a process listening on it?)",
-                errno.into(),
-            ));
-        }
-    }
-    std::fs::remove_file(path).map_err(|e| failed("removing the stale socket file", e))?;
-    Ok(true)
-}
-
-/// A non-blocking stream connect to `path` (so a listener with a full backlog cannot block
-/// it), closed at once.
-fn probe(path: &Path) -> Result<(), Errno> {
-    let fd = socket(
-        AddressFamily::Unix,
-        SockType::Stream,
-        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
-        None,
-    )?;
-    connect(fd.as_raw_fd(), &UnixAddr::new(path)?)
 }
 
 /// Why [`listen_or_bind`] (or [`ListenFds::take_or_bind`]) gave no listener. Nothing was bound
@@ -255,19 +197,10 @@ pub enum ListenOrBindError {
     Env(EnvError),
     /// Socket-activated, but `spec` could not be taken, so the fallback was not bound.
     Take(TakeError),
-    /// Not socket-activated, and the fallback path holds a file that is not a socket: it is
-    /// not removed.
-    NotSocket {
-        /// The path.
-        path: PathBuf,
-        /// What is there.
-        kind: FileKind,
-    },
-    /// Not socket-activated, and a process listens on the fallback path.
-    InUse {
-        /// The path.
-        path: PathBuf,
-    },
+    /// Not socket-activated, and the fallback path could not be bound: it holds a file that is
+    /// not a socket, a socket a process listens on, or one of another user
+    /// ([`bind_socket_file`]'s rule; nothing there was removed).
+    SocketFile(SocketFileError),
     /// Not socket-activated, and binding the fallback failed.
     Bind {
         /// The address.
@@ -285,8 +218,7 @@ impl ListenOrBindError {
             ListenOrBindError::Address(_) => io::ErrorKind::InvalidInput,
             ListenOrBindError::Env(error) => error.io_kind(),
             ListenOrBindError::Take(error) => error.io_kind(),
-            ListenOrBindError::NotSocket { .. } => io::ErrorKind::AlreadyExists,
-            ListenOrBindError::InUse { .. } => io::ErrorKind::AddrInUse,
+            ListenOrBindError::SocketFile(error) => error.io_kind(),
             ListenOrBindError::Bind { source, .. } => source.kind(),
         }
     }
@@ -306,16 +238,7 @@ impl fmt::Display for ListenOrBindError {
                 "{error}; the process was socket-activated (LISTEN_FDS is set), so the fallback \
                  address was not bound"
             ),
-            ListenOrBindError::NotSocket { path, kind } => write!(
-                f,
-                "cannot bind {}: it exists and is {kind}, not a socket; it was left in place",
-                path.display()
-            ),
-            ListenOrBindError::InUse { path } => write!(
-                f,
-                "cannot bind {}: another process listens on it",
-                path.display()
-            ),
+            ListenOrBindError::SocketFile(error) => error.fmt(f),
             ListenOrBindError::Bind {
                 address,
                 call,
@@ -333,7 +256,8 @@ impl std::error::Error for ListenOrBindError {
             ListenOrBindError::Env(error) => Some(error),
             ListenOrBindError::Take(error) => Some(error),
             ListenOrBindError::Bind { source, .. } => Some(source),
-            ListenOrBindError::NotSocket { .. } | ListenOrBindError::InUse { .. } => None,
+            // Shown as is: the error is the whole message.
+            ListenOrBindError::SocketFile(_) => None,
         }
     }
 }

@@ -37,46 +37,81 @@
 //! read-only checks, `getsockopt`, `pidfd_open` and unsetting the environment in a
 //! single-threaded process.
 #![deny(missing_docs)]
+// Off Linux only the `pfd:` grammar is built; the text helpers it shares with the socket code
+// are then partly unused.
+#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // One small module per concept. Each uses only modules earlier in this order (`sys`, the only
 // `unsafe` code, is used from anywhere): text -> addr, spec -> info -> validate -> listener ->
-// connection -> registry -> env -> listen_fds -> take -> bind -> fallback -> tokio_listener ->
-// axum_listener -> notify (which uses only text and spec: the one fd-name rule).
+// connection -> registry -> env -> listen_fds -> take -> socket_file -> bind -> fallback ->
+// tokio_listener -> axum_listener -> notify (which uses only text and spec: the one fd-name
+// rule).
+//
+// The `pfd:` grammar (`spec`, `text`) is plain Rust and builds for every target, so that a
+// crate that only parses remotes (remote-policy) builds anywhere; everything that touches a
+// socket is Linux's (`LISTEN_FDS`, `SO_ACCEPTCONN`, `sd_notify`, abstract names).
+pub mod spec;
+mod text;
+
+#[cfg(target_os = "linux")]
 pub mod addr;
-#[cfg(feature = "axum")]
+#[cfg(all(target_os = "linux", feature = "axum"))]
 mod axum_listener;
+#[cfg(target_os = "linux")]
 mod bind;
+#[cfg(target_os = "linux")]
 pub mod connection;
+#[cfg(target_os = "linux")]
 pub mod env;
+#[cfg(target_os = "linux")]
 mod fallback;
+#[cfg(target_os = "linux")]
 pub mod info;
+#[cfg(target_os = "linux")]
 pub mod listen_fds;
+#[cfg(target_os = "linux")]
 pub mod listener;
-#[cfg(feature = "notify")]
+#[cfg(all(target_os = "linux", feature = "notify"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "notify")))]
 pub mod notify;
+#[cfg(target_os = "linux")]
 mod registry;
-pub mod spec;
+#[cfg(target_os = "linux")]
+pub mod socket_file;
+#[cfg(target_os = "linux")]
 mod sys;
+#[cfg(target_os = "linux")]
 mod take;
-mod text;
-#[cfg(feature = "tokio")]
+#[cfg(all(target_os = "linux", feature = "tokio"))]
 mod tokio_listener;
+#[cfg(target_os = "linux")]
 mod validate;
 
-pub use bind::{BindAddress, BindAddressError};
-pub use connection::{Connection, StdStream};
-pub use env::EnvError;
-pub use fallback::{ListenOrBindError, Origin, listen_or_bind};
-pub use info::SocketInfo;
-pub use listen_fds::{ListenFds, ListenFdsBuilder, OnDrop};
-pub use listener::{Listener, StdListener};
 pub use spec::{ParseError, PfdSpec};
+
+#[cfg(target_os = "linux")]
+pub use bind::{BindAddress, BindAddressError};
+#[cfg(target_os = "linux")]
+pub use connection::{Connection, StdStream};
+#[cfg(target_os = "linux")]
+pub use env::EnvError;
+#[cfg(target_os = "linux")]
+pub use fallback::{ListenOrBindError, ListenSource, listen_or_bind};
+#[cfg(target_os = "linux")]
+pub use info::SocketInfo;
+#[cfg(target_os = "linux")]
+pub use listen_fds::{ListenFds, ListenFdsBuilder, OnDrop};
+#[cfg(target_os = "linux")]
+pub use listener::{Listener, StdListener};
+#[cfg(target_os = "linux")]
+pub use socket_file::{SocketFileError, bind_socket_file};
+#[cfg(target_os = "linux")]
 pub use take::TakeError;
-#[cfg(feature = "tokio")]
+#[cfg(all(target_os = "linux", feature = "tokio"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use tokio_listener::{TokioListener, TokioStream};
+#[cfg(target_os = "linux")]
 pub use validate::{ConnectionError, ValidateError, validate, validate_connection};
 
 /// The README's examples, compiled as doctests so they cannot go stale.

@@ -10,9 +10,11 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use common::{TempDir, abstract_name};
 use stream_pfd::addr::{SocketAddress, UnixAddress};
 use stream_pfd::info::{Family, FileKind};
-use stream_pfd::{BindAddress, ListenFds, ListenOrBindError, Origin, PfdSpec, TakeError};
+use stream_pfd::{
+    BindAddress, ListenFds, ListenOrBindError, ListenSource, PfdSpec, SocketFileError, TakeError,
+};
 
-const BOUND: Origin = Origin::Bound {
+const BOUND: ListenSource = ListenSource::Bound {
     removed_stale: false,
 };
 
@@ -137,7 +139,7 @@ fn a_stale_socket_file_is_replaced_and_reported() {
         .unwrap();
     assert_eq!(
         origin,
-        Origin::Bound {
+        ListenSource::Bound {
             removed_stale: true
         }
     );
@@ -158,7 +160,7 @@ fn a_socket_in_use_is_left_alone() {
         .take_or_bind(&web(), path.to_str().unwrap())
         .unwrap_err();
     assert!(
-        matches!(&err, ListenOrBindError::InUse { path: p } if *p == path),
+        matches!(&err, ListenOrBindError::SocketFile(SocketFileError::InUse { path: p }) if *p == path),
         "{err:?}"
     );
     assert_eq!(
@@ -190,10 +192,10 @@ fn a_file_that_is_not_a_socket_is_never_removed() {
     assert!(
         matches!(
             &err,
-            ListenOrBindError::NotSocket {
+            ListenOrBindError::SocketFile(SocketFileError::NotSocket {
                 kind: FileKind::Regular,
                 ..
-            }
+            })
         ),
         "{err:?}"
     );
@@ -216,10 +218,10 @@ fn a_file_that_is_not_a_socket_is_never_removed() {
     assert!(
         matches!(
             &err,
-            ListenOrBindError::NotSocket {
+            ListenOrBindError::SocketFile(SocketFileError::NotSocket {
                 kind: FileKind::Symlink,
                 ..
-            }
+            })
         ),
         "{err:?}"
     );
@@ -254,7 +256,10 @@ fn a_bind_failure_names_the_address_and_the_call() {
         .take_or_bind(&web(), through.to_str().unwrap())
         .unwrap_err();
     assert!(
-        matches!(&err, ListenOrBindError::Bind { call: "lstat", .. }),
+        matches!(
+            &err,
+            ListenOrBindError::SocketFile(SocketFileError::Bind { call: "lstat", .. })
+        ),
         "{err:?}"
     );
     assert_eq!(
@@ -539,6 +544,12 @@ fn a_listener_with_a_full_backlog_is_in_use() {
     let err = not_activated()
         .take_or_bind(&web(), path.to_str().unwrap())
         .unwrap_err();
-    assert!(matches!(err, ListenOrBindError::InUse { .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            ListenOrBindError::SocketFile(SocketFileError::InUse { .. })
+        ),
+        "{err:?}"
+    );
     assert!(std::error::Error::source(&err).is_none());
 }
