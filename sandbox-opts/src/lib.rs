@@ -8,7 +8,7 @@
 //! implied key `enable`, then `parse_sandbox` in `system/qemu-seccomp.c`),
 //! rejects the rest with QEMU's own words plus the offending input and the
 //! accepted values, and says which syscall [`Set`]s are denied. Where it is
-//! stricter than QEMU on purpose, the [`qemu`] module lists how and why in one
+//! stricter than QEMU on purpose, the `qemu` module (feature `qemu-model`) lists how and why in one
 //! table; the host checks compare both with the real `qemu-system-x86_64`
 //! (QEMU 7.2 and 10.0 checked) on several hundred strings:
 //!
@@ -54,6 +54,8 @@ pub mod help;
 pub mod key;
 mod parse;
 mod permission;
+#[cfg(feature = "qemu-model")]
+#[cfg_attr(docsrs, doc(cfg(feature = "qemu-model")))]
 pub mod qemu;
 mod sandbox;
 pub mod set;

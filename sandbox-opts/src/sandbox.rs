@@ -172,17 +172,22 @@ impl Sandbox {
         s
     }
 
-    /// Whether no-new-privileges (`PR_SET_NO_NEW_PRIVS`) is wanted: true for
-    /// `elevateprivileges=children` while the sandbox is on.
+    /// Whether loading this sandbox sets no-new-privileges (`PR_SET_NO_NEW_PRIVS`): whenever
+    /// it is on. QEMU does the same: `elevateprivileges=children` calls `prctl` by name, and
+    /// every other `on` gets it from libseccomp's default (`SCMP_FLTATR_CTL_NNP`) when the
+    /// filter is loaded. This is the answer `seccomp-sets` loads by; its builder's opt-out is
+    /// for privileged callers that must execute a set-user-ID program afterwards, and is
+    /// refused for `elevateprivileges=children`.
     ///
     /// ```
     /// use sandbox_opts::Sandbox;
+    /// assert!("on".parse::<Sandbox>()?.no_new_privileges());
     /// assert!("on,elevateprivileges=children".parse::<Sandbox>()?.no_new_privileges());
     /// assert!(!"off,elevateprivileges=children".parse::<Sandbox>()?.no_new_privileges());
     /// # Ok::<(), sandbox_opts::ParseError>(())
     /// ```
     pub const fn no_new_privileges(&self) -> bool {
-        self.enabled && self.elevate_privileges.no_new_privileges()
+        self.enabled
     }
 
     /// The value of `key` in QEMU's canonical spelling (`on`/`off` for `enable`).

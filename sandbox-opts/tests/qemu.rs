@@ -5,6 +5,7 @@
 //! (`seccomp-sets/tests/qemu_conformance.rs`) run the whole generated corpus through the real
 //! binary. Kept here so that the model's corner cases (the `id` pre-pass, help, last-value-wins)
 //! are checked without QEMU too.
+#![cfg(feature = "qemu-model")]
 
 use sandbox_opts::Sandbox;
 use sandbox_opts::qemu::{DIFFERENCES, difference, parse_like_qemu};

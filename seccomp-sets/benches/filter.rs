@@ -312,12 +312,7 @@ fn main() {
     let _ = std::fs::remove_file(&qemu_path);
     println!("seccomp-sets/qemu: {qemu_label}");
     let sandbox: Sandbox = ALL_SETS.parse().unwrap();
-    let ours = bpf::decode(
-        &Filter::new(&sandbox, Mode::Enforce)
-            .unwrap()
-            .export_bpf()
-            .unwrap(),
-    );
+    let ours = bpf::decode(&Filter::new(&sandbox, Mode::Enforce).unwrap().export_bpf());
     let qemu = bpf::decode(&qemu_bpf);
     println!(
         "seccomp-sets/bpf-instructions (all sets): ours {}, qemu {}, ratio {:.3}",

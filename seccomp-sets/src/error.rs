@@ -45,6 +45,12 @@ pub enum Error {
     },
     /// `prctl(PR_SET_NO_NEW_PRIVS, 1)` failed.
     NoNewPrivs(Errno),
+    /// [`Builder::no_new_privs`](crate::Builder::no_new_privs)`(false)` for a sandbox with
+    /// `elevateprivileges=children`, which asks for no_new_privs by name.
+    NoNewPrivsRequired {
+        /// The sandbox, in its canonical form.
+        sandbox: String,
+    },
     /// Installing the report-mode SIGSYS handler failed.
     SignalHandler(Errno),
     /// `seccomp(SECCOMP_SET_MODE_FILTER)` refused the filter.
@@ -86,6 +92,11 @@ impl fmt::Display for Error {
                 write!(f, "exporting the filter as {format} failed: {source}")
             }
             Error::NoNewPrivs(e) => write!(f, "prctl(PR_SET_NO_NEW_PRIVS, 1) failed: {e}"),
+            Error::NoNewPrivsRequired { sandbox } => write!(
+                f,
+                "\"{sandbox}\" asks for no_new_privs (elevateprivileges=children), so it cannot \
+                 be turned off; use elevateprivileges=deny to opt out"
+            ),
             Error::SignalHandler(e) => {
                 write!(f, "installing the report-mode SIGSYS handler failed: {e}")
             }
@@ -127,7 +138,9 @@ impl std::error::Error for Error {
 impl From<Error> for io::Error {
     fn from(e: Error) -> io::Error {
         let kind = match &e {
-            Error::UnknownArch(_) | Error::ForeignArch { .. } => io::ErrorKind::InvalidInput,
+            Error::UnknownArch(_)
+            | Error::ForeignArch { .. }
+            | Error::NoNewPrivsRequired { .. } => io::ErrorKind::InvalidInput,
             Error::ActionUnavailable { .. } => io::ErrorKind::Unsupported,
             Error::Export { source, .. } => source.kind(),
             Error::Load { errno, .. } | Error::NoNewPrivs(errno) => match errno {

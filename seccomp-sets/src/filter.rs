@@ -1,14 +1,14 @@
-//! Building and loading the filter: [`Builder`], [`Filter`] and [`apply`] (the modes are in
-//! `mode.rs`).
+//! The filter: [`Filter`] (built by the [`Builder`]), loading it, and [`apply`] (the modes are
+//! in `mode.rs`).
 
 use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
-use sandbox_opts::{Sandbox, Set, SetSelection};
+use sandbox_opts::{ElevatePrivileges, Sandbox, Set, SetSelection};
 
 use crate::error::scmp;
 use crate::memfd::export_via_memfd;
 use crate::mode::{Effect, KillAction, Mode};
 use crate::table::{Action, CmpOp, Rule, TABLE};
-use crate::{Arch, Error, report, sys};
+use crate::{Arch, Builder, Error, report, sys};
 
 /// A table row that made it into the filter, with its syscall number on the
 /// native ABI.
@@ -20,144 +20,6 @@ pub struct Planned {
     pub nr: i32,
     /// What it does in this filter.
     pub effect: Effect,
-}
-
-/// Configures a [`Filter`] beyond [`Filter::new`].
-///
-/// ```
-/// use sandbox_opts::{Set, SetSelection};
-/// use seccomp_sets::{Filter, KillAction, Mode};
-///
-/// let filter = Filter::builder_for_sets(SetSelection::EMPTY.with(Set::Spawn))
-///     .mode(Mode::Enforce)
-///     .kill_action(KillAction::Trap)
-///     .build()?;
-/// assert!(filter.planned().iter().all(|p| p.rule.set == Set::Spawn));
-/// # Ok::<(), seccomp_sets::Error>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct Builder {
-    label: String,
-    sets: SetSelection,
-    no_new_privs: bool,
-    exec_tolerant: bool,
-    arch: Arch,
-    mode: Mode,
-    kill: Option<KillAction>,
-}
-
-impl Builder {
-    /// The filter mode (default [`Mode::Enforce`]).
-    #[must_use]
-    pub fn mode(mut self, mode: Mode) -> Builder {
-        self.mode = mode;
-        self
-    }
-
-    /// Fixes how kill rows kill, instead of asking the kernel (useful for
-    /// reproducible exports).
-    #[must_use]
-    pub fn kill_action(mut self, kill: KillAction) -> Builder {
-        self.kill = Some(kill);
-        self
-    }
-
-    /// Whether [`Filter::load`] sets no_new_privs even when the caller could load without it
-    /// (it holds CAP_SYS_ADMIN). On by default, as in QEMU (libseccomp's default): once a
-    /// filter is loaded, a set-user-ID program or one with file capabilities that the process
-    /// executes cannot gain privileges. `no_new_privs(false)` is the opt-out for a privileged
-    /// caller that must execute such a program after loading the filter; a caller without
-    /// CAP_SYS_ADMIN gets no_new_privs anyway (the kernel requires one of the two).
-    ///
-    /// ```
-    /// use seccomp_sets::{Filter, Mode};
-    /// let on = Filter::new(&"on".parse()?, Mode::Enforce)?;
-    /// assert!(on.requires_no_new_privs());
-    /// let opted_out = Filter::builder(&"on".parse()?).no_new_privs(false).build()?;
-    /// assert!(!opted_out.requires_no_new_privs());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    #[must_use]
-    pub fn no_new_privs(mut self, on: bool) -> Builder {
-        self.no_new_privs = on;
-        self
-    }
-
-    /// Leaves `execve` and `execveat` out of the filter (default: kept), for a filter that a
-    /// runtime loads and then executes the workload under (an OCI runtime, systemd): with
-    /// `spawn=deny` the workload could not even start. Process creation stays denied (fork,
-    /// vfork, clone without thread flags, clone3); only replacing the program is allowed.
-    /// The exports say so. No effect without the spawn set.
-    ///
-    /// ```
-    /// use seccomp_sets::Filter;
-    /// let f = Filter::builder(&"on,spawn=deny".parse()?).exec_tolerant(true).build()?;
-    /// assert!(f.planned().iter().all(|p| !p.rule.syscall.starts_with("execve")));
-    /// assert!(f.planned().iter().any(|p| p.rule.syscall == "fork"));
-    /// assert!(f.is_exec_tolerant());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    #[must_use]
-    pub fn exec_tolerant(mut self, on: bool) -> Builder {
-        self.exec_tolerant = on;
-        self
-    }
-
-    /// The ABI to build for (default [`Arch::native`]). A filter for another ABI is for
-    /// exporting (BPF, PFC, JSON, OCI) to a loader on that ABI: its rows are resolved there,
-    /// and [`Filter::load`] refuses it.
-    ///
-    /// ```
-    /// use seccomp_sets::{Arch, Filter};
-    /// let f = Filter::builder(&"on".parse()?).arch(Arch::Aarch64).build()?;
-    /// assert_eq!(f.arch(), Arch::Aarch64);
-    /// let reboot = f.planned().iter().find(|p| p.rule.syscall == "reboot").unwrap();
-    /// assert_eq!(reboot.nr, 142); // aarch64's number (x86_64's is 169)
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    #[must_use]
-    pub fn arch(mut self, arch: Arch) -> Builder {
-        self.arch = arch;
-        self
-    }
-
-    /// Resolves the rows for the native ABI and checks that libseccomp
-    /// accepts them.
-    pub fn build(self) -> Result<Filter, Error> {
-        let arch = self.arch;
-        let kill = self.kill.unwrap_or_else(KillAction::detect);
-        let mut filter = Filter {
-            label: self.label,
-            sets: self.sets,
-            no_new_privs: self.no_new_privs,
-            exec_tolerant: self.exec_tolerant && self.sets.contains(Set::Spawn),
-            mode: self.mode,
-            kill,
-            arch,
-            planned: Vec::new(),
-            missing: Vec::new(),
-            bpf: Vec::new(),
-        };
-        let dropped = |r: &Rule| filter.exec_tolerant && EXEC_CALLS.contains(&r.syscall);
-        for rule in TABLE
-            .iter()
-            .filter(|r| self.sets.contains(r.set) && !dropped(r))
-        {
-            match crate::resolve::number(rule.syscall, arch) {
-                Some(nr) => filter.planned.push(Planned {
-                    rule,
-                    nr,
-                    effect: filter.effect(rule.action),
-                }),
-                None => filter.missing.push(rule),
-            }
-        }
-        filter.missing.dedup_by_key(|r| r.syscall);
-        // One libseccomp context, compiled once: the program load() loads and export_bpf()
-        // returns (building it also checks that libseccomp accepts every row).
-        filter.bpf = export_via_memfd(&filter.context()?, "bpf", |ctx, fd| ctx.export_bpf(fd))?;
-        Ok(filter)
-    }
 }
 
 /// A seccomp filter for a [`Sandbox`], ready to export or load.
@@ -179,7 +41,7 @@ impl Builder {
 /// let filter = Filter::new(&sandbox, Mode::Enforce)?;
 /// assert!(filter.planned().iter().any(|p| p.rule.syscall == "execve"));
 /// assert!(filter.export_pfc()?.contains("execve"));
-/// assert_eq!(filter.export_bpf()?.len() % 8, 0);
+/// assert_eq!(filter.export_bpf().len() % 8, 0);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -211,8 +73,9 @@ impl Filter {
         Builder {
             label: sandbox.to_string(),
             sets: sandbox.denied_sets(),
-            // On whenever a filter is loaded, as in QEMU (see `Builder::no_new_privs`).
-            no_new_privs: sandbox.enabled,
+            no_new_privs: sandbox.no_new_privileges(),
+            no_new_privs_required: sandbox.enabled
+                && sandbox.elevate_privileges == ElevatePrivileges::Children,
             exec_tolerant: false,
             arch: Arch::native(),
             mode: Mode::Enforce,
@@ -226,11 +89,52 @@ impl Filter {
             label: std::format!("sets {sets}"),
             sets,
             no_new_privs: true,
+            no_new_privs_required: false,
             exec_tolerant: false,
             arch: Arch::native(),
             mode: Mode::Enforce,
             kill: None,
         }
+    }
+
+    /// [`Builder::build`]: resolves the rows and compiles the program once.
+    pub(crate) fn from_builder(b: Builder) -> Result<Filter, Error> {
+        if b.no_new_privs_required && !b.no_new_privs {
+            return Err(Error::NoNewPrivsRequired { sandbox: b.label });
+        }
+        let arch = b.arch;
+        let kill = b.kill.unwrap_or_else(KillAction::detect);
+        let mut filter = Filter {
+            label: b.label,
+            sets: b.sets,
+            no_new_privs: b.no_new_privs,
+            exec_tolerant: b.exec_tolerant && b.sets.contains(Set::Spawn),
+            mode: b.mode,
+            kill,
+            arch,
+            planned: Vec::new(),
+            missing: Vec::new(),
+            bpf: Vec::new(),
+        };
+        let dropped = |r: &Rule| filter.exec_tolerant && EXEC_CALLS.contains(&r.syscall);
+        for rule in TABLE
+            .iter()
+            .filter(|r| b.sets.contains(r.set) && !dropped(r))
+        {
+            match crate::resolve::number(rule.syscall, arch) {
+                Some(nr) => filter.planned.push(Planned {
+                    rule,
+                    nr,
+                    effect: filter.effect(rule.action),
+                }),
+                None => filter.missing.push(rule),
+            }
+        }
+        filter.missing.dedup_by_key(|r| r.syscall);
+        // One libseccomp context, compiled once: the program load() loads and export_bpf()
+        // returns (building it also checks that libseccomp accepts every row).
+        filter.bpf = export_via_memfd(&filter.context()?, "bpf", |ctx, fd| ctx.export_bpf(fd))?;
+        Ok(filter)
     }
 
     /// What the filter was made from: the sandbox's canonical string or
@@ -431,17 +335,17 @@ impl Filter {
     ///
     /// ```
     /// let f = seccomp_sets::Filter::new(&"on".parse()?, seccomp_sets::Mode::Enforce)?;
-    /// let bpf = f.export_bpf()?;
+    /// let bpf = f.export_bpf();
     /// assert!(!bpf.is_empty() && bpf.len() % 8 == 0);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn export_bpf(&self) -> Result<Vec<u8>, Error> {
-        Ok(self.bpf.clone())
+    pub fn export_bpf(&self) -> Vec<u8> {
+        self.bpf.clone()
     }
 
     /// Number of BPF instructions of the filter.
-    pub fn instruction_count(&self) -> Result<usize, Error> {
-        Ok(self.bpf.len() / 8)
+    pub fn instruction_count(&self) -> usize {
+        instruction_count(&self.bpf)
     }
 }
 
@@ -526,13 +430,28 @@ mod load_decisions {
     }
 
     #[test]
+    fn children_asks_for_no_new_privs_by_name_and_cannot_opt_out() {
+        let deny: Sandbox = "on,elevateprivileges=deny".parse().unwrap();
+        let f = Filter::builder(&deny).no_new_privs(false).build().unwrap();
+        assert!(!f.requires_no_new_privs());
+        let children: Sandbox = "on,elevateprivileges=children".parse().unwrap();
+        let err = Filter::builder(&children)
+            .no_new_privs(false)
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::NoNewPrivsRequired { .. }), "{err:?}");
+        assert!(
+            Filter::new(&children, Mode::Enforce)
+                .unwrap()
+                .requires_no_new_privs()
+        );
+    }
+
+    #[test]
     fn instructions_are_eight_bytes() {
         assert_eq!(instruction_count(&[0; 24]), 3);
         assert_eq!(instruction_count(&[]), 0);
         let f = Filter::new(&"on".parse().unwrap(), Mode::Enforce).unwrap();
-        assert_eq!(
-            instruction_count(&f.export_bpf().unwrap()) * 8,
-            f.export_bpf().unwrap().len()
-        );
+        assert_eq!(instruction_count(&f.export_bpf()) * 8, f.export_bpf().len());
     }
 }

@@ -7,8 +7,8 @@
 //! * [`Filter`]: the filter for a [`Sandbox`] in a [`Mode`] (enforce, audit,
 //!   report); [`Filter::load`] uses TSYNC and no_new_privs; [`apply`] is the
 //!   one-call version that does nothing while the sandbox is off.
-//! * [`resolve()`]: which names exist on which ABI and what covers the rest (the
-//!   [`resolve`](mod@resolve) module has the result types).
+//! * [`Arch::resolve`]: which names exist on which ABI and what covers the rest (the
+//!   [`resolve`] module has the result types).
 //! * Exports: [`Filter::export_bpf`] (libseccomp's `seccomp_export_bpf`),
 //!   [`Filter::export_pfc`], [`Filter::to_systemd`], and with the `serde`
 //!   feature `Filter::to_json` and `Filter::to_oci`.
@@ -33,6 +33,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod arch;
+mod builder;
 mod error;
 mod export;
 mod filter;
@@ -48,10 +49,10 @@ pub mod table;
 pub mod json;
 
 pub use arch::Arch;
+pub use builder::Builder;
 pub use error::Error;
-pub use filter::{Applied, Builder, Filter, Loaded, Planned, apply};
+pub use filter::{Applied, Filter, Loaded, Planned, apply};
 pub use mode::{Effect, KillAction, Mode, ParseModeError};
-pub use resolve::resolve;
 pub use sandbox_opts::{Sandbox, Set, SetSelection};
 
 /// The libseccomp bindings this crate builds with, for rules of your own: add them to a

@@ -1,4 +1,4 @@
-//! Which table names exist on which ABI: [`resolve`] and [`ResolvedTable`].
+//! Which table names exist on which ABI: [`Arch::resolve`] and its [`ResolvedTable`].
 
 use std::fmt;
 
@@ -30,9 +30,9 @@ pub struct Resolution {
 /// `ScmpSyscall::from_name_by_arch`).
 ///
 /// ```
-/// use seccomp_sets::{Arch, resolve};
+/// use seccomp_sets::Arch;
 ///
-/// let x86_64 = resolve(Arch::X86_64);
+/// let x86_64 = Arch::X86_64.resolve();
 /// assert!(x86_64.unresolved().any(|r| r.syscall == "umount"));
 /// assert!(x86_64.resolved().any(|(r, nr)| r.syscall == "umount2" && nr == 166));
 /// assert!(x86_64.uncovered().is_empty());
@@ -45,17 +45,25 @@ pub struct ResolvedTable {
     pub rows: Vec<Resolution>,
 }
 
-/// Resolves every [`TABLE`] row on `arch`.
-pub fn resolve(arch: Arch) -> ResolvedTable {
-    ResolvedTable {
-        arch,
-        rows: TABLE
-            .iter()
-            .map(|rule| Resolution {
-                rule,
-                nr: number(rule.syscall, arch),
-            })
-            .collect(),
+impl Arch {
+    /// Every [`TABLE`] row resolved on this ABI: which names exist here and what covers the
+    /// rest.
+    ///
+    /// ```
+    /// let aarch64 = seccomp_sets::Arch::Aarch64.resolve();
+    /// assert!(!aarch64.has("fork"));
+    /// ```
+    pub fn resolve(self) -> ResolvedTable {
+        ResolvedTable {
+            arch: self,
+            rows: TABLE
+                .iter()
+                .map(|rule| Resolution {
+                    rule,
+                    nr: number(rule.syscall, self),
+                })
+                .collect(),
+        }
     }
 }
 

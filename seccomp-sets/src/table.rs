@@ -240,45 +240,41 @@ impl Rule {
 }
 
 /// clone(2) flag bits used by the `spawn` rows (`<linux/sched.h>`).
-pub mod clone_flags {
-    /// Share the address space.
-    pub const CLONE_VM: u64 = 0x0000_0100;
-    /// Share signal handlers.
-    pub const CLONE_SIGHAND: u64 = 0x0000_0800;
+mod clone_flags {
     /// Return a pidfd.
-    pub const CLONE_PIDFD: u64 = 0x0000_1000;
+    pub(super) const CLONE_PIDFD: u64 = 0x0000_1000;
     /// Let the tracer trace the child too.
-    pub const CLONE_PTRACE: u64 = 0x0000_2000;
+    pub(super) const CLONE_PTRACE: u64 = 0x0000_2000;
     /// Suspend the parent until the child execs or exits.
-    pub const CLONE_VFORK: u64 = 0x0000_4000;
+    pub(super) const CLONE_VFORK: u64 = 0x0000_4000;
     /// Same parent as the caller.
-    pub const CLONE_PARENT: u64 = 0x0000_8000;
+    pub(super) const CLONE_PARENT: u64 = 0x0000_8000;
     /// Same thread group: a thread, not a process.
-    pub const CLONE_THREAD: u64 = 0x0001_0000;
+    pub(super) const CLONE_THREAD: u64 = 0x0001_0000;
     /// New mount namespace.
-    pub const CLONE_NEWNS: u64 = 0x0002_0000;
+    pub(super) const CLONE_NEWNS: u64 = 0x0002_0000;
     /// Tracer cannot force CLONE_PTRACE.
-    pub const CLONE_UNTRACED: u64 = 0x0080_0000;
+    pub(super) const CLONE_UNTRACED: u64 = 0x0080_0000;
     /// New cgroup namespace.
-    pub const CLONE_NEWCGROUP: u64 = 0x0200_0000;
+    pub(super) const CLONE_NEWCGROUP: u64 = 0x0200_0000;
     /// New UTS namespace.
-    pub const CLONE_NEWUTS: u64 = 0x0400_0000;
+    pub(super) const CLONE_NEWUTS: u64 = 0x0400_0000;
     /// New IPC namespace.
-    pub const CLONE_NEWIPC: u64 = 0x0800_0000;
+    pub(super) const CLONE_NEWIPC: u64 = 0x0800_0000;
     /// New user namespace.
-    pub const CLONE_NEWUSER: u64 = 0x1000_0000;
+    pub(super) const CLONE_NEWUSER: u64 = 0x1000_0000;
     /// New PID namespace.
-    pub const CLONE_NEWPID: u64 = 0x2000_0000;
+    pub(super) const CLONE_NEWPID: u64 = 0x2000_0000;
     /// New network namespace.
-    pub const CLONE_NEWNET: u64 = 0x4000_0000;
+    pub(super) const CLONE_NEWNET: u64 = 0x4000_0000;
     /// Share the I/O context.
-    pub const CLONE_IO: u64 = 0x8000_0000;
+    pub(super) const CLONE_IO: u64 = 0x8000_0000;
 }
 
 use clone_flags::*;
 
 /// `SCHED_IDLE` (`<sched.h>`): the one policy `resourcecontrol=deny` allows.
-pub const SCHED_IDLE: u64 = 5;
+const SCHED_IDLE: u64 = 5;
 
 /// QEMU's `FORBID_CLONE_FLAG(flag)` row: no clone with `flag` set.
 macro_rules! clone_forbid {

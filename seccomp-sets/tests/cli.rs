@@ -62,7 +62,7 @@ fn export_formats_match_the_library() {
     };
     let bpf = export("bpf");
     assert!(bpf.status.success());
-    assert_eq!(bpf.stdout, f.export_bpf().unwrap());
+    assert_eq!(bpf.stdout, f.export_bpf());
     let pfc = export("pfc");
     assert_eq!(stdout(&pfc), f.export_pfc().unwrap());
     let json = export("json");

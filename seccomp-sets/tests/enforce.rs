@@ -332,7 +332,7 @@ fn probe(sandbox: &str, mode: &str, action: &str) -> ExitCode {
                 let f = Filter::builder_for_sets(Default::default())
                     .build()
                     .unwrap();
-                bpf::load(&f.export_bpf().unwrap());
+                bpf::load(&f.export_bpf());
             }
             to_main.send((tid, Ok(0))).unwrap();
             from_main.recv().unwrap();
@@ -350,7 +350,7 @@ fn probe(sandbox: &str, mode: &str, action: &str) -> ExitCode {
                 .kill_action(KillAction::detect())
                 .build()
                 .unwrap();
-            bpf::load(&f.export_bpf().unwrap());
+            bpf::load(&f.export_bpf());
         }
         m => {
             let mode: Mode = m.parse().unwrap();

@@ -34,7 +34,7 @@ use bpf::Data;
 use qemu::{Qemu, find_qemu, qemu_installed, spawn_qemu, wait_bounded};
 use sandbox_opts::Sandbox;
 use seccomp_sets::libseccomp::{ScmpArch, ScmpSyscall};
-use seccomp_sets::table::{Arg, CmpOp, Provenance, SCHED_IDLE, TABLE, clone_flags as cf};
+use seccomp_sets::table::{Arg, CmpOp, Provenance, TABLE};
 use seccomp_sets::{Arch, Filter};
 
 // ------------------------------------------------------------------ grammar
@@ -399,32 +399,39 @@ fn cases() -> Vec<Data> {
             }
         }
     }
+    // A clone flag as the 64-bit argument (through u32: CLONE_IO is negative as an i32).
+    let cf = |flag: libc::c_int| u64::from(flag as u32);
     let sigchld = libc::SIGCHLD as u64;
-    let glibc_thread = cf::CLONE_VM
+    let glibc_thread = cf(libc::CLONE_VM)
         | 0x200
         | 0x400
-        | cf::CLONE_SIGHAND
+        | cf(libc::CLONE_SIGHAND)
         | 0x40000
-        | cf::CLONE_THREAD
+        | cf(libc::CLONE_THREAD)
         | 0x80000
         | 0x100000
         | 0x200000;
-    let go_thread = cf::CLONE_VM | 0x200 | 0x400 | cf::CLONE_SIGHAND | 0x40000 | cf::CLONE_THREAD;
+    let go_thread = cf(libc::CLONE_VM)
+        | 0x200
+        | 0x400
+        | cf(libc::CLONE_SIGHAND)
+        | 0x40000
+        | cf(libc::CLONE_THREAD);
     let flags = [
         0,
         sigchld,
-        0x0120_0000 | sigchld,                    // glibc fork
-        cf::CLONE_VM | cf::CLONE_VFORK | sigchld, // vfork, posix_spawn
+        0x0120_0000 | sigchld,                                // glibc fork
+        cf(libc::CLONE_VM) | cf(libc::CLONE_VFORK) | sigchld, // vfork, posix_spawn
         glibc_thread,
         go_thread,
-        glibc_thread | cf::CLONE_NEWUSER,
-        glibc_thread | cf::CLONE_NEWNS,
-        glibc_thread | cf::CLONE_PTRACE,
-        glibc_thread | cf::CLONE_VFORK,
-        glibc_thread | cf::CLONE_PIDFD,
-        cf::CLONE_NEWUSER | sigchld,
-        cf::CLONE_NEWNET | cf::CLONE_NEWPID | sigchld,
-        cf::CLONE_THREAD,
+        glibc_thread | cf(libc::CLONE_NEWUSER),
+        glibc_thread | cf(libc::CLONE_NEWNS),
+        glibc_thread | cf(libc::CLONE_PTRACE),
+        glibc_thread | cf(libc::CLONE_VFORK),
+        glibc_thread | cf(libc::CLONE_PIDFD),
+        cf(libc::CLONE_NEWUSER) | sigchld,
+        cf(libc::CLONE_NEWNET) | cf(libc::CLONE_NEWPID) | sigchld,
+        cf(libc::CLONE_THREAD),
     ];
     for f in flags {
         with_arg("clone", Arg::CloneFlags.index(Arch::X86_64), f);
@@ -432,7 +439,11 @@ fn cases() -> Vec<Data> {
     for policy in 0..8 {
         with_arg("sched_setscheduler", 1, policy);
     }
-    with_arg("sched_setscheduler", 1, SCHED_IDLE | 0x4000_0000); // SCHED_RESET_ON_FORK
+    with_arg(
+        "sched_setscheduler",
+        1,
+        libc::SCHED_IDLE as u64 | 0x4000_0000,
+    ); // SCHED_RESET_ON_FORK
     cases
 }
 
@@ -485,7 +496,7 @@ fn installed_filters_match_real_qemu() {
         let installed = qemu_installed(&qemu, &config);
         let sandbox: Sandbox = config.parse().unwrap();
         let ours = Filter::new(&sandbox, seccomp_sets::Mode::Enforce).unwrap();
-        let ours = vec![bpf::decode(&ours.export_bpf().unwrap())];
+        let ours = vec![bpf::decode(&ours.export_bpf())];
         assert!(
             installed.no_new_privs,
             "QEMU -sandbox {config} runs without no_new_privs"

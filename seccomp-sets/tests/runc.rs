@@ -465,7 +465,8 @@ fn needs_interpreter(elf: &[u8]) -> Option<bool> {
 /// The number of `syscall` on this ABI, as seccomp-sets resolves its table.
 #[cfg(target_arch = "x86_64")]
 fn syscall_number(syscall: &str) -> u32 {
-    let nr = seccomp_sets::resolve(seccomp_sets::Arch::native())
+    let nr = seccomp_sets::Arch::native()
+        .resolve()
         .resolved()
         .find(|(r, _)| r.syscall == syscall)
         .unwrap_or_else(|| panic!("{syscall} is no row of the table on this ABI"))

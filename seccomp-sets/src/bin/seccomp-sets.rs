@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use sandbox_opts::Parsed;
 use seccomp_sets::table::IfMissing;
-use seccomp_sets::{Arch, Effect, Filter, KillAction, Mode, Sandbox, Set, resolve};
+use seccomp_sets::{Arch, Effect, Filter, KillAction, Mode, Sandbox, Set};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -142,7 +142,7 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 }
 
 fn list(arch: Arch, set: Option<Set>) -> String {
-    let report = resolve(arch);
+    let report = arch.resolve();
     match set {
         None => report.to_string(),
         Some(set) => {
@@ -273,7 +273,7 @@ fn sandbox_of(parsed: Parsed) -> Sandbox {
 
 fn export(filter: &Filter, format: Format) -> Result<Vec<u8>, seccomp_sets::Error> {
     Ok(match format {
-        Format::Bpf => filter.export_bpf()?,
+        Format::Bpf => filter.export_bpf(),
         Format::Pfc => filter.export_pfc()?.into_bytes(),
         Format::Json => pretty(&filter.to_json()),
         Format::Oci => pretty(&filter.to_oci()),

@@ -1,0 +1,116 @@
+//! [`Builder`]: configuring a [`Filter`] beyond [`Filter::new`].
+
+use sandbox_opts::SetSelection;
+
+use crate::mode::{KillAction, Mode};
+use crate::{Arch, Error, Filter};
+
+/// Configures a [`Filter`] beyond [`Filter::new`].
+///
+/// ```
+/// use sandbox_opts::{Set, SetSelection};
+/// use seccomp_sets::{Filter, KillAction, Mode};
+///
+/// let filter = Filter::builder_for_sets(SetSelection::EMPTY.with(Set::Spawn))
+///     .mode(Mode::Enforce)
+///     .kill_action(KillAction::Trap)
+///     .build()?;
+/// assert!(filter.planned().iter().all(|p| p.rule.set == Set::Spawn));
+/// # Ok::<(), seccomp_sets::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Builder {
+    pub(crate) label: String,
+    pub(crate) sets: SetSelection,
+    pub(crate) no_new_privs: bool,
+    /// `elevateprivileges=children`: no_new_privs cannot be opted out of.
+    pub(crate) no_new_privs_required: bool,
+    pub(crate) exec_tolerant: bool,
+    pub(crate) arch: Arch,
+    pub(crate) mode: Mode,
+    pub(crate) kill: Option<KillAction>,
+}
+
+impl Builder {
+    /// The filter mode (default [`Mode::Enforce`]).
+    #[must_use]
+    pub fn mode(mut self, mode: Mode) -> Builder {
+        self.mode = mode;
+        self
+    }
+
+    /// Fixes how kill rows kill, instead of asking the kernel (useful for
+    /// reproducible exports).
+    #[must_use]
+    pub fn kill_action(mut self, kill: KillAction) -> Builder {
+        self.kill = Some(kill);
+        self
+    }
+
+    /// Whether [`Filter::load`] sets no_new_privs even when the caller could load without it
+    /// (it holds CAP_SYS_ADMIN). The default is the sandbox's own answer,
+    /// [`Sandbox::no_new_privileges`] (on whenever the sandbox is, as in QEMU): once a filter
+    /// is loaded, a set-user-ID program or one with file capabilities that the process
+    /// executes cannot gain privileges. `no_new_privs(false)` is the opt-out for a privileged
+    /// caller that must execute such a program after loading the filter; a caller without
+    /// CAP_SYS_ADMIN gets no_new_privs anyway (the kernel requires one of the two), and a
+    /// sandbox with `elevateprivileges=children` refuses it ([`Error::NoNewPrivsRequired`]
+    /// from [`build`](Builder::build)).
+    ///
+    /// ```
+    /// use seccomp_sets::{Filter, Mode};
+    /// let on = Filter::new(&"on".parse()?, Mode::Enforce)?;
+    /// assert!(on.requires_no_new_privs());
+    /// let opted_out = Filter::builder(&"on".parse()?).no_new_privs(false).build()?;
+    /// assert!(!opted_out.requires_no_new_privs());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn no_new_privs(mut self, on: bool) -> Builder {
+        self.no_new_privs = on;
+        self
+    }
+
+    /// Leaves `execve` and `execveat` out of the filter (default: kept), for a filter that a
+    /// runtime loads and then executes the workload under (an OCI runtime, systemd): with
+    /// `spawn=deny` the workload could not even start. Process creation stays denied (fork,
+    /// vfork, clone without thread flags, clone3); only replacing the program is allowed.
+    /// The exports say so. No effect without the spawn set.
+    ///
+    /// ```
+    /// use seccomp_sets::Filter;
+    /// let f = Filter::builder(&"on,spawn=deny".parse()?).exec_tolerant(true).build()?;
+    /// assert!(f.planned().iter().all(|p| !p.rule.syscall.starts_with("execve")));
+    /// assert!(f.planned().iter().any(|p| p.rule.syscall == "fork"));
+    /// assert!(f.is_exec_tolerant());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn exec_tolerant(mut self, on: bool) -> Builder {
+        self.exec_tolerant = on;
+        self
+    }
+
+    /// The ABI to build for (default [`Arch::native`]). A filter for another ABI is for
+    /// exporting (BPF, PFC, JSON, OCI) to a loader on that ABI: its rows are resolved there,
+    /// and [`Filter::load`] refuses it.
+    ///
+    /// ```
+    /// use seccomp_sets::{Arch, Filter};
+    /// let f = Filter::builder(&"on".parse()?).arch(Arch::Aarch64).build()?;
+    /// assert_eq!(f.arch(), Arch::Aarch64);
+    /// let reboot = f.planned().iter().find(|p| p.rule.syscall == "reboot").unwrap();
+    /// assert_eq!(reboot.nr, 142); // aarch64's number (x86_64's is 169)
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn arch(mut self, arch: Arch) -> Builder {
+        self.arch = arch;
+        self
+    }
+
+    /// Resolves the rows for the ABI and checks that libseccomp accepts them.
+    pub fn build(self) -> Result<Filter, Error> {
+        Filter::from_builder(self)
+    }
+}
