@@ -10,16 +10,7 @@
 //! not the decoding: read the 20-byte figure there. Each round decodes every way in alternating
 //! order; the figure is the median of the per-round ratios.
 
-// The decoder is a private module of the echod binary: the bench compiles the same files.
-#![allow(dead_code, unreachable_pub, unused_imports)]
-
-#[path = "../src/text.rs"]
-mod text;
-
-#[path = "../src/jsonrpc.rs"]
-mod jsonrpc;
-
-use jsonrpc::Decoder;
+use echod::jsonrpc::Decoder;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

@@ -32,21 +32,21 @@ pub(crate) async fn control_loop(
         sup,
         commands: unixctl::registered(enable_probes),
     });
-    let shared = &ctl.sup.shared;
+    let plane = &ctl.sup.plane;
     loop {
         let r = tokio::select! {
             biased;
-            _ = shared.stopped() => return,
+            _ = plane.stopped() => return,
             r = listener.accept() => r,
         };
         match r {
             Ok((s, _)) => {
                 if let Err(why) = peer_allowed(&s) {
-                    shared.warn_rl(format!("control socket: refusing a connection: {why}"));
+                    plane.warn_limited(format!("control socket: refusing a connection: {why}"));
                     continue;
                 }
-                let Some(slot) = shared.try_reserve_control(MAX_CONTROL_CONNECTIONS) else {
-                    shared.warn_rl(format!(
+                let Some(slot) = plane.try_reserve_control(MAX_CONTROL_CONNECTIONS) else {
+                    plane.warn_limited(format!(
                         "control socket: closing a new connection: {MAX_CONTROL_CONNECTIONS} already"
                     ));
                     continue;
@@ -58,7 +58,7 @@ pub(crate) async fn control_loop(
                 });
             }
             Err(e) => {
-                shared.warn_rl(format!("control socket: accept failed: {e}"));
+                plane.warn_limited(format!("control socket: accept failed: {e}"));
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
@@ -80,18 +80,18 @@ fn peer_allowed(s: &tokio::net::UnixStream) -> Result<(), String> {
 }
 
 async fn serve_control(mut s: tokio::net::UnixStream, ctl: &Control) {
-    let shared = &ctl.sup.shared;
-    let mut dec = Decoder::new(shared.max_message_size.load(Ordering::Relaxed));
+    let plane = &ctl.sup.plane;
+    let mut dec = Decoder::new(plane.max_message_size.load(Ordering::Relaxed));
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        let idle = shared.timeouts.control_idle;
+        let idle = plane.timeouts.control_idle;
         let n = tokio::select! {
             biased;
             r = tokio::time::timeout(idle, s.read(&mut buf)) => match r {
                 Ok(Ok(0)) | Ok(Err(_)) => return,
                 Ok(Ok(n)) => n,
                 Err(_) => {
-                    shared.warn_rl(format!(
+                    plane.warn_limited(format!(
                         "control socket: closing a connection silent for {} ms (--control-timeout)",
                         idle.as_millis()
                     ));
@@ -99,7 +99,7 @@ async fn serve_control(mut s: tokio::net::UnixStream, ctl: &Control) {
                 }
             },
             // An idle control connection does not hold up shutdown.
-            _ = shared.stopped() => return,
+            _ = plane.stopped() => return,
         };
         dec.feed(&buf[..n]);
         loop {
@@ -107,7 +107,7 @@ async fn serve_control(mut s: tokio::net::UnixStream, ctl: &Control) {
                 Ok(Some(m)) => m,
                 Ok(None) => break,
                 Err(e) => {
-                    shared.warn_rl(format!("control socket: closing connection: {e}"));
+                    plane.warn_limited(format!("control socket: closing connection: {e}"));
                     let _ = s.write_all(&e.to_reply()).await;
                     return;
                 }
@@ -118,7 +118,7 @@ async fn serve_control(mut s: tokio::net::UnixStream, ctl: &Control) {
                     Message::Reply { .. } => "reply",
                     _ => "error",
                 };
-                shared.warn_rl(format!(
+                plane.warn_limited(format!(
                     "control socket: received unexpected {kind} message"
                 ));
                 return;
@@ -133,7 +133,7 @@ async fn serve_control(mut s: tokio::net::UnixStream, ctl: &Control) {
             if method == "exit" && result.is_ok() {
                 let _ = s.shutdown().await;
                 log::info!("exit requested on the control socket");
-                shared.begin_shutdown();
+                plane.begin_shutdown();
                 return;
             }
             if written.is_err() {
@@ -155,7 +155,7 @@ fn control_command(ctl: &Control, method: &str, params: &Json) -> Result<String,
         "exit" => Ok(String::new()),
         "echod/add-remote" => add_remote(&ctl.sup, &args[0]),
         "echod/remove-remote" => remove_remote(&ctl.sup, &args[0]),
-        "echod/list-remotes" => Ok(ctl.sup.state().list()),
+        "echod/list-remotes" => Ok(ctl.sup.remotes().list()),
         "echod/reload" => ctl.sup.reload(),
         "echod/probe" => {
             let r = probes::run(&args[0]);
@@ -167,7 +167,7 @@ fn control_command(ctl: &Control, method: &str, params: &Json) -> Result<String,
         }
         "echod/stall-watchdog" => {
             ctl.sup
-                .shared
+                .plane
                 .watchdog_stalled
                 .store(true, std::sync::atomic::Ordering::Release);
             log::warn!("watchdog pings stopped (echod/stall-watchdog)");
@@ -178,15 +178,15 @@ fn control_command(ctl: &Control, method: &str, params: &Json) -> Result<String,
 }
 
 fn add_remote(sup: &Supervisor, input: &str) -> Result<String, String> {
-    let mut st = sup.state();
+    let mut st = sup.remotes();
     match st.set.add(Origin::ControlSocket, input) {
-        Ok(Added::New(remote)) => match st.open(&remote, &sup.shared) {
+        Ok(Added::New(remote)) => match st.open(&remote, &sup.plane) {
             Ok(()) => {
                 log::info!("{remote}: added from the control socket");
                 Ok(String::new())
             }
             Err(e) => {
-                st.running.remove(&remote);
+                st.entries.remove(&remote);
                 let _ = st.set.remove(Origin::ControlSocket, &remote.to_string());
                 Err(e.to_string())
             }
@@ -205,10 +205,10 @@ fn add_remote(sup: &Supervisor, input: &str) -> Result<String, String> {
 }
 
 fn remove_remote(sup: &Supervisor, input: &str) -> Result<String, String> {
-    let mut st = sup.state();
+    let mut st = sup.remotes();
     match st.set.remove(Origin::ControlSocket, input) {
         Ok(Removed::Gone(remote)) => {
-            st.running.remove(&remote);
+            st.entries.remove(&remote);
             log::info!("{remote}: removed from the control socket");
             Ok(String::new())
         }

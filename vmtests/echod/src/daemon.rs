@@ -1,95 +1,46 @@
-//! Start-up and shutdown, in the order the issue fixes:
+//! Start-up and shutdown: the order integrators copy. [`run`] and [`serve`] read as the list:
 //!
-//! 1. parse everything (command line, config file, remotes file; every remote through the
-//!    `remote-policy` set), raise `RLIMIT_NOFILE`;
-//! 2. walk the set once: take and validate every `pfd:` listener (`stream-pfd`, while still
-//!    single-threaded, so the `LISTEN_*` variables can be unset); then open every remote
-//!    (`endpoint`: bind every `punix:`/`ptcp:` listener, adopt each taken listener as is);
-//! 3. open the control socket;
-//! 4. load the sandbox (`seccomp-sets`, TSYNC: the tokio threads that already exist get it too;
-//!    no_new_privs is always set with a sandbox, as in QEMU);
-//! 5. send `READY=1` when `NOTIFY_SOCKET` is set;
-//! 6. serve (`supervise` starts the `serve` tasks; `control` and the remotes-file watcher change
-//!    the remotes). SIGTERM, SIGINT or `exit` stop accepting, finish in-flight replies (at most
-//!    [`SHUTDOWN_GRACE`]), remove the Unix socket paths echod created, and return success.
+//! 1. [`Settings::read`]: the command line, the config file and the remotes file; every remote
+//!    through one `remote-policy` set; the limits and the sandbox (`RLIMIT_NOFILE` is raised
+//!    first);
+//! 2. [`take_inherited`]: take and validate every `pfd:` listener, and the sessions a previous
+//!    instance left in the fd store (`stream-pfd`, while still single-threaded, so that the
+//!    `LISTEN_*` variables can be unset);
+//! 3. [`open_remotes`]: bind every `punix:`/`ptcp:` listener, adopt each taken one as is;
+//! 4. [`open_control`]: the control socket;
+//! 5. [`load_sandbox`]: `seccomp-sets`, with TSYNC, so the runtime's threads get it too;
+//! 6. [`resume_sessions`]: serve the sessions taken back (`--keep-sessions`);
+//! 7. [`announce_ready`]: `READY=1` and `STATUS=` when `NOTIFY_SOCKET` is set, and the watchdog;
+//! 8. [`serve_until_stopped`]: the supervisor and the control socket change the remotes;
+//!    SIGHUP reloads; SIGTERM, SIGINT or `exit` stop;
+//! 9. [`shut_down`]: stop accepting, finish in-flight replies (at most [`SHUTDOWN_GRACE`]) or
+//!    hand sessions to the fd store, remove the Unix socket paths echod created.
 
 use super::cli::{Cli, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_MESSAGE_SIZE};
 use super::config::{self, ConfigFile, FileError};
 use super::control;
 use super::endpoint::{self, OpenError};
 use super::logging;
-use super::serve::{Kind, spawn_stream};
-use super::sessions::{self, SessionStore, TakenBack};
-use super::state::{Overrides, Shared, Timeouts};
-use super::supervise::{self, Files, State, Supervisor};
+use super::plane::{DataPlane, Limits, Overrides, Timeouts};
+use super::serve::{ConnectionSource, spawn_stream};
+use super::sessions::{self, Resumed, SessionStore, TakenBack};
+use super::supervise::{self, Files, Remotes, Supervisor};
 use clap::Parser;
 use remote_policy::set::Refusal;
 use remote_policy::{Origin, Remote, RemoteSet};
 use sandbox_opts::Sandbox;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
-use stream_pfd::notify::{self, Notifier, Sent, State as Notify};
+use stream_pfd::notify::{self, Notifier, State};
+use stream_pfd::socket_file::SocketFile;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::task::JoinHandle;
 
 /// How long shutdown waits for in-flight replies.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// SIGHUP: `echod/reload`, framed for `Type=notify-reload` (`RELOADING=1` with the monotonic
-/// time, then `READY=1` whether or not the reload worked: echod goes on serving either way).
-fn reload_on_sighup(sup: &Supervisor) {
-    log::info!("SIGHUP: reloading");
-    tell(&[
-        Notify::Reloading,
-        Notify::Status("reloading the config and remotes files"),
-    ]);
-    // A failure is logged by reload().
-    let status = match sup.reload() {
-        Ok(_) => "serving (reloaded)".to_owned(),
-        Err(e) => format!("serving (reload failed: {e})"),
-    };
-    // READY=1 alone: a status that cannot be sent must never hold back the end of the reload.
-    tell(&[Notify::Ready]);
-    tell_status(&status);
-}
-
-/// `STATUS=` with `text` on one line of at most 200 characters (systemd shows it in
-/// `systemctl status`; a newline would be refused).
-fn tell_status(text: &str) {
-    let line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(200)
-        .collect();
-    tell(&[Notify::Status(&line)]);
-}
-
-/// Sends `states` to the service manager, if there is one; a failure is logged, never fatal.
-fn tell(states: &[Notify<'_>]) {
-    match notify::notify(states) {
-        Ok(Sent::Delivered) => log::debug!("notified the service manager"),
-        Ok(Sent::NoSocket) => {}
-        Err(e) => log::warn!("cannot notify the service manager: {e}"),
-    }
-}
-
-/// Pings the watchdog every half interval while the runtime runs (a stalled runtime stops the
-/// pings, and systemd kills and restarts echod); `echod/stall-watchdog` stops them on purpose.
-async fn watchdog(interval: Duration, shared: std::sync::Arc<super::state::Shared>) {
-    let mut tick = tokio::time::interval(interval / 2);
-    loop {
-        tick.tick().await;
-        if shared
-            .watchdog_stalled
-            .load(std::sync::atomic::Ordering::Acquire)
-        {
-            continue;
-        }
-        if let Err(e) = notify::notify(&[Notify::Watchdog]) {
-            log::warn!("watchdog ping failed: {e}");
-        }
-    }
-}
 
 /// The control socket's mode: its owner only (connecting needs write permission).
 const CONTROL_MODE: u32 = 0o700;
@@ -144,7 +95,7 @@ impl From<StartError> for std::io::Error {
 }
 
 /// `main` of the `echod` binary.
-pub(crate) fn main() -> ExitCode {
+pub fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_level);
     match run(cli) {
@@ -154,6 +105,57 @@ pub(crate) fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Runs echod until it is told to stop: steps 1 and 2 while single-threaded, the rest on the
+/// tokio runtime.
+pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
+    raise_nofile();
+    let settings = Settings::read(&cli)?;
+    let inherited = take_inherited(&settings.remotes.set)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("echod-worker")
+        .build()
+        .map_err(|e| StartError::Io("cannot start the tokio runtime", e))?;
+    let result = runtime.block_on(serve(cli, settings, inherited));
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    result
+}
+
+/// Steps 3 to 9, on the runtime.
+async fn serve(cli: Cli, settings: Settings, inherited: Inherited) -> Result<(), StartError> {
+    let Settings {
+        mut remotes,
+        limits,
+    } = settings;
+    let failed = open_remotes(&mut remotes, inherited.remotes)?;
+    let control = open_control(&cli)?;
+    let signals = Signals::install()?;
+    load_sandbox(&remotes.sandbox)?;
+
+    let plane = DataPlane::new(limits, remotes.set.limiter().clone(), timeouts(&cli));
+    let manager = ServiceManager::from_env();
+    let files = Files {
+        config: cli.config_file.clone(),
+        remotes: cli.remotes_file.clone(),
+    };
+    let sup = Supervisor::new(plane.clone(), files, remotes);
+    let resumed = resume_sessions(&plane, &manager, inherited.sessions, cli.keep_sessions);
+    let watchdog = announce_ready(&sup, &manager, resumed, failed);
+
+    let control = control.map(|(listener, file)| {
+        tokio::spawn(control::control_loop(
+            listener,
+            sup.clone(),
+            cli.enable_probes,
+        ));
+        file
+    });
+    tokio::spawn(supervise::supervise(sup.clone()));
+    serve_until_stopped(&sup, &manager, signals).await;
+    shut_down(&sup, &manager, control, watchdog).await;
+    Ok(())
 }
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit (each connection is one fd).
@@ -169,89 +171,81 @@ fn raise_nofile() {
     }
 }
 
-/// Runs echod until it is told to stop.
-pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
-    // 1. Parse everything.
-    raise_nofile();
-    let cfg = match &cli.config_file {
-        Some(p) => ConfigFile::load(p).map_err(StartError::File)?,
-        None => ConfigFile::default(),
-    };
-    let mut set = RemoteSet::new(cfg.effective_policy());
-    for input in &cli.remotes {
-        if let Err(refusal) = set.add(Origin::CommandLine, input) {
-            return Err(StartError::Remote {
-                input: input.clone(),
-                refusal,
-            });
-        }
-    }
-    let remotes_file_text = match &cli.remotes_file {
-        Some(p) => Some(config::read_small(p).map_err(StartError::File)?),
-        None => None,
-    };
-    let sandbox = match &cli.sandbox {
-        Some(parsed) => {
-            for w in &parsed.warnings {
-                log::warn!("--sandbox: {w}");
+/// What start-up decided before anything is opened.
+#[derive(Debug)]
+struct Settings {
+    /// Every remote of every origin, the sandbox, what the command line fixed.
+    remotes: Remotes,
+    limits: Limits,
+}
+
+impl Settings {
+    /// Step 1: the command line, then the config file, then the remotes file. A `--remote`
+    /// that is refused stops start-up; refusals from the files are logged.
+    fn read(cli: &Cli) -> Result<Settings, StartError> {
+        let cfg = match &cli.config_file {
+            Some(p) => ConfigFile::load(p).map_err(StartError::File)?,
+            None => ConfigFile::default(),
+        };
+        let mut set = RemoteSet::new(cfg.effective_policy());
+        for input in &cli.remotes {
+            if let Err(refusal) = set.add(Origin::CommandLine, input) {
+                return Err(StartError::Remote {
+                    input: input.clone(),
+                    refusal,
+                });
             }
-            parsed.sandbox
         }
-        None => match (&cli.config_file, &cfg.sandbox) {
-            (Some(p), Some(parsed)) => {
+        let remotes_file_text = match &cli.remotes_file {
+            Some(p) => Some(config::read_small(p).map_err(StartError::File)?),
+            None => None,
+        };
+        let sandbox = match (&cli.sandbox, &cli.config_file, &cfg.sandbox) {
+            (Some(parsed), _, _) => {
                 for w in &parsed.warnings {
-                    log::warn!("{}: sandbox: {w}", p.display());
+                    log::warn!("--sandbox: {w}");
+                }
+                parsed.sandbox
+            }
+            (None, Some(path), Some(parsed)) => {
+                for w in &parsed.warnings {
+                    log::warn!("{}: sandbox: {w}", path.display());
                 }
                 parsed.sandbox
             }
             _ => Sandbox::OFF,
-        },
-    };
-    let limits = (
-        cli.max_message_size
-            .map(|v| v as usize)
-            .or(cfg.max_message_size)
-            .unwrap_or(DEFAULT_MAX_MESSAGE_SIZE),
-        cli.max_connections
-            .map(|v| v as usize)
-            .or(cfg.max_connections)
-            .unwrap_or(DEFAULT_MAX_CONNECTIONS),
-    );
-
-    let mut state = State {
-        set,
-        running: BTreeMap::new(),
-        remotes_file_text,
-        remotes_file_pending: None,
-        overrides: Overrides {
+        };
+        let limits = Limits {
+            max_message_size: cli
+                .max_message_size
+                .map(|v| v as usize)
+                .or(cfg.max_message_size)
+                .unwrap_or(DEFAULT_MAX_MESSAGE_SIZE),
+            max_connections: cli
+                .max_connections
+                .map(|v| v as usize)
+                .or(cfg.max_connections)
+                .unwrap_or(DEFAULT_MAX_CONNECTIONS),
+        };
+        let overrides = Overrides {
             max_message_size: cli.max_message_size.is_some(),
             max_connections: cli.max_connections.is_some(),
             sandbox: cli.sandbox.is_some(),
-        },
-        sandbox,
-        refused: Default::default(),
-    };
-    let rec = state.set.reconcile(Origin::ConfigFile, &cfg.remotes);
-    state.note_refusals(&rec, Some(Origin::ConfigFile));
-    if let Some(text) = &state.remotes_file_text {
-        let rec = state
-            .set
-            .reconcile(Origin::Database, config::remote_lines(text));
-        state.note_refusals(&rec, Some(Origin::Database));
+        };
+        Ok(Settings {
+            remotes: Remotes::new(set, &cfg, remotes_file_text, overrides, sandbox),
+            limits,
+        })
     }
+}
 
-    // 2a. Take and validate the inherited listeners (single-threaded: LISTEN_* are unset), and
-    // the sessions a previous instance left in the fd store.
-    let (remotes, taken_back) = take_inherited(&state.set)?;
-
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("echod-worker")
-        .build()
-        .map_err(|e| StartError::Io("cannot start the tokio runtime", e))?;
-    let result = rt.block_on(serve(cli, state, remotes, taken_back, limits));
-    rt.shutdown_timeout(std::time::Duration::from_millis(500));
-    result
+/// What step 2 took from the service manager.
+#[derive(Debug)]
+struct Inherited {
+    /// Every remote of the set, in its order, each `pfd:` one with its listener.
+    remotes: Vec<Opening>,
+    /// The sessions a previous instance left in the fd store.
+    sessions: TakenBack,
 }
 
 /// A remote to open at start-up.
@@ -264,11 +258,13 @@ struct Opening {
     inherited: Option<stream_pfd::Listener>,
 }
 
-/// Walks the set once: takes and validates the listener of every `pfd:` remote, and returns
-/// every remote to open, in the set's order, each `pfd:` one with its listener.
-fn take_inherited(set: &RemoteSet) -> Result<(Vec<Opening>, TakenBack), StartError> {
+/// Step 2: walks the set once, taking and validating the listener of every `pfd:` remote, and
+/// takes back the sessions in the fd store. Unused passed fds are closed (and named in a
+/// warning); an inconsistent `LISTEN_*` environment is an error only when a `pfd:` remote
+/// needs it.
+fn take_inherited(set: &RemoteSet) -> Result<Inherited, StartError> {
     let mut fds = stream_pfd::ListenFds::builder().unset_env(true).build();
-    let taken_back = match &mut fds {
+    let sessions = match &mut fds {
         Ok(fds) => sessions::take_back(fds),
         Err(_) => TakenBack::default(),
     };
@@ -281,7 +277,6 @@ fn take_inherited(set: &RemoteSet) -> Result<(Vec<Opening>, TakenBack), StartErr
                 log::info!("{spec}: {}", listener.info());
                 Some(listener)
             }
-            // The environment is inconsistent: an error, since this remote needs it.
             (Remote::Pfd(_), Err(_)) => {
                 needs_env = true;
                 None
@@ -303,121 +298,140 @@ fn take_inherited(set: &RemoteSet) -> Result<(Vec<Opening>, TakenBack), StartErr
             }
         }
         Err(e) if needs_env => return Err(StartError::Env(e)),
-        // No `pfd:` remote needs it: ignored.
         Err(e) => log::warn!("ignoring the socket-activation environment: {e}"),
     }
-    Ok((remotes, taken_back))
+    Ok(Inherited { remotes, sessions })
 }
 
-/// Loads the sandbox on every thread (TSYNC). Unlike a bare `seccomp_sets::apply`, echod always
-/// sets no_new_privs with a sandbox, as QEMU does (libseccomp's default): echod never executes
-/// anything, so no_new_privs costs nothing and closes setuid-binary escapes for good.
-fn load_sandbox(sandbox: &Sandbox) -> Result<Option<seccomp_sets::Loaded>, seccomp_sets::Error> {
-    if !sandbox.enabled || sandbox.denied_sets().is_empty() {
-        return Ok(None);
-    }
-    seccomp_sets::Filter::builder(sandbox)
-        .mode(seccomp_sets::Mode::Enforce)
-        .no_new_privs(true)
-        .build()?
-        .load()
-        .map(Some)
-}
-
-async fn serve(
-    cli: Cli,
-    mut state: State,
-    remotes: Vec<Opening>,
-    taken_back: TakenBack,
-    limits: (usize, usize),
-) -> Result<(), StartError> {
-    use tokio::signal::unix::{SignalKind, signal};
-
-    // 2b. Bind every listener, adopt the taken ones. A command-line remote that cannot be opened
-    // stops start-up; one from the files is reported and shown as failed by echod/list-remotes.
+/// Step 3: opens every remote, not serving it yet. A command-line remote that cannot be
+/// opened stops start-up; one from the files is logged, listed as failed by
+/// `echod/list-remotes`, and tried again by the supervisor. Returns how many failed.
+fn open_remotes(remotes: &mut Remotes, openings: Vec<Opening>) -> Result<usize, StartError> {
     let mut failed = 0;
-    for Opening {
-        remote,
-        from_cli,
-        inherited,
-    } in remotes
-    {
-        match state.open_at_start(&remote, inherited) {
-            Ok(()) => {
-                // The bound address: the only way to learn ptcp:0's port without a control socket.
-                log::info!("{remote}: {}", state.status(&remote));
-            }
-            Err(e) if from_cli => return Err(StartError::Open(e)),
+    for opening in openings {
+        match remotes.open_at_start(&opening.remote, opening.inherited) {
+            // The bound address: the only way to learn ptcp:0's port without a control socket.
+            Ok(()) => log::info!("{}: {}", opening.remote, remotes.status(&opening.remote)),
+            Err(e) if opening.from_cli => return Err(StartError::Open(e)),
             Err(e) => {
                 log::warn!("{e}");
                 failed += 1;
             }
         }
     }
+    Ok(failed)
+}
 
-    // 3. The control socket.
-    let control = match cli.unixctl_path() {
-        Some(path) => {
-            // 0700 whatever the umask: only this process's user (and root) may connect.
-            let (l, guard) =
-                endpoint::bind_unix(&path, &path.display().to_string(), Some(CONTROL_MODE))
-                    .map_err(StartError::Control)?;
-            log::info!("control socket: {}", path.display());
-            Some((l, guard))
+/// Step 4: the control socket (0700 whatever the umask: only this process's user and root may
+/// connect), when `--unixctl` or `RUNTIME_DIRECTORY` names one.
+fn open_control(cli: &Cli) -> Result<Option<(tokio::net::UnixListener, SocketFile)>, StartError> {
+    let Some(path) = cli.unixctl_path() else {
+        if cli.unixctl.as_deref() == Some("none") {
+            log::info!("no control socket (--unixctl none)");
+        } else {
+            log::info!("no control socket (--unixctl not given and RUNTIME_DIRECTORY not set)");
         }
-        None => {
-            if cli.unixctl.as_deref() == Some("none") {
-                log::info!("no control socket (--unixctl none)");
-            } else {
-                log::info!("no control socket (--unixctl not given and RUNTIME_DIRECTORY not set)");
-            }
-            None
-        }
+        return Ok(None);
     };
+    let bound = endpoint::bind_unix(&path, &path.display().to_string(), Some(CONTROL_MODE))
+        .map_err(StartError::Control)?;
+    log::info!("control socket: {}", path.display());
+    Ok(Some(bound))
+}
 
-    let mut sigterm =
-        signal(SignalKind::terminate()).map_err(|e| StartError::Io("cannot handle SIGTERM", e))?;
-    let mut sigint =
-        signal(SignalKind::interrupt()).map_err(|e| StartError::Io("cannot handle SIGINT", e))?;
-    let mut sighup =
-        signal(SignalKind::hangup()).map_err(|e| StartError::Io("cannot handle SIGHUP", e))?;
+/// The signals echod handles, installed before the sandbox is loaded.
+#[derive(Debug)]
+struct Signals {
+    term: Signal,
+    int: Signal,
+    hup: Signal,
+}
 
-    // 4. The sandbox, on every thread (TSYNC).
-    let sandbox = state.sandbox;
-    match load_sandbox(&sandbox).map_err(StartError::Sandbox)? {
-        None => log::info!("sandbox: off"),
-        Some(l) => log::info!(
+impl Signals {
+    fn install() -> Result<Signals, StartError> {
+        let install = |kind, what| signal(kind).map_err(|e| StartError::Io(what, e));
+        Ok(Signals {
+            term: install(SignalKind::terminate(), "cannot handle SIGTERM")?,
+            int: install(SignalKind::interrupt(), "cannot handle SIGINT")?,
+            hup: install(SignalKind::hangup(), "cannot handle SIGHUP")?,
+        })
+    }
+}
+
+/// Step 5: the sandbox, on every thread (TSYNC), with no_new_privs as the sandbox decides
+/// (`seccomp_sets::apply`).
+fn load_sandbox(sandbox: &Sandbox) -> Result<(), StartError> {
+    match seccomp_sets::apply(sandbox, seccomp_sets::Mode::Enforce).map_err(StartError::Sandbox)? {
+        seccomp_sets::Applied::Off => log::info!("sandbox: off"),
+        seccomp_sets::Applied::Loaded(l) => log::info!(
             "sandbox: {sandbox} loaded on all threads ({} BPF instructions, no_new_privs={})",
             l.instructions,
             l.no_new_privs
         ),
     }
+    Ok(())
+}
 
-    let ms = std::time::Duration::from_millis;
-    let timeouts = Timeouts {
+/// The connection timeouts of the command line.
+fn timeouts(cli: &Cli) -> Timeouts {
+    let ms = Duration::from_millis;
+    Timeouts {
         inactivity_probe: (cli.inactivity_probe > 0).then(|| ms(cli.inactivity_probe)),
         message: ms(cli.message_timeout),
         control_idle: ms(cli.control_timeout),
-    };
-    let shared = Shared::new(limits, state.set.limiter().clone(), timeouts);
-    let files = Files {
-        config: cli.config_file.clone(),
-        remotes: cli.remotes_file.clone(),
-    };
-    let sup = Supervisor::new(shared.clone(), files, state);
+    }
+}
 
-    // Sessions: where they go at exit (--keep-sessions), and those a previous instance left.
-    let notifier = match Notifier::from_env() {
-        Ok(n) => n,
-        Err(e) => {
-            log::warn!("{e}");
-            None
+/// The service manager echod reports to (`NOTIFY_SOCKET`), if any; a failure to tell it
+/// something is logged, never fatal.
+#[derive(Debug)]
+struct ServiceManager(Option<Notifier>);
+
+impl ServiceManager {
+    fn from_env() -> ServiceManager {
+        match Notifier::from_env() {
+            Ok(n) => ServiceManager(n),
+            Err(e) => {
+                log::warn!("{e}");
+                ServiceManager(None)
+            }
         }
-    };
-    match (&notifier, cli.keep_sessions) {
+    }
+
+    /// Sends `states`, if there is a service manager.
+    fn tell(&self, states: &[State<'_>]) {
+        if let Some(n) = &self.0 {
+            match n.send(states) {
+                Ok(()) => log::debug!("notified the service manager"),
+                Err(e) => log::warn!("cannot notify the service manager: {e}"),
+            }
+        }
+    }
+
+    /// `STATUS=` with `text` on one line of at most 200 characters (systemd shows it in
+    /// `systemctl status`; a newline would be refused).
+    fn tell_status(&self, text: &str) {
+        let line: String = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(200)
+            .collect();
+        self.tell(&[State::Status(&line)]);
+    }
+}
+
+/// Step 6: serves every session taken back from the fd store, and, with `--keep-sessions`,
+/// tells the data plane where sessions go at exit. Returns how many were resumed.
+fn resume_sessions(
+    plane: &Arc<DataPlane>,
+    manager: &ServiceManager,
+    taken_back: TakenBack,
+    keep_sessions: bool,
+) -> usize {
+    match (&manager.0, keep_sessions) {
         (Some(n), true) => {
             let size = sessions::store_size();
-            let _ = shared.sessions.set(SessionStore::new(n.clone(), size));
+            let _ = plane.sessions.set(SessionStore::new(n.clone(), size));
             match size {
                 Some(size) => log::info!(
                     "--keep-sessions: open sessions go to the service manager's fd store at \
@@ -439,7 +453,7 @@ async fn serve(
     for p in &taken_back.problems {
         log::warn!("fd store: {p}");
     }
-    let unremoved = match &notifier {
+    let unremoved = match &manager.0 {
         Some(n) => sessions::forget(n, &taken_back.names),
         None => Vec::new(),
     };
@@ -447,42 +461,44 @@ async fn serve(
     for session in taken_back.sessions {
         if unremoved.contains(&session.name) {
             // Still in the store under its old name: handing it over again would not rename it.
-            log::warn!("closing session {session}: it could not be removed from the fd store");
+            log::warn!(
+                "closing session {}: it could not be removed from the fd store",
+                session.name
+            );
             continue;
         }
         resumed += 1;
         log::info!("resuming session {session}");
-        let label = format!("session {}", session.name);
-        match session.conn.into_tokio() {
-            Ok(stream) => spawn_stream(&shared, stream, &label, Kind::Resumed(session.pending)),
+        let Resumed {
+            conn,
+            pending,
+            name,
+        } = session;
+        let label = format!("session {name}");
+        match conn.into_tokio() {
+            Ok(stream) => spawn_stream(plane, stream, &label, ConnectionSource::Resumed(pending)),
             Err(e) => log::warn!("{label}: cannot serve it: {e}"),
         }
     }
+    resumed
+}
 
-    // 5. READY=1.
-    let n = sup.state().start_all(&shared);
-    let status = if resumed > 0 {
+/// Step 7: starts serving every opened remote, sends `READY=1` and the status line, and starts
+/// the watchdog when systemd asks for one (`WatchdogSec=`; `echod/stall-watchdog` holds its
+/// pings back on purpose). `failed` remotes from the files could not be opened.
+fn announce_ready(
+    sup: &Arc<Supervisor>,
+    manager: &ServiceManager,
+    resumed: usize,
+    failed: usize,
+) -> Option<JoinHandle<()>> {
+    let n = sup.remotes().start_all(&sup.plane);
+    manager.tell(&[State::Ready]);
+    manager.tell_status(&if resumed > 0 {
         format!("serving {n} remote(s); {resumed} session(s) resumed from the fd store")
     } else {
         format!("serving {n} remote(s)")
-    };
-    tell(&[Notify::Ready]);
-    tell_status(&status);
-    match notify::watchdog() {
-        Ok(Some(interval)) => {
-            log::info!("watchdog: pinging every {} ms", (interval / 2).as_millis());
-            tokio::spawn(watchdog(interval, shared.clone()));
-        }
-        Ok(None) => {}
-        Err(e) => log::warn!("watchdog: {e}"),
-    }
-
-    // 6. Serve.
-    let control_guard = control.map(|(l, guard)| {
-        tokio::spawn(control::control_loop(l, sup.clone(), cli.enable_probes));
-        guard
     });
-    tokio::spawn(supervise::supervise(sup.clone()));
     if failed == 0 {
         log::info!("serving {n} remote(s)");
     } else {
@@ -491,45 +507,93 @@ async fn serve(
             n - failed
         );
     }
+    let timeout = match notify::watchdog() {
+        Ok(Some(timeout)) => timeout,
+        Ok(None) => return None,
+        Err(e) => {
+            log::warn!("watchdog: {e}");
+            return None;
+        }
+    };
+    let notifier = manager.0.clone()?;
+    log::info!("watchdog: pinging every {} ms", (timeout / 2).as_millis());
+    let alive = sup.plane.clone();
+    let warn = sup.plane.clone();
+    Some(notifier.spawn_watchdog_with(
+        timeout,
+        move || !alive.watchdog_stalled.load(Ordering::Acquire),
+        move |e| warn.warn_limited(format!("watchdog ping failed: {e}")),
+    ))
+}
 
+/// Step 8: serves until SIGTERM, SIGINT or `exit`; SIGHUP reloads like `echod/reload`, framed
+/// for `Type=notify-reload` (`RELOADING=1` with the monotonic time, then `READY=1` whether or
+/// not the reload worked: echod goes on serving either way).
+async fn serve_until_stopped(sup: &Supervisor, manager: &ServiceManager, mut signals: Signals) {
     loop {
         tokio::select! {
-            _ = sigterm.recv() => {
+            _ = signals.term.recv() => {
                 log::info!("SIGTERM: shutting down");
-                break;
+                return;
             }
-            _ = sigint.recv() => {
+            _ = signals.int.recv() => {
                 log::info!("SIGINT: shutting down");
-                break;
+                return;
             }
-            _ = sighup.recv() => reload_on_sighup(&sup),
-            _ = shared.stopped() => break,
+            _ = signals.hup.recv() => {
+                log::info!("SIGHUP: reloading");
+                manager.tell(&[
+                    State::Reloading,
+                    State::Status("reloading the config and remotes files"),
+                ]);
+                // A failure is logged by reload().
+                let status = match sup.reload() {
+                    Ok(_) => "serving (reloaded)".to_owned(),
+                    Err(e) => format!("serving (reload failed: {e})"),
+                };
+                // READY=1 alone: a status that cannot be sent must never hold back the end of
+                // the reload.
+                manager.tell(&[State::Ready]);
+                manager.tell_status(&status);
+            }
+            _ = sup.plane.stopped() => return,
         }
     }
-    tell(&[
-        Notify::Stopping,
-        Notify::Status(if shared.sessions.get().is_some() {
+}
+
+/// Step 9: stops accepting, lets connections finish their replies (or go to the fd store), then
+/// closes every remote: listeners close, inherited ones are never shut down or unlinked,
+/// `punix:` paths and the control socket path are removed.
+async fn shut_down(
+    sup: &Supervisor,
+    manager: &ServiceManager,
+    control: Option<SocketFile>,
+    watchdog: Option<JoinHandle<()>>,
+) {
+    let plane = &sup.plane;
+    manager.tell(&[
+        State::Stopping,
+        State::Status(if plane.sessions.get().is_some() {
             "stopping: handing open sessions to the fd store"
         } else {
             "stopping: finishing in-flight replies"
         }),
     ]);
-    shared.begin_shutdown();
-    if !shared.drain(SHUTDOWN_GRACE).await {
+    plane.begin_shutdown();
+    if !plane.drain(SHUTDOWN_GRACE).await {
         log::warn!(
             "{} connection(s) still busy after {} s; closing them",
-            shared.active_connections(),
+            plane.active_connections(),
             SHUTDOWN_GRACE.as_secs()
         );
     }
-    // Close every remote: listeners close, inherited ones are never shut down or unlinked,
-    // punix: paths and the control socket path are removed.
-    let running = std::mem::take(&mut sup.state().running);
-    drop(running);
-    drop(control_guard);
-    if let Some(store) = shared.sessions.get() {
+    if let Some(watchdog) = watchdog {
+        watchdog.abort();
+    }
+    drop(std::mem::take(&mut sup.remotes().entries));
+    drop(control);
+    if let Some(store) = plane.sessions.get() {
         log::info!("{} session(s) handed to the fd store", store.handed());
     }
     log::info!("exiting");
-    Ok(())
 }

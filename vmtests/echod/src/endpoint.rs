@@ -1,17 +1,16 @@
-//! Opening a remote: binding a `punix:`/`ptcp:` listener (replacing a stale socket, never
-//! anything else), adopting the `pfd:` listener `stream-pfd` took at start-up, or taking an
-//! outgoing `unix:`/`tcp:` remote as it is (it is connected when it is served). Nothing is served
-//! here: the supervisor starts serving an [`Endpoint`] (at start-up, only once the sandbox is
-//! loaded and `READY=1` is sent).
+//! Opening a remote: binding a `punix:`/`ptcp:` listener (a stale socket file is replaced by
+//! `stream-pfd`'s rule, never anything else), adopting the `pfd:` listener `stream-pfd` took at
+//! start-up, or taking an outgoing `unix:`/`tcp:` remote as it is (it is connected when it is
+//! served). Nothing is served here: the supervisor starts serving an [`Endpoint`] (at start-up,
+//! only once the sandbox is loaded and `READY=1` is sent).
 
-use super::text::describe_file_type;
 use remote_policy::Remote;
 use std::fmt;
 use std::io;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use stream_pfd::addr::{SocketAddress, UnixAddress};
-use stream_pfd::{SocketInfo, TokioListener};
+use stream_pfd::socket_file::SocketFile;
+use stream_pfd::{SocketFileError, SocketInfo, TokioListener};
 
 /// Why a remote cannot be opened.
 #[derive(Debug)]
@@ -28,16 +27,17 @@ pub(crate) enum OpenError {
         /// The remote.
         remote: String,
     },
-    /// The path exists and is not a stale socket.
-    PathInUse {
-        /// The path.
-        path: PathBuf,
-        /// What is there.
-        what: String,
+    /// A unix socket path could not be bound (in use, not a socket, another user's stale
+    /// socket, a missing directory ...).
+    SocketFile {
+        /// The remote (or `control socket`).
+        remote: String,
+        /// Why, in `stream-pfd`'s words.
+        error: SocketFileError,
     },
-    /// `socket`/`bind`/`listen` failed.
+    /// `socket`/`bind`/`listen` of a TCP listener failed.
     Bind {
-        /// The remote (or the control socket path).
+        /// The remote.
         remote: String,
         /// The OS error.
         error: io::Error,
@@ -55,11 +55,7 @@ impl fmt::Display for OpenError {
                 "{remote}: no such inherited listener (pfd: remotes are opened only at start-up, \
                  from the command line)"
             ),
-            OpenError::PathInUse { path, what } => write!(
-                f,
-                "{}: cannot listen: the path is in use ({what}); remove it or choose another path",
-                path.display()
-            ),
+            OpenError::SocketFile { remote, error } => write!(f, "{remote}: {error}"),
             OpenError::Bind { remote, error } => write!(f, "{remote}: cannot listen: {error}"),
         }
     }
@@ -68,6 +64,7 @@ impl fmt::Display for OpenError {
 impl std::error::Error for OpenError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
+            OpenError::SocketFile { error, .. } => Some(error),
             OpenError::Bind { error, .. } => Some(error),
             _ => None,
         }
@@ -79,145 +76,38 @@ impl From<OpenError> for io::Error {
         let kind = match &e {
             OpenError::Unsupported { .. } => io::ErrorKind::Unsupported,
             OpenError::PfdNotTaken { .. } => io::ErrorKind::NotFound,
-            OpenError::PathInUse { .. } => io::ErrorKind::AddrInUse,
+            OpenError::SocketFile { error, .. } => error.io_kind(),
             OpenError::Bind { error, .. } => error.kind(),
         };
         io::Error::new(kind, e)
     }
 }
 
-/// A Unix socket path echod created; dropping it removes the path, but only if it is still the
-/// same socket (device and inode), so a path taken over by someone else is left alone.
-#[derive(Debug)]
-pub(crate) struct SocketPath {
-    path: PathBuf,
-    dev: u64,
-    ino: u64,
-}
-
-impl SocketPath {
-    fn record(path: &Path) -> io::Result<SocketPath> {
-        let m = std::fs::symlink_metadata(path)?;
-        Ok(SocketPath {
-            path: path.to_owned(),
-            dev: m.dev(),
-            ino: m.ino(),
-        })
-    }
-}
-
-impl Drop for SocketPath {
-    fn drop(&mut self) {
-        match std::fs::symlink_metadata(&self.path) {
-            Ok(m) if m.dev() == self.dev && m.ino() == self.ino => {
-                if let Err(e) = std::fs::remove_file(&self.path) {
-                    log::warn!("cannot remove {}: {e}", self.path.display());
-                } else {
-                    log::debug!("removed {}", self.path.display());
-                }
-            }
-            _ => log::debug!(
-                "not removing {}: it is no longer the socket echod created",
-                self.path.display()
-            ),
-        }
-    }
-}
-
-/// Binds a listening Unix socket at `path`, replacing a stale socket (one nobody accepts on)
-/// but never anything else. With `mode`, the socket file gets that mode before it listens,
-/// whatever the umask (the control socket: 0700). Returns the listener and the guard that
-/// removes the path.
-///
-/// A socket already at `path` is probed without blocking (a full backlog means it is alive),
-/// and removed only when it refuses connections and belongs to this process's user: a socket
-/// of another user is never unlinked.
+/// Binds a listening unix socket at `path` (`label` names it in errors) by `stream-pfd`'s rule,
+/// with `mode` when given (the control socket: 0700 whatever the umask). Returns the listener and
+/// the guard that removes the path again.
 pub(crate) fn bind_unix(
     path: &Path,
     label: &str,
     mode: Option<u32>,
-) -> Result<(tokio::net::UnixListener, SocketPath), OpenError> {
-    let bind_err = |error| OpenError::Bind {
-        remote: label.to_owned(),
-        error,
-    };
-    let in_use = |what: String| OpenError::PathInUse {
-        path: path.to_owned(),
-        what,
-    };
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_socket() => match probe_unix(path) {
-            Ok(()) => {
-                return Err(in_use(
-                    "a listening socket accepts connections on it".into(),
-                ));
-            }
-            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                let euid = nix::unistd::geteuid().as_raw();
-                if m.uid() != euid {
-                    return Err(in_use(format!(
-                        "a socket nobody listens on, but owned by uid {} (echod runs as uid \
-                         {euid}), so echod does not remove it",
-                        m.uid()
-                    )));
-                }
-                log::info!("{}: removing stale socket", path.display());
-                std::fs::remove_file(path).map_err(bind_err)?;
-            }
-            Err(e) => {
-                return Err(in_use(format!("a socket that cannot be probed: {e}")));
-            }
-        },
-        Ok(m) => {
-            return Err(in_use(format!(
-                "not a socket but {}",
-                describe_file_type(m.file_type())
-            )));
-        }
-        Err(_) => {}
+) -> Result<(tokio::net::UnixListener, SocketFile), OpenError> {
+    let bound =
+        stream_pfd::bind_socket_file(path, mode).map_err(|error| OpenError::SocketFile {
+            remote: label.to_owned(),
+            error,
+        })?;
+    if bound.removed_stale {
+        log::info!(
+            "{}: removed a stale socket file nobody listened on",
+            path.display()
+        );
     }
-    let std_listener = unix_listen(path, mode).map_err(|error| match path.parent() {
-        Some(dir)
-            if error.kind() == io::ErrorKind::NotFound
-                && !dir.as_os_str().is_empty()
-                && !dir.exists() =>
-        {
-            bind_err(io::Error::new(
-                error.kind(),
-                format!(
-                    "{error}: the directory {} does not exist (create it first)",
-                    dir.display()
-                ),
-            ))
-        }
-        _ => bind_err(error),
-    })?;
-    let guard = SocketPath::record(path).map_err(bind_err)?;
-    let listener = tokio::net::UnixListener::from_std(std_listener).map_err(bind_err)?;
-    Ok((listener, guard))
-}
-
-/// A non-blocking, close-on-exec `AF_UNIX` stream socket.
-fn unix_stream_socket() -> nix::Result<std::os::fd::OwnedFd> {
-    use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
-    socket(
-        AddressFamily::Unix,
-        SockType::Stream,
-        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
-        None,
-    )
-}
-
-/// Connects to the Unix socket at `path` without blocking: `Ok` when something listens
-/// (also when its backlog is full, `EAGAIN`), the connect error otherwise.
-fn probe_unix(path: &Path) -> io::Result<()> {
-    use nix::sys::socket::{UnixAddr, connect};
-    use std::os::fd::AsRawFd;
-    let fd = unix_stream_socket()?;
-    match connect(fd.as_raw_fd(), &UnixAddr::new(path)?) {
-        Ok(()) | Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINPROGRESS) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    let listener =
+        tokio::net::UnixListener::from_std(bound.listener).map_err(|error| OpenError::Bind {
+            remote: label.to_owned(),
+            error,
+        })?;
+    Ok((listener, bound.file))
 }
 
 fn bind_tcp(
@@ -245,22 +135,6 @@ fn bind_tcp(
     };
     let std_listener = tcp_listen(addr).map_err(bind_err)?;
     tokio::net::TcpListener::from_std(std_listener).map_err(bind_err)
-}
-
-/// A non-blocking listening Unix socket at `path` with the largest backlog (`SOMAXCONN`).
-fn unix_listen(path: &Path, mode: Option<u32>) -> io::Result<std::os::unix::net::UnixListener> {
-    use nix::sys::socket::{Backlog, UnixAddr, bind, listen};
-    use std::os::fd::AsRawFd;
-    use std::os::unix::fs::PermissionsExt;
-    let fd = unix_stream_socket()?;
-    bind(fd.as_raw_fd(), &UnixAddr::new(path)?)?;
-    // Before listen(): until then every connect is refused, so nobody gets in through the
-    // umask's mode in between.
-    if let Some(mode) = mode {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
-    }
-    listen(&fd, Backlog::MAXCONN)?;
-    Ok(std::os::unix::net::UnixListener::from(fd))
 }
 
 /// A non-blocking listening TCP socket with `SO_REUSEADDR` and the largest backlog
@@ -296,7 +170,7 @@ pub(crate) enum Endpoint {
         /// The socket.
         listener: TokioListener,
         /// Who bound it.
-        source: Source,
+        owner: ListenerOwner,
     },
     /// An outgoing connection to make (`unix:` / `tcp:`).
     Connect(Remote),
@@ -304,15 +178,15 @@ pub(crate) enum Endpoint {
 
 /// Who bound a listening [`Endpoint`].
 #[derive(Debug)]
-pub(crate) enum Source {
+pub(crate) enum ListenerOwner {
     /// echod (`punix:`, `ptcp:`).
-    Bound {
+    Echod {
         /// For a `punix:` remote, the guard that removes the path when the remote goes away.
-        _path: Option<SocketPath>,
+        _file: Option<SocketFile>,
     },
     /// The service manager (`pfd:`), with what `stream-pfd` found when it validated the socket.
     /// Never unlinked or shut down.
-    Inherited(SocketInfo),
+    ServiceManager(SocketInfo),
 }
 
 impl Endpoint {
@@ -322,33 +196,18 @@ impl Endpoint {
         match self {
             Endpoint::Listen {
                 listener,
-                source: Source::Bound { .. },
-            } => format!("listening on {}", bound_address(listener)),
+                owner: ListenerOwner::Echod { .. },
+            } => match listener.local_addr() {
+                Ok(addr) => format!("listening on {}", describe(&addr)),
+                Err(e) => format!("listening (address unknown: {e})"),
+            },
             Endpoint::Listen {
-                source: Source::Inherited(info),
+                owner: ListenerOwner::ServiceManager(info),
                 ..
             } => format!("listening on {} (inherited)", describe(info.local_addr())),
             Endpoint::Connect(_) => "not connected yet".into(),
         }
     }
-}
-
-/// The address of a listener echod bound, for `echod/list-remotes`.
-fn bound_address(listener: &TokioListener) -> String {
-    let addr = match listener {
-        TokioListener::Unix(u) => match u.local_addr() {
-            Ok(a) => SocketAddress::Unix(match a.as_pathname() {
-                Some(p) => UnixAddress::Path(p.to_owned()),
-                None => UnixAddress::Unnamed,
-            }),
-            Err(e) => return format!("unix socket (address unknown: {e})"),
-        },
-        TokioListener::Tcp(t) => match t.local_addr() {
-            Ok(a) => SocketAddress::Inet(a),
-            Err(e) => return format!("tcp (address unknown: {e})"),
-        },
-    };
-    describe(&addr)
 }
 
 /// A listening address, for `echod/list-remotes`.
@@ -370,15 +229,15 @@ pub(crate) fn open(remote: &Remote) -> Result<Endpoint, OpenError> {
     let label = remote.to_string();
     match remote {
         Remote::Punix(path) => {
-            let (l, guard) = bind_unix(path.as_path(), &label, None)?;
+            let (l, file) = bind_unix(path.as_path(), &label, None)?;
             Ok(Endpoint::Listen {
                 listener: TokioListener::Unix(l),
-                source: Source::Bound { _path: Some(guard) },
+                owner: ListenerOwner::Echod { _file: Some(file) },
             })
         }
         Remote::Ptcp(listen) => Ok(Endpoint::Listen {
             listener: TokioListener::Tcp(bind_tcp(listen, &label)?),
-            source: Source::Bound { _path: None },
+            owner: ListenerOwner::Echod { _file: None },
         }),
         Remote::Pfd(_) => Err(OpenError::PfdNotTaken { remote: label }),
         Remote::Unix(_) | Remote::Tcp(_) => Ok(Endpoint::Connect(remote.clone())),
@@ -406,6 +265,6 @@ pub(crate) fn adopt(
     })?;
     Ok(Endpoint::Listen {
         listener,
-        source: Source::Inherited(info),
+        owner: ListenerOwner::ServiceManager(info),
     })
 }

@@ -31,11 +31,11 @@ use scan::{Scanned, Scanner};
 /// Two values are equal when their texts are.
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(transparent)]
-pub(crate) struct Json(Box<RawValue>);
+pub struct Json(Box<RawValue>);
 
 impl Json {
     /// The JSON text.
-    pub(crate) fn text(&self) -> &str {
+    pub fn text(&self) -> &str {
         self.0.get()
     }
 
@@ -44,13 +44,13 @@ impl Json {
     }
 
     /// Decodes the value as `T`.
-    pub(crate) fn parse<T: DeserializeOwned>(&self) -> serde_json::Result<T> {
+    pub fn parse<T: DeserializeOwned>(&self) -> serde_json::Result<T> {
         serde_json::from_str(self.text())
     }
 
     /// The JSON text of `value` (serialising a `Value` cannot fail).
     #[cfg(test)]
-    pub(crate) fn of(value: &Value) -> Json {
+    pub fn of(value: &Value) -> Json {
         Json(serde_json::value::to_raw_value(value).unwrap_or_default())
     }
 
@@ -75,7 +75,7 @@ impl Serialize for Json {
 
 /// One JSON-RPC 1.0 message.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Message {
+pub enum Message {
     /// `{"method":M,"params":[...],"id":I}` with a non-null id: must be answered.
     Request {
         /// The method name.
@@ -111,7 +111,7 @@ pub(crate) enum Message {
 /// Why a byte stream is not a valid sequence of JSON-RPC messages. Each variant is answered with
 /// an error reply (see [`FrameError::to_reply`]) and the connection is then closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum FrameError {
+pub enum FrameError {
     /// The bytes are not JSON (or a JSON value other than an object starts the message).
     Syntax {
         /// What is wrong, with the byte offset where known.
@@ -133,7 +133,7 @@ pub(crate) enum FrameError {
 
 impl FrameError {
     /// The short error name used in the reply's `error` member (RFC 7047 error object style).
-    pub(crate) fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &'static str {
         match self {
             FrameError::Syntax { .. } => "syntax error",
             FrameError::TooLong { .. } => "message too long",
@@ -143,7 +143,7 @@ impl FrameError {
 
     /// The error reply sent before the connection is closed:
     /// `{"id":ID,"result":null,"error":{"error":KIND,"details":TEXT}}`.
-    pub(crate) fn to_reply(&self) -> Vec<u8> {
+    pub fn to_reply(&self) -> Vec<u8> {
         let id = match self {
             FrameError::Invalid { id, .. } => id.clone(),
             _ => Json::null(),
@@ -181,7 +181,7 @@ impl From<FrameError> for std::io::Error {
 
 /// Incremental, bounded splitter and parser of a JSON-RPC byte stream.
 #[derive(Debug)]
-pub(crate) struct Decoder {
+pub struct Decoder {
     /// The current message's bytes from its `{` (or bytes not scanned yet).
     buf: Vec<u8>,
     /// How much of `buf` is scanned.
@@ -195,7 +195,7 @@ pub(crate) struct Decoder {
 
 impl Decoder {
     /// A decoder that rejects messages longer than `max_message_size` bytes.
-    pub(crate) fn new(max_message_size: usize) -> Decoder {
+    pub fn new(max_message_size: usize) -> Decoder {
         Decoder {
             buf: Vec::new(),
             scanned: 0,
@@ -207,7 +207,7 @@ impl Decoder {
     }
 
     /// Appends bytes read from the stream.
-    pub(crate) fn feed(&mut self, data: &[u8]) {
+    pub fn feed(&mut self, data: &[u8]) {
         // A peer that dribbles sends one byte per read: push it without a memcpy call.
         match data {
             [b] => self.buf.push(*b),
@@ -216,14 +216,14 @@ impl Decoder {
     }
 
     /// True when bytes of an incomplete message are buffered (at end of stream that is an error).
-    pub(crate) fn has_partial(&self) -> bool {
+    pub fn has_partial(&self) -> bool {
         self.scanner.in_message()
     }
 
     /// The bytes of the incomplete message, once [`Decoder::next_message`] returned `Ok(None)`
     /// (empty between messages). Fed to a fresh decoder, they put it in the same state: what
     /// `--keep-sessions` hands to the next instance.
-    pub(crate) fn pending(&self) -> &[u8] {
+    pub fn pending(&self) -> &[u8] {
         if !self.has_partial() {
             return &[];
         }
@@ -234,7 +234,7 @@ impl Decoder {
     /// The next complete message, `Ok(None)` if more bytes are needed, or the error that ends
     /// this connection. Every byte is scanned once; a syntax error is reported as soon as its
     /// byte has been fed.
-    pub(crate) fn next_message(&mut self) -> Result<Option<Message>, FrameError> {
+    pub fn next_message(&mut self) -> Result<Option<Message>, FrameError> {
         let scanned =
             self.scanner
                 .scan(&self.buf[self.scanned..])
@@ -280,7 +280,7 @@ fn take_nonnull(map: &mut BTreeMap<String, Json>, key: &str) -> Option<Json> {
 
 impl Message {
     /// Parses one complete JSON text and checks it against the JSON-RPC 1.0 message shapes.
-    pub(crate) fn from_slice(bytes: &[u8]) -> Result<Message, FrameError> {
+    pub fn from_slice(bytes: &[u8]) -> Result<Message, FrameError> {
         let syntax = |e: serde_json::Error| FrameError::Syntax {
             details: format!("{e} (line/column within the message)"),
         };
@@ -377,7 +377,7 @@ struct ReplyOut<'a, R: Serialize + ?Sized, E: Serialize + ?Sized> {
 }
 
 /// Appends `{"id":ID,"result":RESULT,"error":null}` to `out`.
-pub(crate) fn encode_reply<R: Serialize + ?Sized>(out: &mut Vec<u8>, result: &R, id: &Json) {
+pub fn encode_reply<R: Serialize + ?Sized>(out: &mut Vec<u8>, result: &R, id: &Json) {
     let msg = ReplyOut {
         id,
         result,
@@ -388,7 +388,7 @@ pub(crate) fn encode_reply<R: Serialize + ?Sized>(out: &mut Vec<u8>, result: &R,
 }
 
 /// Appends `{"id":ID,"result":null,"error":ERROR}` to `out`.
-pub(crate) fn encode_error<E: Serialize + ?Sized>(out: &mut Vec<u8>, error: &E, id: &Json) {
+pub fn encode_error<E: Serialize + ?Sized>(out: &mut Vec<u8>, error: &E, id: &Json) {
     let msg = ReplyOut {
         id,
         result: &Value::Null,

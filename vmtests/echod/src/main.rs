@@ -1,43 +1,5 @@
-//! `echod`: the reference daemon that composes every crate of the workspace (see `echod --help`).
-//!
-//! It serves JSON-RPC 1.0 (OVSDB framing: `echo`, `list_dbs`) on `punix:`, `ptcp:` and `pfd:`
-//! remotes and on outgoing `unix:`/`tcp:` connections, takes remotes from four origins through
-//! one `remote-policy` set, is driven by the real `ovs-appctl` over an OVS-compatible control
-//! socket, and runs under a QEMU-style `-sandbox` seccomp filter (`seccomp-sets`).
-//!
-//! Modules, each using only those listed before it:
-//! - [`text`]: escaping what users wrote (log lines, replies), naming kinds of file;
-//! - [`jsonrpc`]: OVSDB framing;
-//! - [`protocol`]: the methods;
-//! - [`unixctl`]: the control protocol;
-//! - [`probes`]: the sandbox probes;
-//! - [`cli`]: options and `--help`;
-//! - [`config`]: the config file and the remotes file;
-//! - [`logging`];
-//! - [`endpoint`]: opening remotes (bind, adopt a taken `pfd:` listener); spawns nothing;
-//! - [`sessions`]: handing sessions to systemd's fd store at exit and taking them back;
-//! - [`state`]: the runtime state every task shares (limits, counters, shutdown, warnings);
-//! - [`serve`]: the data plane (accept, connect, serve a connection);
-//! - [`supervise`]: the remote set and its running endpoints (spawns the `serve` tasks);
-//! - [`control`]: the control socket and its commands;
-//! - [`daemon`]: the start-up order and shutdown.
-
-mod cli;
-mod config;
-mod control;
-mod daemon;
-mod endpoint;
-mod jsonrpc;
-mod logging;
-mod probes;
-mod protocol;
-mod serve;
-mod sessions;
-mod state;
-mod supervise;
-mod text;
-mod unixctl;
+//! The `echod` binary: everything is in the library (see its docs and `echod --help`).
 
 fn main() -> std::process::ExitCode {
-    daemon::main()
+    echod::main()
 }

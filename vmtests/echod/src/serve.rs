@@ -3,8 +3,8 @@
 //! that the supervisor spawns; none of them knows about the remote set.
 
 use super::jsonrpc::Decoder;
+use super::plane::DataPlane;
 use super::protocol;
-use super::state::Shared;
 use remote_policy::Remote;
 use std::os::fd::AsFd;
 use std::sync::atomic::Ordering;
@@ -26,17 +26,17 @@ const READ_CHUNK: usize = 64 * 1024;
 /// queued on it wait for the next instance.
 pub(crate) async fn accept_loop(
     listener: TokioListener,
-    shared: Arc<Shared>,
+    plane: Arc<DataPlane>,
     label: String,
     drain_queue: bool,
 ) {
-    let _accepting = shared.accept_loop_running();
+    let _accepting = plane.accept_loop_running();
     loop {
         let accepted = tokio::select! {
             biased;
-            _ = shared.stopped() => {
+            _ = plane.stopped() => {
                 if drain_queue {
-                    drain(listener, &shared, &label);
+                    drain(listener, &plane, &label);
                 }
                 return;
             }
@@ -44,13 +44,13 @@ pub(crate) async fn accept_loop(
         };
         // Each family is served by its own instance of `serve_client` (no per-read dispatch).
         match accepted {
-            Ok((stream, _)) => spawn_stream(&shared, stream, &label, Kind::Accepted),
+            Ok((stream, _)) => spawn_stream(&plane, stream, &label, ConnectionSource::Accepted),
             Err(e) => {
                 let raw = e.raw_os_error();
                 if raw == Some(libc::ECONNABORTED) || raw == Some(libc::EINTR) {
                     continue;
                 }
-                shared.warn_rl(format!("{label}: accept failed: {e}"));
+                plane.warn_limited(format!("{label}: accept failed: {e}"));
                 // EMFILE/ENFILE/ENOBUFS: back off briefly instead of spinning.
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -59,14 +59,14 @@ pub(crate) async fn accept_loop(
 }
 
 /// Accepts, without waiting, every connection queued on `listener` and serves each.
-fn drain(listener: TokioListener, shared: &Arc<Shared>, label: &str) {
+fn drain(listener: TokioListener, plane: &Arc<DataPlane>, label: &str) {
     match listener {
         TokioListener::Unix(l) => {
             if let Ok(l) = l.into_std() {
                 drain_std(
                     || l.accept().map(|(s, _)| s),
                     tokio::net::UnixStream::from_std,
-                    shared,
+                    plane,
                     label,
                 );
             }
@@ -76,7 +76,7 @@ fn drain(listener: TokioListener, shared: &Arc<Shared>, label: &str) {
                 drain_std(
                     || l.accept().map(|(s, _)| s),
                     tokio::net::TcpStream::from_std,
-                    shared,
+                    plane,
                     label,
                 );
             }
@@ -88,7 +88,7 @@ fn drain(listener: TokioListener, shared: &Arc<Shared>, label: &str) {
 fn drain_std<S, T>(
     accept: impl Fn() -> std::io::Result<S>,
     to_tokio: impl Fn(S) -> std::io::Result<T>,
-    shared: &Arc<Shared>,
+    plane: &Arc<DataPlane>,
     label: &str,
 ) where
     S: std::os::fd::AsFd,
@@ -102,7 +102,7 @@ fn drain_std<S, T>(
         });
         if nonblocking.is_ok() {
             if let Ok(s) = to_tokio(s) {
-                spawn_client(shared, s, label, Kind::Accepted);
+                spawn_client(plane, s, label, ConnectionSource::Accepted);
             }
         }
     }
@@ -110,7 +110,7 @@ fn drain_std<S, T>(
 
 /// How a connection came to be served.
 #[derive(Debug)]
-pub(crate) enum Kind {
+pub(crate) enum ConnectionSource {
     /// Accepted on one of echod's listeners.
     Accepted,
     /// Taken back from the fd store, with the bytes of a half-received message.
@@ -121,34 +121,39 @@ pub(crate) enum Kind {
 }
 
 /// Serves a tokio stream of either family (TCP without Nagle).
-pub(crate) fn spawn_stream(shared: &Arc<Shared>, stream: TokioStream, label: &str, kind: Kind) {
+pub(crate) fn spawn_stream(
+    plane: &Arc<DataPlane>,
+    stream: TokioStream,
+    label: &str,
+    source: ConnectionSource,
+) {
     match stream {
-        TokioStream::Unix(s) => spawn_client(shared, s, label, kind),
+        TokioStream::Unix(s) => spawn_client(plane, s, label, source),
         TokioStream::Tcp(s) => {
             let _ = s.set_nodelay(true);
-            spawn_client(shared, s, label, kind)
+            spawn_client(plane, s, label, source)
         }
     }
 }
 
-fn spawn_client<S>(shared: &Arc<Shared>, stream: S, label: &str, kind: Kind)
+fn spawn_client<S>(plane: &Arc<DataPlane>, stream: S, label: &str, source: ConnectionSource)
 where
     S: AsyncRead + AsyncWrite + AsFd + Unpin + Send + 'static,
 {
-    // Reserved before the accept loop goes on, so that `Shared::drain` sees it.
-    let Some(slot) = shared.try_reserve() else {
-        shared.warn_rl(format!(
+    // Reserved before the accept loop goes on, so that `DataPlane::drain` sees it.
+    let Some(slot) = plane.try_reserve() else {
+        plane.warn_limited(format!(
             "{label}: closing a new connection: {} connections already (--max-connections)",
-            shared.max_connections.load(Ordering::Relaxed)
+            plane.max_connections.load(Ordering::Relaxed)
         ));
         return;
     };
     // The slot reserved above is released when the task drops it.
-    let shared = shared.clone();
+    let plane = plane.clone();
     let label = label.to_owned();
     tokio::spawn(async move {
         let _slot = slot;
-        serve_client(stream, &shared, &label, kind).await;
+        serve_client(stream, &plane, &label, source).await;
     });
 }
 
@@ -165,19 +170,19 @@ const PROBE: &[u8] = br#"{"id":"echo","method":"echo","params":[]}"#;
 /// answered; a connection that has not been answered yet, or holds half a message, gets
 /// [`STOP_GRACE`] to finish).
 ///
-/// Stalls ([`Timeouts`](super::state::Timeouts)): a message must be complete within the
+/// Stalls ([`Timeouts`](super::plane::Timeouts)): a message must be complete within the
 /// message timeout of its first byte; a client silent for the inactivity probe interval gets an
 /// `echo` request, and is disconnected if it stays silent as long again.
 ///
 /// At shutdown under `--keep-sessions`, an accepted or resumed connection is handed to the
 /// service manager's fd store instead (see [`super::sessions`]), with every reply written.
-async fn serve_client<S>(mut stream: S, shared: &Shared, label: &str, kind: Kind)
+async fn serve_client<S>(mut stream: S, plane: &DataPlane, label: &str, source: ConnectionSource)
 where
     S: AsyncRead + AsyncWrite + AsFd + Unpin,
 {
     use tokio::time::Instant;
-    let timeouts = shared.timeouts;
-    let mut dec = Decoder::new(shared.max_message_size.load(Ordering::Relaxed));
+    let timeouts = plane.timeouts;
+    let mut dec = Decoder::new(plane.max_message_size.load(Ordering::Relaxed));
     let mut buf = vec![0u8; READ_CHUNK];
     let mut out = Vec::new();
     let mut answered_any = false;
@@ -185,8 +190,8 @@ where
     let mut last_byte = Instant::now();
     let mut partial_since: Option<Instant> = None;
     let mut probed = false;
-    let can_hand_over = !matches!(kind, Kind::Outgoing);
-    if let Kind::Resumed(pending) = kind {
+    let can_hand_over = !matches!(source, ConnectionSource::Outgoing);
+    if let ConnectionSource::Resumed(pending) = source {
         answered_any = true;
         if !pending.is_empty() {
             // Only ever a message's first part (every complete one was answered before the
@@ -196,7 +201,7 @@ where
             match dec.next_message() {
                 Ok(None) if dec.has_partial() => partial_since = Some(Instant::now()),
                 other => {
-                    shared.warn_rl(format!(
+                    plane.warn_limited(format!(
                         "{label}: closing the resumed session: its pending bytes are not the \
                          start of one message ({})",
                         match other {
@@ -233,15 +238,15 @@ where
             tokio::select! {
                 biased;
                 r = timed_read => r,
-                _ = shared.stopped() => {
+                _ = plane.stopped() => {
                     if can_hand_over {
-                        if let Some(store) = shared.sessions.get() {
+                        if let Some(store) = plane.sessions.get() {
                             match store.hand_over(stream.as_fd(), dec.pending()) {
                                 Ok(name) => {
                                     log::debug!("{label}: session handed to the fd store as {name}");
                                     return;
                                 }
-                                Err(e) => shared.warn_rl(format!(
+                                Err(e) => plane.warn_limited(format!(
                                     "{label}: cannot hand the session to the fd store ({e}); \
                                      closing it"
                                 )),
@@ -262,7 +267,7 @@ where
                 break;
             }
             if partial_since.is_some() {
-                shared.warn_rl(format!(
+                plane.warn_limited(format!(
                     "{label}: closing connection: a message was not complete {} ms after its \
                      first byte (--message-timeout)",
                     timeouts.message.as_millis()
@@ -270,7 +275,7 @@ where
                 break;
             }
             if probed {
-                shared.warn_rl(format!(
+                plane.warn_limited(format!(
                     "{label}: closing connection: no answer to the inactivity probe \
                      (--inactivity-probe)"
                 ));
@@ -304,7 +309,7 @@ where
                 Ok(Some(m)) => protocol::answer(m, &mut out),
                 Ok(None) => break,
                 Err(e) => {
-                    shared.warn_rl(format!("{label}: closing connection: {e}"));
+                    plane.warn_limited(format!("{label}: closing connection: {e}"));
                     out.extend_from_slice(&e.to_reply());
                     let _ = stream.write_all(&out).await;
                     let _ = stream.shutdown().await;
@@ -333,7 +338,11 @@ where
 
 /// Connects to a `unix:`/`tcp:` remote and serves that connection; reconnects with backoff.
 /// `status` is the remote's line in `echod/list-remotes`.
-pub(crate) async fn connect_loop(remote: Remote, shared: Arc<Shared>, status: Arc<Mutex<String>>) {
+pub(crate) async fn connect_loop(
+    remote: Remote,
+    plane: Arc<DataPlane>,
+    status: Arc<Mutex<String>>,
+) {
     let label = remote.to_string();
     let set_status = |s: String| {
         if let Ok(mut g) = status.lock() {
@@ -345,7 +354,7 @@ pub(crate) async fn connect_loop(remote: Remote, shared: Arc<Shared>, status: Ar
         set_status("connecting".into());
         let connected = tokio::select! {
             biased;
-            _ = shared.stopped() => return,
+            _ = plane.stopped() => return,
             r = tokio::time::timeout(Duration::from_secs(10), connect(&remote)) => match r {
                 Ok(r) => r,
                 Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "connection timed out")),
@@ -356,15 +365,19 @@ pub(crate) async fn connect_loop(remote: Remote, shared: Arc<Shared>, status: Ar
                 log::info!("{label}: connected to {peer}");
                 set_status(format!("connected to {peer}"));
                 backoff = BACKOFF.0;
-                let _counted = shared.count_outgoing();
+                let _counted = plane.count_outgoing();
                 match stream {
-                    TokioStream::Unix(s) => serve_client(s, &shared, &label, Kind::Outgoing).await,
-                    TokioStream::Tcp(s) => serve_client(s, &shared, &label, Kind::Outgoing).await,
+                    TokioStream::Unix(s) => {
+                        serve_client(s, &plane, &label, ConnectionSource::Outgoing).await
+                    }
+                    TokioStream::Tcp(s) => {
+                        serve_client(s, &plane, &label, ConnectionSource::Outgoing).await
+                    }
                 }
                 log::info!("{label}: connection closed");
             }
             Err(e) => {
-                shared.warn_rl(format!("{label}: connection failed: {e}"));
+                plane.warn_limited(format!("{label}: connection failed: {e}"));
                 set_status(format!(
                     "connection failed ({e}); retrying in {} s",
                     backoff.as_secs()
@@ -372,7 +385,7 @@ pub(crate) async fn connect_loop(remote: Remote, shared: Arc<Shared>, status: Ar
             }
         }
         tokio::select! {
-            _ = shared.stopped() => return,
+            _ = plane.stopped() => return,
             _ = tokio::time::sleep(backoff) => {}
         }
         backoff = (backoff * 2).min(BACKOFF.1);

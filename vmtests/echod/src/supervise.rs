@@ -1,13 +1,13 @@
-//! Remote supervision: one `remote-policy` set, and one [`Running`] endpoint per remote in it,
+//! Remote supervision: one `remote-policy` set, and one [`RemoteEntry`] endpoint per remote in it,
 //! keyed by the typed [`Remote`]. Changes to the set (a file re-read, a control command, a policy
 //! change) are applied here: removed remotes are closed, added ones opened (`endpoint`) and
 //! started. This is where the data plane's tasks (`serve`) are spawned.
 
 use super::cli::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_MESSAGE_SIZE};
 use super::config::{self, ConfigFile};
-use super::endpoint::{self, Endpoint, OpenError, Source};
+use super::endpoint::{self, Endpoint, ListenerOwner, OpenError};
+use super::plane::{DataPlane, Overrides, log_warning};
 use super::serve;
-use super::state::{Overrides, Shared, log_warning};
 use remote_policy::set::Reconciliation;
 use remote_policy::{Origin, Remote, RemoteSet};
 use sandbox_opts::Sandbox;
@@ -21,15 +21,15 @@ use tokio::task::JoinHandle;
 /// How often the remotes file is checked for changes.
 const REMOTES_FILE_POLL: Duration = Duration::from_millis(200);
 
-/// The supervisor: the shared runtime state and the remote state, for the tasks that change the
+/// The supervisor: the data plane and the remote state, for the tasks that change the
 /// remotes (the remotes-file watcher, the control socket).
 #[derive(Debug)]
 pub(crate) struct Supervisor {
     /// What every task shares.
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) plane: Arc<DataPlane>,
     /// `--config-file` and `--remotes-file`: fixed for the process, so read without the lock.
     files: Files,
-    state: Mutex<State>,
+    remotes: Mutex<Remotes>,
 }
 
 /// The files a reload reads.
@@ -42,18 +42,18 @@ pub(crate) struct Files {
 }
 
 impl Supervisor {
-    /// The supervisor of `state`, whose endpoints are served with `shared`, reloading `files`.
-    pub(crate) fn new(shared: Arc<Shared>, files: Files, state: State) -> Arc<Supervisor> {
+    /// The supervisor of `state`, whose endpoints are served with `plane`, reloading `files`.
+    pub(crate) fn new(plane: Arc<DataPlane>, files: Files, remotes: Remotes) -> Arc<Supervisor> {
         Arc::new(Supervisor {
-            shared,
+            plane,
             files,
-            state: Mutex::new(state),
+            remotes: Mutex::new(remotes),
         })
     }
 
     /// Locks the state (a panic in another thread does not make it unusable).
-    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    pub(crate) fn remotes(&self) -> MutexGuard<'_, Remotes> {
+        self.remotes.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Re-reads the config file and the remotes file and applies them (`echod/reload`,
@@ -72,7 +72,7 @@ impl Supervisor {
     /// use, its directory missing) is not a reload failure: it stays in the set, is listed as
     /// failed by `echod/list-remotes`, and is opened again every [`REMOTES_FILE_POLL`].
     fn reload_files(&self) -> Result<String, String> {
-        let shared = &self.shared;
+        let plane = &self.plane;
         // The files are read without the lock.
         let cfg = match &self.files.config {
             Some(path) => Some(ConfigFile::load(path).map_err(|e| e.to_string())?),
@@ -82,16 +82,16 @@ impl Supervisor {
             Some(path) => Some(config::read_small(path).map_err(|e| e.to_string())?),
             None => None,
         };
-        let mut st = self.state();
+        let mut st = self.remotes();
         let mut lines = Vec::new();
         if let Some(cfg) = cfg {
             if !st.overrides.max_message_size {
                 let v = cfg.max_message_size.unwrap_or(DEFAULT_MAX_MESSAGE_SIZE);
-                shared.max_message_size.store(v, Ordering::Relaxed);
+                plane.max_message_size.store(v, Ordering::Relaxed);
             }
             if !st.overrides.max_connections {
                 let v = cfg.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
-                shared.max_connections.store(v, Ordering::Relaxed);
+                plane.max_connections.store(v, Ordering::Relaxed);
             }
             if !st.overrides.sandbox {
                 let want = cfg.sandbox.as_ref().map_or(Sandbox::OFF, |p| p.sandbox);
@@ -105,11 +105,11 @@ impl Supervisor {
                     lines.push(line);
                 }
             }
-            lines.extend(st.apply_config(&cfg, shared));
+            lines.extend(st.apply_config(&cfg, plane));
         }
         if let Some(text) = remotes_text {
             st.remotes_file_pending = None;
-            lines.extend(st.apply_remotes_text(text, shared));
+            lines.extend(st.apply_remotes_text(text, plane));
         }
         log::info!("reloaded ({} change(s))", lines.len());
         if lines.is_empty() {
@@ -120,30 +120,31 @@ impl Supervisor {
     }
 }
 
-/// Mutable daemon state, behind one mutex (operations on it are short and synchronous).
+/// The remote set and what is open for each of its remotes, behind the supervisor's one mutex
+/// (operations on it are short and synchronous).
 #[derive(Debug)]
-pub(crate) struct State {
+pub(crate) struct Remotes {
     /// Every remote with its origins, guarded by the policy.
     pub(crate) set: RemoteSet,
     /// The open remotes (and those that failed to open).
-    pub(crate) running: BTreeMap<Remote, Running>,
+    pub(crate) entries: BTreeMap<Remote, RemoteEntry>,
     /// The remotes-file contents last reconciled.
-    pub(crate) remotes_file_text: Option<String>,
+    remotes_file_text: Option<String>,
     /// Different contents seen at the last check, applied only if the next check sees them
     /// again: a file being rewritten in place (truncated, then written) is not applied half-way.
-    pub(crate) remotes_file_pending: Option<String>,
+    remotes_file_pending: Option<String>,
     /// Settings given on the command line.
-    pub(crate) overrides: Overrides,
+    overrides: Overrides,
     /// The sandbox loaded at start-up.
     pub(crate) sandbox: Sandbox,
     /// Entries refused so far, by origin: a refused line that stays in a file is warned about
     /// once, not at every re-read (the library's rate limiter bounds the rest).
-    pub(crate) refused: BTreeSet<(Origin, String)>,
+    refused: BTreeSet<(Origin, String)>,
 }
 
 /// What the supervisor keeps for each remote.
 #[derive(Debug)]
-pub(crate) struct Running {
+pub(crate) struct RemoteEntry {
     /// One-line state for `echod/list-remotes`.
     status: Arc<Mutex<String>>,
     stage: Stage,
@@ -154,42 +155,42 @@ enum Stage {
     /// The remote could not be opened.
     Failed,
     /// Opened, not served yet (start-up, until `READY=1`).
-    Ready(Endpoint),
-    /// Served by `task`. `_source` holds a `punix:` path until the remote is closed.
+    Opened(Endpoint),
+    /// Served by `task`. `_owner` holds a `punix:` path until the remote is closed.
     Serving {
         task: JoinHandle<()>,
-        _source: Option<Source>,
+        _owner: Option<ListenerOwner>,
     },
 }
 
-impl Running {
+impl RemoteEntry {
     /// A remote that could not be opened (shown in `echod/list-remotes`).
-    fn failed(error: &OpenError) -> Running {
-        Running {
+    fn failed(error: &OpenError) -> RemoteEntry {
+        RemoteEntry {
             status: Arc::new(Mutex::new(format!("failed: {error}"))),
             stage: Stage::Failed,
         }
     }
 
-    /// An opened remote; [`Running::start`] serves it.
-    fn new(endpoint: Endpoint) -> Running {
-        Running {
+    /// An opened remote; [`RemoteEntry::start`] serves it.
+    fn new(endpoint: Endpoint) -> RemoteEntry {
+        RemoteEntry {
             status: Arc::new(Mutex::new(endpoint.status())),
-            stage: Stage::Ready(endpoint),
+            stage: Stage::Opened(endpoint),
         }
     }
 
     /// Starts accepting or connecting (no-op if already started or failed).
-    fn start(&mut self, shared: &Arc<Shared>, remote: &Remote) {
-        let (task, source) = match std::mem::replace(&mut self.stage, Stage::Failed) {
-            Stage::Ready(Endpoint::Listen { listener, source }) => {
-                let drain_queue = matches!(source, Source::Bound { .. });
+    fn start(&mut self, plane: &Arc<DataPlane>, remote: &Remote) {
+        let (task, owner) = match std::mem::replace(&mut self.stage, Stage::Failed) {
+            Stage::Opened(Endpoint::Listen { listener, owner }) => {
+                let drain_queue = matches!(owner, ListenerOwner::Echod { .. });
                 let accept =
-                    serve::accept_loop(listener, shared.clone(), remote.to_string(), drain_queue);
-                (tokio::spawn(accept), Some(source))
+                    serve::accept_loop(listener, plane.clone(), remote.to_string(), drain_queue);
+                (tokio::spawn(accept), Some(owner))
             }
-            Stage::Ready(Endpoint::Connect(target)) => {
-                let connect = serve::connect_loop(target, shared.clone(), self.status.clone());
+            Stage::Opened(Endpoint::Connect(target)) => {
+                let connect = serve::connect_loop(target, plane.clone(), self.status.clone());
                 (tokio::spawn(connect), None)
             }
             other => {
@@ -199,7 +200,7 @@ impl Running {
         };
         self.stage = Stage::Serving {
             task,
-            _source: source,
+            _owner: owner,
         };
     }
 
@@ -212,12 +213,12 @@ impl Running {
 /// How long closing a remote waits for its task to drop the listener.
 const CLOSE_WAIT: Duration = Duration::from_millis(100);
 
-impl Drop for Running {
+impl Drop for RemoteEntry {
     /// Stops accepting/connecting; the listener is closed (an inherited one is only closed,
     /// never shut down), and a `punix:` path is removed by its guard. Waits (at most
     /// [`CLOSE_WAIT`]) until the aborted task has dropped its listener, so that the same
     /// address can be bound again right away (a narrowed `ptcp:`, a pipelined remove and add);
-    /// what is still not closed by then is retried by [`State::retry_failed`].
+    /// what is still not closed by then is retried by [`Remotes::retry_failed`].
     fn drop(&mut self) {
         if let Stage::Serving { task, .. } = &self.stage {
             task.abort();
@@ -239,7 +240,38 @@ impl Drop for Running {
     }
 }
 
-impl State {
+impl Remotes {
+    /// The remotes at start-up: `set` holds the command line's; the config file's (`cfg`) and
+    /// the remotes file's (`remotes_file_text`) are reconciled into it here, their refusals
+    /// logged. Nothing is opened yet.
+    pub(crate) fn new(
+        set: RemoteSet,
+        cfg: &ConfigFile,
+        remotes_file_text: Option<String>,
+        overrides: Overrides,
+        sandbox: Sandbox,
+    ) -> Remotes {
+        let mut remotes = Remotes {
+            set,
+            entries: BTreeMap::new(),
+            remotes_file_text: None,
+            remotes_file_pending: None,
+            overrides,
+            sandbox,
+            refused: BTreeSet::new(),
+        };
+        let rec = remotes.set.reconcile(Origin::ConfigFile, &cfg.remotes);
+        remotes.note_refusals(&rec, Some(Origin::ConfigFile));
+        if let Some(text) = &remotes_file_text {
+            let rec = remotes
+                .set
+                .reconcile(Origin::Database, config::remote_lines(text));
+            remotes.note_refusals(&rec, Some(Origin::Database));
+        }
+        remotes.remotes_file_text = remotes_file_text;
+        remotes
+    }
+
     /// Opens a remote at start-up without serving it yet: binds it, or adopts `inherited`, the
     /// listener taken for it when it is a `pfd:` remote. Failures are recorded (shown by
     /// `echod/list-remotes`) and returned.
@@ -257,44 +289,48 @@ impl State {
 
     /// Opens a remote added while serving and starts serving it (a `pfd:` remote cannot be
     /// opened any more); failures are recorded and returned.
-    pub(crate) fn open(&mut self, remote: &Remote, shared: &Arc<Shared>) -> Result<(), OpenError> {
-        self.record(remote, endpoint::open(remote), Some(shared))
+    pub(crate) fn open(
+        &mut self,
+        remote: &Remote,
+        plane: &Arc<DataPlane>,
+    ) -> Result<(), OpenError> {
+        self.record(remote, endpoint::open(remote), Some(plane))
     }
 
-    /// Records the outcome of opening `remote`, started at once when `shared` is given.
+    /// Records the outcome of opening `remote`, started at once when `plane` is given.
     fn record(
         &mut self,
         remote: &Remote,
         opened: Result<Endpoint, OpenError>,
-        shared: Option<&Arc<Shared>>,
+        plane: Option<&Arc<DataPlane>>,
     ) -> Result<(), OpenError> {
         match opened {
             Ok(endpoint) => {
-                let mut running = Running::new(endpoint);
-                if let Some(shared) = shared {
-                    running.start(shared, remote);
+                let mut running = RemoteEntry::new(endpoint);
+                if let Some(plane) = plane {
+                    running.start(plane, remote);
                 }
-                self.running.insert(remote.clone(), running);
+                self.entries.insert(remote.clone(), running);
                 Ok(())
             }
             Err(e) => {
-                self.running.insert(remote.clone(), Running::failed(&e));
+                self.entries.insert(remote.clone(), RemoteEntry::failed(&e));
                 Err(e)
             }
         }
     }
 
     /// Starts every opened remote; returns how many remotes there are (failed ones included).
-    pub(crate) fn start_all(&mut self, shared: &Arc<Shared>) -> usize {
-        for (remote, r) in &mut self.running {
-            r.start(shared, remote);
+    pub(crate) fn start_all(&mut self, plane: &Arc<DataPlane>) -> usize {
+        for (remote, r) in &mut self.entries {
+            r.start(plane, remote);
         }
-        self.running.len()
+        self.entries.len()
     }
 
     /// The state line of `remote` (`not open` when it has no endpoint).
     pub(crate) fn status(&self, remote: &Remote) -> String {
-        self.running
+        self.entries
             .get(remote)
             .map(|r| r.status())
             .unwrap_or_else(|| "not open".into())
@@ -329,23 +365,23 @@ impl State {
         self.refused.extend(now);
     }
 
-    /// Applies a reconciliation of `origin` (see [`State::note_refusals`]): closes removed
+    /// Applies a reconciliation of `origin` (see [`Remotes::note_refusals`]): closes removed
     /// remotes, opens and starts added ones, logs new refusals. Returns one line per change.
     pub(crate) fn apply(
         &mut self,
         rec: &Reconciliation,
         origin: Option<Origin>,
-        shared: &Arc<Shared>,
+        plane: &Arc<DataPlane>,
     ) -> Vec<String> {
         let mut lines = Vec::new();
         self.note_refusals(rec, origin);
         for r in &rec.removed {
-            self.running.remove(r);
+            self.entries.remove(r);
             log::info!("{r}: removed");
             lines.push(format!("removed {r}"));
         }
         for r in &rec.added {
-            match self.open(r, shared) {
+            match self.open(r, plane) {
                 Ok(()) => {
                     log::info!("{r}: added");
                     lines.push(format!("added {r}"));
@@ -373,7 +409,7 @@ impl State {
 
     /// Takes the remotes file's `text` as just read: reconciles the database origin if the text
     /// changed and then stayed the same for one more check.
-    pub(crate) fn remotes_file_read(&mut self, text: String, shared: &Arc<Shared>) {
+    pub(crate) fn remotes_file_read(&mut self, text: String, plane: &Arc<DataPlane>) {
         if self.remotes_file_text.as_deref() == Some(text.as_str()) {
             self.remotes_file_pending = None;
             return;
@@ -384,47 +420,47 @@ impl State {
             return;
         }
         self.remotes_file_pending = None;
-        self.apply_remotes_text(text, shared);
+        self.apply_remotes_text(text, plane);
     }
 
     /// Reconciles the database origin with the remotes file's `text`.
-    fn apply_remotes_text(&mut self, text: String, shared: &Arc<Shared>) -> Vec<String> {
+    fn apply_remotes_text(&mut self, text: String, plane: &Arc<DataPlane>) -> Vec<String> {
         let rec = self
             .set
             .reconcile(Origin::Database, config::remote_lines(&text));
         self.remotes_file_text = Some(text);
-        self.apply(&rec, Some(Origin::Database), shared)
+        self.apply(&rec, Some(Origin::Database), plane)
     }
 
     /// Applies a config file: policy, then its remotes. Limits are left to the caller.
-    pub(crate) fn apply_config(&mut self, cfg: &ConfigFile, shared: &Arc<Shared>) -> Vec<String> {
+    pub(crate) fn apply_config(&mut self, cfg: &ConfigFile, plane: &Arc<DataPlane>) -> Vec<String> {
         let policy = cfg.effective_policy();
         let mut lines = Vec::new();
         if policy != *self.set.policy() {
             let rec = self.set.set_policy(policy);
             lines.push("policy changed".to_string());
-            lines.extend(self.apply(&rec, None, shared));
+            lines.extend(self.apply(&rec, None, plane));
         }
         let rec = self.set.reconcile(Origin::ConfigFile, &cfg.remotes);
-        lines.extend(self.apply(&rec, Some(Origin::ConfigFile), shared));
+        lines.extend(self.apply(&rec, Some(Origin::ConfigFile), plane));
         lines
     }
 
     /// Opens again every remote of the set whose opening failed (a `pfd:` remote cannot be
     /// reopened): a listener that a removal closed a moment too late, or a directory created
     /// since, no longer leaves the remote closed for good.
-    pub(crate) fn retry_failed(&mut self, shared: &Arc<Shared>) {
+    pub(crate) fn retry_failed(&mut self, plane: &Arc<DataPlane>) {
         let failed: Vec<Remote> = self
-            .running
+            .entries
             .iter()
             .filter(|(r, run)| matches!(run.stage, Stage::Failed) && !matches!(r, Remote::Pfd(_)))
             .map(|(r, _)| r.clone())
             .collect();
         for remote in failed {
             if let Ok(endpoint) = endpoint::open(&remote) {
-                let mut running = Running::new(endpoint);
-                running.start(shared, &remote);
-                self.running.insert(remote.clone(), running);
+                let mut running = RemoteEntry::new(endpoint);
+                running.start(plane, &remote);
+                self.entries.insert(remote.clone(), running);
                 log::info!("{remote}: opened (retried after a failure)");
             }
         }
@@ -448,17 +484,17 @@ pub(crate) async fn supervise(sup: Arc<Supervisor>) {
     let mut last_error: Option<String> = None;
     loop {
         tokio::select! {
-            _ = sup.shared.stopped() => return,
+            _ = sup.plane.stopped() => return,
             _ = tokio::time::sleep(REMOTES_FILE_POLL) => {}
         }
         // Read without the lock; only the comparison and the change take it.
         let read = sup.files.remotes.as_deref().map(config::read_small);
-        let mut st = sup.state();
+        let mut st = sup.remotes();
         match read {
             None => {}
             Some(Ok(text)) => {
                 last_error = None;
-                st.remotes_file_read(text, &sup.shared);
+                st.remotes_file_read(text, &sup.plane);
             }
             Some(Err(e)) => {
                 // Logged once per distinct error, not at every check.
@@ -469,6 +505,6 @@ pub(crate) async fn supervise(sup: Arc<Supervisor>) {
                 }
             }
         }
-        st.retry_failed(&sup.shared);
+        st.retry_failed(&sup.plane);
     }
 }

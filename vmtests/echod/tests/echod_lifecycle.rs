@@ -87,7 +87,7 @@ fn no_ready_when_start_up_fails() {
     assert_eq!(p.wait_exit().code(), Some(1));
     let log = p.stderr_text();
     assert!(
-        log.contains("the path is in use (not a socket but a regular file)"),
+        log.contains("it exists and is a regular file, not a socket; it was left in place"),
         "{log}"
     );
     assert_eq!(
@@ -109,7 +109,7 @@ fn stale_socket_is_replaced_but_a_live_one_is_not() {
     // Stale: bound, then its listener closed.
     drop(UnixListener::bind(&sock).unwrap());
     let mut p = Proc::echod(&dir, &[&format!("--remote=punix:{}", sock.display())]);
-    p.wait_log("removing stale socket");
+    p.wait_log("removed a stale socket file nobody listened on");
     connect_unix(&sock).echo(1, json!([]));
     // Live: a second echod on the same path refuses to start.
     let mut q = Proc::spawn(
@@ -120,8 +120,7 @@ fn stale_socket_is_replaced_but_a_live_one_is_not() {
     );
     assert_eq!(q.wait_exit().code(), Some(1));
     assert!(
-        q.stderr_text()
-            .contains("a listening socket accepts connections on it"),
+        q.stderr_text().contains("another process listens on it"),
         "{}",
         q.stderr_text()
     );

@@ -86,7 +86,7 @@ fn a_stale_socket_of_another_user_is_not_removed() {
     let log = start_failure(&dir, &[&remote, "--unixctl=none"]);
     assert!(
         log.contains(&format!(
-            "a socket nobody listens on, but owned by uid {NOBODY}"
+            "a socket file nobody listens on, but owned by uid {NOBODY}"
         )),
         "{log}"
     );
@@ -134,10 +134,7 @@ fn a_live_socket_with_a_full_backlog_is_in_use_not_a_hang() {
     }
     let remote = format!("--remote=punix:{}", sock.display());
     let log = start_failure(&dir, &[&remote, "--unixctl=none"]);
-    assert!(
-        log.contains("the path is in use (a listening socket accepts connections on it)"),
-        "{log}"
-    );
+    assert!(log.contains("another process listens on it"), "{log}");
     assert!(Path::new(&sock).exists(), "the live socket was removed");
 }
 

@@ -1,6 +1,7 @@
-//! The runtime state every task shares ([`Shared`]): the limits, the connection counters, the
-//! shutdown signal and the warning rate limiter; and [`Overrides`], the settings the command line
-//! fixed. Nothing here knows about remotes or spawns a task.
+//! What every data-plane task shares ([`DataPlane`]): the [`Limits`], the connection counters,
+//! the shutdown signal and the warning rate limiter; and [`Overrides`], the settings the command
+//! line fixed. Nothing here knows about remotes or spawns a task; the data plane never waits for
+//! the supervisor's lock, only for this.
 
 use remote_policy::ratelimit::{RateLimitedWarning, SharedRateLimiter};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -19,9 +20,19 @@ pub(crate) struct Overrides {
     pub(crate) sandbox: bool,
 }
 
-/// State shared by every task.
+/// `--max-message-size` and `--max-connections`, as decided at start-up (command line, then
+/// config file, then the defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// The largest message a client may send, in bytes.
+    pub(crate) max_message_size: usize,
+    /// The most client connections served at once.
+    pub(crate) max_connections: usize,
+}
+
+/// State shared by every data-plane task.
 #[derive(Debug)]
-pub(crate) struct Shared {
+pub(crate) struct DataPlane {
     /// Current `--max-message-size`.
     pub(crate) max_message_size: AtomicUsize,
     /// Current `--max-connections`.
@@ -29,7 +40,7 @@ pub(crate) struct Shared {
     active: AtomicUsize,
     control_active: AtomicUsize,
     /// Accept loops still running. A loop may have accepted a connection that it has not yet
-    /// counted in `active`: [`Shared::drain`] waits for every loop to stop first, so that such a
+    /// counted in `active`: [`DataPlane::drain`] waits for every loop to stop first, so that such a
     /// connection is served instead of dropped with its request unread (a reset for the client).
     accepting: AtomicUsize,
     shutdown: watch::Sender<bool>,
@@ -67,40 +78,40 @@ pub(crate) fn log_warning(w: &RateLimitedWarning) {
 /// The counters a [`ConnGuard`] can hold a unit of.
 #[derive(Debug, Clone, Copy)]
 enum Counter {
-    /// Client connections (`Shared::active`).
+    /// Client connections (`DataPlane::active`).
     Client,
-    /// Control connections (`Shared::control_active`).
+    /// Control connections (`DataPlane::control_active`).
     Control,
-    /// Accept loops (`Shared::accepting`).
+    /// Accept loops (`DataPlane::accepting`).
     AcceptLoop,
 }
 
 /// Counts one connection (or one running accept loop) while it lives.
 #[derive(Debug)]
 pub(crate) struct ConnGuard {
-    shared: Arc<Shared>,
+    plane: Arc<DataPlane>,
     counter: Counter,
 }
 
 impl Drop for ConnGuard {
     fn drop(&mut self) {
-        self.shared
+        self.plane
             .counter(self.counter)
             .fetch_sub(1, Ordering::AcqRel);
     }
 }
 
-impl Shared {
-    /// The shared state for a daemon with `limits` (`--max-message-size`, `--max-connections`)
-    /// whose warnings share the budget of `warn_limit` (the remote set's limiter).
+impl DataPlane {
+    /// The data plane of a daemon with `limits`, whose warnings share the budget of
+    /// `warn_limit` (the remote set's limiter).
     pub(crate) fn new(
-        limits: (usize, usize),
+        limits: Limits,
         warn_limit: SharedRateLimiter,
         timeouts: Timeouts,
-    ) -> Arc<Shared> {
-        Arc::new(Shared {
-            max_message_size: AtomicUsize::new(limits.0),
-            max_connections: AtomicUsize::new(limits.1),
+    ) -> Arc<DataPlane> {
+        Arc::new(DataPlane {
+            max_message_size: AtomicUsize::new(limits.max_message_size),
+            max_connections: AtomicUsize::new(limits.max_connections),
             active: AtomicUsize::new(0),
             control_active: AtomicUsize::new(0),
             accepting: AtomicUsize::new(0),
@@ -124,7 +135,7 @@ impl Shared {
     fn count(self: &Arc<Self>, counter: Counter) -> ConnGuard {
         self.counter(counter).fetch_add(1, Ordering::AcqRel);
         ConnGuard {
-            shared: self.clone(),
+            plane: self.clone(),
             counter,
         }
     }
@@ -137,7 +148,7 @@ impl Shared {
             return None;
         }
         Some(ConnGuard {
-            shared: self.clone(),
+            plane: self.clone(),
             counter,
         })
     }
@@ -160,13 +171,13 @@ impl Shared {
 
     /// Logs a rate-limited warning (burst 5, then one per minute, shared with the remote
     /// set's refusal warnings).
-    pub(crate) fn warn_rl(&self, message: String) {
+    pub(crate) fn warn_limited(&self, message: String) {
         if let Some(w) = self.warn_limit.warn(message) {
             log_warning(&w);
         }
     }
 
-    /// Counts a running accept loop until the guard is dropped (see [`Shared::drain`]).
+    /// Counts a running accept loop until the guard is dropped (see [`DataPlane::drain`]).
     pub(crate) fn accept_loop_running(self: &Arc<Self>) -> ConnGuard {
         self.count(Counter::AcceptLoop)
     }
