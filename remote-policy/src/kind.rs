@@ -148,8 +148,8 @@ impl fmt::Display for UnknownKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "unknown remote kind {:?}: expected one of {}",
-            self.name,
+            "unknown remote kind {}: expected one of {}",
+            crate::quote::Quoted(&self.name),
             RemoteKind::all_names()
         )?;
         let lower = self.name.trim().to_ascii_lowercase();

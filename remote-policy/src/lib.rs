@@ -120,6 +120,7 @@ mod matrix;
 mod origin;
 mod parse;
 mod policy;
+mod quote;
 pub mod ratelimit;
 pub mod remote;
 #[cfg(feature = "serde")]
@@ -128,8 +129,9 @@ pub mod set;
 
 pub use kind::{RemoteKind, UnknownKind};
 pub use origin::{Origin, OriginSet, UnknownOrigin};
-pub use parse::ParseError;
+pub use parse::{MAX_REMOTE_LEN, ParseError};
 pub use policy::{PFD_COMMAND_LINE_ONLY, Policy, PolicyError, Reason};
+pub use quote::{MAX_QUOTED, Quoted};
 pub use remote::Remote;
 pub use set::RemoteSet;
 pub use stream_pfd::PfdSpec;

@@ -7,8 +7,8 @@ mod host;
 use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 
-pub use error::ParseError;
 pub(crate) use error::example;
+pub use error::{MAX_REMOTE_LEN, ParseError};
 use host::{looks_like_ipv6, parse_bracketed, parse_host, parse_port, unbracketed_or_bad};
 
 use crate::kind::RemoteKind;
@@ -24,6 +24,11 @@ impl FromStr for Remote {
     fn from_str(input: &str) -> Result<Self, Self::Err> {
         if input.is_empty() {
             return Err(ParseError::Empty);
+        }
+        if input.len() > MAX_REMOTE_LEN {
+            return Err(ParseError::TooLong {
+                input: input.to_owned(),
+            });
         }
         let Some((kind_text, rest)) = input.split_once(':') else {
             return Err(ParseError::MissingKind {

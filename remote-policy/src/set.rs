@@ -318,7 +318,8 @@ impl<C: Clock> RemoteSet<C> {
     /// The rate-limited warning for an unattended origin:
     /// `<why>; ignoring "<input as given>" from <origin>`. The input is shown
     /// as the user wrote it (so it can be found in the database or file),
-    /// quoted and escaped so that it cannot forge log lines.
+    /// quoted and escaped so that it cannot forge log lines, and only its start
+    /// when it is long (a whole foreign file is never repeated).
     fn warning_for(
         &self,
         origin: Origin,
@@ -328,8 +329,10 @@ impl<C: Clock> RemoteSet<C> {
         if !origin.is_unattended() {
             return None;
         }
-        self.limiter
-            .warn(format!("{why}; ignoring {input:?} from {origin}"))
+        self.limiter.warn(format!(
+            "{why}; ignoring {} from {origin}",
+            crate::quote::Quoted(input)
+        ))
     }
 
     /// Adds `origin`'s hold on `remote`, whose canonical form is `key`.

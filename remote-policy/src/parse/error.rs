@@ -3,7 +3,12 @@
 use std::fmt;
 
 use crate::kind::{RemoteKind, UnknownKind, join_names};
+use crate::quote::Quoted;
 use crate::remote::{DEFAULT_PORT, MAX_UNIX_PATH_LEN};
+
+/// The longest remote string the parser reads: far more than any remote needs (a unix socket
+/// path is at most 107 bytes, a host name 253), so that an error message never repeats more.
+pub const MAX_REMOTE_LEN: usize = 1024;
 
 /// Why a remote string was rejected by the parser.
 ///
@@ -27,6 +32,12 @@ use crate::remote::{DEFAULT_PORT, MAX_UNIX_PATH_LEN};
 pub enum ParseError {
     /// The string is empty.
     Empty,
+    /// The string is longer than [`MAX_REMOTE_LEN`] bytes (no remote is; a file that is not a
+    /// remotes file may be).
+    TooLong {
+        /// The whole input (messages show only its start).
+        input: String,
+    },
     /// There is no `KIND:` prefix.
     MissingKind {
         /// The whole input.
@@ -176,7 +187,10 @@ impl ParseError {
     /// ```
     pub fn remote_kind(&self) -> Option<RemoteKind> {
         match self {
-            ParseError::Empty | ParseError::MissingKind { .. } | ParseError::UnknownKind(_) => None,
+            ParseError::Empty
+            | ParseError::TooLong { .. }
+            | ParseError::MissingKind { .. }
+            | ParseError::UnknownKind(_) => None,
             ParseError::EmptyPath { kind }
             | ParseError::NulInPath { kind }
             | ParseError::PathTooLong { kind, .. }
@@ -202,17 +216,26 @@ impl fmt::Display for ParseError {
             ParseError::Empty => {
                 return write!(f, "empty remote: expected one of {}", all_syntaxes());
             }
+            ParseError::TooLong { input } => {
+                return write!(
+                    f,
+                    "{} is longer than a remote can be ({MAX_REMOTE_LEN} bytes at most)",
+                    Quoted(input)
+                );
+            }
             ParseError::MissingKind { input } => {
                 return match input.parse::<RemoteKind>() {
                     Ok(kind) => write!(
                         f,
-                        "{input:?} has no ':' after the kind; expected {}, e.g. {}",
+                        "{} has no ':' after the kind; expected {}, e.g. {}",
+                        Quoted(input),
                         kind.syntax(),
                         example(kind)
                     ),
                     Err(_) => write!(
                         f,
-                        "{input:?} has no KIND: prefix; expected one of {}",
+                        "{} has no KIND: prefix; expected one of {}",
+                        Quoted(input),
                         all_syntaxes()
                     ),
                 };

@@ -106,6 +106,12 @@ pub enum NotifyErrorKind {
         /// Its value.
         value: String,
     },
+    /// The service manager's queue stayed full for the whole send timeout (it is busy or not
+    /// reading): nothing was sent.
+    Busy {
+        /// How long the send waited.
+        waited: std::time::Duration,
+    },
     /// A system call failed while sending ([`NotifyError::io_error`] says how).
     Io {
         /// The call (`socket`, `bind`, `connect`, `sendmsg`, `shutdown`, `recv`).
@@ -330,6 +336,12 @@ impl fmt::Display for NotifyError {
                 Shown(value),
                 i32::MAX
             ),
+            NotifyErrorKind::Busy { waited } => write!(
+                f,
+                "sending to {who} gave up after {} ms: the service manager's queue stayed full \
+                 (it is busy or not reading its notification socket); nothing was sent",
+                waited.as_millis()
+            ),
             NotifyErrorKind::Io { op, sock_type } => {
                 write!(f, "sending to {who} failed: {op}")?;
                 if !sock_type.is_empty() {
@@ -358,9 +370,10 @@ impl std::error::Error for NotifyError {
 
 impl From<NotifyError> for io::Error {
     fn from(err: NotifyError) -> io::Error {
-        let kind = match &err.io {
-            Some(io) => io.kind(),
-            None => io::ErrorKind::InvalidInput,
+        let kind = match (&err.kind, &err.io) {
+            (NotifyErrorKind::Busy { .. }, _) => io::ErrorKind::TimedOut,
+            (_, Some(io)) => io.kind(),
+            (_, None) => io::ErrorKind::InvalidInput,
         };
         io::Error::new(kind, err)
     }

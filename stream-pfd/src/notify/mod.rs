@@ -74,9 +74,9 @@ use message::message;
 
 pub use error::{NotifyError, NotifyErrorKind};
 pub use message::State;
-pub use notifier::Notifier;
+pub use notifier::{DEFAULT_SEND_TIMEOUT, Notifier};
 #[cfg(feature = "tokio")]
-pub use watchdog::spawn_watchdog;
+pub use watchdog::{MIN_PING_PERIOD, spawn_watchdog};
 pub use watchdog::{watchdog, watchdog_from_vars};
 
 /// The variable that names the notification socket.

@@ -1,17 +1,35 @@
 //! [`Notifier`]: where notifications go, and sending them there.
 
-use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
 
 use super::addr::{Dest, parse_addr};
 use super::error::{NotifyError, NotifyErrorKind};
 use super::message::message;
-use super::send::{type_name, unix_send, vsock_send};
+use super::send::{Failure, type_name, unix_send, unix_socket, vsock_send};
 use super::{NOTIFY_SOCKET, State, env_var, lookup};
 
-/// Where notifications go: a parsed `NOTIFY_SOCKET` address.
+/// How long a send waits, by default, for a service manager whose queue is full
+/// ([`Notifier::with_send_timeout`]).
+pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The longest pause between two attempts while the receiver's queue is full.
+const MAX_RETRY_PAUSE: Duration = Duration::from_millis(50);
+
+/// Where notifications go: a parsed `NOTIFY_SOCKET` address, and for a unix address the one
+/// socket every send goes through (opened here, kept for the `Notifier`'s life and shared by
+/// its clones: the watchdog still pings when the process has used every fd its limit allows).
 ///
-/// Each send opens a new socket, so a `Notifier` holds no fd and can be shared between threads.
-/// Sending blocks only as long as the receiver's queue is full (systemd drains it as it comes).
+/// A send never blocks for long: when the service manager's queue is full (busy, or not
+/// reading), it is tried again for at most the send timeout ([`DEFAULT_SEND_TIMEOUT`], see
+/// [`with_send_timeout`](Notifier::with_send_timeout)), then fails with
+/// [`NotifyErrorKind::Busy`] and nothing sent. The async variants
+/// ([`send_async`](Notifier::send_async), feature `tokio`) wait on tokio's timer instead of
+/// the calling thread. vsock addresses use a new socket per send, with the timeout as its
+/// send and receive timeouts.
 ///
 /// ```
 /// use stream_pfd::notify::{Notifier, NotifyErrorKind};
@@ -29,6 +47,9 @@ pub struct Notifier {
     addr: String,
     dest: Dest,
     from_env: bool,
+    /// For a unix address: the socket every send goes through.
+    unix: Option<Arc<OwnedFd>>,
+    send_timeout: Duration,
 }
 
 impl Notifier {
@@ -77,14 +98,29 @@ impl Notifier {
         let Some(addr) = addr else {
             return Ok(None);
         };
-        match parse_addr(&addr) {
-            Ok(dest) => Ok(Some(Notifier {
-                addr,
-                dest,
-                from_env: true,
-            })),
-            Err(kind) => Err(NotifyError::from(kind).with_address(&addr, true)),
-        }
+        Notifier::build(addr, true).map(Some)
+    }
+
+    fn build(addr: String, from_env: bool) -> Result<Notifier, NotifyError> {
+        let dest = match parse_addr(&addr) {
+            Ok(dest) => dest,
+            Err(kind) => return Err(NotifyError::from(kind).with_address(&addr, from_env)),
+        };
+        let unix = match dest {
+            Dest::Unix(_) => {
+                Some(Arc::new(unix_socket().map_err(|failure| {
+                    failure.into_error().with_address(&addr, from_env)
+                })?))
+            }
+            Dest::Vsock { .. } => None,
+        };
+        Ok(Notifier {
+            addr,
+            dest,
+            from_env,
+            unix,
+            send_timeout: DEFAULT_SEND_TIMEOUT,
+        })
     }
 
     /// The notifier for address `addr`: `/abs/path`, `@abstract`, or `vsock:CID:PORT` (also
@@ -99,14 +135,28 @@ impl Notifier {
     /// assert_eq!(err.address(), Some("vsock::9999"));
     /// ```
     pub fn new(addr: &str) -> Result<Notifier, NotifyError> {
-        match parse_addr(addr) {
-            Ok(dest) => Ok(Notifier {
-                addr: addr.to_owned(),
-                dest,
-                from_env: false,
-            }),
-            Err(kind) => Err(NotifyError::from(kind).with_address(addr, false)),
-        }
+        Notifier::build(addr.to_owned(), false)
+    }
+
+    /// This notifier with sends that give up after `timeout` while the service manager's queue
+    /// is full (default [`DEFAULT_SEND_TIMEOUT`]; zero tries once).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let n = stream_pfd::notify::Notifier::new("/run/systemd/notify")?
+    ///     .with_send_timeout(Duration::from_millis(100));
+    /// assert_eq!(n.send_timeout(), Duration::from_millis(100));
+    /// # Ok::<(), stream_pfd::notify::NotifyError>(())
+    /// ```
+    #[must_use]
+    pub fn with_send_timeout(mut self, timeout: Duration) -> Notifier {
+        self.send_timeout = timeout;
+        self
+    }
+
+    /// How long a send waits while the service manager's queue is full.
+    pub fn send_timeout(&self) -> Duration {
+        self.send_timeout
     }
 
     /// The address, as given.
@@ -156,17 +206,142 @@ impl Notifier {
     ) -> Result<(), NotifyError> {
         let text = message(states, fds.len())?;
         let fds: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
-        let sent = match &self.dest {
-            Dest::Unix(addr) => unix_send(addr, text.as_bytes(), &fds),
-            Dest::Vsock { addr, ty } => vsock_send(addr, *ty, text.as_bytes(), &fds),
-        };
-        sent.map_err(|failure| {
-            NotifyError::from(NotifyErrorKind::Io {
-                op: failure.op,
-                sock_type: type_name(failure.ty),
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match self.attempt(text.as_bytes(), &fds) {
+                Retry::Done(result) => return result,
+                Retry::Again => match self.next_pause(started, &mut pause) {
+                    Some(p) => std::thread::sleep(p),
+                    None => return Err(self.busy(started.elapsed())),
+                },
+            }
+        }
+    }
+
+    /// [`send`](Notifier::send) without blocking the calling thread: while the service
+    /// manager's queue is full, it waits on tokio's timer (at most the send timeout). vsock
+    /// addresses are sent on tokio's blocking pool. Must be called within a tokio runtime.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use stream_pfd::notify::{Notifier, State};
+    /// let notifier = Notifier::new("@stream-pfd-doc-nobody-listens")?;
+    /// assert!(notifier.send_async(&[State::Ready]).await.is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub async fn send_async(&self, states: &[State<'_>]) -> Result<(), NotifyError> {
+        self.send_with_fds_async(states, &[]).await
+    }
+
+    /// [`send_with_fds`](Notifier::send_with_fds) without blocking the calling thread (see
+    /// [`send_async`](Notifier::send_async)).
+    #[cfg(feature = "tokio")]
+    pub async fn send_with_fds_async(
+        &self,
+        states: &[State<'_>],
+        fds: &[BorrowedFd<'_>],
+    ) -> Result<(), NotifyError> {
+        let text = message(states, fds.len())?;
+        if let Dest::Vsock { .. } = self.dest {
+            // Blocking connect/recv, bounded by the socket timeouts: off the runtime's workers.
+            let this = self.clone();
+            let fds: Vec<OwnedFd> = fds
+                .iter()
+                .map(|fd| fd.try_clone_to_owned())
+                .collect::<Result<_, _>>()
+                .map_err(|e| {
+                    NotifyError::from(NotifyErrorKind::Io {
+                        op: "dup",
+                        sock_type: "",
+                    })
+                    .with_address(&self.addr, self.from_env)
+                    .with_io(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EMFILE)))
+                })?;
+            return tokio::task::spawn_blocking(move || {
+                let raw: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
+                match this.attempt(text.as_bytes(), &raw) {
+                    Retry::Done(result) => result,
+                    Retry::Again => Err(this.busy(this.send_timeout)),
+                }
             })
-            .with_address(&self.addr, self.from_env)
-            .with_io(failure.errno)
+            .await
+            .unwrap_or_else(|_| {
+                Err(NotifyError::from(NotifyErrorKind::Io {
+                    op: "spawn_blocking",
+                    sock_type: "",
+                })
+                .with_address(&self.addr, self.from_env))
+            });
+        }
+        let fds: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match self.attempt(text.as_bytes(), &fds) {
+                Retry::Done(result) => return result,
+                Retry::Again => match self.next_pause(started, &mut pause) {
+                    Some(p) => tokio::time::sleep(p).await,
+                    None => return Err(self.busy(started.elapsed())),
+                },
+            }
+        }
+    }
+
+    /// One try: done (sent, or failed for good), or again (the receiver's queue is full).
+    fn attempt(&self, msg: &[u8], fds: &[RawFd]) -> Retry {
+        let sent = match (&self.dest, &self.unix) {
+            (Dest::Unix(addr), Some(sock)) => unix_send(sock, addr, msg, fds),
+            (Dest::Vsock { addr, ty }, _) => vsock_send(addr, *ty, msg, fds, self.send_timeout),
+            // A unix address always has its socket (opened in `build`).
+            (Dest::Unix(_), None) => Err(Failure {
+                op: "socket",
+                ty: nix::sys::socket::SockType::Datagram,
+                errno: Errno::EBADF,
+            }),
+        };
+        match sent {
+            Ok(()) => Retry::Done(Ok(())),
+            // A unix receiver's queue is full: try again. vsock already waited its timeout.
+            Err(f) if f.errno == Errno::EAGAIN && self.unix.is_some() => Retry::Again,
+            Err(f) if f.errno == Errno::EAGAIN => Retry::Done(Err(self.busy(self.send_timeout))),
+            Err(f) => Retry::Done(Err(f.into_error().with_address(&self.addr, self.from_env))),
+        }
+    }
+
+    /// The pause before the next try (doubling up to [`MAX_RETRY_PAUSE`]), or `None` when the
+    /// send timeout has run out.
+    fn next_pause(&self, started: Instant, pause: &mut Duration) -> Option<Duration> {
+        let left = self.send_timeout.checked_sub(started.elapsed())?;
+        if left.is_zero() {
+            return None;
+        }
+        let p = (*pause).min(left);
+        *pause = (*pause * 2).min(MAX_RETRY_PAUSE);
+        Some(p)
+    }
+
+    fn busy(&self, waited: Duration) -> NotifyError {
+        NotifyError::from(NotifyErrorKind::Busy { waited }).with_address(&self.addr, self.from_env)
+    }
+}
+
+/// The outcome of one try.
+enum Retry {
+    Done(Result<(), NotifyError>),
+    Again,
+}
+
+impl Failure {
+    /// The error for a failed system call.
+    pub(super) fn into_error(self) -> NotifyError {
+        NotifyError::from(NotifyErrorKind::Io {
+            op: self.op,
+            sock_type: type_name(self.ty),
         })
+        .with_io(self.errno)
     }
 }

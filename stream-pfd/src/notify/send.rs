@@ -1,8 +1,10 @@
-//! Sending one message: a new socket per send, one `sendmsg` for the whole message (and its
-//! fds), vsock's type fallback and connected types, as systemd's `sd_notify` does.
+//! Sending one message: one `sendmsg` for the whole message (and its fds), never blocking on a
+//! unix socket (the caller retries within its budget), vsock's type fallback and connected
+//! types as systemd's `sd_notify` does, each bounded by socket timeouts.
 
 use std::io::IoSlice;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sys::socket::{
@@ -36,6 +38,13 @@ fn new_socket(family: AddressFamily, ty: SockType) -> Result<OwnedFd, Failure> {
     socket::socket(family, ty, SockFlag::SOCK_CLOEXEC, None).map_err(Failure::of("socket", ty))
 }
 
+/// The `AF_UNIX` datagram socket a [`Notifier`](super::Notifier) keeps for its life: sending
+/// then needs no new fd, so notifications (the watchdog) still go out when the process has used
+/// every fd its limit allows.
+pub(super) fn unix_socket() -> Result<OwnedFd, Failure> {
+    new_socket(AddressFamily::Unix, SockType::Datagram)
+}
+
 /// One `sendmsg` of all of `msg`, with `fds` as `SCM_RIGHTS` if there are any.
 fn send_message<S: SockaddrLike>(
     sock: &OwnedFd,
@@ -43,12 +52,19 @@ fn send_message<S: SockaddrLike>(
     to: Option<&S>,
     msg: &[u8],
     fds: &[RawFd],
+    flags: MsgFlags,
 ) -> Result<(), Failure> {
     let iov = [IoSlice::new(msg)];
     let rights = [ControlMessage::ScmRights(fds)];
     let cmsgs: &[ControlMessage<'_>] = if fds.is_empty() { &[] } else { &rights };
-    let sent = socket::sendmsg(sock.as_raw_fd(), &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, to)
-        .map_err(Failure::of("sendmsg", ty))?;
+    let sent = socket::sendmsg(
+        sock.as_raw_fd(),
+        &iov,
+        cmsgs,
+        MsgFlags::MSG_NOSIGNAL | flags,
+        to,
+    )
+    .map_err(Failure::of("sendmsg", ty))?;
     // Datagrams and sequenced packets go whole or not at all, and a blocking stream send
     // returns once all of it is queued; anything else is an error, never half a message.
     if sent != msg.len() {
@@ -57,21 +73,44 @@ fn send_message<S: SockaddrLike>(
     Ok(())
 }
 
-pub(super) fn unix_send(addr: &UnixAddr, msg: &[u8], fds: &[RawFd]) -> Result<(), Failure> {
-    let sock = new_socket(AddressFamily::Unix, SockType::Datagram)?;
-    send_message(&sock, SockType::Datagram, Some(addr), msg, fds)
+/// One attempt to send `msg` on `sock` to `addr` without blocking: `EAGAIN` when the receiver's
+/// queue is full (a busy or wedged service manager), for the caller to retry within its budget.
+pub(super) fn unix_send(
+    sock: &OwnedFd,
+    addr: &UnixAddr,
+    msg: &[u8],
+    fds: &[RawFd],
+) -> Result<(), Failure> {
+    send_message(
+        sock,
+        SockType::Datagram,
+        Some(addr),
+        msg,
+        fds,
+        MsgFlags::MSG_DONTWAIT,
+    )
 }
 
+/// Sends `msg` over vsock on a new socket whose sends and receives give up after `timeout`
+/// (`EAGAIN`), so that a receiver that stops reading cannot block the caller for longer.
 pub(super) fn vsock_send(
     addr: &VsockAddr,
     ty: Option<SockType>,
     msg: &[u8],
     fds: &[RawFd],
+    timeout: Duration,
 ) -> Result<(), Failure> {
     let (sock, ty) = vsock_socket(ty)?;
+    let tv = nix::sys::time::TimeVal::new(
+        timeout.as_secs().try_into().unwrap_or(i64::MAX),
+        timeout.subsec_micros().into(),
+    );
+    socket::setsockopt(&sock, socket::sockopt::SendTimeout, &tv)
+        .and_then(|()| socket::setsockopt(&sock, socket::sockopt::ReceiveTimeout, &tv))
+        .map_err(Failure::of("setsockopt", ty))?;
     bind_privileged_port(&sock, ty)?;
     if ty == SockType::Datagram {
-        return send_message(&sock, ty, Some(addr), msg, fds);
+        return send_message(&sock, ty, Some(addr), msg, fds, MsgFlags::empty());
     }
     socket::connect(sock.as_raw_fd(), addr).map_err(Failure::of("connect", ty))?;
     send_connected(&sock, ty, msg, fds)
@@ -136,7 +175,7 @@ fn bind_privileged_port(sock: &OwnedFd, ty: SockType) -> Result<(), Failure> {
 /// Sends `msg` on connected `sock`, then marks its end (shutdown of the sending side) and waits
 /// for the receiver to close without answering.
 fn send_connected(sock: &OwnedFd, ty: SockType, msg: &[u8], fds: &[RawFd]) -> Result<(), Failure> {
-    send_message::<()>(sock, ty, None, msg, fds)?;
+    send_message::<()>(sock, ty, None, msg, fds, MsgFlags::empty())?;
     socket::shutdown(sock.as_raw_fd(), Shutdown::Write).map_err(Failure::of("shutdown", ty))?;
     let mut byte = [0u8; 1];
     let read = socket::recv(sock.as_raw_fd(), &mut byte, MsgFlags::MSG_NOSIGNAL)

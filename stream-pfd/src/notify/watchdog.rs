@@ -9,9 +9,10 @@ use super::{Notifier, State};
 use super::{env_var, lookup};
 use crate::text::parse_decimal;
 
-/// The shortest watchdog period [`spawn_watchdog`] pings at.
+/// The shortest period [`spawn_watchdog`] pings at: a timeout shorter than twice this is a
+/// misconfiguration, and pinging faster would only burn CPU.
 #[cfg(feature = "tokio")]
-const MIN_PING_PERIOD: Duration = Duration::from_millis(1);
+pub const MIN_PING_PERIOD: Duration = Duration::from_millis(10);
 
 /// The watchdog timeout systemd expects pings within (`WATCHDOG_USEC`), when it is set and
 /// meant for this process (`WATCHDOG_PID` absent or this process's pid); `None` otherwise.
@@ -119,8 +120,10 @@ pub fn spawn_watchdog(
 
 #[cfg(feature = "tokio")]
 impl Notifier {
-    /// Sends `WATCHDOG=1` every `timeout / 2` (at least every millisecond), the first at once,
-    /// on a tokio task (each send on tokio's blocking pool), until the task is aborted.
+    /// Sends `WATCHDOG=1` every `timeout / 2` (but not more often than every
+    /// [`MIN_PING_PERIOD`]), the first at once, on a tokio task, until the task is aborted. A
+    /// ping never blocks a runtime thread ([`send_async`](Notifier::send_async)), and a service
+    /// manager that stops reading delays the next ping by at most the send timeout.
     /// `timeout` is the whole watchdog timeout systemd waits for a ping (`WatchdogSec=`, what
     /// [`watchdog`] returns), not the ping period. Send errors are ignored (the next ping tries
     /// again) and nothing is logged; [`spawn_watchdog_with`](Notifier::spawn_watchdog_with)
@@ -171,7 +174,7 @@ impl Notifier {
         mut failed: impl FnMut(&NotifyError) + Send + 'static,
     ) -> tokio::task::JoinHandle<()> {
         let period = (timeout / 2).max(MIN_PING_PERIOD);
-        let notifier = std::sync::Arc::new(self);
+        let notifier = self;
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(period);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -180,10 +183,7 @@ impl Notifier {
                 if !alive() {
                     continue;
                 }
-                let notifier = std::sync::Arc::clone(&notifier);
-                let sent =
-                    tokio::task::spawn_blocking(move || notifier.send(&[State::Watchdog])).await;
-                if let Ok(Err(e)) = sent {
+                if let Err(e) = notifier.send_async(&[State::Watchdog]).await {
                     failed(&e);
                 }
             }

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 pub(crate) const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 20;
 /// Default for `--max-connections`.
 pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Default for `--max-buffered-bytes`.
+pub(crate) const DEFAULT_MAX_BUFFERED_BYTES: u64 = 256 << 20;
 
 const REMOTES_HELP: &str = "\
 REMOTES:
@@ -138,10 +140,18 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(2..=(1u64 << 30)))]
     pub(crate) max_message_size: Option<u64>,
 
-    /// Most concurrent client connections; more are accepted and closed at once with a
-    /// rate-limited warning (default 1024; config file: max_connections).
+    /// Most concurrent client connections; more wait in the listen queue until one closes (with
+    /// a rate-limited warning), so that no request is lost (default 1024; config file:
+    /// max_connections). Lowered at start-up, with a warning, to what the fd limit
+    /// (RLIMIT_NOFILE) leaves room for.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=(1u64 << 24)))]
     pub(crate) max_connections: Option<u64>,
+
+    /// Most bytes of half-received messages held by all connections together (256 MiB by
+    /// default); past it, a connection whose half message grows beyond 64 KiB gets a "server
+    /// busy" error and is closed, while small messages always fit.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BUFFERED_BYTES, value_parser = clap::value_parser!(u64).range(1..=(1u64 << 40)))]
+    pub(crate) max_buffered_bytes: u64,
 
     /// After MS milliseconds without a byte from a client, send it an echo request (as
     /// ovsdb-server does); after as long again without a byte, close the connection. 0 never

@@ -1,12 +1,12 @@
 //! The two files echod reads: `--config-file` (JSON, config-file origin) and `--remotes-file`
 //! (one remote per line, database origin).
 
-use super::text::describe_file_type;
 use remote_policy::{Origin, Policy, RemoteKind};
 use sandbox_opts::Parsed;
 use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use stream_pfd::info::FileKind;
 
 /// Files larger than this are refused (both kinds).
 pub(crate) const MAX_FILE_SIZE: u64 = 1 << 20;
@@ -55,7 +55,14 @@ pub(crate) enum FileError {
         /// The file.
         path: PathBuf,
         /// What it is.
-        what: &'static str,
+        what: FileKind,
+    },
+    /// A symbolic link: echod does not follow one to its files (a link to `/proc/self/environ`
+    /// or to a file of another user would be read as remotes, and its lines repeated in
+    /// warnings).
+    Symlink {
+        /// The file.
+        path: PathBuf,
     },
     /// The file is larger than [`MAX_FILE_SIZE`].
     TooLarge {
@@ -94,6 +101,12 @@ impl fmt::Display for FileError {
                 f,
                 "{}: not a regular file but {what}; echod reads its files whole, so it only \
                  reads regular files",
+                path.display()
+            ),
+            FileError::Symlink { path } => write!(
+                f,
+                "{}: a symbolic link; echod does not follow links to its files (give the path of \
+                 the file itself)",
                 path.display()
             ),
             FileError::TooLarge { path, size } => write!(
@@ -144,8 +157,10 @@ impl From<FileError> for std::io::Error {
 }
 
 /// Reads a whole (small) regular file: opened without blocking (a FIFO would block an open
-/// for reading until a writer comes), refused unless it is a regular file, and never read past
-/// [`MAX_FILE_SIZE`] + 1 bytes, whatever its metadata says.
+/// for reading until a writer comes) and without following a symbolic link (`O_NOFOLLOW`: a
+/// link planted in the file's place could point at any file echod may read), refused unless it
+/// is a regular file, and never read past [`MAX_FILE_SIZE`] + 1 bytes, whatever its metadata
+/// says.
 pub(crate) fn read_small(path: &Path) -> Result<String, FileError> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
@@ -155,16 +170,20 @@ pub(crate) fn read_small(path: &Path) -> Result<String, FileError> {
     };
     let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_NOFOLLOW)
         .open(path)
-        .map_err(read)?;
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => FileError::Symlink {
+                path: path.to_owned(),
+            },
+            _ => read(e),
+        })?;
     let meta = file.metadata().map_err(read)?;
-    let t = meta.file_type();
-    if !t.is_file() {
-        let what = describe_file_type(t);
+    if !meta.file_type().is_file() {
+        use std::os::unix::fs::MetadataExt;
         return Err(FileError::NotRegular {
             path: path.to_owned(),
-            what,
+            what: FileKind::from_mode(meta.mode()),
         });
     }
     let too_large = |size| FileError::TooLarge {

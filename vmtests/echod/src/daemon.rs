@@ -112,7 +112,7 @@ pub fn main() -> ExitCode {
 pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
     raise_nofile();
     let settings = Settings::read(&cli)?;
-    let inherited = take_inherited(&settings.remotes.set)?;
+    let inherited = take_inherited(&settings.remotes.set, settings.limits.max_message_size)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("echod-worker")
@@ -141,8 +141,8 @@ async fn serve(cli: Cli, settings: Settings, inherited: Inherited) -> Result<(),
         remotes: cli.remotes_file.clone(),
     };
     let sup = Supervisor::new(plane.clone(), files, remotes);
-    let resumed = resume_sessions(&plane, &manager, inherited.sessions, cli.keep_sessions);
-    let watchdog = announce_ready(&sup, &manager, resumed, failed);
+    let resumed = resume_sessions(&plane, &manager, inherited.sessions, cli.keep_sessions).await;
+    let watchdog = announce_ready(&sup, &manager, resumed, failed).await;
 
     let control = control.map(|(listener, file)| {
         tokio::spawn(control::control_loop(
@@ -169,6 +169,17 @@ fn raise_nofile() {
         Ok(_) => {}
         Err(e) => log::warn!("cannot read RLIMIT_NOFILE: {e}"),
     }
+}
+
+/// The soft `RLIMIT_NOFILE` (after [`raise_nofile`]).
+fn nofile_limit() -> u64 {
+    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_or(u64::MAX, |(soft, _)| soft)
+}
+
+/// How many fds are open now (the passed listeners and sessions among them).
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
 }
 
 /// What start-up decided before anything is opened.
@@ -215,7 +226,7 @@ impl Settings {
             }
             _ => Sandbox::OFF,
         };
-        let limits = Limits {
+        let mut limits = Limits {
             max_message_size: cli
                 .max_message_size
                 .map(|v| v as usize)
@@ -226,7 +237,10 @@ impl Settings {
                 .map(|v| v as usize)
                 .or(cfg.max_connections)
                 .unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            max_buffered_bytes: usize::try_from(cli.max_buffered_bytes).unwrap_or(usize::MAX),
+            fd_connection_cap: usize::MAX,
         };
+        limits.fit_to_fd_limit(nofile_limit(), open_fds());
         let overrides = Overrides {
             max_message_size: cli.max_message_size.is_some(),
             max_connections: cli.max_connections.is_some(),
@@ -262,10 +276,10 @@ struct Opening {
 /// takes back the sessions in the fd store. Unused passed fds are closed (and named in a
 /// warning); an inconsistent `LISTEN_*` environment is an error only when a `pfd:` remote
 /// needs it.
-fn take_inherited(set: &RemoteSet) -> Result<Inherited, StartError> {
+fn take_inherited(set: &RemoteSet, max_message_size: usize) -> Result<Inherited, StartError> {
     let mut fds = stream_pfd::ListenFds::builder().unset_env(true).build();
     let sessions = match &mut fds {
-        Ok(fds) => sessions::take_back(fds),
+        Ok(fds) => sessions::take_back(fds, max_message_size),
         Err(_) => TakenBack::default(),
     };
     let mut remotes = Vec::with_capacity(set.len());
@@ -398,10 +412,11 @@ impl ServiceManager {
         }
     }
 
-    /// Sends `states`, if there is a service manager.
-    fn tell(&self, states: &[State<'_>]) {
+    /// Sends `states`, if there is a service manager, never blocking a runtime thread: a
+    /// manager that does not read gets at most the send timeout, then a warning.
+    async fn tell(&self, states: &[State<'_>]) {
         if let Some(n) = &self.0 {
-            match n.send(states) {
+            match n.send_async(states).await {
                 Ok(()) => log::debug!("notified the service manager"),
                 Err(e) => log::warn!("cannot notify the service manager: {e}"),
             }
@@ -410,19 +425,19 @@ impl ServiceManager {
 
     /// `STATUS=` with `text` on one line of at most 200 characters (systemd shows it in
     /// `systemctl status`; a newline would be refused).
-    fn tell_status(&self, text: &str) {
+    async fn tell_status(&self, text: &str) {
         let line: String = text
             .chars()
             .map(|c| if c.is_control() { ' ' } else { c })
             .take(200)
             .collect();
-        self.tell(&[State::Status(&line)]);
+        self.tell(&[State::Status(&line)]).await;
     }
 }
 
 /// Step 6: serves every session taken back from the fd store, and, with `--keep-sessions`,
 /// tells the data plane where sessions go at exit. Returns how many were resumed.
-fn resume_sessions(
+async fn resume_sessions(
     plane: &Arc<DataPlane>,
     manager: &ServiceManager,
     taken_back: TakenBack,
@@ -454,7 +469,7 @@ fn resume_sessions(
         log::warn!("fd store: {p}");
     }
     let unremoved = match &manager.0 {
-        Some(n) => sessions::forget(n, &taken_back.names),
+        Some(n) => sessions::forget(n, &taken_back.names).await,
         None => Vec::new(),
     };
     let mut resumed = 0;
@@ -476,7 +491,13 @@ fn resume_sessions(
         } = session;
         let label = format!("session {name}");
         match conn.into_tokio() {
-            Ok(stream) => spawn_stream(plane, stream, &label, ConnectionSource::Resumed(pending)),
+            Ok(stream) => spawn_stream(
+                plane,
+                stream,
+                &label,
+                ConnectionSource::Resumed(pending),
+                plane.count_resumed(),
+            ),
             Err(e) => log::warn!("{label}: cannot serve it: {e}"),
         }
     }
@@ -486,19 +507,21 @@ fn resume_sessions(
 /// Step 7: starts serving every opened remote, sends `READY=1` and the status line, and starts
 /// the watchdog when systemd asks for one (`WatchdogSec=`; `echod/stall-watchdog` holds its
 /// pings back on purpose). `failed` remotes from the files could not be opened.
-fn announce_ready(
+async fn announce_ready(
     sup: &Arc<Supervisor>,
     manager: &ServiceManager,
     resumed: usize,
     failed: usize,
 ) -> Option<JoinHandle<()>> {
     let n = sup.remotes().start_all(&sup.plane);
-    manager.tell(&[State::Ready]);
-    manager.tell_status(&if resumed > 0 {
-        format!("serving {n} remote(s); {resumed} session(s) resumed from the fd store")
-    } else {
-        format!("serving {n} remote(s)")
-    });
+    manager.tell(&[State::Ready]).await;
+    manager
+        .tell_status(&if resumed > 0 {
+            format!("serving {n} remote(s); {resumed} session(s) resumed from the fd store")
+        } else {
+            format!("serving {n} remote(s)")
+        })
+        .await;
     if failed == 0 {
         log::info!("serving {n} remote(s)");
     } else {
@@ -545,7 +568,7 @@ async fn serve_until_stopped(sup: &Supervisor, manager: &ServiceManager, mut sig
                 manager.tell(&[
                     State::Reloading,
                     State::Status("reloading the config and remotes files"),
-                ]);
+                ]).await;
                 // A failure is logged by reload().
                 let status = match sup.reload() {
                     Ok(_) => "serving (reloaded)".to_owned(),
@@ -553,8 +576,8 @@ async fn serve_until_stopped(sup: &Supervisor, manager: &ServiceManager, mut sig
                 };
                 // READY=1 alone: a status that cannot be sent must never hold back the end of
                 // the reload.
-                manager.tell(&[State::Ready]);
-                manager.tell_status(&status);
+                manager.tell(&[State::Ready]).await;
+                manager.tell_status(&status).await;
             }
             _ = sup.plane.stopped() => return,
         }
@@ -571,14 +594,16 @@ async fn shut_down(
     watchdog: Option<JoinHandle<()>>,
 ) {
     let plane = &sup.plane;
-    manager.tell(&[
-        State::Stopping,
-        State::Status(if plane.sessions.get().is_some() {
-            "stopping: handing open sessions to the fd store"
-        } else {
-            "stopping: finishing in-flight replies"
-        }),
-    ]);
+    manager
+        .tell(&[
+            State::Stopping,
+            State::Status(if plane.sessions.get().is_some() {
+                "stopping: handing open sessions to the fd store"
+            } else {
+                "stopping: finishing in-flight replies"
+            }),
+        ])
+        .await;
     plane.begin_shutdown();
     if !plane.drain(SHUTDOWN_GRACE).await {
         log::warn!(

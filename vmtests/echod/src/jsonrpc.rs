@@ -122,6 +122,12 @@ pub enum FrameError {
         /// The limit in bytes (`--max-message-size`).
         limit: usize,
     },
+    /// Every connection's half-received messages together hold the whole memory budget, and
+    /// this message is a large one.
+    NoMemory {
+        /// The budget in bytes (`--max-buffered-bytes`).
+        budget: usize,
+    },
     /// Valid JSON that is not a JSON-RPC 1.0 message.
     Invalid {
         /// What is wrong (the texts of OVS's `jsonrpc_msg_is_valid`).
@@ -137,6 +143,7 @@ impl FrameError {
         match self {
             FrameError::Syntax { .. } => "syntax error",
             FrameError::TooLong { .. } => "message too long",
+            FrameError::NoMemory { .. } => "server busy",
             FrameError::Invalid { .. } => "invalid message",
         }
     }
@@ -167,6 +174,11 @@ impl fmt::Display for FrameError {
             FrameError::Invalid { details, .. } => {
                 write!(f, "invalid JSON-RPC message: {details}")
             }
+            FrameError::NoMemory { budget } => write!(
+                f,
+                "server busy: half-received messages already hold the {budget} bytes echod \
+                 keeps for them (see --max-buffered-bytes); send the message again later"
+            ),
         }
     }
 }
@@ -230,6 +242,25 @@ impl Decoder {
         let len = self.scanner.message_len().min(self.buf.len());
         &self.buf[self.buf.len() - len..]
     }
+
+    /// How many bytes of an incomplete message are buffered (what the memory budget counts).
+    pub fn pending_len(&self) -> usize {
+        self.pending().len()
+    }
+
+    /// Gives memory back once a large message is done: when every byte fed was decoded and no
+    /// message is half-way, a buffer that grew past [`Decoder::KEEP`] is freed (the next
+    /// message starts a new one).
+    pub fn shrink_idle(&mut self) {
+        if !self.has_partial() && self.scanned == self.buf.len() && self.buf.capacity() > Self::KEEP
+        {
+            self.buf = Vec::new();
+            self.scanned = 0;
+        }
+    }
+
+    /// The most buffer capacity an idle decoder keeps.
+    pub const KEEP: usize = 8 * 1024;
 
     /// The next complete message, `Ok(None)` if more bytes are needed, or the error that ends
     /// this connection. Every byte is scanned once; a syntax error is reported as soon as its

@@ -28,15 +28,58 @@ pub(crate) struct Limits {
     pub(crate) max_message_size: usize,
     /// The most client connections served at once.
     pub(crate) max_connections: usize,
+    /// The most bytes of half-received messages held by all connections together.
+    pub(crate) max_buffered_bytes: usize,
+    /// The most client connections the fd limit leaves room for (see
+    /// [`Limits::fit_to_fd_limit`]); `--max-connections` never goes above it.
+    pub(crate) fd_connection_cap: usize,
 }
+
+impl Limits {
+    /// fds echod keeps for itself beyond those open at start-up and the client connections:
+    /// control connections (at most 64), the notify socket, a reload's two files, a hand-over
+    /// memfd, accepts in flight, the runtime's own.
+    const FD_RESERVE: usize = 64 + 32;
+
+    /// Lowers `max_connections` to what an fd limit of `nofile` leaves room for, `open` fds
+    /// being in use already: past it, accepts fail with EMFILE and the watchdog, the control
+    /// socket and a reload have no fd left. Returns the cap.
+    pub(crate) fn fit_to_fd_limit(&mut self, nofile: u64, open: usize) -> usize {
+        let room = usize::try_from(nofile)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(open + Self::FD_RESERVE)
+            .max(1);
+        self.fd_connection_cap = room;
+        if self.max_connections > room {
+            log::warn!(
+                "--max-connections lowered from {} to {room}: the fd limit (RLIMIT_NOFILE) is \
+                 {nofile}, {open} fds are open and echod keeps {} for its control socket, \
+                 notifications and reloads (raise LimitNOFILE= to serve more)",
+                self.max_connections,
+                Self::FD_RESERVE
+            );
+            self.max_connections = room;
+        }
+        room
+    }
+}
+
+/// A half-received message this small always fits the memory budget.
+pub(crate) const SMALL_MESSAGE: usize = 64 * 1024;
 
 /// State shared by every data-plane task.
 #[derive(Debug)]
 pub(crate) struct DataPlane {
     /// Current `--max-message-size`.
     pub(crate) max_message_size: AtomicUsize,
-    /// Current `--max-connections`.
+    /// Current `--max-connections` (never above `fd_connection_cap`).
     pub(crate) max_connections: AtomicUsize,
+    /// What the fd limit leaves room for ([`Limits::fit_to_fd_limit`]).
+    fd_connection_cap: usize,
+    /// `--max-buffered-bytes`.
+    max_buffered: usize,
+    /// Bytes of half-received messages held by all connections now.
+    buffered: AtomicUsize,
     active: AtomicUsize,
     control_active: AtomicUsize,
     /// Accept loops still running. A loop may have accepted a connection that it has not yet
@@ -52,6 +95,8 @@ pub(crate) struct DataPlane {
     pub(crate) sessions: OnceLock<super::sessions::SessionStore>,
     /// The watchdog pings are stopped (`echod/stall-watchdog`, a test hook).
     pub(crate) watchdog_stalled: AtomicBool,
+    /// Woken when a client connection ends (an accept loop at the limit waits for it).
+    slot_freed: tokio::sync::Notify,
 }
 
 /// How long a peer may keep a connection without making progress.
@@ -65,6 +110,28 @@ pub(crate) struct Timeouts {
     pub(crate) message: std::time::Duration,
     /// A control connection is closed after this long without a byte.
     pub(crate) control_idle: std::time::Duration,
+}
+
+/// One connection's bytes of a half-received message in the memory budget
+/// (`--max-buffered-bytes`), given back when it is dropped.
+#[derive(Debug)]
+pub(crate) struct BufferShare<'a> {
+    plane: &'a DataPlane,
+    held: usize,
+}
+
+impl BufferShare<'_> {
+    /// The connection now holds `bytes` of a half-received message; `Err` with the budget when
+    /// they do not fit (see [`DataPlane::account_buffered`]).
+    pub(crate) fn set(&mut self, bytes: usize) -> Result<(), usize> {
+        self.plane.account_buffered(&mut self.held, bytes)
+    }
+}
+
+impl Drop for BufferShare<'_> {
+    fn drop(&mut self) {
+        let _ = self.plane.account_buffered(&mut self.held, 0);
+    }
 }
 
 /// Logs a warning the rate limiter let through, after the count of those it suppressed.
@@ -98,6 +165,9 @@ impl Drop for ConnGuard {
         self.plane
             .counter(self.counter)
             .fetch_sub(1, Ordering::AcqRel);
+        if let Counter::Client = self.counter {
+            self.plane.slot_freed.notify_waiters();
+        }
     }
 }
 
@@ -112,6 +182,9 @@ impl DataPlane {
         Arc::new(DataPlane {
             max_message_size: AtomicUsize::new(limits.max_message_size),
             max_connections: AtomicUsize::new(limits.max_connections),
+            fd_connection_cap: limits.fd_connection_cap,
+            max_buffered: limits.max_buffered_bytes,
+            buffered: AtomicUsize::new(0),
             active: AtomicUsize::new(0),
             control_active: AtomicUsize::new(0),
             accepting: AtomicUsize::new(0),
@@ -120,6 +193,7 @@ impl DataPlane {
             timeouts,
             sessions: OnceLock::new(),
             watchdog_stalled: AtomicBool::new(false),
+            slot_freed: tokio::sync::Notify::new(),
         })
     }
 
@@ -182,10 +256,77 @@ impl DataPlane {
         self.count(Counter::AcceptLoop)
     }
 
-    /// Reserves a client connection slot (at most `--max-connections`); the guard releases it.
-    pub(crate) fn try_reserve(self: &Arc<Self>) -> Option<ConnGuard> {
-        let max = self.max_connections.load(Ordering::Relaxed);
-        self.try_count(Counter::Client, max)
+    /// Reserves a client connection slot (at most `--max-connections`), waiting until one is
+    /// free; the guard releases it. The first wait of a run of them is logged (rate-limited):
+    /// the connections meanwhile wait in `label`'s listen queue.
+    pub(crate) async fn reserve_slot(self: &Arc<Self>, label: &str) -> ConnGuard {
+        let mut warned = false;
+        loop {
+            // Registered before the check, so that a slot freed in between is not missed.
+            let freed = self.slot_freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            let max = self.max_connections.load(Ordering::Relaxed);
+            if let Some(slot) = self.try_count(Counter::Client, max) {
+                return slot;
+            }
+            if !warned {
+                warned = true;
+                self.warn_limited(format!(
+                    "{label}: {max} connections already (--max-connections): new ones wait in \
+                     the listen queue until one closes"
+                ));
+            }
+            freed.await;
+        }
+    }
+
+    /// Counts a session taken back from the fd store (it was served before the restart, so it
+    /// is served whatever `--max-connections` says now) until the guard is dropped.
+    pub(crate) fn count_resumed(self: &Arc<Self>) -> ConnGuard {
+        self.count(Counter::Client)
+    }
+
+    /// Sets `--max-connections` (a reload), never above what the fd limit leaves room for;
+    /// returns the value set.
+    pub(crate) fn set_max_connections(&self, wanted: usize) -> usize {
+        let v = wanted.min(self.fd_connection_cap);
+        if v < wanted {
+            log::warn!(
+                "max_connections {wanted} lowered to {v}: the fd limit (RLIMIT_NOFILE) leaves \
+                 room for no more"
+            );
+        }
+        self.max_connections.store(v, Ordering::Relaxed);
+        v
+    }
+
+    /// One connection's share of the memory budget for half-received messages.
+    pub(crate) fn buffer_share(&self) -> BufferShare<'_> {
+        BufferShare {
+            plane: self,
+            held: 0,
+        }
+    }
+
+    /// Moves one connection's count of half-received bytes from `held` to `now`. `Err` with
+    /// the budget when the bytes would take all connections together past it and `now` is a
+    /// large message (more than [`SMALL_MESSAGE`]): small ones always fit, so a full budget
+    /// never stalls ordinary requests. On `Err` nothing is counted for the new bytes.
+    fn account_buffered(&self, held: &mut usize, now: usize) -> Result<(), usize> {
+        if now <= *held {
+            self.buffered.fetch_sub(*held - now, Ordering::AcqRel);
+            *held = now;
+            return Ok(());
+        }
+        let grow = now - *held;
+        let total = self.buffered.fetch_add(grow, Ordering::AcqRel) + grow;
+        if total > self.max_buffered && now > SMALL_MESSAGE {
+            self.buffered.fetch_sub(grow, Ordering::AcqRel);
+            return Err(self.max_buffered);
+        }
+        *held = now;
+        Ok(())
     }
 
     /// Counts an outgoing client connection (not bounded by `--max-connections`) until the

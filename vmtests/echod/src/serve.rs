@@ -2,8 +2,8 @@
 //! remotes, and serving JSON-RPC on each connection. Each function here runs as (or in) a task
 //! that the supervisor spawns; none of them knows about the remote set.
 
-use super::jsonrpc::Decoder;
-use super::plane::DataPlane;
+use super::jsonrpc::{Decoder, FrameError};
+use super::plane::{ConnGuard, DataPlane};
 use super::protocol;
 use remote_policy::Remote;
 use std::os::fd::AsFd;
@@ -15,10 +15,21 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Reconnection backoff for `unix:`/`tcp:` remotes: first and largest delay.
 const BACKOFF: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(8));
-const READ_CHUNK: usize = 64 * 1024;
+/// The read buffer's size while a peer sends small messages, and its largest size, reached
+/// by doubling while reads fill it (a large message); it shrinks back once the connection has
+/// nothing half-way.
+const READ_MIN: usize = 4 * 1024;
+const READ_MAX: usize = 64 * 1024;
+
+/// The most reply-buffer capacity an idle connection keeps.
+const OUT_KEEP: usize = 16 * 1024;
 
 /// Accepts connections on `listener` until shutdown or until the remote is removed (the task is
 /// aborted).
+///
+/// A connection slot (`--max-connections`) is reserved before each accept: at the limit, new
+/// connections wait in the listen queue (with one rate-limited warning) instead of being
+/// accepted and dropped with their requests unread, and go on as soon as a connection closes.
 ///
 /// At shutdown a listener echod bound (`drain_queue`) is drained first: every connection
 /// already queued is accepted and served within the stop grace, because closing the listener
@@ -32,19 +43,21 @@ pub(crate) async fn accept_loop(
 ) {
     let _accepting = plane.accept_loop_running();
     loop {
+        let slot = tokio::select! {
+            biased;
+            _ = plane.stopped() => break,
+            slot = plane.reserve_slot(&label) => slot,
+        };
         let accepted = tokio::select! {
             biased;
-            _ = plane.stopped() => {
-                if drain_queue {
-                    drain(listener, &plane, &label);
-                }
-                return;
-            }
+            _ = plane.stopped() => break,
             r = listener.accept() => r,
         };
         // Each family is served by its own instance of `serve_client` (no per-read dispatch).
         match accepted {
-            Ok((stream, _)) => spawn_stream(&plane, stream, &label, ConnectionSource::Accepted),
+            Ok((stream, _)) => {
+                spawn_stream(&plane, stream, &label, ConnectionSource::Accepted, slot)
+            }
             Err(e) => {
                 let raw = e.raw_os_error();
                 if raw == Some(libc::ECONNABORTED) || raw == Some(libc::EINTR) {
@@ -56,10 +69,18 @@ pub(crate) async fn accept_loop(
             }
         }
     }
+    if drain_queue {
+        drain(listener, &plane, &label).await;
+    }
 }
 
-/// Accepts, without waiting, every connection queued on `listener` and serves each.
-fn drain(listener: TokioListener, plane: &Arc<DataPlane>, label: &str) {
+/// How long the shutdown drain keeps trying to accept while no connection slot or no fd is
+/// free (`EMFILE`, `ENFILE`): connections being answered free theirs meanwhile. Below the
+/// daemon's stop grace, so that what is accepted late is still answered.
+const DRAIN_WAIT: Duration = Duration::from_secs(4);
+
+/// Accepts, without waiting for new ones, every connection queued on `listener` and serves each.
+async fn drain(listener: TokioListener, plane: &Arc<DataPlane>, label: &str) {
     match listener {
         TokioListener::Unix(l) => {
             if let Ok(l) = l.into_std() {
@@ -68,7 +89,8 @@ fn drain(listener: TokioListener, plane: &Arc<DataPlane>, label: &str) {
                     tokio::net::UnixStream::from_std,
                     plane,
                     label,
-                );
+                )
+                .await;
             }
         }
         TokioListener::Tcp(l) => {
@@ -78,14 +100,17 @@ fn drain(listener: TokioListener, plane: &Arc<DataPlane>, label: &str) {
                     tokio::net::TcpStream::from_std,
                     plane,
                     label,
-                );
+                )
+                .await;
             }
         }
     }
 }
 
-/// Calls `accept` (non-blocking) until it fails, serving each stream through tokio.
-fn drain_std<S, T>(
+/// Calls `accept` (non-blocking) until the queue is empty, serving each stream through tokio.
+/// Without a free connection slot or fd it waits and tries again (at most [`DRAIN_WAIT`]):
+/// stopping there would reset the clients still queued, their requests unread.
+async fn drain_std<S, T>(
     accept: impl Fn() -> std::io::Result<S>,
     to_tokio: impl Fn(S) -> std::io::Result<T>,
     plane: &Arc<DataPlane>,
@@ -94,7 +119,37 @@ fn drain_std<S, T>(
     S: std::os::fd::AsFd,
     T: AsyncRead + AsyncWrite + AsFd + Unpin + Send + 'static,
 {
-    while let Ok(s) = accept() {
+    let deadline = tokio::time::Instant::now() + DRAIN_WAIT;
+    loop {
+        let slot = match tokio::time::timeout_at(deadline, plane.reserve_slot(label)).await {
+            Ok(slot) => slot,
+            Err(_) => {
+                plane.warn_limited(format!(
+                    "{label}: no connection slot freed within {} s at shutdown; the \
+                     connections still queued are closed",
+                    DRAIN_WAIT.as_secs()
+                ));
+                return;
+            }
+        };
+        let s = loop {
+            match accept() {
+                Ok(s) => break s,
+                Err(e)
+                    if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+                        && tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
+                Err(e) => {
+                    if e.kind() != std::io::ErrorKind::WouldBlock {
+                        plane.warn_limited(format!("{label}: draining the queue at shutdown: {e}"));
+                    }
+                    return;
+                }
+            }
+        };
         // Accepted streams do not inherit O_NONBLOCK; tokio needs it.
         let nonblocking = nix::fcntl::fcntl(&s, nix::fcntl::FcntlArg::F_GETFL).and_then(|f| {
             let flags = nix::fcntl::OFlag::from_bits_retain(f) | nix::fcntl::OFlag::O_NONBLOCK;
@@ -102,7 +157,7 @@ fn drain_std<S, T>(
         });
         if nonblocking.is_ok() {
             if let Ok(s) = to_tokio(s) {
-                spawn_client(plane, s, label, ConnectionSource::Accepted);
+                spawn_client(plane, s, label, ConnectionSource::Accepted, slot);
             }
         }
     }
@@ -120,38 +175,36 @@ pub(crate) enum ConnectionSource {
     Outgoing,
 }
 
-/// Serves a tokio stream of either family (TCP without Nagle).
+/// Serves a tokio stream of either family (TCP without Nagle), in the connection slot `slot`.
 pub(crate) fn spawn_stream(
     plane: &Arc<DataPlane>,
     stream: TokioStream,
     label: &str,
     source: ConnectionSource,
+    slot: ConnGuard,
 ) {
     match stream {
-        TokioStream::Unix(s) => spawn_client(plane, s, label, source),
+        TokioStream::Unix(s) => spawn_client(plane, s, label, source, slot),
         TokioStream::Tcp(s) => {
             let _ = s.set_nodelay(true);
-            spawn_client(plane, s, label, source)
+            spawn_client(plane, s, label, source, slot)
         }
     }
 }
 
-fn spawn_client<S>(plane: &Arc<DataPlane>, stream: S, label: &str, source: ConnectionSource)
-where
+fn spawn_client<S>(
+    plane: &Arc<DataPlane>,
+    stream: S,
+    label: &str,
+    source: ConnectionSource,
+    slot: ConnGuard,
+) where
     S: AsyncRead + AsyncWrite + AsFd + Unpin + Send + 'static,
 {
-    // Reserved before the accept loop goes on, so that `DataPlane::drain` sees it.
-    let Some(slot) = plane.try_reserve() else {
-        plane.warn_limited(format!(
-            "{label}: closing a new connection: {} connections already (--max-connections)",
-            plane.max_connections.load(Ordering::Relaxed)
-        ));
-        return;
-    };
-    // The slot reserved above is released when the task drops it.
     let plane = plane.clone();
     let label = label.to_owned();
     tokio::spawn(async move {
+        // Released when the connection ends.
         let _slot = slot;
         serve_client(stream, &plane, &label, source).await;
     });
@@ -183,8 +236,10 @@ where
     use tokio::time::Instant;
     let timeouts = plane.timeouts;
     let mut dec = Decoder::new(plane.max_message_size.load(Ordering::Relaxed));
-    let mut buf = vec![0u8; READ_CHUNK];
+    let mut buf = vec![0u8; READ_MIN];
     let mut out = Vec::new();
+    // This connection's half-received message in the memory budget.
+    let mut share = plane.buffer_share();
     let mut answered_any = false;
     let mut drain_until: Option<Instant> = None;
     let mut last_byte = Instant::now();
@@ -241,7 +296,7 @@ where
                 _ = plane.stopped() => {
                     if can_hand_over {
                         if let Some(store) = plane.sessions.get() {
-                            match store.hand_over(stream.as_fd(), dec.pending()) {
+                            match store.hand_over(stream.as_fd(), dec.pending()).await {
                                 Ok(name) => {
                                     log::debug!("{label}: session handed to the fd store as {name}");
                                     return;
@@ -298,24 +353,31 @@ where
                 last_byte = Instant::now();
                 probed = false;
                 dec.feed(&buf[..n]);
+                if n == buf.len() && buf.len() < READ_MAX {
+                    buf.resize(buf.len() * 2, 0);
+                }
             }
             Err(e) => {
                 log::debug!("{label}: read failed: {e}");
                 break;
             }
         }
-        loop {
+        let decoded = loop {
             match dec.next_message() {
                 Ok(Some(m)) => protocol::answer(m, &mut out),
-                Ok(None) => break,
-                Err(e) => {
-                    plane.warn_limited(format!("{label}: closing connection: {e}"));
-                    out.extend_from_slice(&e.to_reply());
-                    let _ = stream.write_all(&out).await;
-                    let _ = stream.shutdown().await;
-                    return;
-                }
+                Ok(None) => match share.set(dec.pending_len()) {
+                    Ok(()) => break Ok(()),
+                    Err(budget) => break Err(FrameError::NoMemory { budget }),
+                },
+                Err(e) => break Err(e),
             }
+        };
+        if let Err(e) = decoded {
+            plane.warn_limited(format!("{label}: closing connection: {e}"));
+            out.extend_from_slice(&e.to_reply());
+            let _ = stream.write_all(&out).await;
+            let _ = stream.shutdown().await;
+            break;
         }
         partial_since = match (dec.has_partial(), partial_since) {
             (false, _) => None,
@@ -328,7 +390,16 @@ where
                 break;
             }
             out.clear();
+            if out.capacity() > OUT_KEEP {
+                out = Vec::new();
+            }
             answered_any = true;
+        }
+        if !dec.has_partial() {
+            dec.shrink_idle();
+            if buf.len() > READ_MIN {
+                buf = vec![0u8; READ_MIN];
+            }
         }
         if drain_until.is_some() && answered_any && !dec.has_partial() {
             break;

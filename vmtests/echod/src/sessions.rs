@@ -20,11 +20,13 @@
 //! `--keep-sessions`. Older systemd does not say, and silently closes what does not fit:
 //! `FileDescriptorStoreMax=` should then be at least twice the sessions expected.
 
+use nix::fcntl::{FcntlArg, SealFlag, fcntl};
 use std::fmt;
 use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use stream_pfd::info::FileKind;
 use stream_pfd::notify::{Notifier, State};
 use stream_pfd::{Connection, ListenFds, PfdSpec};
 
@@ -76,7 +78,11 @@ impl SessionStore {
     /// Hands one connection, with the bytes of its half-received message, to the fd store.
     /// Returns the session's name; on error nothing of it is in the store and the caller
     /// closes the connection.
-    pub(crate) fn hand_over(&self, conn: BorrowedFd<'_>, pending: &[u8]) -> Result<String, String> {
+    pub(crate) async fn hand_over(
+        &self,
+        conn: BorrowedFd<'_>,
+        pending: &[u8],
+    ) -> Result<String, String> {
         let needed = if pending.is_empty() { 1 } else { 2 };
         if !self.reserve(needed) {
             return Err("the fd store is full ($FDSTORE)".to_owned());
@@ -86,13 +92,14 @@ impl SessionStore {
         if !pending.is_empty() {
             let memfd = memfd_with(pending).map_err(|e| format!("memfd for pending bytes: {e}"))?;
             self.notifier
-                .send_with_fds(
+                .send_with_fds_async(
                     &[State::FdStore {
                         name: &bytes_name,
                         poll: false,
                     }],
                     &[memfd.as_fd()],
                 )
+                .await
                 .map_err(|e| e.to_string())?;
         }
         let prefix = if pending.is_empty() {
@@ -101,18 +108,22 @@ impl SessionStore {
             SOCKET_WITH_BYTES_PREFIX
         };
         let name = format!("{prefix}{id}");
-        let sent = self.notifier.send_with_fds(
-            &[State::FdStore {
-                name: &name,
-                poll: true,
-            }],
-            &[conn],
-        );
+        let sent = self
+            .notifier
+            .send_with_fds_async(
+                &[State::FdStore {
+                    name: &name,
+                    poll: true,
+                }],
+                &[conn],
+            )
+            .await;
         if let Err(e) = sent {
             if !pending.is_empty() {
                 let _ = self
                     .notifier
-                    .send(&[State::FdStoreRemove { name: &bytes_name }]);
+                    .send_async(&[State::FdStoreRemove { name: &bytes_name }])
+                    .await;
             }
             return Err(e.to_string());
         }
@@ -121,12 +132,23 @@ impl SessionStore {
     }
 }
 
-/// A memfd holding `bytes`.
+/// The seals a pending-bytes memfd carries: nobody can change its contents or size after
+/// echod wrote them, so the next instance can trust what it reads back.
+const SEALS: SealFlag = SealFlag::F_SEAL_SEAL
+    .union(SealFlag::F_SEAL_SHRINK)
+    .union(SealFlag::F_SEAL_GROW)
+    .union(SealFlag::F_SEAL_WRITE);
+
+/// A sealed memfd holding `bytes`.
 fn memfd_with(bytes: &[u8]) -> std::io::Result<OwnedFd> {
-    let fd =
-        nix::sys::memfd::memfd_create(c"echod-pending", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)?;
+    use nix::sys::memfd::{MFdFlags, memfd_create};
+    let fd = memfd_create(
+        c"echod-pending",
+        MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING,
+    )?;
     let mut file = std::fs::File::from(fd);
     file.write_all(bytes)?;
+    fcntl(&file, FcntlArg::F_ADD_SEALS(SEALS))?;
     Ok(file.into())
 }
 
@@ -162,7 +184,10 @@ impl fmt::Display for Resumed {
 }
 
 /// Takes every session a previous instance left in the fd store (start-up, single-threaded).
-pub(crate) fn take_back(fds: &mut ListenFds) -> TakenBack {
+/// The store is input, not trust: a pending-bytes entry must be a sealed memfd of 1 to
+/// `max_message_size` bytes (checked before anything is allocated), or its session is closed,
+/// never resumed without its bytes; every name found is removed from the store.
+pub(crate) fn take_back(fds: &mut ListenFds, max_message_size: usize) -> TakenBack {
     let names: Vec<String> = fds.passed().iter().map(|p| p.name().to_owned()).collect();
     let mut out = TakenBack::default();
     for name in &names {
@@ -196,7 +221,7 @@ pub(crate) fn take_back(fds: &mut ListenFds) -> TakenBack {
                 continue;
             }
             out.names.push(bytes_name.clone());
-            match read_pending(fds, &bytes_name) {
+            match read_pending(fds, &bytes_name, max_message_size) {
                 Ok(p) => p,
                 Err(e) => {
                     out.problems
@@ -225,22 +250,43 @@ pub(crate) fn take_back(fds: &mut ListenFds) -> TakenBack {
     out
 }
 
-fn read_pending(fds: &mut ListenFds, name: &str) -> Result<Vec<u8>, String> {
+/// The bytes of the pending-bytes entry `name`: a sealed memfd of 1 to `max` bytes.
+fn read_pending(fds: &mut ListenFds, name: &str, max: usize) -> Result<Vec<u8>, String> {
     let spec = PfdSpec::from_name(name).map_err(|e| e.to_string())?;
     let fd = fds.take_unvalidated(&spec).map_err(|e| e.to_string())?;
-    let file = std::fs::File::from(fd);
-    let len = file.metadata().map_err(|e| e.to_string())?.len();
-    let mut buf = vec![0; usize::try_from(len).map_err(|e| e.to_string())?];
-    file.read_exact_at(&mut buf, 0).map_err(|e| e.to_string())?;
+    let meta = nix::sys::stat::fstat(&fd).map_err(|e| format!("fstat: {e}"))?;
+    let kind = FileKind::from_mode(meta.st_mode);
+    let seals = match fcntl(&fd, FcntlArg::F_GET_SEALS) {
+        Ok(bits) => SealFlag::from_bits_truncate(bits),
+        Err(_) => return Err(format!("not a memfd but {kind}")),
+    };
+    if !seals.contains(SEALS) {
+        return Err(
+            "a memfd that is not sealed (echod seals what it writes; this one could have been \
+             changed since)"
+                .to_owned(),
+        );
+    }
+    let len = u64::try_from(meta.st_size).unwrap_or(0);
+    if len == 0 {
+        return Err("an empty memfd (a session with pending bytes has at least one)".to_owned());
+    }
+    if len > max as u64 {
+        return Err(format!("{len} bytes, more than --max-message-size ({max})"));
+    }
+    let mut buf = vec![0; len as usize];
+    std::fs::File::from(fd)
+        .read_exact_at(&mut buf, 0)
+        .map_err(|e| e.to_string())?;
     Ok(buf)
 }
 
 /// Tells the service manager to drop `names` from its store (they are this instance's now).
 /// Returns the names it could not remove.
-pub(crate) fn forget(notifier: &Notifier, names: &[String]) -> Vec<String> {
+pub(crate) async fn forget(notifier: &Notifier, names: &[String]) -> Vec<String> {
     let mut failed = Vec::new();
     for name in names {
-        if let Err(e) = notifier.send(&[State::FdStoreRemove { name }]) {
+        if let Err(e) = notifier.send_async(&[State::FdStoreRemove { name }]).await {
             log::warn!("cannot remove {name} from the fd store: {e}");
             failed.push(name.clone());
         }

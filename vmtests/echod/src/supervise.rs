@@ -9,7 +9,7 @@ use super::endpoint::{self, Endpoint, ListenerOwner, OpenError};
 use super::plane::{DataPlane, Overrides, log_warning};
 use super::serve;
 use remote_policy::set::Reconciliation;
-use remote_policy::{Origin, Remote, RemoteSet};
+use remote_policy::{Origin, Quoted, Remote, RemoteSet};
 use sandbox_opts::Sandbox;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -90,8 +90,7 @@ impl Supervisor {
                 plane.max_message_size.store(v, Ordering::Relaxed);
             }
             if !st.overrides.max_connections {
-                let v = cfg.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
-                plane.max_connections.store(v, Ordering::Relaxed);
+                plane.set_max_connections(cfg.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS));
             }
             if !st.overrides.sandbox {
                 let want = cfg.sandbox.as_ref().map_or(Sandbox::OFF, |p| p.sandbox);
@@ -394,14 +393,18 @@ impl Remotes {
         }
         for r in &rec.rejected {
             lines.push(format!(
-                "ignored \"{}\" from the {}: {}",
-                r.input, r.origin, r.reason
+                "ignored {} from the {}: {}",
+                Quoted(&r.input),
+                r.origin,
+                r.reason
             ));
         }
         for e in &rec.parse_errors {
             lines.push(format!(
-                "ignored \"{}\" from the {}: {}",
-                e.input, e.origin, e.error
+                "ignored {} from the {}: {}",
+                Quoted(&e.input),
+                e.origin,
+                e.error
             ));
         }
         lines

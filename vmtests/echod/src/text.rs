@@ -1,5 +1,5 @@
 //! Text for messages: escaping what users wrote before it reaches a log line or a control
-//! reply, and naming kinds of file.
+//! reply.
 
 /// `text` with every control character escaped (`\r`, `\t`, `\u{1b}` ...; `\n` too unless
 /// `keep_newlines`), the rest, non-ASCII letters included, unchanged: no user string can forge
@@ -14,28 +14,6 @@ pub(crate) fn escape_controls(text: &str, keep_newlines: bool) -> String {
         }
     }
     out
-}
-
-/// "a regular file", "a directory", "a FIFO" ... for messages about a path.
-pub(crate) fn describe_file_type(t: std::fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if t.is_file() {
-        "a regular file"
-    } else if t.is_dir() {
-        "a directory"
-    } else if t.is_symlink() {
-        "a symbolic link"
-    } else if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_char_device() {
-        "a character device"
-    } else if t.is_block_device() {
-        "a block device"
-    } else if t.is_socket() {
-        "a socket"
-    } else {
-        "a file of unknown type"
-    }
 }
 
 #[cfg(test)]

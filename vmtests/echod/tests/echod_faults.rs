@@ -295,7 +295,7 @@ fn every_hostile_client_at_once_loses_no_good_request() {
     // remote from it stays, memory stays bounded.
     std::fs::remove_file(&remotes).unwrap();
     nix::unistd::mkfifo(&remotes, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
-    p.wait_log("not a regular file but a FIFO");
+    p.wait_log("not a regular file but a pipe or FIFO");
     let listed = appctl_within(&ctl, &["echod/list-remotes"], control_limit).unwrap();
     assert!(
         listed.contains(&format!("punix:{}", extra.display())),
@@ -303,7 +303,7 @@ fn every_hostile_client_at_once_loses_no_good_request() {
     );
     std::fs::remove_file(&remotes).unwrap();
     std::os::unix::fs::symlink("/dev/zero", &remotes).unwrap();
-    p.wait_log("not a regular file but a character device");
+    p.wait_log("a symbolic link; echod does not follow links to its files");
     let err = appctl(&ctl, &["echod/reload"]);
     assert_ne!(err.code, 0, "a reload from /dev/zero must fail: {err:?}");
     connect_unix(&extra).echo(1, json!(["the remote from the file stays"]));

@@ -162,16 +162,15 @@ fn control_characters_from_users_are_escaped_in_logs_and_replies() {
     );
 }
 
-/// A remotes file that is a FIFO or a link to /dev/zero is refused at once: no hang on the
-/// open, no reading without end.
+/// A remotes file that is a FIFO or a device is refused at once: no hang on the open, no
+/// reading without end.
 #[test]
 fn special_files_are_refused_without_hanging_or_reading_forever() {
     let dir = TempDir::new("sec-files");
     let fifo = dir.join("remotes.fifo");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
-    let zero = dir.join("remotes.zero");
-    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
-    for (file, what) in [(&fifo, "a FIFO"), (&zero, "a character device")] {
+    let zero = std::path::PathBuf::from("/dev/zero");
+    for (file, what) in [(&fifo, "a pipe or FIFO"), (&zero, "a character device")] {
         let arg = format!("--remotes-file={}", file.display());
         let log = start_failure(&dir, &[&arg, "--unixctl=none"]);
         assert!(
@@ -179,4 +178,42 @@ fn special_files_are_refused_without_hanging_or_reading_forever() {
             "{log}"
         );
     }
+}
+
+/// A remotes file replaced by a link (to `/proc/self/environ`, to a file of another user) is
+/// never followed, and a foreign file read as remotes (a copy of an environment) is never
+/// repeated whole: each refused line shows at most its start and its length.
+#[test]
+fn a_link_in_place_of_a_file_is_not_followed_and_a_foreign_file_is_not_repeated() {
+    let dir = TempDir::new("sec-link");
+    let secret = "planted-secret-token-5f3a9";
+    let environ =
+        format!("HOME=/root\0PATH=/usr/local/bin:/usr/bin:/bin\0LANG=C.UTF-8\0TOKEN={secret}\0");
+    let link = dir.join("remotes.link");
+    std::os::unix::fs::symlink("/proc/self/environ", &link).unwrap();
+    let arg = format!("--remotes-file={}", link.display());
+    let log = start_failure(&dir, &[&arg, "--unixctl=none"]);
+    assert!(
+        log.contains("a symbolic link; echod does not follow links to its files"),
+        "{log}"
+    );
+    // The same bytes in a regular file: every line refused, none repeated past its start.
+    let copy = dir.join("remotes.copy");
+    std::fs::write(&copy, environ.repeat(20)).unwrap();
+    let ctl = dir.join("ctl");
+    let mut p = Proc::echod(
+        &dir,
+        &[
+            &format!("--remotes-file={}", copy.display()),
+            &format!("--unixctl={}", ctl.display()),
+        ],
+    );
+    p.wait_log("ignoring");
+    let reload = appctl(&ctl, &["echod/reload"]);
+    p.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(p.wait_exit().success());
+    let log = p.stderr_text();
+    assert!(!log.contains(secret), "{log}");
+    assert!(!reload.stdout.contains(secret), "{reload:?}");
+    assert!(log.lines().all(|l| l.len() < 600), "{log}");
 }
