@@ -1,7 +1,8 @@
 //! `cargo xtask test`: host checks first, then the VM suite, then one results table.
 
 use crate::deps;
-use crate::util::{LIBRARY_CRATES, Outcome, cargo, print_summary, run, step};
+use crate::util::{Outcome, cargo, print_summary, run, step};
+use crate::workspace::library_crates;
 use std::process::Command;
 
 /// `cargo xtask test [--host-only | --vm-only] [--suite NAME]...`, or `cargo xtask test --repeat N [--load]
@@ -146,9 +147,9 @@ fn host_steps(outcomes: &mut Vec<Outcome>) {
         outcomes,
         "host: each library crate alone, no features",
         || {
-            for krate in LIBRARY_CRATES {
+            for krate in library_crates()? {
                 run(cargo()
-                    .args(["test", "--package", krate, "--no-default-features"])
+                    .args(["test", "--package", &krate, "--no-default-features"])
                     .env("HARDEN_TEST_STRICT", "1"))?;
             }
             Ok(())
@@ -171,8 +172,8 @@ fn host_steps(outcomes: &mut Vec<Outcome>) {
     step(outcomes, "host: cargo package (library crates)", || {
         let mut cmd = cargo();
         cmd.args(["package", "--allow-dirty"]);
-        for krate in LIBRARY_CRATES {
-            cmd.args(["--package", krate]);
+        for krate in library_crates()? {
+            cmd.args(["--package", &krate]);
         }
         run(&mut cmd)
     });

@@ -1,4 +1,4 @@
-//! `cargo xtask`: the project's automation, with no dependencies beyond std.
+//! `cargo xtask`: the project's automation; its one dependency, serde_json, reads `cargo metadata`.
 //!
 //! ```text
 //! cargo xtask test [--host-only | --vm-only] [--suite NAME]...
@@ -30,6 +30,7 @@ mod mutants;
 mod repeat;
 mod util;
 mod vm;
+mod workspace;
 
 use std::process::ExitCode;
 

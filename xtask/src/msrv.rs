@@ -9,24 +9,47 @@
 use crate::util::project_root;
 use std::path::Path;
 
-/// Scans every workspace `.rs` file for syntax newer than the declared MSRV.
+/// Scans every workspace `.rs` file for syntax newer than its package's `rust-version`.
 pub(crate) fn check_sources() -> Result<(), String> {
     let root = project_root();
     let mut findings = Vec::new();
-    for dir in crate::util::LIBRARY_CRATES
-        .iter()
-        .chain(&["vmtests", "xtask"])
-    {
-        scan(&root.join(dir), &root, &mut findings);
+    for package in crate::workspace::packages()? {
+        let Some(msrv) = package.rust_version else {
+            continue; // no declared MSRV: any syntax the toolchain accepts
+        };
+        let minor = minor_version(&msrv)
+            .ok_or_else(|| format!("{}: rust-version `{msrv}` is not a Rust 1.x", package.name))?;
+        if minor < LET_CHAINS {
+            let mut found = Vec::new();
+            scan(&package.dir, &root, &mut found);
+            findings.extend(
+                found
+                    .into_iter()
+                    .map(|f| format!("{f} (rust-version {msrv})")),
+            );
+        }
     }
     if findings.is_empty() {
         Ok(())
     } else {
         Err(format!(
-            "syntax newer than rust-version 1.85 (let chains need 1.88):\n  {}",
+            "syntax newer than the declared rust-version (let chains need 1.{LET_CHAINS}):\n  {}",
             findings.join("\n  ")
         ))
     }
+}
+
+/// The Rust 1.x release that made `let` chains stable.
+const LET_CHAINS: u32 = 88;
+
+/// `1.85` or `1.85.0` -> 85 (every Rust 1.x so far).
+fn minor_version(rust_version: &str) -> Option<u32> {
+    rust_version
+        .strip_prefix("1.")?
+        .split('.')
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn scan(dir: &Path, root: &Path, findings: &mut Vec<String>) {
@@ -36,7 +59,9 @@ fn scan(dir: &Path, root: &Path, findings: &mut Vec<String>) {
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            if path.file_name().is_some_and(|n| n != "target") {
+            // A nested member (vmtests/echod) is scanned as a package of its own.
+            if path.file_name().is_some_and(|n| n != "target") && !path.join("Cargo.toml").exists()
+            {
                 scan(&path, root, findings);
             }
         } else if path.extension().is_some_and(|e| e == "rs") {
@@ -99,7 +124,14 @@ fn strip_strings(line: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::is_let_chain;
+    use super::{is_let_chain, minor_version};
+
+    #[test]
+    fn rust_versions_are_read_as_their_minor_release() {
+        assert_eq!(minor_version("1.85"), Some(85));
+        assert_eq!(minor_version("1.88.0"), Some(88));
+        assert_eq!(minor_version("2.0"), None);
+    }
 
     #[test]
     fn finds_let_chains_and_nothing_else() {

@@ -119,14 +119,6 @@ pub(crate) fn seconds(start: Instant) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
-/// The library crates (published; each must stand alone).
-pub(crate) const LIBRARY_CRATES: &[&str] = &[
-    "stream-pfd",
-    "remote-policy",
-    "sandbox-opts",
-    "seccomp-sets",
-];
-
 /// One line of the final results table.
 #[derive(Debug, Clone)]
 pub(crate) struct Outcome {
