@@ -37,6 +37,8 @@
 //! read-only checks, `getsockopt`, `pidfd_open` and unsetting the environment in a
 //! single-threaded process.
 #![deny(missing_docs)]
+// Unsafe code only in `sys`.
+#![deny(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // One small module per concept. Each uses only modules earlier in this order (`sys`, the only

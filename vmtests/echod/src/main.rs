@@ -21,6 +21,8 @@
 //! - [`supervise`]: the remote set and its running endpoints (spawns the `serve` tasks);
 //! - [`control`]: the control socket and its commands;
 //! - [`daemon`]: the start-up order and shutdown.
+// Unsafe code only in `probes` (the raw calls its probes make).
+#![deny(unsafe_code)]
 
 mod cli;
 mod config;
