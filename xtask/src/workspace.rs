@@ -11,16 +11,32 @@ use std::path::PathBuf;
 pub(crate) struct Package {
     pub(crate) name: String,
     /// The directory of its `Cargo.toml`.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read by the house rules (tests)")
+    )]
     pub(crate) dir: PathBuf,
     /// `publish` is not false: a library crate, published and used alone by daemon authors.
     pub(crate) published: bool,
     /// `rust-version` (`1.85`), when the manifest declares one.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read by the house rules (tests)")
+    )]
     pub(crate) rust_version: Option<String>,
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read by the house rules (tests)")
+    )]
     pub(crate) targets: Vec<Target>,
 }
 
 /// One build target of a package.
 #[derive(Debug, Clone)]
+#[cfg_attr(
+    not(test),
+    expect(dead_code, reason = "read by the house rules (tests)")
+)]
 pub(crate) struct Target {
     /// `lib` (any library crate type), `bin`, `example`, `test`, `bench` or `custom-build`.
     pub(crate) kind: String,

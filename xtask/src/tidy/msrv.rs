@@ -1,4 +1,4 @@
-//! The MSRV check on a machine with one toolchain.
+//! The MSRV rule on a machine with one toolchain.
 //!
 //! Only one Rust toolchain can be installed here, so the declared `rust-version` is checked in two
 //! parts: std APIs newer than the MSRV are caught by clippy's `incompatible_msrv` lint (denied in
@@ -6,27 +6,39 @@
 //! than the MSRV that the edition already allows on our toolchain are caught here, by scanning the
 //! sources. Today that is `let` chains (`if let A = b && c`), stable only from Rust 1.88.
 
-use crate::util::project_root;
+use super::{code_only, read, rust_files, shown};
+use crate::workspace::Package;
 use std::path::Path;
 
-/// Scans every workspace `.rs` file for syntax newer than its package's `rust-version`.
-pub(crate) fn check_sources() -> Result<(), String> {
-    let root = project_root();
+/// The Rust 1.x release that made `let` chains stable.
+const LET_CHAINS: u32 = 88;
+
+/// Fails naming every line (file:line: code) of `packages` with syntax newer than its
+/// package's `rust-version`: every `.rs` file of the package, tests and benchmarks included.
+pub(super) fn check(root: &Path, packages: &[Package]) -> Result<(), String> {
     let mut findings = Vec::new();
-    for package in crate::workspace::packages()? {
-        let Some(msrv) = package.rust_version else {
+    for package in packages {
+        let Some(msrv) = &package.rust_version else {
             continue; // no declared MSRV: any syntax the toolchain accepts
         };
-        let minor = minor_version(&msrv)
+        let minor = minor_version(msrv)
             .ok_or_else(|| format!("{}: rust-version `{msrv}` is not a Rust 1.x", package.name))?;
-        if minor < LET_CHAINS {
-            let mut found = Vec::new();
-            scan(&package.dir, &root, &mut found);
-            findings.extend(
-                found
-                    .into_iter()
-                    .map(|f| format!("{f} (rust-version {msrv})")),
-            );
+        if minor >= LET_CHAINS {
+            continue;
+        }
+        for file in rust_files(&package.dir)? {
+            let text = read(&file)?;
+            let code = code_only(&text);
+            for (i, (line, code)) in text.lines().zip(code.lines()).enumerate() {
+                if is_let_chain(code) {
+                    findings.push(format!(
+                        "{}:{}: {} (rust-version {msrv})",
+                        shown(root, &file),
+                        i + 1,
+                        line.trim()
+                    ));
+                }
+            }
         }
     }
     if findings.is_empty() {
@@ -39,9 +51,6 @@ pub(crate) fn check_sources() -> Result<(), String> {
     }
 }
 
-/// The Rust 1.x release that made `let` chains stable.
-const LET_CHAINS: u32 = 88;
-
 /// `1.85` or `1.85.0` -> 85 (every Rust 1.x so far).
 fn minor_version(rust_version: &str) -> Option<u32> {
     rust_version
@@ -52,36 +61,9 @@ fn minor_version(rust_version: &str) -> Option<u32> {
         .ok()
 }
 
-fn scan(dir: &Path, root: &Path, findings: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            // A nested member (vmtests/echod) is scanned as a package of its own.
-            if path.file_name().is_some_and(|n| n != "target") && !path.join("Cargo.toml").exists()
-            {
-                scan(&path, root, findings);
-            }
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            let Ok(text) = std::fs::read_to_string(&path) else {
-                continue;
-            };
-            for (i, line) in text.lines().enumerate() {
-                if is_let_chain(line) {
-                    let shown = path.strip_prefix(root).unwrap_or(&path).display();
-                    findings.push(format!("{shown}:{}: {}", i + 1, line.trim()));
-                }
-            }
-        }
-    }
-}
-
-/// A line that chains `let` with `&&` in an `if`/`while` condition.
-fn is_let_chain(line: &str) -> bool {
-    let code = strip_strings(line);
-    let code = code.split("//").next().unwrap_or("");
+/// A line of code (comments and literals blanked) that chains `let` with `&&` in an
+/// `if`/`while` condition.
+fn is_let_chain(code: &str) -> bool {
     if code.contains("&& let ") {
         return true;
     }
@@ -97,34 +79,11 @@ fn is_let_chain(line: &str) -> bool {
     false
 }
 
-/// The line with the contents of its string literals removed (escapes honoured).
-fn strip_strings(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut in_string = false;
-    let mut escaped = false;
-    for c in line.chars() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-                out.push(c);
-            }
-        } else {
-            if c == '"' {
-                in_string = true;
-            }
-            out.push(c);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{is_let_chain, minor_version};
+    use super::*;
+    use crate::tidy::fabricated;
+    use test_support::TempDir;
 
     #[test]
     fn rust_versions_are_read_as_their_minor_release() {
@@ -135,15 +94,42 @@ mod tests {
 
     #[test]
     fn finds_let_chains_and_nothing_else() {
-        assert!(is_let_chain("    if let Some(x) = a && x > 1 {"));
-        assert!(is_let_chain("    if a && let Some(x) = b {"));
-        assert!(is_let_chain(
-            "    while let Some(x) = it.next() && x != 0 {"
-        ));
-        assert!(!is_let_chain("    if let Some(x) = a {"));
-        assert!(!is_let_chain("    if a && b {"));
-        assert!(!is_let_chain("    // if let Some(x) = a && b {"));
-        assert!(!is_let_chain("    let ok = a && b;"));
-        assert!(!is_let_chain("    x.contains(\"if let a = b && c {\")"));
+        let is = |line: &str| is_let_chain(&code_only(line));
+        assert!(is("    if let Some(x) = a && x > 1 {"));
+        assert!(is("    if a && let Some(x) = b {"));
+        assert!(is("    while let Some(x) = it.next() && x != 0 {"));
+        assert!(!is("    if let Some(x) = a {"));
+        assert!(!is("    if a && b {"));
+        assert!(!is("    // if let Some(x) = a && b {"));
+        assert!(!is("    let ok = a && b;"));
+        assert!(!is("    x.contains(\"if let a = b && c {\")"));
+    }
+
+    /// The rule as the tidy test runs it, on a fabricated member with a let chain in an
+    /// integration test: it fails naming the file and line; with rust-version 1.88 it passes.
+    #[test]
+    fn the_rule_fails_on_a_fabricated_let_chain() {
+        let root = TempDir::new("xtask-msrv");
+        let mut member = fabricated(
+            &root.join("chained"),
+            "chained",
+            &[
+                ("src/lib.rs", "//! if let Some(x) = a && b {} (a comment)\n"),
+                (
+                    "tests/t.rs",
+                    "fn f(a: Option<u8>) {\n    if let Some(x) = a && x > 1 {}\n}\n",
+                ),
+                ("target/debug/build/out.rs", "if let Some(x) = a && b {}\n"),
+            ],
+            &[("lib", "src/lib.rs")],
+        );
+        let err = check(root.path(), std::slice::from_ref(&member)).unwrap_err();
+        assert_eq!(
+            err,
+            "syntax newer than the declared rust-version (let chains need 1.88):\n  \
+             chained/tests/t.rs:2: if let Some(x) = a && x > 1 {} (rust-version 1.85)"
+        );
+        member.rust_version = Some("1.88".to_owned());
+        assert_eq!(check(root.path(), &[member]), Ok(()));
     }
 }
