@@ -405,7 +405,7 @@ impl Apt {
     fn losses(&self, packages: &[&str]) -> Result<Vec<apt::Loss>, String> {
         let mut cmd = self.install_command(packages);
         cmd.arg("-s");
-        Ok(apt::losses(&output(&mut cmd)?))
+        apt::losses(&output(&mut cmd)?)
     }
 
     /// Installs, after a simulation that shows no loss (see [`Apt::apply`]).
