@@ -752,7 +752,7 @@ fn build_into(
         .unwrap_or(0);
     std::fs::write(
         tmp.join("built"),
-        format!("{}\n", crate::util::utc_stamp(now)),
+        format!("{}\n", crate::util::utc_stamp(now)?),
     )
     .map_err(|e| format!("writing built: {e}"))?;
     Ok(())
