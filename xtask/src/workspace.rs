@@ -24,23 +24,27 @@ pub(crate) struct Package {
         expect(dead_code, reason = "read by the house rules (tests)")
     )]
     pub(crate) rust_version: Option<String>,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "read by the house rules (tests)")
-    )]
     pub(crate) targets: Vec<Target>,
+}
+
+impl Package {
+    /// Whether it has a target of `kind`.
+    pub(crate) fn has(&self, kind: &str) -> bool {
+        self.targets.iter().any(|t| t.kind == kind)
+    }
 }
 
 /// One build target of a package.
 #[derive(Debug, Clone)]
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "read by the house rules (tests)")
-)]
 pub(crate) struct Target {
+    pub(crate) name: String,
     /// `lib` (any library crate type), `bin`, `example`, `test`, `bench` or `custom-build`.
     pub(crate) kind: String,
     /// Its crate root.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read by the house rules (tests)")
+    )]
     pub(crate) src: PathBuf,
 }
 
@@ -102,6 +106,7 @@ fn parse(json: &str) -> Result<Vec<Package>, String> {
                 [first, ..] => first,
             };
             targets.push(Target {
+                name: text(t, "name")?,
                 kind: kind.to_owned(),
                 src: PathBuf::from(text(t, "src_path")?),
             });
@@ -149,7 +154,8 @@ mod tests {
         assert_eq!(lib_a.dir, PathBuf::from("/w/lib-a"));
         assert_eq!(lib_a.rust_version.as_deref(), Some("1.85"));
         assert_eq!(lib_a.targets[0].kind, "lib");
-        assert_eq!(lib_a.targets[1].kind, "test");
+        assert!(lib_a.has("test") && !lib_a.has("bin"));
+        assert_eq!(lib_a.targets[1].name, "t");
         assert_eq!(lib_a.targets[1].src, PathBuf::from("/w/lib-a/tests/t.rs"));
         let err = parse(r#"{"packages": [{"name": "x"}]}"#).unwrap_err();
         assert!(err.contains("`manifest_path` missing"), "{err}");

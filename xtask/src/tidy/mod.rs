@@ -185,6 +185,9 @@ fn fabricated(dir: &Path, name: &str, files: &[(&str, &str)], roots: &[(&str, &s
         targets: roots
             .iter()
             .map(|(kind, src)| Target {
+                name: Path::new(src)
+                    .file_stem()
+                    .map_or(String::new(), |s| s.to_string_lossy().into_owned()),
                 kind: (*kind).to_owned(),
                 src: dir.join(src),
             })
