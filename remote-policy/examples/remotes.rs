@@ -9,6 +9,7 @@
 //! ORIGIN is one of command-line, control-socket, database, config-file.
 //! Without arguments a small built-in sample is used. Exits 1 when any remote
 //! was refused or ignored, 2 on a malformed argument.
+#![forbid(unsafe_code)]
 
 use remote_policy::{Origin, Policy, RemoteSet};
 

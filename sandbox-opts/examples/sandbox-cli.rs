@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run -p sandbox-opts --features clap --example sandbox-cli -- --sandbox on,spawn=deny
 //! ```
+#![forbid(unsafe_code)]
 
 use clap::Parser;
 use sandbox_opts::Parsed;

@@ -7,6 +7,7 @@
 //!
 //! The filter stays for the rest of the process's life (a seccomp filter cannot
 //! be removed), so the example does nothing else afterwards.
+#![forbid(unsafe_code)]
 
 use seccomp_sets::{Applied, Mode, Sandbox, apply};
 

@@ -30,6 +30,8 @@
 //! * `cli`: the `seccomp-sets` command-line tool.
 
 #![deny(missing_docs)]
+// Unsafe code only in `sys` and `report` (the SIGSYS handler).
+#![deny(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod arch;

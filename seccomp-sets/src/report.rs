@@ -14,6 +14,7 @@
 //! foreign ABIs the kernel also accepts, whose calls the bad-arch action
 //! traps), and the handler only reads them, formats into a stack buffer and
 //! calls `write(2)`, `sigaction(2)`, `sigprocmask(2)` and `raise(3)`.
+#![allow(unsafe_code)]
 
 use std::sync::OnceLock;
 

@@ -1,6 +1,7 @@
 //! Thin, checked wrappers around the kernel calls libseccomp does not expose
 //! the way we need: `SECCOMP_GET_ACTION_AVAIL`, `PR_SET_NO_NEW_PRIVS` and
 //! `seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC)`.
+#![allow(unsafe_code)]
 
 use std::sync::OnceLock;
 

@@ -15,6 +15,7 @@
 //! cargo run -p stream-pfd --features axum,notify --example axum
 //! curl http://127.0.0.1:8080/
 //! ```
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 

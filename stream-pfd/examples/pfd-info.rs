@@ -36,6 +36,7 @@
 //!
 //! Exit status: 0 when every spec was taken, 1 when one failed, 2 for bad `LISTEN_*`
 //! variables or usage.
+#![forbid(unsafe_code)]
 
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};

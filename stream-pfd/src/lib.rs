@@ -40,6 +40,8 @@
 // Off Linux only the `pfd:` grammar is built; the text helpers it shares with the socket code
 // are then partly unused.
 #![cfg_attr(not(target_os = "linux"), allow(dead_code))]
+// Unsafe code only in `sys`.
+#![deny(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // One small module per concept. Each uses only modules earlier in this order (`sys`, the only

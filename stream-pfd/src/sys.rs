@@ -1,4 +1,5 @@
 //! Every `unsafe` block of the crate lives in this module, one small function each.
+#![allow(unsafe_code)]
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};

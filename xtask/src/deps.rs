@@ -64,6 +64,11 @@ pub(crate) const HOST: &[Need] = &[
         probe: "/bin/busybox",
         package: "busybox-static",
     },
+    Need {
+        why: "xtask's own test of the guest disk's partition table",
+        probe: "sfdisk",
+        package: "fdisk",
+    },
 ];
 
 /// Needed to build the guest binaries (echod links the system libseccomp).
@@ -107,6 +112,11 @@ pub(crate) const VM: &[Need] = &[
         why: "building the guest disk",
         probe: "mkfs.ext4",
         package: "e2fsprogs",
+    },
+    Need {
+        why: "partitioning the guest disk",
+        probe: "sfdisk",
+        package: "fdisk",
     },
 ];
 
@@ -405,7 +415,7 @@ impl Apt {
     fn losses(&self, packages: &[&str]) -> Result<Vec<apt::Loss>, String> {
         let mut cmd = self.install_command(packages);
         cmd.arg("-s");
-        Ok(apt::losses(&output(&mut cmd)?))
+        apt::losses(&output(&mut cmd)?)
     }
 
     /// Installs, after a simulation that shows no loss (see [`Apt::apply`]).

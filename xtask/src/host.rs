@@ -1,8 +1,17 @@
 //! `cargo xtask test`: host checks first, then the VM suite, then one results table.
 
 use crate::deps;
-use crate::util::{LIBRARY_CRATES, Outcome, cargo, print_summary, run, step};
+use crate::util::{Outcome, cargo, print_summary, run, step};
+use crate::workspace::{Package, library_crates, packages};
 use std::process::Command;
+
+/// The test targets with a line of their own in the results table, as (package, target): the
+/// workspace step leaves them out, so that each runs once.
+const OWN_LINES: [(&str, &str); 3] = [
+    ("echod", "echod_faults"),
+    ("seccomp-sets", "qemu_conformance"),
+    ("seccomp-sets", "runc"),
+];
 
 /// `cargo xtask test [--host-only | --vm-only] [--suite NAME]...`, or `cargo xtask test --repeat N [--load]
 /// [FILTER]`.
@@ -84,16 +93,6 @@ fn host_steps(outcomes: &mut Vec<Outcome>) {
     });
     step(
         outcomes,
-        "host: MSRV 1.85 syntax (no let chains)",
-        crate::msrv::check_sources,
-    );
-    step(
-        outcomes,
-        "host: no import circle between modules",
-        crate::modgraph::check,
-    );
-    step(
-        outcomes,
         "host: guest files (shellcheck, systemd-analyze verify)",
         check_guest_files,
     );
@@ -109,30 +108,27 @@ fn host_steps(outcomes: &mut Vec<Outcome>) {
         ]))
     });
     step(outcomes, "host: cargo test (all features)", || {
-        run(cargo()
-            .args(["test", "--workspace", "--all-features"])
-            .env("HARDEN_TEST_STRICT", "1"))
+        for args in workspace_runs(&packages()?)? {
+            run(cargo().args(args).env("HARDEN_TEST_STRICT", "1"))?;
+        }
+        Ok(())
     });
     step(
         outcomes,
         "host: echod fault injection (every hostile client at once)",
         || {
-            // Already part of the run above; its own line in the table makes a regression in
-            // echod's robustness visible at a glance. Every wait in it is bounded.
-            run(cargo()
-                .args(["test", "--package", "echod", "--test", "echod_faults"])
-                .env("HARDEN_TEST_STRICT", "1"))
+            // A line of its own makes a regression in echod's robustness visible at a glance.
+            // Every wait in it is bounded.
+            run(own_line_run("echod").env("HARDEN_TEST_STRICT", "1"))
         },
     );
     step(
         outcomes,
         "host: conformance with the real peers (QEMU grammar and filters, runc)",
         || {
-            // Also part of the run above; here with their summary lines (how many strings,
-            // verdicts and containers agreed, and every declared difference).
-            run(cargo()
-                .args(["test", "--package", "seccomp-sets", "--all-features"])
-                .args(["--test", "qemu_conformance", "--test", "runc"])
+            // With their summary lines (how many strings, verdicts and containers agreed, and
+            // every declared difference).
+            run(own_line_run("seccomp-sets")
                 .args(["--", "--nocapture", "--test-threads=1"])
                 .env("HARDEN_TEST_STRICT", "1"))
         },
@@ -146,9 +142,9 @@ fn host_steps(outcomes: &mut Vec<Outcome>) {
         outcomes,
         "host: each library crate alone, no features",
         || {
-            for krate in LIBRARY_CRATES {
+            for krate in library_crates()? {
                 run(cargo()
-                    .args(["test", "--package", krate, "--no-default-features"])
+                    .args(["test", "--package", &krate, "--no-default-features"])
                     .env("HARDEN_TEST_STRICT", "1"))?;
             }
             Ok(())
@@ -171,11 +167,87 @@ fn host_steps(outcomes: &mut Vec<Outcome>) {
     step(outcomes, "host: cargo package (library crates)", || {
         let mut cmd = cargo();
         cmd.args(["package", "--allow-dirty"]);
-        for krate in LIBRARY_CRATES {
-            cmd.args(["--package", krate]);
+        for krate in library_crates()? {
+            cmd.args(["--package", &krate]);
         }
         run(&mut cmd)
     });
+}
+
+/// The packages of [`OWN_LINES`], as `--package` options: every run that builds their tests
+/// selects the same packages, so that cargo compiles them once, with one set of features.
+fn own_line_packages() -> Vec<String> {
+    let mut args: Vec<String> = Vec::new();
+    for (package, _) in OWN_LINES {
+        if !args.iter().any(|a| a == package) {
+            args.extend(["--package".into(), package.into()]);
+        }
+    }
+    args
+}
+
+/// `cargo test` of `package`'s targets in [`OWN_LINES`].
+fn own_line_run(package: &str) -> Command {
+    let mut cmd = cargo();
+    cmd.args(["test", "--all-features"])
+        .args(own_line_packages());
+    for (_, target) in OWN_LINES.iter().filter(|(p, _)| *p == package) {
+        cmd.args(["--test", target]);
+    }
+    cmd
+}
+
+/// The `cargo test` runs (arguments) of the workspace step: every test but those of
+/// [`OWN_LINES`], each once. cargo cannot leave out one test target of a package, so the
+/// packages of [`OWN_LINES`] are excluded from the workspace run and their other targets named
+/// one by one (their doc tests apart: cargo does not mix them with other targets). Their
+/// examples are left to the clippy step, which compiles every target; no test of theirs runs one.
+fn workspace_runs(packages: &[Package]) -> Result<Vec<Vec<String>>, String> {
+    let owners: Vec<&Package> = packages
+        .iter()
+        .filter(|p| OWN_LINES.iter().any(|(o, _)| *o == p.name))
+        .collect();
+    for (package, target) in OWN_LINES {
+        let listed = owners.iter().any(|p| {
+            p.name == package
+                && p.targets
+                    .iter()
+                    .any(|t| t.kind == "test" && t.name == target)
+        });
+        if !listed {
+            return Err(format!(
+                "cargo metadata lists no test target `{target}` in package `{package}`, which \
+                 has a line of its own in the results table (OWN_LINES in xtask/src/host.rs)"
+            ));
+        }
+    }
+    let strings = |args: &[&str]| args.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    let mut everything_else = strings(&["test", "--workspace", "--all-features"]);
+    for p in &owners {
+        everything_else.extend(strings(&["--exclude", &p.name]));
+    }
+    let mut rest = strings(&["test", "--all-features"]);
+    rest.extend(own_line_packages());
+    let has_lib = owners.iter().any(|p| p.has("lib"));
+    if has_lib {
+        rest.push("--lib".into());
+    }
+    rest.push("--bins".into());
+    for p in &owners {
+        for t in p.targets.iter().filter(|t| t.kind == "test") {
+            if !OWN_LINES.contains(&(p.name.as_str(), t.name.as_str())) {
+                rest.extend(strings(&["--test", &t.name]));
+            }
+        }
+    }
+    let mut runs = vec![everything_else, rest];
+    if has_lib {
+        let mut doc = strings(&["test", "--all-features"]);
+        doc.extend(own_line_packages());
+        doc.push("--doc".into());
+        runs.push(doc);
+    }
+    Ok(runs)
 }
 
 /// The guest's own files (`xtask/guest/`): the script passes shellcheck and the unit passes
@@ -212,5 +284,122 @@ fn quiet(cmd: &mut Command) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("`{shown}` ({}):\n{}", out.status, said.trim()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace::Target;
+
+    fn package(name: &str, targets: &[(&str, &str)]) -> Package {
+        Package {
+            name: name.into(),
+            dir: format!("/w/{name}").into(),
+            published: true,
+            rust_version: None,
+            targets: targets
+                .iter()
+                .map(|(kind, target)| Target {
+                    name: (*target).into(),
+                    kind: (*kind).into(),
+                    src: format!("/w/{name}/{target}.rs").into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_workspace_step_leaves_out_the_targets_with_a_line_of_their_own() {
+        let packages = [
+            package("a", &[("lib", "a"), ("test", "runc")]),
+            package(
+                "echod",
+                &[
+                    ("bin", "echod"),
+                    ("test", "echod_faults"),
+                    ("test", "echod_control"),
+                ],
+            ),
+            package(
+                "seccomp-sets",
+                &[
+                    ("lib", "seccomp_sets"),
+                    ("test", "qemu_conformance"),
+                    ("test", "runc"),
+                    ("test", "cli"),
+                    ("bench", "filter"),
+                ],
+            ),
+        ];
+        let runs: Vec<String> = workspace_runs(&packages)
+            .unwrap()
+            .iter()
+            .map(|r| r.join(" "))
+            .collect();
+        assert_eq!(
+            runs,
+            [
+                "test --workspace --all-features --exclude echod --exclude seccomp-sets",
+                "test --all-features --package echod --package seccomp-sets --lib --bins \
+                 --test echod_control --test cli",
+                "test --all-features --package echod --package seccomp-sets --doc",
+            ]
+        );
+        let own: Vec<String> = ["echod", "seccomp-sets"]
+            .iter()
+            .map(|p| crate::util::show(&own_line_run(p)))
+            .collect();
+        assert!(
+            own[0].ends_with(
+                " test --all-features --package echod --package seccomp-sets --test echod_faults"
+            ),
+            "{own:?}"
+        );
+        assert!(
+            own[1].ends_with(" --test qemu_conformance --test runc"),
+            "{own:?}"
+        );
+        // A renamed target is an error, not a test that silently never runs.
+        let renamed = [package("echod", &[("test", "faults")]), packages[2].clone()];
+        let err = workspace_runs(&renamed).unwrap_err();
+        assert!(
+            err.contains("no test target `echod_faults` in package `echod`"),
+            "{err}"
+        );
+    }
+
+    /// On this workspace: every test target is run by exactly one of the runs (the workspace
+    /// runs or a line of its own).
+    #[test]
+    fn every_test_target_of_the_workspace_runs_once() {
+        let packages = packages().unwrap();
+        let runs = workspace_runs(&packages).unwrap();
+        let excluded: Vec<&str> = runs[0]
+            .windows(2)
+            .filter(|w| w[0] == "--exclude")
+            .map(|w| w[1].as_str())
+            .collect();
+        let named: Vec<&str> = runs[1]
+            .windows(2)
+            .filter(|w| w[0] == "--test")
+            .map(|w| w[1].as_str())
+            .collect();
+        for p in &packages {
+            for t in p.targets.iter().filter(|t| t.kind == "test") {
+                let runs = [
+                    !excluded.contains(&p.name.as_str()),
+                    excluded.contains(&p.name.as_str()) && named.contains(&t.name.as_str()),
+                    OWN_LINES.contains(&(p.name.as_str(), t.name.as_str())),
+                ];
+                assert_eq!(
+                    runs.iter().filter(|r| **r).count(),
+                    1,
+                    "{}:{} {runs:?}",
+                    p.name,
+                    t.name
+                );
+            }
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! `cargo xtask`: the project's automation, with no dependencies beyond std.
+//! `cargo xtask`: the project's automation; its one dependency, serde_json, reads `cargo metadata`.
 //!
 //! ```text
 //! cargo xtask test [--host-only | --vm-only] [--suite NAME]...
@@ -24,12 +24,14 @@ mod bench;
 mod deps;
 mod host;
 mod mirror;
-mod modgraph;
-mod msrv;
 mod mutants;
 mod repeat;
+// The house rules, as tests that `cargo test --workspace` runs.
+#[cfg(test)]
+mod tidy;
 mod util;
 mod vm;
+mod workspace;
 
 use std::process::ExitCode;
 

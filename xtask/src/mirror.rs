@@ -1,8 +1,9 @@
-//! The Debian mirror for a suite, read from the machine's own apt configuration (one-line
-//! `.list` files and deb822 `.sources` files), or `HARDEN_VM_MIRROR`. Used by the guest image
-//! build and by the prerequisite installer (which may need the host suite's backports).
+//! The Debian mirror for a suite, as apt itself reads the machine's sources (one-line `.list`
+//! and deb822 `.sources` files alike), or `HARDEN_VM_MIRROR`. Used by the guest image build and
+//! by the prerequisite installer (which may need the host suite's backports).
 
-use std::path::PathBuf;
+use crate::util::output;
+use std::process::Command;
 
 /// A Debian mirror for one suite, and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,96 +64,80 @@ pub(crate) fn host_codename() -> Option<String> {
 /// The URI of the first enabled apt source (`deb`, component `main`) for `suite`, if the
 /// machine's apt configuration has one.
 pub(crate) fn configured(suite: &str) -> Option<String> {
-    let mut paths = vec![PathBuf::from("/etc/apt/sources.list")];
-    if let Ok(dir) = std::fs::read_dir("/etc/apt/sources.list.d") {
-        let mut more: Vec<PathBuf> = dir.flatten().map(|e| e.path()).collect();
-        more.sort();
-        paths.extend(more);
-    }
-    paths.iter().find_map(|path| {
-        let parse = match path.extension().and_then(|e| e.to_str()) {
-            Some("sources") => mirror_deb822,
-            Some("list") => mirror_one_line,
-            _ => return None,
-        };
-        parse(&std::fs::read_to_string(path).ok()?, suite)
-    })
+    first_source(&mut Command::new("apt-get"), suite)
 }
 
-/// `deb [options] URI SUITE COMPONENT...` lines.
-fn mirror_one_line(text: &str, suite: &str) -> Option<String> {
-    for l in text.lines() {
-        let l = l.split('#').next().unwrap_or("").trim();
-        let mut words: Vec<&str> = l.split_whitespace().collect();
-        if words.first() != Some(&"deb") {
-            continue;
-        }
-        words.remove(0);
-        if words.first().is_some_and(|w| w.starts_with('[')) {
-            while let Some(w) = words.first() {
-                let end = w.ends_with(']');
-                words.remove(0);
-                if end {
-                    break;
-                }
-            }
-        }
-        if words.len() >= 3 && words[1] == suite && words[2..].contains(&"main") {
-            return Some(words[0].to_string());
-        }
-    }
-    None
-}
-
-/// deb822 stanzas: `Types: deb`, `URIs:`, `Suites:`, `Components:`.
-fn mirror_deb822(text: &str, suite: &str) -> Option<String> {
-    for stanza in text.split("\n\n") {
-        let field = |name: &str| -> Vec<&str> {
-            stanza
-                .lines()
-                .find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    (k.trim().eq_ignore_ascii_case(name)).then(|| v.split_whitespace().collect())
-                })
-                .unwrap_or_default()
-        };
-        let enabled = field("Enabled").first().is_none_or(|v| *v != "no");
-        if enabled
-            && field("Types").contains(&"deb")
-            && field("Suites").contains(&suite)
-            && field("Components").contains(&"main")
-        {
-            if let Some(uri) = field("URIs").first() {
-                return Some((*uri).to_string());
-            }
-        }
-    }
-    None
+/// `apt-get indextargets` through `apt_get`: the site of the first `deb` source (its `Packages`
+/// index) of `suite` with component `main`, in apt's order of its sources. `--no-release-info`:
+/// the suite as the sources name it, whether or not `apt-get update` has run.
+fn first_source(apt_get: &mut Command, suite: &str) -> Option<String> {
+    let sites = output(apt_get.args([
+        "indextargets",
+        "--no-release-info",
+        "--format",
+        "$(SITE)",
+        "Created-By: Packages",
+        &format!("Release: {suite}"),
+        "Component: main",
+    ]))
+    .ok()?;
+    sites.lines().next().map(str::to_owned)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// apt reads both formats; disabled, source-only and other suites' entries do not count.
     #[test]
     fn mirrors_are_read_from_both_apt_formats() {
-        let one =
-            "# c\ndeb [arch=amd64 signed-by=/x] http://m.example/debian bookworm main contrib\n";
+        test_support::require!(
+            crate::util::have_command("apt-get"),
+            "apt-get not found (Debian package apt)"
+        );
+        let dir = test_support::TempDir::new("xtask-mirror");
+        std::fs::create_dir(dir.join("parts")).unwrap();
+        std::fs::write(
+            dir.join("sources.list"),
+            "# c\ndeb [arch=amd64 signed-by=/x] http://m.example/debian bookworm main contrib\n\
+             deb-src http://src.example/debian trixie main\n\
+             deb http://s.example/debian-security bookworm-security main\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("parts/x.sources"),
+            "Enabled: no\nTypes: deb\nURIs: http://off.example/\nSuites: trixie\nComponents: main\n\n\
+             Types: deb deb-src\nURIs: http://m2.example/debian\nSuites: trixie trixie-updates\n\
+             Components: contrib main\n",
+        )
+        .unwrap();
+        let source = |suite: &str| {
+            let mut apt_get = Command::new("apt-get");
+            apt_get
+                .arg("-o")
+                .arg(format!(
+                    "Dir::Etc::SourceList={}",
+                    dir.join("sources.list").display()
+                ))
+                .arg("-o")
+                .arg(format!(
+                    "Dir::Etc::SourceParts={}",
+                    dir.join("parts").display()
+                ));
+            first_source(&mut apt_get, suite)
+        };
         assert_eq!(
-            mirror_one_line(one, "bookworm").as_deref(),
+            source("bookworm").as_deref(),
             Some("http://m.example/debian")
         );
-        assert_eq!(mirror_one_line(one, "trixie"), None);
-        let sec = "deb http://s.example/debian-security bookworm-security main\n";
-        assert_eq!(mirror_one_line(sec, "bookworm"), None);
-        let deb822 = "Types: deb\nURIs: http://s.example/sec\nSuites: bookworm-security\nComponents: main\n\n\
-                      Types: deb deb-src\nURIs: http://m.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n";
         assert_eq!(
-            mirror_deb822(deb822, "bookworm").as_deref(),
-            Some("http://m.example/debian")
+            source("trixie").as_deref(),
+            Some("http://m2.example/debian")
         );
-        let disabled =
-            "Enabled: no\nTypes: deb\nURIs: http://x/\nSuites: bookworm\nComponents: main\n";
-        assert_eq!(mirror_deb822(disabled, "bookworm"), None);
+        assert_eq!(
+            source("bookworm-security").as_deref(),
+            Some("http://s.example/debian-security")
+        );
+        assert_eq!(source("sid"), None);
     }
 }

@@ -10,7 +10,8 @@
 //! branch (`--in-diff`), so a new function whose bugs no test notices fails the host checks in
 //! minutes; the full run stays this separate command (tens of minutes on 2 cores).
 
-use crate::util::{LIBRARY_CRATES, cargo, output, project_root, run, target_dir};
+use crate::util::{cargo, output, project_root, run, target_dir};
+use crate::workspace::library_crates;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -36,12 +37,12 @@ pub(crate) fn in_diff_step() -> Result<(), String> {
     let root = project_root();
     let mut rows = Vec::new();
     let mut bin = None;
-    for krate in LIBRARY_CRATES {
-        let diff = crate_diff(&root, &base, krate)?;
+    for krate in library_crates()? {
+        let diff = crate_diff(&root, &base, &krate)?;
         if diff.trim().is_empty() {
             continue;
         }
-        let dir = target_dir().join("mutants").join(krate);
+        let dir = target_dir().join("mutants").join(&krate);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let patch = dir.join("in-diff.patch");
         std::fs::write(&patch, diff).map_err(|e| format!("{}: {e}", patch.display()))?;
@@ -49,7 +50,7 @@ pub(crate) fn in_diff_step() -> Result<(), String> {
             Some(b) => b,
             None => bin.insert(ensure_installed()?),
         };
-        rows.push(run_crate(bin, krate, Some(&patch))?);
+        rows.push(run_crate(bin, &krate, Some(&patch))?);
     }
     if rows.is_empty() {
         eprintln!("mutants: no library crate's sources differ from {base}: nothing to mutate");
@@ -59,14 +60,15 @@ pub(crate) fn in_diff_step() -> Result<(), String> {
 }
 
 fn crates_from(args: &[String]) -> Result<Vec<String>, String> {
+    let libraries = library_crates()?;
     if args.is_empty() {
-        return Ok(LIBRARY_CRATES.iter().map(|c| c.to_string()).collect());
+        return Ok(libraries);
     }
     for a in args {
-        if !LIBRARY_CRATES.contains(&a.as_str()) {
+        if !libraries.contains(a) {
             return Err(format!(
                 "`{a}` is not a library crate; mutants runs on {}",
-                LIBRARY_CRATES.join(", ")
+                libraries.join(", ")
             ));
         }
     }

@@ -119,14 +119,6 @@ pub(crate) fn seconds(start: Instant) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
-/// The library crates (published; each must stand alone).
-pub(crate) const LIBRARY_CRATES: &[&str] = &[
-    "stream-pfd",
-    "remote-policy",
-    "sandbox-opts",
-    "seccomp-sets",
-];
-
 /// One line of the final results table.
 #[derive(Debug, Clone)]
 pub(crate) struct Outcome {
@@ -201,25 +193,11 @@ pub(crate) fn print_summary(outcomes: &[Outcome]) -> bool {
     failed.is_empty()
 }
 
-/// `YYYYmmdd-HHMMSS` (UTC) from Unix seconds (civil-from-days, no dependencies).
-pub(crate) fn utc_stamp(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+/// `YYYYmmdd-HHMMSS` (UTC) from Unix seconds, by `date`.
+pub(crate) fn utc_stamp(secs: u64) -> Result<String, String> {
+    let stamp =
+        output(Command::new("date").args(["--utc", &format!("--date=@{secs}"), "+%Y%m%d-%H%M%S"]))?;
+    Ok(stamp.trim().to_owned())
 }
 
 #[cfg(test)]
@@ -228,8 +206,11 @@ mod tests {
 
     #[test]
     fn utc_stamps_are_right() {
-        assert_eq!(utc_stamp(0), "19700101-000000");
-        assert_eq!(utc_stamp(951_782_400), "20000229-000000");
-        assert_eq!(utc_stamp(1_732_190_400 + 3_723), "20241121-130203");
+        assert_eq!(utc_stamp(0).as_deref(), Ok("19700101-000000"));
+        assert_eq!(utc_stamp(951_782_400).as_deref(), Ok("20000229-000000"));
+        assert_eq!(
+            utc_stamp(1_732_190_400 + 3_723).as_deref(),
+            Ok("20241121-130203")
+        );
     }
 }

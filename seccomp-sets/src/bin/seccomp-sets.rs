@@ -1,5 +1,6 @@
 //! `seccomp-sets`: list, explain, export and apply QEMU's `-sandbox` syscall
 //! sets.
+#![forbid(unsafe_code)]
 
 use std::io::{IsTerminal, Write};
 use std::os::unix::process::CommandExt;

@@ -28,6 +28,8 @@
 // The module list above is read in the source or with `--document-private-items`: the modules
 // are private so that the compiler reports dead code.
 #![allow(rustdoc::private_intra_doc_links)]
+// Unsafe code only in `probes` (the raw calls its probes make).
+#![deny(unsafe_code)]
 
 mod cli;
 mod config;

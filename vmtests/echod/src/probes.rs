@@ -9,6 +9,7 @@
 //! control connection (a tokio worker thread): with TSYNC every thread carries the same filter,
 //! so the answer is the same on any thread. A filter whose action is "kill" ends echod with
 //! `SIGSYS`, which is the point of that probe.
+#![allow(unsafe_code)]
 
 use nix::errno::Errno;
 

@@ -15,7 +15,8 @@
 //! VERDICT <pass|fail> <passed> <failed>           last line: the whole run
 //! ```
 //!
-//! `xtask` (which has no dependencies) parses the same format in `xtask/src/vm/results.rs`.
+//! `xtask` (which does not depend on this crate) parses the same format in
+//! `xtask/src/vm/results.rs`.
 
 /// The virtio-serial port name for results.
 pub const RESULTS_PORT: &str = "harden.results";

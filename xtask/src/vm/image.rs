@@ -6,7 +6,7 @@
 use super::paths::cache_root;
 use crate::util::{find_command, is_root, output, run, seconds, show};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// A Debian release the VM suite runs on.
@@ -407,40 +407,45 @@ const DISK_SIGNATURE: u32 = 0x6861_7264;
 /// The kernel's `root=` for the root image: its one partition, by disk signature.
 pub(crate) const ROOT_PARTUUID: &str = "68617264-01";
 
-/// Writes an MBR with one Linux partition that spans the file system written at
-/// [`PARTITION_START_SECTOR`] (the kernel reads MBRs without any initramfs).
+/// Writes an MBR (the kernel reads it without any initramfs) with one Linux partition from
+/// [`PARTITION_START_SECTOR`] to the end, where mkfs.ext4 wrote the file system, and the disk
+/// signature that [`ROOT_PARTUUID`] names: sfdisk's work, from a script.
 fn write_partition_table(img: &Path) -> Result<(), String> {
-    use std::io::{Seek, SeekFrom, Write};
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(img)
-        .map_err(|e| format!("opening {}: {e}", img.display()))?;
-    let len = f
-        .seek(SeekFrom::End(0))
-        .map_err(|e| format!("sizing {}: {e}", img.display()))?;
-    let sectors = u32::try_from(len / 512 - PARTITION_START_SECTOR)
-        .map_err(|_| format!("{} is too large for an MBR partition", img.display()))?;
-    let mbr = mbr(DISK_SIGNATURE, PARTITION_START_SECTOR as u32, sectors);
-    f.seek(SeekFrom::Start(0))
-        .and_then(|_| f.write_all(&mbr))
-        .map_err(|e| format!("writing the partition table of {}: {e}", img.display()))
-}
-
-/// A 512-byte MBR: disk signature, one partition of type 0x83 (LBA only; the CHS fields say
-/// "use LBA"), and the boot signature.
-fn mbr(signature: u32, start: u32, sectors: u32) -> [u8; 512] {
-    let mut m = [0u8; 512];
-    m[440..444].copy_from_slice(&signature.to_le_bytes());
-    let entry = &mut m[446..462];
-    entry[0] = 0x00; // not bootable: the kernel is given to QEMU directly
-    entry[1..4].copy_from_slice(&[0xfe, 0xff, 0xff]);
-    entry[4] = 0x83; // Linux
-    entry[5..8].copy_from_slice(&[0xfe, 0xff, 0xff]);
-    entry[8..12].copy_from_slice(&start.to_le_bytes());
-    entry[12..16].copy_from_slice(&sectors.to_le_bytes());
-    m[510] = 0x55;
-    m[511] = 0xaa;
-    m
+    use std::io::Write;
+    let script = format!(
+        "label: dos\nlabel-id: 0x{DISK_SIGNATURE:08x}\nstart={PARTITION_START_SECTOR}, type=83\n"
+    );
+    let mut cmd = Command::new(find_command("sfdisk").unwrap_or_else(|| "sfdisk".into()));
+    // A file, not a device: no kernel to tell. The file system is already in place: never wipe
+    // it (sfdisk still notes "Partition #1 contains a ext4 signature", which is kept quiet).
+    cmd.args(["--quiet", "--no-reread", "--no-tell-kernel"])
+        .args(["--wipe", "never", "--wipe-partitions", "never"])
+        .arg(img)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let shown = show(&cmd);
+    eprintln!("$ {shown}");
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("could not start `{shown}`: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(script.as_bytes())
+            .map_err(|e| format!("writing the script to `{shown}`: {e}"))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("waiting for `{shown}`: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{shown}` failed ({}) on the script:\n{script}{}",
+            out.status,
+            crate::util::both_outputs(&out).trim()
+        ))
+    }
 }
 
 /// A built image.
@@ -522,7 +527,7 @@ fn build(image: &Image, recipe: &Recipe) -> Result<(), String> {
             arch.trim()
         ));
     }
-    for tool in ["debootstrap", "mkfs.ext4", "chroot"] {
+    for tool in ["debootstrap", "mkfs.ext4", "sfdisk", "chroot"] {
         find_command(tool).ok_or_else(|| {
             format!("`{tool}` is not installed; run `cargo xtask deps` (as root) to install it")
         })?;
@@ -747,7 +752,7 @@ fn build_into(
         .unwrap_or(0);
     std::fs::write(
         tmp.join("built"),
-        format!("{}\n", crate::util::utc_stamp(now)),
+        format!("{}\n", crate::util::utc_stamp(now)?),
     )
     .map_err(|e| format!("writing built: {e}"))?;
     Ok(())
@@ -800,42 +805,47 @@ mod tests {
         }
     }
 
+    /// The partition table as sfdisk reads it back: the signature that ROOT_PARTUUID names,
+    /// one Linux partition from sector 2048 to the end, and nothing written past the MBR.
     #[test]
-    fn the_mbr_is_what_the_kernel_and_sfdisk_read() {
-        let m = mbr(DISK_SIGNATURE, 2048, 4_194_304);
-        assert_eq!(&m[510..], &[0x55, 0xaa]);
+    fn the_partition_table_is_what_the_kernel_reads() {
+        test_support::require!(
+            find_command("sfdisk").is_some(),
+            "sfdisk not found (Debian package fdisk)"
+        );
+        let dir = test_support::TempDir::new("xtask-mbr");
+        let img = dir.join("root.img");
+        let mut disk = vec![0u8; 4 << 20];
+        disk[1 << 20..].fill(0xe5); // stands for the file system
+        std::fs::write(&img, &disk).unwrap();
+        write_partition_table(&img).unwrap();
+        let written = std::fs::read(&img).unwrap();
+        assert_eq!(written[512..], disk[512..], "sfdisk wrote past the MBR");
+        assert_eq!(&written[510..512], &[0x55, 0xaa]);
         assert_eq!(
             format!(
                 "{:08x}-01",
-                u32::from_le_bytes(m[440..444].try_into().unwrap())
+                u32::from_le_bytes(written[440..444].try_into().unwrap())
             ),
             ROOT_PARTUUID
         );
-        assert_eq!(m[446 + 4], 0x83);
-        assert_eq!(u32::from_le_bytes(m[454..458].try_into().unwrap()), 2048);
-        assert_eq!(
-            u32::from_le_bytes(m[458..462].try_into().unwrap()),
-            4_194_304
-        );
-        // When sfdisk is there, it reads the same table back.
-        if let Some(sfdisk) = crate::util::find_command("sfdisk") {
-            let path = std::env::temp_dir().join(format!("xtask-mbr-{}", std::process::id()));
-            let mut disk = vec![0u8; 4 << 20];
-            disk[..512].copy_from_slice(&mbr(DISK_SIGNATURE, 2048, (4 << 20) / 512 - 2048));
-            std::fs::write(&path, &disk).unwrap();
-            let out = Command::new(sfdisk)
+        let dump = output(
+            Command::new(find_command("sfdisk").unwrap())
                 .arg("--dump")
-                .arg(&path)
-                .output()
-                .unwrap();
-            let text = String::from_utf8_lossy(&out.stdout);
-            let _ = std::fs::remove_file(&path);
-            assert!(text.contains("label-id: 0x68617264"), "{text}");
-            assert!(
-                text.contains("start=        2048, size=        6144, type=83"),
-                "{text}"
-            );
-        }
+                .arg(&img),
+        )
+        .unwrap();
+        assert!(
+            dump.contains("label: dos\nlabel-id: 0x68617264\n"),
+            "{dump}"
+        );
+        assert!(
+            dump.contains("root.img1 : start=        2048, size=        6144, type=83\n"),
+            "{dump}"
+        );
+        // Not a disk image at all: the error names the command.
+        let err = write_partition_table(&dir.join("missing")).unwrap_err();
+        assert!(err.contains("sfdisk --quiet"), "{err}");
     }
 
     #[test]

@@ -274,11 +274,12 @@ fn run_dir(mode: &str) -> Result<PathBuf, String> {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let mut dir = base.join(format!("{}-{mode}", crate::util::utc_stamp(now)));
+    let stamp = crate::util::utc_stamp(now)?;
+    let mut dir = base.join(format!("{stamp}-{mode}"));
     let mut n = 1;
     while dir.exists() {
         n += 1;
-        dir = base.join(format!("{}-{mode}-{n}", crate::util::utc_stamp(now)));
+        dir = base.join(format!("{stamp}-{mode}-{n}"));
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     // `latest` is replaced atomically (guests booting at once each point it at their run).

@@ -1,33 +1,32 @@
-//! The import circle check: in every crate of the workspace, no top-level module uses a module
+//! The import circle rule: in every crate of the workspace, no top-level module uses a module
 //! that (directly or through others) uses it back. Imports through the crate root's re-exports
 //! count (`use crate::Filter` depends on the module `Filter` comes from).
 //!
 //! A plain text scan, good enough for this workspace's style: `crate::NAME` and `super::NAME`
-//! paths outside comments and outside a trailing `#[cfg(test)] mod tests { ... }`.
+//! paths outside comments and literals and outside a trailing `#[cfg(test)] mod tests { ... }`.
 
+use super::{code_only, read, rust_files, shown};
+use crate::workspace::Package;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// The source directories checked, relative to the workspace root.
-const CRATE_SOURCES: &[&str] = &[
-    "stream-pfd/src",
-    "remote-policy/src",
-    "sandbox-opts/src",
-    "seccomp-sets/src",
-    "test-support/src",
-    "vmtests/src",
-    "vmtests/echod/src",
-    "xtask/src",
-];
-
-/// `cargo xtask test`'s step: fails naming every circle found.
-pub(crate) fn check() -> Result<(), String> {
-    let root = crate::util::project_root();
+/// Fails naming every circle found in `packages`' library and binary crates (the directory of
+/// each `lib.rs` or `main.rs`).
+pub(super) fn check(root: &Path, packages: &[Package]) -> Result<(), String> {
     let mut found = Vec::new();
-    for dir in CRATE_SOURCES {
-        let graph = graph_of(&root.join(dir))?;
-        for cycle in cycles(&graph) {
-            found.push(format!("{dir}: {}", cycle.join(" <-> ")));
+    let mut dirs: Vec<PathBuf> = packages
+        .iter()
+        .flat_map(|p| &p.targets)
+        .filter(|t| t.kind == "lib" || t.kind == "bin")
+        .filter_map(|t| t.src.parent().map(Path::to_path_buf))
+        // `src/bin/NAME.rs`: a binary of the crate whose `src` is counted already.
+        .filter(|d| !d.ends_with("bin"))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    for src in dirs {
+        for cycle in cycles(&graph_of(&src)?) {
+            found.push(format!("{}: {}", shown(root, &src), cycle.join(" <-> ")));
         }
     }
     if found.is_empty() {
@@ -80,34 +79,13 @@ fn graph_of(src: &Path) -> Result<Graph, String> {
     Ok(graph)
 }
 
-fn read(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))
-}
-
-fn rust_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let mut out = Vec::new();
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(rust_files(&path)?);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-    Ok(out)
-}
-
-/// The code of a file: without comment lines and without a trailing test module.
+/// The code of a file: without comments and literals, and without a trailing test module.
 fn code_of(text: &str) -> String {
-    let text = match text.find("#[cfg(test)]\nmod tests {") {
-        Some(at) => &text[..at],
-        None => text,
-    };
-    text.lines()
-        .filter(|l| !l.trim_start().starts_with("//"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    let code = code_only(text);
+    match code.find("#[cfg(test)]\nmod tests {") {
+        Some(at) => code[..at].to_owned(),
+        None => code,
+    }
 }
 
 /// The first path segments after each `prefix` (`crate::{a, b::c}` gives `a` and `b`).
@@ -221,53 +199,75 @@ fn cycles(graph: &Graph) -> Vec<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tidy::fabricated;
+    use test_support::TempDir;
 
-    fn tree(files: &[(&str, &str)]) -> PathBuf {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "xtask-modgraph-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        for (name, text) in files {
-            let path = dir.join(name);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
-        dir
+    fn tree(dir: &TempDir, files: &[(&str, &str)]) -> PathBuf {
+        fabricated(dir.path(), "t", files, &[]);
+        dir.path().to_path_buf()
     }
 
     #[test]
     fn a_circle_through_a_reexport_is_found_and_a_chain_is_not() {
-        let dir = tree(&[
-            (
-                "lib.rs",
-                "mod a;\nmod b;\nmod c;\npub use b::{Bee, Other as O};\n",
-            ),
-            ("a.rs", "use crate::Bee;\n"),
-            ("b.rs", "use crate::{c::See, x};\n"),
-            (
-                "c.rs",
-                "// use crate::a::Ay; (a comment does not count)\nfn f() { crate::a::g() }\n",
-            ),
-        ]);
+        let dir = TempDir::new("xtask-modgraph");
+        let dir = tree(
+            &dir,
+            &[
+                (
+                    "lib.rs",
+                    "mod a;\nmod b;\nmod c;\npub use b::{Bee, Other as O};\n",
+                ),
+                ("a.rs", "use crate::Bee;\n"),
+                ("b.rs", "use crate::{c::See, x};\n"),
+                (
+                    "c.rs",
+                    "// use crate::a::Ay; (a comment does not count)\nfn f() { crate::a::g() }\n",
+                ),
+            ],
+        );
         assert_eq!(
             cycles(&graph_of(&dir).unwrap()),
             vec![vec!["a".to_string(), "b".to_string(), "c".to_string()]]
         );
-        let chain = tree(&[
-            ("lib.rs", "mod a;\nmod b;\n"),
-            (
-                "a.rs",
-                "use crate::b::B;\n#[cfg(test)]\nmod tests {\n    use crate::a;\n}\n",
-            ),
-            ("b/mod.rs", "mod inner;\n"),
-            ("b/inner.rs", "use super::Thing;\n"),
-        ]);
+        let chain = TempDir::new("xtask-modgraph");
+        let chain = tree(
+            &chain,
+            &[
+                ("lib.rs", "mod a;\nmod b;\n"),
+                (
+                    "a.rs",
+                    "use crate::b::B;\nconst S: &str = \"crate::a\";\n#[cfg(test)]\nmod tests {\n    use crate::a;\n}\n",
+                ),
+                ("b/mod.rs", "mod inner;\n"),
+                ("b/inner.rs", "use super::Thing;\n"),
+            ],
+        );
         assert!(cycles(&graph_of(&chain).unwrap()).is_empty());
-        let _ = std::fs::remove_dir_all(dir);
-        let _ = std::fs::remove_dir_all(chain);
+    }
+
+    /// The rule as the tidy test runs it, on a fabricated member whose two modules import each
+    /// other: it fails, naming the crate's directory and the modules.
+    #[test]
+    fn the_rule_fails_on_a_fabricated_circle() {
+        let root = TempDir::new("xtask-modgraph");
+        let member = fabricated(
+            &root.join("circle"),
+            "circle",
+            &[
+                ("src/lib.rs", "mod net;\nmod wire;\n"),
+                ("src/net.rs", "use crate::wire::Frame;\n"),
+                ("src/wire.rs", "use crate::net::Socket;\n"),
+                ("src/bin/tool.rs", "use circle::net;\n"),
+            ],
+            &[("lib", "src/lib.rs"), ("bin", "src/bin/tool.rs")],
+        );
+        let err = check(root.path(), std::slice::from_ref(&member)).unwrap_err();
+        assert_eq!(
+            err,
+            "modules that import each other (directly or through others): circle/src: net <-> wire"
+        );
+        std::fs::write(root.join("circle/src/wire.rs"), "pub struct Frame;\n").unwrap();
+        assert_eq!(check(root.path(), &[member]), Ok(()));
     }
 
     #[test]
