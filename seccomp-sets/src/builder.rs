@@ -1,8 +1,11 @@
 //! [`Builder`]: configuring a [`Filter`] beyond [`Filter::new`].
 
-use sandbox_opts::SetSelection;
+use sandbox_opts::{ElevatePrivileges, Sandbox, Set, SetSelection};
 
+use crate::filter::{EXEC_CALLS, Planned};
+use crate::memfd::export_via_memfd;
 use crate::mode::{KillAction, Mode};
+use crate::table::{Rule, TABLE};
 use crate::{Arch, Error, Filter};
 
 /// Configures a [`Filter`] beyond [`Filter::new`].
@@ -112,5 +115,76 @@ impl Builder {
     /// Resolves the rows for the ABI and checks that libseccomp accepts them.
     pub fn build(self) -> Result<Filter, Error> {
         Filter::from_builder(self)
+    }
+}
+
+impl Filter {
+    /// A [`Builder`] for `sandbox`.
+    pub fn builder(sandbox: &Sandbox) -> Builder {
+        Builder {
+            label: sandbox.to_string(),
+            sets: sandbox.denied_sets(),
+            no_new_privs: sandbox.no_new_privileges(),
+            no_new_privs_required: sandbox.enabled
+                && sandbox.elevate_privileges == ElevatePrivileges::Children,
+            exec_tolerant: false,
+            arch: Arch::native(),
+            mode: Mode::Enforce,
+            kill: None,
+        }
+    }
+
+    /// A [`Builder`] for an explicit selection of sets.
+    pub fn builder_for_sets(sets: SetSelection) -> Builder {
+        Builder {
+            label: std::format!("sets {sets}"),
+            sets,
+            no_new_privs: true,
+            no_new_privs_required: false,
+            exec_tolerant: false,
+            arch: Arch::native(),
+            mode: Mode::Enforce,
+            kill: None,
+        }
+    }
+
+    /// [`Builder::build`]: resolves the rows and compiles the program once.
+    fn from_builder(b: Builder) -> Result<Filter, Error> {
+        if b.no_new_privs_required && !b.no_new_privs {
+            return Err(Error::NoNewPrivsRequired { sandbox: b.label });
+        }
+        let arch = b.arch;
+        let kill = b.kill.unwrap_or_else(KillAction::detect);
+        let mut filter = Filter {
+            label: b.label,
+            sets: b.sets,
+            no_new_privs: b.no_new_privs,
+            exec_tolerant: b.exec_tolerant && b.sets.contains(Set::Spawn),
+            mode: b.mode,
+            kill,
+            arch,
+            planned: Vec::new(),
+            missing: Vec::new(),
+            bpf: Vec::new(),
+        };
+        let dropped = |r: &Rule| filter.exec_tolerant && EXEC_CALLS.contains(&r.syscall);
+        for rule in TABLE
+            .iter()
+            .filter(|r| b.sets.contains(r.set) && !dropped(r))
+        {
+            match crate::resolve::number(rule.syscall, arch) {
+                Some(nr) => filter.planned.push(Planned {
+                    rule,
+                    nr,
+                    effect: filter.effect(rule.action),
+                }),
+                None => filter.missing.push(rule),
+            }
+        }
+        filter.missing.dedup_by_key(|r| r.syscall);
+        // One libseccomp context, compiled once: the program load() loads and export_bpf()
+        // returns (building it also checks that libseccomp accepts every row).
+        filter.bpf = export_via_memfd(&filter.context()?, "bpf", |ctx, fd| ctx.export_bpf(fd))?;
+        Ok(filter)
     }
 }

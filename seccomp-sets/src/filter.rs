@@ -2,13 +2,12 @@
 //! in `mode.rs`).
 
 use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
-use sandbox_opts::{ElevatePrivileges, Sandbox, Set, SetSelection};
+use sandbox_opts::{Sandbox, SetSelection};
 
 use crate::error::scmp;
-use crate::memfd::export_via_memfd;
 use crate::mode::{Effect, KillAction, Mode};
-use crate::table::{Action, CmpOp, Rule, TABLE};
-use crate::{Arch, Builder, Error, report, sys};
+use crate::table::{Action, CmpOp, Rule};
+use crate::{Arch, Error, report, sys};
 
 /// A table row that made it into the filter, with its syscall number on the
 /// native ABI.
@@ -24,7 +23,7 @@ pub struct Planned {
 
 /// A seccomp filter for a [`Sandbox`], ready to export or load.
 ///
-/// The filter allows every call by default and applies the [`TABLE`] rows of
+/// The filter allows every call by default and applies the [`TABLE`](crate::table::TABLE) rows of
 /// the denied sets. Calls from a foreign ABI (i386 `int 0x80` or x32 on
 /// x86-64, arm32 on aarch64) hit the *bad-arch* action, which kills the
 /// process (trap in report mode, log in audit mode): a denylist cannot be
@@ -46,17 +45,17 @@ pub struct Planned {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Filter {
-    label: String,
-    sets: SetSelection,
-    no_new_privs: bool,
-    exec_tolerant: bool,
-    mode: Mode,
-    kill: KillAction,
-    arch: Arch,
-    planned: Vec<Planned>,
-    missing: Vec<&'static Rule>,
+    pub(crate) label: String,
+    pub(crate) sets: SetSelection,
+    pub(crate) no_new_privs: bool,
+    pub(crate) exec_tolerant: bool,
+    pub(crate) mode: Mode,
+    pub(crate) kill: KillAction,
+    pub(crate) arch: Arch,
+    pub(crate) planned: Vec<Planned>,
+    pub(crate) missing: Vec<&'static Rule>,
     /// The compiled program (see [`Filter::export_bpf`]).
-    bpf: Vec<u8>,
+    pub(crate) bpf: Vec<u8>,
 }
 
 impl Filter {
@@ -66,75 +65,6 @@ impl Filter {
     /// carry the bad-arch action.
     pub fn new(sandbox: &Sandbox, mode: Mode) -> Result<Filter, Error> {
         Filter::builder(sandbox).mode(mode).build()
-    }
-
-    /// A [`Builder`] for `sandbox`.
-    pub fn builder(sandbox: &Sandbox) -> Builder {
-        Builder {
-            label: sandbox.to_string(),
-            sets: sandbox.denied_sets(),
-            no_new_privs: sandbox.no_new_privileges(),
-            no_new_privs_required: sandbox.enabled
-                && sandbox.elevate_privileges == ElevatePrivileges::Children,
-            exec_tolerant: false,
-            arch: Arch::native(),
-            mode: Mode::Enforce,
-            kill: None,
-        }
-    }
-
-    /// A [`Builder`] for an explicit selection of sets.
-    pub fn builder_for_sets(sets: SetSelection) -> Builder {
-        Builder {
-            label: std::format!("sets {sets}"),
-            sets,
-            no_new_privs: true,
-            no_new_privs_required: false,
-            exec_tolerant: false,
-            arch: Arch::native(),
-            mode: Mode::Enforce,
-            kill: None,
-        }
-    }
-
-    /// [`Builder::build`]: resolves the rows and compiles the program once.
-    pub(crate) fn from_builder(b: Builder) -> Result<Filter, Error> {
-        if b.no_new_privs_required && !b.no_new_privs {
-            return Err(Error::NoNewPrivsRequired { sandbox: b.label });
-        }
-        let arch = b.arch;
-        let kill = b.kill.unwrap_or_else(KillAction::detect);
-        let mut filter = Filter {
-            label: b.label,
-            sets: b.sets,
-            no_new_privs: b.no_new_privs,
-            exec_tolerant: b.exec_tolerant && b.sets.contains(Set::Spawn),
-            mode: b.mode,
-            kill,
-            arch,
-            planned: Vec::new(),
-            missing: Vec::new(),
-            bpf: Vec::new(),
-        };
-        let dropped = |r: &Rule| filter.exec_tolerant && EXEC_CALLS.contains(&r.syscall);
-        for rule in TABLE
-            .iter()
-            .filter(|r| b.sets.contains(r.set) && !dropped(r))
-        {
-            match crate::resolve::number(rule.syscall, arch) {
-                Some(nr) => filter.planned.push(Planned {
-                    rule,
-                    nr,
-                    effect: filter.effect(rule.action),
-                }),
-                None => filter.missing.push(rule),
-            }
-        }
-        filter.missing.dedup_by_key(|r| r.syscall);
-        // One libseccomp context, compiled once: the program load() loads and export_bpf()
-        // returns (building it also checks that libseccomp accepts every row).
-        filter.bpf = export_via_memfd(&filter.context()?, "bpf", |ctx, fd| ctx.export_bpf(fd))?;
-        Ok(filter)
     }
 
     /// What the filter was made from: the sandbox's canonical string or
@@ -164,13 +94,13 @@ impl Filter {
     }
 
     /// Whether loading sets no_new_privs regardless of capabilities (see
-    /// [`Builder::no_new_privs`]).
+    /// [`Builder::no_new_privs`](crate::Builder::no_new_privs)).
     pub fn requires_no_new_privs(&self) -> bool {
         self.no_new_privs
     }
 
     /// Whether `execve` and `execveat` were left out of the spawn set (see
-    /// [`Builder::exec_tolerant`]).
+    /// [`Builder::exec_tolerant`](crate::Builder::exec_tolerant)).
     pub fn is_exec_tolerant(&self) -> bool {
         self.exec_tolerant
     }
@@ -287,7 +217,7 @@ impl Filter {
     ///
     /// Steps, each with its own [`Error`]: check the kernel has the actions
     /// the mode needs; in report mode install the SIGSYS handler; set
-    /// no_new_privs (always, unless [`Builder::no_new_privs`] opted out and the
+    /// no_new_privs (always, unless [`Builder::no_new_privs`](crate::Builder::no_new_privs) opted out and the
     /// caller holds CAP_SYS_ADMIN: the kernel requires one of the two); then
     /// `seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC)`
     /// with exactly the program [`Filter::export_bpf`] returns, which also
@@ -389,7 +319,7 @@ pub fn apply(sandbox: &Sandbox, mode: Mode) -> Result<Applied, Error> {
     Filter::new(sandbox, mode)?.load().map(Applied::Loaded)
 }
 
-/// The calls [`Builder::exec_tolerant`] leaves out.
+/// The calls [`Builder::exec_tolerant`](crate::Builder::exec_tolerant) leaves out.
 pub(crate) const EXEC_CALLS: [&str; 2] = ["execve", "execveat"];
 
 /// The seccomp return action that `mode` needs and this kernel lacks, if any (only audit

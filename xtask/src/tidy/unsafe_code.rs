@@ -123,8 +123,14 @@ pub(super) fn check(
 
 /// The files of the crate whose root is `src`: the root and the modules below it. A `lib.rs`
 /// or `main.rs` owns its directory except `bin/` (each binary there is a crate of its own);
-/// any other root (`src/bin/NAME.rs`, `examples/NAME.rs`) owns the directory of its name.
+/// a `main.rs` beside a `lib.rs` is a thin binary over the library and owns only itself; any
+/// other root (`src/bin/NAME.rs`, `examples/NAME.rs`) owns the directory of its name.
 fn crate_files(src: &Path) -> Result<Vec<PathBuf>, String> {
+    let thin_main =
+        src.file_name().is_some_and(|n| n == "main.rs") && src.with_file_name("lib.rs").is_file();
+    if thin_main {
+        return Ok(vec![src.to_path_buf()]);
+    }
     let own_dir = src
         .file_name()
         .is_some_and(|n| n == "lib.rs" || n == "main.rs");
