@@ -4,5 +4,6 @@
 // Unsafe code only in `scenarios::sysexport::calls` (the raw calls its probe makes).
 #![deny(unsafe_code)]
 
+pub mod forge;
 pub mod passfd;
 pub mod scenarios;

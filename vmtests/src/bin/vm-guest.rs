@@ -28,6 +28,16 @@ fn main() -> ExitCode {
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     match argv.as_slice() {
         ["seccomp-probe"] => vmtests::scenarios::sysexport::probe_main(),
+        ["forge-fdstore"] => match vmtests::forge::forge() {
+            Ok(sent) => {
+                println!("{sent}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("vm-guest forge-fdstore: {e}");
+                ExitCode::FAILURE
+            }
+        },
         ["pass-fd", kind, path, "--", program, rest @ ..] => {
             let rest: Vec<String> = rest.iter().map(|a| (*a).to_string()).collect();
             eprintln!(
@@ -68,7 +78,8 @@ fn main() -> ExitCode {
         _ => {
             eprintln!(
                 "usage: vm-guest run PAYLOAD_DIR | vm-guest echo unix:PATH|tcp:HOST:PORT TEXT | \
-                 vm-guest list | vm-guest pass-fd unlistened|file PATH -- PROGRAM [ARG...]"
+                 vm-guest list | vm-guest pass-fd unlistened|file PATH -- PROGRAM [ARG...] | \
+                 vm-guest forge-fdstore"
             );
             ExitCode::from(2)
         }

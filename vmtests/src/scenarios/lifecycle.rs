@@ -113,6 +113,29 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         check: fdstore_restart,
     },
     Scenario {
+        name: "fdstore-forged",
+        about: "systemd's real fd store holds entries no echod wrote (a 64 GiB memfd, a pipe, an \
+                empty memfd as pending bytes, put there by a process of the unit): echod starts, \
+                closes each forged session with a warning, and resumes the real ones",
+        units: &[
+            (
+                "ha-forge.socket",
+                "[Unit]\nDescription=echod socket (forged fd store)\n\n[Socket]\nListenStream=/run/echod/ha-forge.sock\n",
+            ),
+            // ExecReload runs the forger inside the unit, where NotifyAccess=all lets it store.
+            (
+                "ha-forge.service",
+                "[Unit]\nDescription=echod with a forged fd store\n\n[Service]\n\
+                 Type=notify\nNotifyAccess=all\nFileDescriptorStoreMax=64\n\
+                 ExecStart=/usr/local/bin/echod --remote=pfd:3 --keep-sessions --inactivity-probe=0\n\
+                 ExecReload=/usr/local/bin/vm-guest forge-fdstore\n",
+            ),
+        ],
+        timeout: Duration::from_secs(60),
+        needs: &[],
+        check: fdstore_forged,
+    },
+    Scenario {
         name: "listen-pidfdid",
         about: "LISTEN_PIDFDID from the real systemd: taken when it names this process's pidfd; \
                 a wrapper that changes it is refused with its own error (names both ids)",
@@ -346,6 +369,56 @@ fn fdstore_restart(cx: &mut Ctx) -> Result<(), String> {
     eprintln!(
         "fdstore-restart: {CLIENTS} sessions kept across two restarts, one with half a request \
          in flight"
+    );
+    Ok(())
+}
+
+fn fdstore_forged(cx: &mut Ctx) -> Result<(), String> {
+    const ADDR: &str = "unix:/run/echod/ha-forge.sock";
+    cx.systemctl(&["start", "ha-forge.socket", "ha-forge.service"])?;
+    let first = cx.main_pid("ha-forge.service")?;
+    let mut clients = Vec::new();
+    for c in 0..2 {
+        let mut client = Client::connect(ADDR, cx.timeout(10 * S))?;
+        round_trip(&mut client, c, &format!("real session {c}"), "before")?;
+        clients.push(client);
+    }
+    // The forger stores its sessions beside the real ones, which echod hands over at stop.
+    cx.systemctl(&["reload", "ha-forge.service"])?;
+    cx.systemctl(&["restart", "ha-forge.service"])?;
+    cx.wait_prop("ha-forge.service", "ActiveState", "active", 20 * S)?;
+    let second = cx.main_pid("ha-forge.service")?;
+    ensure(second != first, || "restart kept the same MainPID".into())?;
+    let pid = crate::forge::FORGED_PID;
+    let refusals = [
+        format!("echod-b{pid}-0: 68719476736 bytes, more than --max-message-size"),
+        format!("echod-b{pid}-1: not a memfd but a pipe or FIFO"),
+        format!("echod-b{pid}-2: an empty memfd"),
+    ];
+    let mut journal = String::new();
+    cx.wait_until("each forged session refused", 10 * S, || {
+        journal = cx.journal("ha-forge.service")?;
+        Ok(refusals.iter().all(|r| journal.contains(r.as_str()))
+            && journal.matches("resuming session").count() >= 2)
+    })
+    .map_err(|e| format!("{e}:\n{}", tail(&journal, 40)))?;
+    ensure(
+        !journal.contains(&format!("resuming session echod-p{pid}")),
+        || format!("a forged session was resumed:\n{}", tail(&journal, 40)),
+    )?;
+    for (c, client) in clients.iter_mut().enumerate() {
+        round_trip(
+            client,
+            10 + c as u64,
+            &format!("real session {c} after"),
+            "after",
+        )
+        .map_err(|e| format!("real session {c} after the restart: {e}"))?;
+    }
+    cx.expect_prop("ha-forge.service", "NRestarts", "0")?;
+    eprintln!(
+        "fdstore-forged: 3 forged sessions refused (64 GiB memfd, pipe, empty memfd), 2 real \
+         ones resumed"
     );
     Ok(())
 }
