@@ -345,3 +345,101 @@ impl Failure {
         .with_io(self.errno)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+
+    /// A service manager that never reads: its queue fills, and then every send gives up after
+    /// the send timeout with `Busy`, instead of blocking the caller for ever.
+    fn wedged_manager(tag: &str) -> (UnixDatagram, String) {
+        let name = format!("stream-pfd-wedged-{tag}-{}", std::process::id());
+        let sock =
+            UnixDatagram::bind_addr(&SocketAddr::from_abstract_name(&name).unwrap()).unwrap();
+        (sock, format!("@{name}"))
+    }
+
+    /// Runs `f` on a thread and fails (instead of hanging) if it takes longer than `limit`.
+    fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(limit)
+            .unwrap_or_else(|_| panic!("a send blocked for more than {limit:?}"))
+    }
+
+    #[test]
+    fn a_manager_that_stops_reading_gets_busy_after_the_send_timeout() {
+        let (_manager, addr) = wedged_manager("sync");
+        let notifier = Notifier::new(&addr)
+            .unwrap()
+            .with_send_timeout(Duration::from_millis(100));
+        let (sent, err, waited) = within(Duration::from_secs(20), move || {
+            let mut sent = 0;
+            loop {
+                let t = Instant::now();
+                match notifier.send(&[State::Watchdog]) {
+                    Ok(()) => sent += 1,
+                    Err(e) => return (sent, e, t.elapsed()),
+                }
+                assert!(sent < 100_000, "the queue never filled");
+            }
+        });
+        assert!(sent > 0, "nothing went through before the queue filled");
+        assert!(
+            matches!(err.kind(), NotifyErrorKind::Busy { .. }),
+            "{err} after {sent} sends"
+        );
+        assert!(
+            waited >= Duration::from_millis(100) && waited < Duration::from_secs(2),
+            "{waited:?}"
+        );
+        assert_eq!(io::Error::from(err).kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[cfg(feature = "tokio")]
+    #[test]
+    fn an_async_send_to_a_wedged_manager_never_blocks_the_runtime() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (_manager, addr) = wedged_manager("async");
+        let notifier = Notifier::new(&addr)
+            .unwrap()
+            .with_send_timeout(Duration::from_millis(300));
+        // Fill the queue first.
+        let quick = notifier.clone().with_send_timeout(Duration::ZERO);
+        while quick.send(&[State::Watchdog]).is_ok() {}
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let ticks = std::sync::Arc::new(AtomicUsize::new(0));
+        let counted = ticks.clone();
+        let result = within(Duration::from_secs(20), move || {
+            rt.block_on(async move {
+                // On the one runtime thread: it only ticks if the send lets it run.
+                let ticker = tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        counted.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+                let r = notifier.send_async(&[State::Watchdog]).await;
+                ticker.abort();
+                r.map_err(|e| e.kind().clone())
+            })
+        });
+        assert!(
+            matches!(result, Err(NotifyErrorKind::Busy { .. })),
+            "{result:?}"
+        );
+        assert!(
+            ticks.load(Ordering::Relaxed) >= 10,
+            "the runtime thread was blocked: {} ticks in 300 ms",
+            ticks.load(Ordering::Relaxed)
+        );
+    }
+}
