@@ -3,7 +3,8 @@
 use sandbox_opts::SetSelection;
 
 use crate::mode::{KillAction, Mode};
-use crate::{Arch, Error, Filter};
+use crate::table::Relaxation;
+use crate::{Arch, Error, Filter, Step};
 
 /// Configures a [`Filter`] beyond [`Filter::new`].
 ///
@@ -29,6 +30,9 @@ pub struct Builder {
     pub(crate) arch: Arch,
     pub(crate) mode: Mode,
     pub(crate) kill: Option<KillAction>,
+    pub(crate) skipped: Vec<Step>,
+    pub(crate) relaxed: Vec<&'static Relaxation>,
+    pub(crate) strict: bool,
 }
 
 impl Builder {
@@ -106,6 +110,69 @@ impl Builder {
     #[must_use]
     pub fn arch(mut self, arch: Arch) -> Builder {
         self.arch = arch;
+        self
+    }
+
+    /// Leaves one of the loader's steps beyond seccomp out, by name (`--skip NAME`): what it
+    /// closes stays open, and the load outcome, `explain` and the exports say so. For a
+    /// daemon that needs what the step takes (CAP_SYS_ADMIN under `spawn=deny`, ...).
+    ///
+    /// ```
+    /// use seccomp_sets::{Filter, Step};
+    /// let f = Filter::builder(&"on,spawn=deny".parse()?).skip(Step::Landlock).build()?;
+    /// assert_eq!(f.skipped(), [Step::Landlock]);
+    /// assert!(!f.steps().contains(&Step::Landlock));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn skip(mut self, step: Step) -> Builder {
+        if !self.skipped.contains(&step) {
+            self.skipped.push(step);
+        }
+        self
+    }
+
+    /// Leaves every step beyond seccomp out: the filter alone, as the exports carry it.
+    #[must_use]
+    pub fn filter_only(mut self) -> Builder {
+        self.skipped = Step::ALL.to_vec();
+        self
+    }
+
+    /// Allows the rows of a named [`Relaxation`] (see [`crate::table::RELAXATIONS`]), visibly:
+    /// [`Filter::relaxed`], `explain` and every export name it.
+    ///
+    /// ```
+    /// use seccomp_sets::{Filter, table::Relaxation};
+    /// let io_uring = Relaxation::find("io-uring").unwrap();
+    /// let f = Filter::builder(&"on,elevateprivileges=deny".parse()?).relax(io_uring).build()?;
+    /// assert!(f.planned().iter().all(|p| !p.rule.syscall.starts_with("io_uring")));
+    /// assert_eq!(f.relaxed()[0].name, "io-uring");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn relax(mut self, relaxation: &'static Relaxation) -> Builder {
+        if !self.relaxed.contains(&relaxation) {
+            self.relaxed.push(relaxation);
+        }
+        self
+    }
+
+    /// [`Builder::relax`] by name ([`Error::UnknownRelaxation`] otherwise).
+    pub fn relax_named(self, name: &str) -> Result<Builder, Error> {
+        let r = Relaxation::find(name).ok_or_else(|| Error::UnknownRelaxation {
+            name: name.to_owned(),
+            known: Relaxation::names(),
+        })?;
+        Ok(self.relax(r))
+    }
+
+    /// Whether a step the kernel cannot do (no Landlock, threads already running) is an error
+    /// ([`Error::StepUnavailable`]) instead of a reported [`crate::StepOutcome::Unavailable`].
+    /// Default: not strict.
+    #[must_use]
+    pub fn strict(mut self, on: bool) -> Builder {
+        self.strict = on;
         self
     }
 
