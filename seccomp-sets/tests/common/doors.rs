@@ -175,7 +175,17 @@ fn vm_write(pid: libc::pid_t) -> Outcome {
     };
     // SAFETY: both iovecs describe 8 bytes; the local one is a live u64; the remote address is
     // only interpreted in the victim.
-    rc(unsafe { libc::syscall(libc::SYS_process_vm_writev, pid, &local, 1, &remote, 1, 0) })
+    rc(unsafe {
+        libc::syscall(
+            libc::SYS_process_vm_writev,
+            pid,
+            &local,
+            1usize,
+            &remote,
+            1usize,
+            0usize,
+        )
+    })
 }
 
 /// open("/proc/PID/mem", O_RDWR) and pwrite [`MAGIC`] at [`MARKER`]'s address.
@@ -256,11 +266,27 @@ pub(crate) fn row_call(action: &str) -> Option<Outcome> {
         "ptrace-seize-nosuch" => rc(unsafe { libc::ptrace(0x4206, NO_PID, 0usize, 0usize) }),
         // SAFETY: integers, NULL, or pointers to live locals of the size the kernel reads.
         "process_vm_readv-nosuch" => rc(unsafe {
-            libc::syscall(libc::SYS_process_vm_readv, NO_PID, 0usize, 0, 0usize, 0, 0)
+            libc::syscall(
+                libc::SYS_process_vm_readv,
+                NO_PID,
+                0usize,
+                0usize,
+                0usize,
+                0usize,
+                0usize,
+            )
         }),
         // SAFETY: integers, NULL, or pointers to live locals of the size the kernel reads.
         "process_vm_writev-nosuch" => rc(unsafe {
-            libc::syscall(libc::SYS_process_vm_writev, NO_PID, 0usize, 0, 0usize, 0, 0)
+            libc::syscall(
+                libc::SYS_process_vm_writev,
+                NO_PID,
+                0usize,
+                0usize,
+                0usize,
+                0usize,
+                0usize,
+            )
         }),
         // An invalid pidfd: EBADF.
         // SAFETY: integers, NULL, or pointers to live locals of the size the kernel reads.
@@ -579,7 +605,7 @@ pub(crate) fn aio_rt_read() -> Outcome {
     };
     let list = [&cb as *const Iocb];
     // SAFETY: one valid iocb whose buffer lives until the events are reaped below.
-    let submitted = rc(unsafe { libc::syscall(libc::SYS_io_submit, ctx, 1, list.as_ptr()) });
+    let submitted = rc(unsafe { libc::syscall(libc::SYS_io_submit, ctx, 1i64, list.as_ptr()) });
     if submitted.is_ok() {
         let mut events = [0u64; 4];
         // SAFETY: room for one io_event (32 bytes); waits for the read to finish.
@@ -587,8 +613,8 @@ pub(crate) fn aio_rt_read() -> Outcome {
             libc::syscall(
                 libc::SYS_io_getevents,
                 ctx,
-                1,
-                1,
+                1i64,
+                1i64,
                 events.as_mut_ptr(),
                 0usize,
             )
@@ -633,23 +659,34 @@ pub(crate) fn held_call(action: &str) -> Option<Outcome> {
         // SAFETY: as above; a vfork child only calls _exit (async-signal-safe, touches no
         // memory of the parent).
         "vfork-raw" => reap(unsafe { libc::syscall(libc::SYS_vfork) }),
-        // SAFETY: fork-like clone without a new stack: the child has its own copy and leaves.
-        "clone-sigchld" => reap(unsafe { libc::syscall(libc::SYS_clone, sigchld, 0, 0, 0, 0) }),
+        "clone-sigchld" => {
+            // SAFETY: fork-like clone without a new stack: the child has its own copy and leaves.
+            reap(unsafe { libc::syscall(libc::SYS_clone, sigchld, 0usize, 0usize, 0usize, 0usize) })
+        }
         // SAFETY: as above, the parent waits for the child's exit (CLONE_VFORK without CLONE_VM).
         "clone-vfork" => reap(unsafe {
             libc::syscall(
                 libc::SYS_clone,
                 sigchld | libc::CLONE_VFORK as u64,
-                0,
-                0,
-                0,
-                0,
+                0usize,
+                0usize,
+                0usize,
+                0usize,
             )
         }),
         // Bit 32 set: the kernel reads only the low 32 bits, the filter compares all 64.
         "clone-bit32" => {
             // SAFETY: as clone-sigchld.
-            reap(unsafe { libc::syscall(libc::SYS_clone, sigchld | (1u64 << 32), 0, 0, 0, 0) })
+            reap(unsafe {
+                libc::syscall(
+                    libc::SYS_clone,
+                    sigchld | (1u64 << 32),
+                    0usize,
+                    0usize,
+                    0usize,
+                    0usize,
+                )
+            })
         }
         // A real clone_args (fork-like, 64 bytes): the rows cannot read it, so ENOSYS.
         "clone3-fork" => {
