@@ -53,7 +53,7 @@ impl Builder {
 
     /// Whether [`Filter::load`] sets no_new_privs even when the caller could load without it
     /// (it holds CAP_SYS_ADMIN). The default is the sandbox's own answer,
-    /// [`Sandbox::no_new_privileges`] (on whenever the sandbox is, as in QEMU): once a filter
+    /// [`Sandbox::no_new_privileges`](sandbox_opts::Sandbox::no_new_privileges) (on whenever the sandbox is, as in QEMU): once a filter
     /// is loaded, a set-user-ID program or one with file capabilities that the process
     /// executes cannot gain privileges. `no_new_privs(false)` is the opt-out for a privileged
     /// caller that must execute such a program after loading the filter; a caller without

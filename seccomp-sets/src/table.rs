@@ -269,7 +269,7 @@ impl Rule {
     }
 
     /// The row, brought in by these sets too.
-    const fn also_in(self, also_in: &'static [Set]) -> Rule {
+    const fn also_under(self, also_in: &'static [Set]) -> Rule {
         Rule { also_in, ..self }
     }
 }
@@ -668,9 +668,9 @@ pub static TABLE: &[Rule] = &[
     rule("bpf",                Privileged,      Eperm,  Added,   ALWAYS,                    note::BPF),
     rule("perf_event_open",    Privileged,      Eperm,  Added,   ALWAYS,                    note::PERF),
     rule("userfaultfd",        Privileged,      Eperm,  Added,   ALWAYS,                    note::USERFAULTFD),
-    rule("io_uring_setup",     Privileged,      Enosys, Added,   ALWAYS,                    note::IO_URING).also_in(&[ResourceControl]),
-    rule("io_uring_enter",     Privileged,      Enosys, Added,   ALWAYS,                    note::IO_URING).also_in(&[ResourceControl]),
-    rule("io_uring_register",  Privileged,      Enosys, Added,   ALWAYS,                    note::IO_URING).also_in(&[ResourceControl]),
+    rule("io_uring_setup",     Privileged,      Enosys, Added,   ALWAYS,                    note::IO_URING).also_under(&[ResourceControl]),
+    rule("io_uring_enter",     Privileged,      Enosys, Added,   ALWAYS,                    note::IO_URING).also_under(&[ResourceControl]),
+    rule("io_uring_register",  Privileged,      Enosys, Added,   ALWAYS,                    note::IO_URING).also_under(&[ResourceControl]),
     rule("open_by_handle_at",  Privileged,      Eperm,  Added,   ALWAYS,                    note::OPEN_BY_HANDLE),
     rule("quotactl",           Privileged,      Eperm,  Added,   ALWAYS,                    note::QUOTACTL),
     rule("quotactl_fd",        Privileged,      Eperm,  Added,   ALWAYS,                    note::QUOTACTL),
@@ -697,16 +697,16 @@ pub static TABLE: &[Rule] = &[
     clone_forbid!(CLONE_NEWCGROUP),
     clone_forbid!(CLONE_NEWUTS),
     clone_forbid!(CLONE_NEWIPC),
-    rule("clone",              Spawn,           Eperm,  Changed, ALWAYS,                    note::NEWUSER_CLONE).with_args(NEWUSER_CLONE_FLAG).also_in(&[Privileged]),
+    rule("clone",              Spawn,           Eperm,  Changed, ALWAYS,                    note::NEWUSER_CLONE).with_args(NEWUSER_CLONE_FLAG).also_under(&[Privileged]),
     clone_forbid!(CLONE_NEWPID),
     clone_forbid!(CLONE_NEWNET),
     clone_forbid!(CLONE_IO),
-    rule("clone3",             Spawn,           Enosys, Changed, ALWAYS,                    note::NEWUSER_CLONE3).also_in(&[Privileged]),
+    rule("clone3",             Spawn,           Enosys, Changed, ALWAYS,                    note::NEWUSER_CLONE3).also_under(&[Privileged]),
     rule("setns",              Spawn,           Eperm,  Changed, ALWAYS,                    note::KILL_NOT_THREAD),
-    rule("setns",              Spawn,           Eperm,  Changed, ALWAYS,                    note::NEWUSER_SETNS).with_args(NEWUSER_NSTYPE).also_in(&[Privileged]),
-    rule("setns",              Spawn,           Eperm,  Changed, ALWAYS,                    note::SETNS_ANY).with_args(ANY_NSTYPE).also_in(&[Privileged]),
+    rule("setns",              Spawn,           Eperm,  Changed, ALWAYS,                    note::NEWUSER_SETNS).with_args(NEWUSER_NSTYPE).also_under(&[Privileged]),
+    rule("setns",              Spawn,           Eperm,  Changed, ALWAYS,                    note::SETNS_ANY).with_args(ANY_NSTYPE).also_under(&[Privileged]),
     rule("unshare",            Spawn,           Eperm,  Changed, ALWAYS,                    note::KILL_NOT_THREAD),
-    rule("unshare",            Spawn,           Eperm,  Changed, ALWAYS,                    note::NEWUSER_UNSHARE).with_args(NEWUSER_UNSHARE_FLAG).also_in(&[Privileged]),
+    rule("unshare",            Spawn,           Eperm,  Changed, ALWAYS,                    note::NEWUSER_UNSHARE).with_args(NEWUSER_UNSHARE_FLAG).also_under(&[Privileged]),
     rule("ptrace",             Spawn,           Eperm,  Added,   ALWAYS,                    note::PTRACE),
     rule("process_vm_writev",  Spawn,           Eperm,  Added,   ALWAYS,                    note::VM_WRITEV),
     rule("process_vm_readv",   Spawn,           Eperm,  Added,   ALWAYS,                    note::VM_READV),
