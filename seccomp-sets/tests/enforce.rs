@@ -377,6 +377,25 @@ fn probe(sandbox: &str, mode: &str, action: &str) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         }
+        // The full load, strict: an unavailable step is an error.
+        "strict" => {
+            if let Err(e) = Filter::builder(&sandbox)
+                .strict(true)
+                .build()
+                .and_then(|f| f.load())
+            {
+                println!("RESULT load-error {e}");
+                return ExitCode::SUCCESS;
+            }
+        }
+        // The single-threaded half, which refuses a process that already runs threads.
+        "prepare" => match seccomp_sets::prepare(&sandbox, Mode::Enforce).and_then(|p| p.load()) {
+            Ok(_) => {}
+            Err(e) => {
+                println!("RESULT load-error {e}");
+                return ExitCode::SUCCESS;
+            }
+        },
         m if m.starts_with("bpf:") => {
             let program = std::fs::read(&m[4..]).expect("probe: reading the BPF program");
             bpf::load(&program);
@@ -443,6 +462,8 @@ enum Expect {
     Nonzero,
     /// Survives; the victim ran the attacker's program (`RESULT ok 1`): a spawn by proxy.
     Escapes,
+    /// Survives; loading refused with a message containing this text.
+    LoadError(&'static str),
 }
 
 struct Case {
@@ -821,6 +842,33 @@ fn cases() -> Vec<Case> {
             Errno(libc::EPERM),
         ),
     ];
+    v.extend([
+        // Capabilities belong to each thread: with a thread already running, the strict load
+        // refuses (cap-sys-admin for root; Landlock too before ABI 8), prepare refuses, and
+        // the plain load still covers the thread with the filter (spawn_early_thread_covered).
+        case(
+            "strict_unavailable_step_is_an_error",
+            SPAWN,
+            "strict",
+            "early-thread:getppid",
+            LoadError("is unavailable and the sandbox is strict"),
+        )
+        .root(),
+        case(
+            "prepare_refuses_running_threads",
+            SPAWN,
+            "prepare",
+            "early-thread:getppid",
+            LoadError("threads already run"),
+        ),
+        case(
+            "prepare_then_load_single_threaded",
+            SPAWN,
+            "prepare",
+            "fork",
+            Errno(libc::EPERM),
+        ),
+    ]);
     v.extend(proxy_cases());
     v.extend(row_cases());
     v.extend(side_door_cases());
@@ -1851,6 +1899,7 @@ fn check(expect: Expect, run: &Run) -> Result<(), String> {
         Not(e) => survived && !res.is_empty() && value("errno ") != Some(i64::from(e)),
         Nonzero => survived && value("ok ").is_some_and(|v| v != 0),
         Escapes => survived && value("ok ") == Some(1),
+        LoadError(text) => survived && res.starts_with("load-error ") && res.contains(text),
     };
     if ok {
         Ok(())
