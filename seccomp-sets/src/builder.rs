@@ -5,8 +5,8 @@ use sandbox_opts::{ElevatePrivileges, Sandbox, Set, SetSelection};
 use crate::filter::{EXEC_CALLS, Planned};
 use crate::memfd::export_via_memfd;
 use crate::mode::{KillAction, Mode};
-use crate::table::{Rule, TABLE};
-use crate::{Arch, Error, Filter};
+use crate::table::{Relaxation, Rule, TABLE};
+use crate::{Arch, Error, Filter, Step};
 
 /// Configures a [`Filter`] beyond [`Filter::new`].
 ///
@@ -32,6 +32,9 @@ pub struct Builder {
     pub(crate) arch: Arch,
     pub(crate) mode: Mode,
     pub(crate) kill: Option<KillAction>,
+    pub(crate) skipped: Vec<Step>,
+    pub(crate) relaxed: Vec<&'static Relaxation>,
+    pub(crate) strict: bool,
 }
 
 impl Builder {
@@ -52,7 +55,7 @@ impl Builder {
 
     /// Whether [`Filter::load`] sets no_new_privs even when the caller could load without it
     /// (it holds CAP_SYS_ADMIN). The default is the sandbox's own answer,
-    /// [`Sandbox::no_new_privileges`] (on whenever the sandbox is, as in QEMU): once a filter
+    /// [`Sandbox::no_new_privileges`](sandbox_opts::Sandbox::no_new_privileges) (on whenever the sandbox is, as in QEMU): once a filter
     /// is loaded, a set-user-ID program or one with file capabilities that the process
     /// executes cannot gain privileges. `no_new_privs(false)` is the opt-out for a privileged
     /// caller that must execute such a program after loading the filter; a caller without
@@ -112,6 +115,69 @@ impl Builder {
         self
     }
 
+    /// Leaves one of the loader's steps beyond seccomp out, by name (`--skip NAME`): what it
+    /// closes stays open, and the load outcome, `explain` and the exports say so. For a
+    /// daemon that needs what the step takes (CAP_SYS_ADMIN under `spawn=deny`, ...).
+    ///
+    /// ```
+    /// use seccomp_sets::{Filter, Step};
+    /// let f = Filter::builder(&"on,spawn=deny".parse()?).skip(Step::Landlock).build()?;
+    /// assert_eq!(f.skipped(), [Step::Landlock]);
+    /// assert!(!f.steps().contains(&Step::Landlock));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn skip(mut self, step: Step) -> Builder {
+        if !self.skipped.contains(&step) {
+            self.skipped.push(step);
+        }
+        self
+    }
+
+    /// Leaves every step beyond seccomp out: the filter alone, as the exports carry it.
+    #[must_use]
+    pub fn filter_only(mut self) -> Builder {
+        self.skipped = Step::ALL.to_vec();
+        self
+    }
+
+    /// Allows the rows of a named [`Relaxation`] (see [`crate::table::RELAXATIONS`]), visibly:
+    /// [`Filter::relaxed`], `explain` and every export name it.
+    ///
+    /// ```
+    /// use seccomp_sets::{Filter, table::Relaxation};
+    /// let io_uring = Relaxation::find("io-uring").unwrap();
+    /// let f = Filter::builder(&"on,elevateprivileges=deny".parse()?).relax(io_uring).build()?;
+    /// assert!(f.planned().iter().all(|p| !p.rule.syscall.starts_with("io_uring")));
+    /// assert_eq!(f.relaxed()[0].name, "io-uring");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn relax(mut self, relaxation: &'static Relaxation) -> Builder {
+        if !self.relaxed.contains(&relaxation) {
+            self.relaxed.push(relaxation);
+        }
+        self
+    }
+
+    /// [`Builder::relax`] by name ([`Error::UnknownRelaxation`] otherwise).
+    pub fn relax_named(self, name: &str) -> Result<Builder, Error> {
+        let r = Relaxation::find(name).ok_or_else(|| Error::UnknownRelaxation {
+            name: name.to_owned(),
+            known: Relaxation::names(),
+        })?;
+        Ok(self.relax(r))
+    }
+
+    /// Whether a step the kernel cannot do (no Landlock, threads already running) is an error
+    /// ([`Error::StepUnavailable`]) instead of a reported [`crate::StepOutcome::Unavailable`].
+    /// Default: not strict.
+    #[must_use]
+    pub fn strict(mut self, on: bool) -> Builder {
+        self.strict = on;
+        self
+    }
+
     /// Resolves the rows for the ABI and checks that libseccomp accepts them.
     pub fn build(self) -> Result<Filter, Error> {
         Filter::from_builder(self)
@@ -131,6 +197,9 @@ impl Filter {
             arch: Arch::native(),
             mode: Mode::Enforce,
             kill: None,
+            skipped: Vec::new(),
+            relaxed: Vec::new(),
+            strict: false,
         }
     }
 
@@ -145,6 +214,9 @@ impl Filter {
             arch: Arch::native(),
             mode: Mode::Enforce,
             kill: None,
+            skipped: Vec::new(),
+            relaxed: Vec::new(),
+            strict: false,
         }
     }
 
@@ -165,18 +237,47 @@ impl Filter {
             arch,
             planned: Vec::new(),
             missing: Vec::new(),
+            skipped: b.skipped,
+            relaxed: b.relaxed,
+            strict: b.strict,
             bpf: Vec::new(),
         };
-        let dropped = |r: &Rule| filter.exec_tolerant && EXEC_CALLS.contains(&r.syscall);
-        for rule in TABLE
+        filter.skipped.sort();
+        let exec_dropped = |r: &Rule| filter.exec_tolerant && EXEC_CALLS.contains(&r.syscall);
+        let relaxed = |r: &Rule| {
+            filter
+                .relaxed
+                .iter()
+                .any(|x| x.removes.contains(&r.syscall))
+        };
+        // The table's rows, minus what the caller relaxed, plus the narrower rows relaxations
+        // put in their place (after the table's rows of the same set).
+        let instead: Vec<&'static Rule> = filter
+            .relaxed
             .iter()
-            .filter(|r| b.sets.contains(r.set) && !dropped(r))
-        {
+            .flat_map(|x| x.instead.iter())
+            .collect();
+        let mut rows: Vec<&'static Rule> = TABLE
+            .iter()
+            .filter(|r| !exec_dropped(r) && !relaxed(r))
+            .collect();
+        for extra in instead {
+            let at = rows
+                .iter()
+                .rposition(|r| r.set == extra.set)
+                .map_or(rows.len(), |i| i + 1);
+            rows.insert(at, extra);
+        }
+        for rule in rows {
+            let Some(via) = rule.via(b.sets) else {
+                continue;
+            };
             match crate::resolve::number(rule.syscall, arch) {
                 Some(nr) => filter.planned.push(Planned {
                     rule,
                     nr,
                     effect: filter.effect(rule.action),
+                    via,
                 }),
                 None => filter.missing.push(rule),
             }

@@ -69,6 +69,43 @@ pub enum Error {
     },
     /// An architecture name that is not one of [`crate::Arch::ALL`].
     UnknownArch(String),
+    /// A loader step's kernel call failed (a real failure, not a missing feature).
+    Step {
+        /// The step's name (`Step::name`).
+        step: &'static str,
+        /// The call.
+        what: &'static str,
+        /// The kernel's errno.
+        errno: Errno,
+    },
+    /// Entering the Landlock domain failed (the `landlock` crate's error, as text).
+    Landlock {
+        /// The call.
+        what: &'static str,
+        /// What the crate said.
+        source: String,
+    },
+    /// Under [`Builder::strict`](crate::Builder::strict), a step the kernel or the process
+    /// state does not allow (e.g. a kernel without Landlock).
+    StepUnavailable {
+        /// The step's name (`Step::name`).
+        step: &'static str,
+        /// Why, and what stays open.
+        why: String,
+    },
+    /// [`Filter::prepare`](crate::Filter::prepare) in a process that already runs threads:
+    /// capabilities and the Landlock domain would cover the calling thread only.
+    ThreadsRunning {
+        /// How many threads run.
+        count: usize,
+    },
+    /// A relaxation name that is not one of [`table::RELAXATIONS`](crate::table::RELAXATIONS).
+    UnknownRelaxation {
+        /// The name given.
+        name: String,
+        /// The names there are, comma-separated.
+        known: String,
+    },
     /// [`Filter::load`](crate::Filter::load) on a filter built for another ABI
     /// ([`Builder::arch`](crate::Builder::arch)), which this process cannot load.
     ForeignArch {
@@ -114,6 +151,26 @@ impl fmt::Display for Error {
                 "this filter is built for {arch}, so this {native} process cannot load it; \
                  export it (BPF, PFC, OCI) for a loader on {arch} instead"
             ),
+            Error::Step { step, what, errno } => {
+                write!(f, "loader step {step}: {what} failed: {errno}")
+            }
+            Error::Landlock { what, source } => {
+                write!(f, "loader step landlock: {what} failed: {source}")
+            }
+            Error::StepUnavailable { step, why } => write!(
+                f,
+                "loader step {step} is unavailable and the sandbox is strict: {why}"
+            ),
+            Error::ThreadsRunning { count } => write!(
+                f,
+                "cannot prepare the sandbox: {count} threads already run, and capabilities and \
+                 the Landlock domain belong to each thread; call prepare before starting any \
+                 thread (before building a multi-threaded runtime), or use apply, which then \
+                 reports those steps as unavailable"
+            ),
+            Error::UnknownRelaxation { name, known } => {
+                write!(f, "unknown relaxation {name:?}: expected one of {known}")
+            }
             Error::UnknownArch(a) => write!(
                 f,
                 "unknown architecture {a:?}: expected one of native, x86_64, aarch64, i386, x32, \
@@ -129,6 +186,7 @@ impl std::error::Error for Error {
             Error::Libseccomp { source, .. } => Some(source),
             Error::Export { source, .. } => Some(source),
             Error::NoNewPrivs(e) | Error::SignalHandler(e) => Some(e),
+            Error::Step { errno, .. } => Some(errno),
             Error::Load { errno, .. } => Some(errno),
             _ => None,
         }
@@ -140,8 +198,17 @@ impl From<Error> for io::Error {
         let kind = match &e {
             Error::UnknownArch(_)
             | Error::ForeignArch { .. }
-            | Error::NoNewPrivsRequired { .. } => io::ErrorKind::InvalidInput,
-            Error::ActionUnavailable { .. } => io::ErrorKind::Unsupported,
+            | Error::NoNewPrivsRequired { .. }
+            | Error::UnknownRelaxation { .. } => io::ErrorKind::InvalidInput,
+            Error::ActionUnavailable { .. } | Error::StepUnavailable { .. } => {
+                io::ErrorKind::Unsupported
+            }
+            Error::ThreadsRunning { .. } => io::ErrorKind::ResourceBusy,
+            Error::Step { errno, .. } => match errno {
+                Errno::EACCES | Errno::EPERM => io::ErrorKind::PermissionDenied,
+                _ => io::ErrorKind::Other,
+            },
+            Error::Landlock { .. } => io::ErrorKind::Other,
             Error::Export { source, .. } => source.kind(),
             Error::Load { errno, .. } | Error::NoNewPrivs(errno) => match errno {
                 Errno::EACCES | Errno::EPERM => io::ErrorKind::PermissionDenied,

@@ -2,12 +2,13 @@
 //! in `mode.rs`).
 
 use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
-use sandbox_opts::{Sandbox, SetSelection};
+use sandbox_opts::{Sandbox, Set, SetSelection};
 
+use crate::confine::{self, Confined, Plan, StepReport};
 use crate::error::scmp;
 use crate::mode::{Effect, KillAction, Mode};
-use crate::table::{Action, CmpOp, Rule};
-use crate::{Arch, Error, report, sys};
+use crate::table::{Action, CmpOp, Relaxation, Rule, TABLE};
+use crate::{Arch, Error, Step, report, sys};
 
 /// A table row that made it into the filter, with its syscall number on the
 /// native ABI.
@@ -19,11 +20,14 @@ pub struct Planned {
     pub nr: i32,
     /// What it does in this filter.
     pub effect: Effect,
+    /// The denied set that brought it in: its own [`Rule::set`] or, when that one is allowed,
+    /// one of [`Rule::also_in`].
+    pub via: Set,
 }
 
 /// A seccomp filter for a [`Sandbox`], ready to export or load.
 ///
-/// The filter allows every call by default and applies the [`TABLE`](crate::table::TABLE) rows of
+/// The filter allows every call by default and applies the [`TABLE`] rows of
 /// the denied sets. Calls from a foreign ABI (i386 `int 0x80` or x32 on
 /// x86-64, arm32 on aarch64) hit the *bad-arch* action, which kills the
 /// process (trap in report mode, log in audit mode): a denylist cannot be
@@ -54,6 +58,9 @@ pub struct Filter {
     pub(crate) arch: Arch,
     pub(crate) planned: Vec<Planned>,
     pub(crate) missing: Vec<&'static Rule>,
+    pub(crate) skipped: Vec<Step>,
+    pub(crate) relaxed: Vec<&'static Relaxation>,
+    pub(crate) strict: bool,
     /// The compiled program (see [`Filter::export_bpf`]).
     pub(crate) bpf: Vec<u8>,
 }
@@ -94,13 +101,13 @@ impl Filter {
     }
 
     /// Whether loading sets no_new_privs regardless of capabilities (see
-    /// [`Builder::no_new_privs`](crate::Builder::no_new_privs)).
+    /// [`Builder::no_new_privs`]).
     pub fn requires_no_new_privs(&self) -> bool {
         self.no_new_privs
     }
 
     /// Whether `execve` and `execveat` were left out of the spawn set (see
-    /// [`Builder::exec_tolerant`](crate::Builder::exec_tolerant)).
+    /// [`Builder::exec_tolerant`]).
     pub fn is_exec_tolerant(&self) -> bool {
         self.exec_tolerant
     }
@@ -108,6 +115,44 @@ impl Filter {
     /// Whether the filter has no rows (e.g. the sandbox is off).
     pub fn is_empty(&self) -> bool {
         self.planned.is_empty()
+    }
+
+    /// The loader's steps beyond seccomp that [`Filter::load`] runs, in order (those of the
+    /// denied sets, minus [`Filter::skipped`]).
+    pub fn steps(&self) -> Vec<Step> {
+        Step::planned_for(self.sets)
+            .filter(|s| !self.skipped.contains(s))
+            .collect()
+    }
+
+    /// The steps of the denied sets the caller skipped ([`Builder::skip`]).
+    pub fn skipped(&self) -> Vec<Step> {
+        Step::planned_for(self.sets)
+            .filter(|s| self.skipped.contains(s))
+            .collect()
+    }
+
+    /// The relaxations in force ([`Builder::relax`]), in the order given.
+    pub fn relaxed(&self) -> &[&'static Relaxation] {
+        &self.relaxed
+    }
+
+    /// The relaxations that removed a row of a denied set (those the exports must name).
+    pub fn relaxations_in_effect(&self) -> Vec<&'static Relaxation> {
+        self.relaxed
+            .iter()
+            .copied()
+            .filter(|x| {
+                TABLE
+                    .iter()
+                    .any(|r| x.removes.contains(&r.syscall) && r.denied_by(self.sets))
+            })
+            .collect()
+    }
+
+    /// Whether an unavailable step is an error ([`Builder::strict`]).
+    pub fn is_strict(&self) -> bool {
+        self.strict
     }
 
     /// The rows in the filter, in table order.
@@ -207,22 +252,31 @@ impl Filter {
             rc.map_err(scmp(std::format!(
                 "adding the {} rule ({} set)",
                 p.rule.syscall,
-                p.rule.set
+                p.via
             )))?;
         }
         Ok(ctx)
     }
 
-    /// Loads the filter into the kernel for every thread of the process.
+    /// Confines the process as the sandbox says and loads the filter for every thread.
     ///
-    /// Steps, each with its own [`Error`]: check the kernel has the actions
-    /// the mode needs; in report mode install the SIGSYS handler; set
-    /// no_new_privs (always, unless [`Builder::no_new_privs`](crate::Builder::no_new_privs) opted out and the
-    /// caller holds CAP_SYS_ADMIN: the kernel requires one of the two); then
-    /// `seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC)`
-    /// with exactly the program [`Filter::export_bpf`] returns, which also
-    /// covers threads that already run (a tokio runtime). A TSYNC failure
-    /// names the thread ([`Error::Tsync`]).
+    /// Steps, each with its own [`Error`]: check the kernel has the actions the mode needs;
+    /// in report mode install the SIGSYS handler; the loader's steps beyond seccomp
+    /// ([`Filter::steps`]: resource limits, no_new_privs, the Landlock domain, capabilities);
+    /// then `seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC)` with exactly the
+    /// program [`Filter::export_bpf`] returns, which also covers threads that already run (a
+    /// tokio runtime). A TSYNC failure names the thread ([`Error::Tsync`]).
+    ///
+    /// no_new_privs is set always, unless [`Builder::no_new_privs`] opted out and the caller
+    /// holds CAP_SYS_ADMIN (the kernel requires one of the two); TSYNC gives it to every
+    /// thread.
+    ///
+    /// **When threads already run**, the per-thread steps cannot cover them: capabilities
+    /// belong to each thread, and a Landlock domain too before Landlock ABI 8 (Linux 7.0,
+    /// TSYNC). Those steps are then reported as [`crate::StepOutcome::Unavailable`] (an error
+    /// under [`Builder::strict`]) and the filter is still loaded on every thread. A daemon that
+    /// starts threads calls [`Filter::prepare`] (or [`crate::prepare`]) first, while it has one
+    /// thread, and loads the filter later.
     ///
     /// A loaded filter cannot be removed; this example only loads in a child.
     ///
@@ -233,6 +287,47 @@ impl Filter {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn load(&self) -> Result<Loaded, Error> {
+        self.precheck()?;
+        let confined = confine::run(self.plan(), sys::thread_count())?;
+        self.load_filter(confined)
+    }
+
+    /// The loader's steps beyond seccomp now, while the process has one thread, so that every
+    /// thread started afterwards inherits them; [`Prepared::load`] loads the filter later
+    /// (on every thread, with TSYNC). [`Error::ThreadsRunning`] if threads already run.
+    ///
+    /// ```no_run
+    /// let filter = seccomp_sets::Filter::new(&"on,spawn=deny".parse()?, seccomp_sets::Mode::Enforce)?;
+    /// let prepared = filter.prepare()?; // single-threaded: before the runtime
+    /// let runtime = tokio::runtime::Runtime::new()?;
+    /// let loaded = prepared.load()?; // on every thread
+    /// # drop(runtime); let _ = loaded;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn prepare(self) -> Result<Prepared, Error> {
+        self.precheck()?;
+        let threads = sys::thread_count();
+        if threads > 1 {
+            return Err(Error::ThreadsRunning { count: threads });
+        }
+        let confined = confine::run(self.plan(), threads)?;
+        Ok(Prepared {
+            filter: Some(self),
+            confined,
+        })
+    }
+
+    fn plan(&self) -> Plan<'_> {
+        Plan {
+            sets: self.sets,
+            skipped: &self.skipped,
+            no_new_privs: self.no_new_privs,
+            strict: self.strict,
+        }
+    }
+
+    /// What must hold before anything changes.
+    fn precheck(&self) -> Result<(), Error> {
         if self.arch != Arch::native() {
             return Err(Error::ForeignArch {
                 arch: self.arch.name(),
@@ -242,12 +337,13 @@ impl Filter {
         if let Some(action) = missing_action(self.mode, sys::log_available()) {
             return Err(Error::ActionUnavailable { action });
         }
+        Ok(())
+    }
+
+    fn load_filter(&self, confined: Confined) -> Result<Loaded, Error> {
         let bpf = &self.bpf;
         if self.mode == Mode::Report {
             report::install()?;
-        }
-        if must_set_no_new_privs(self.no_new_privs, sys::has_cap_sys_admin()) {
-            sys::set_no_new_privs()?;
         }
         sys::load_tsync(bpf)?;
         Ok(Loaded {
@@ -256,6 +352,9 @@ impl Filter {
             no_new_privs: sys::no_new_privs(),
             instructions: instruction_count(bpf),
             missing: self.missing.iter().map(|r| r.syscall).collect(),
+            steps: confined.steps,
+            landlock_abi: confined.landlock_abi,
+            relaxed: self.relaxed.iter().map(|r| r.name).collect(),
         })
     }
 
@@ -292,6 +391,92 @@ pub struct Loaded {
     pub instructions: usize,
     /// Table names that do not exist on this ABI (covered per the table).
     pub missing: Vec<&'static str>,
+    /// What each of the loader's steps beyond seccomp did, in order.
+    pub steps: Vec<StepReport>,
+    /// The kernel's Landlock ABI, when it has Landlock enabled.
+    pub landlock_abi: Option<u32>,
+    /// The relaxations in force, by name.
+    pub relaxed: Vec<&'static str>,
+}
+
+impl Loaded {
+    /// The steps the kernel or the process state did not allow: one warning line each, which
+    /// the CLI and echod print once.
+    ///
+    /// ```
+    /// let loaded = seccomp_sets::Loaded {
+    ///     mode: seccomp_sets::Mode::Enforce,
+    ///     sets: Default::default(),
+    ///     no_new_privs: true,
+    ///     instructions: 1,
+    ///     missing: vec![],
+    ///     steps: vec![],
+    ///     landlock_abi: None,
+    ///     relaxed: vec![],
+    /// };
+    /// assert!(loaded.warnings().is_empty());
+    /// ```
+    pub fn warnings(&self) -> Vec<String> {
+        self.steps
+            .iter()
+            .filter(|r| r.is_unavailable())
+            .map(|r| r.to_string())
+            .collect()
+    }
+}
+
+/// The loader's steps done, the filter not loaded yet ([`Filter::prepare`], [`prepare`]).
+#[derive(Debug)]
+pub struct Prepared {
+    /// `None`: the sandbox is off.
+    filter: Option<Filter>,
+    confined: Confined,
+}
+
+impl Prepared {
+    /// What each step did.
+    pub fn steps(&self) -> &[StepReport] {
+        &self.confined.steps
+    }
+
+    /// The filter that [`Prepared::load`] loads (`None` when the sandbox is off).
+    pub fn filter(&self) -> Option<&Filter> {
+        self.filter.as_ref()
+    }
+
+    /// Loads the filter on every thread (TSYNC); [`Applied::Off`] when the sandbox is off.
+    pub fn load(self) -> Result<Applied, Error> {
+        match &self.filter {
+            None => Ok(Applied::Off),
+            Some(f) => f.load_filter(self.confined).map(Applied::Loaded),
+        }
+    }
+}
+
+/// [`Filter::prepare`] for `sandbox` in `mode`, which does nothing while the sandbox is off:
+/// the single-threaded half of [`apply`], for a daemon that starts threads before its
+/// sandbox can be loaded (echod calls it before building its tokio runtime).
+///
+/// ```no_run
+/// use seccomp_sets::{prepare, Applied, Mode};
+/// let prepared = prepare(&"on,spawn=deny".parse()?, Mode::Enforce)?;
+/// for step in prepared.steps() {
+///     eprintln!("sandbox: {step}");
+/// }
+/// // ... start threads, open sockets ...
+/// if let Applied::Loaded(l) = prepared.load()? {
+///     eprintln!("seccomp: {} instructions", l.instructions);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn prepare(sandbox: &Sandbox, mode: Mode) -> Result<Prepared, Error> {
+    if sandbox.denied_sets().is_empty() {
+        return Ok(Prepared {
+            filter: None,
+            confined: Confined::default(),
+        });
+    }
+    Filter::new(sandbox, mode)?.prepare()
 }
 
 /// What [`apply`] did.
@@ -303,8 +488,14 @@ pub enum Applied {
     Loaded(Loaded),
 }
 
-/// Builds and loads the filter for `sandbox`; does nothing when the sandbox
-/// is off.
+/// Builds the filter for `sandbox`, confines the process and loads the filter
+/// ([`Filter::load`]); does nothing when the sandbox is off.
+///
+/// For a simple caller: called while the process has one thread, it does everything
+/// [`prepare`] and [`Prepared::load`] do. Called when threads already run, the filter still
+/// covers every thread, but the per-thread steps (capabilities, and the Landlock domain before
+/// Landlock ABI 8) are reported unavailable in [`Loaded::steps`]: call [`prepare`] before
+/// starting threads to have them.
 ///
 /// ```
 /// use seccomp_sets::{apply, Applied, Mode};
@@ -319,19 +510,13 @@ pub fn apply(sandbox: &Sandbox, mode: Mode) -> Result<Applied, Error> {
     Filter::new(sandbox, mode)?.load().map(Applied::Loaded)
 }
 
-/// The calls [`Builder::exec_tolerant`](crate::Builder::exec_tolerant) leaves out.
+/// The calls [`Builder::exec_tolerant`] leaves out.
 pub(crate) const EXEC_CALLS: [&str; 2] = ["execve", "execveat"];
 
 /// The seccomp return action that `mode` needs and this kernel lacks, if any (only audit
 /// mode needs one beyond the basics: `SECCOMP_RET_LOG`, Linux 4.14).
 fn missing_action(mode: Mode, log_available: bool) -> Option<&'static str> {
     (mode == Mode::Audit && !log_available).then_some("SECCOMP_RET_LOG")
-}
-
-/// Whether loading sets no_new_privs first: when the sandbox asks for it, and whenever the
-/// caller lacks CAP_SYS_ADMIN (the kernel refuses a filter from such a caller without it).
-fn must_set_no_new_privs(required: bool, has_cap_sys_admin: bool) -> bool {
-    required || !has_cap_sys_admin
 }
 
 /// Instructions in a BPF program (`struct sock_filter` is 8 bytes).
@@ -349,14 +534,6 @@ mod load_decisions {
         assert_eq!(missing_action(Mode::Audit, true), None);
         assert_eq!(missing_action(Mode::Enforce, false), None);
         assert_eq!(missing_action(Mode::Report, false), None);
-    }
-
-    #[test]
-    fn no_new_privs_when_asked_or_without_cap_sys_admin() {
-        assert!(must_set_no_new_privs(true, true));
-        assert!(must_set_no_new_privs(true, false));
-        assert!(must_set_no_new_privs(false, false));
-        assert!(!must_set_no_new_privs(false, true));
     }
 
     #[test]

@@ -15,8 +15,15 @@
 //!   "no_new_privs": bool,                 // true: load() sets it whatever the caller's
 //!                                         // capabilities (the default when the sandbox is on)
 //!   "exec_tolerant": bool,                // true: execve and execveat left out of spawn
+//!   "relaxed": [{"name": "io-uring", "removes": ["io_uring_setup", ...]}],
+//!   "not_carried": [{                     // what seccomp_sets::apply does beyond this
+//!     "step": "landlock", "set": "spawn", // filter, which a loader of this JSON does not:
+//!     "closes": "..."                     // the doors it leaves open (empty: none)
+//!   }],
 //!   "rules": [{                           // in table order
 //!     "syscall": "clone", "nr": 56, "set": "spawn",
+//!     "via": "spawn",                     // the denied set that brought it in
+//!     "also_in": ["privileged"],          // other sets that bring it in
 //!     "action": "kill" | "EPERM" | "ENOSYS",   // the table's action
 //!     "effect": EFFECT,                   // after mode and kernel support
 //!     "args": [{"index": 0, "op": "masked_eq", "mask": 65536, "value": 0}
@@ -108,6 +115,10 @@ pub struct JsonRule {
     pub nr: i32,
     /// The set.
     pub set: &'static str,
+    /// The denied set that brought the row in ([`crate::Planned::via`]).
+    pub via: &'static str,
+    /// Other sets that bring the row in ([`crate::table::Rule::also_in`]).
+    pub also_in: Vec<&'static str>,
     /// The table's action.
     pub action: &'static str,
     /// What the filter does.
@@ -135,6 +146,26 @@ pub struct JsonMissing {
     pub nothing_to_block: Option<&'static str>,
 }
 
+/// A relaxation in force, in our JSON schema.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct JsonRelaxation {
+    /// Its name.
+    pub name: &'static str,
+    /// The calls whose rows it removed.
+    pub removes: &'static [&'static str],
+}
+
+/// A loader step the JSON cannot carry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct JsonStep {
+    /// The step's name.
+    pub step: &'static str,
+    /// The key it enforces.
+    pub set: &'static str,
+    /// The door it closes, open under a loader of this JSON alone.
+    pub closes: &'static str,
+}
+
 /// The whole filter in our JSON schema (see the module docs).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct JsonFilter {
@@ -157,6 +188,10 @@ pub struct JsonFilter {
     /// Whether `execve` and `execveat` were left out of the spawn set
     /// ([`Builder::exec_tolerant`](crate::Builder::exec_tolerant)).
     pub exec_tolerant: bool,
+    /// The relaxations in force.
+    pub relaxed: Vec<JsonRelaxation>,
+    /// The loader's steps beyond the filter, which this export does not carry.
+    pub not_carried: Vec<JsonStep>,
     /// The rules.
     pub rules: Vec<JsonRule>,
     /// Names missing on the ABI.
@@ -235,6 +270,23 @@ impl Filter {
             bad_arch_action: self.bad_arch_effect().into(),
             no_new_privs: self.requires_no_new_privs(),
             exec_tolerant: self.is_exec_tolerant(),
+            relaxed: self
+                .relaxations_in_effect()
+                .iter()
+                .map(|r| JsonRelaxation {
+                    name: r.name,
+                    removes: r.removes,
+                })
+                .collect(),
+            not_carried: self
+                .steps()
+                .iter()
+                .map(|s| JsonStep {
+                    step: s.name(),
+                    set: s.set().name(),
+                    closes: s.closes(),
+                })
+                .collect(),
             rules: self
                 .planned()
                 .iter()
@@ -242,6 +294,8 @@ impl Filter {
                     syscall: p.rule.syscall,
                     nr: p.nr,
                     set: p.rule.set.name(),
+                    via: p.via.name(),
+                    also_in: p.rule.also_in.iter().map(|s| s.name()).collect(),
                     action: p.rule.action.name(),
                     effect: p.effect.into(),
                     args: p
@@ -299,8 +353,10 @@ impl Filter {
     /// Unconditional rows with the same action share one entry; each
     /// argument-checked row is its own entry (entries are alternatives, the
     /// `args` of one entry must all hold). Not expressible in OCI: the
-    /// bad-arch action (the runtime chooses) and no_new_privs (that is
-    /// `process.noNewPrivileges`).
+    /// bad-arch action (the runtime chooses), no_new_privs (that is
+    /// `process.noNewPrivileges`), and the loader's steps beyond seccomp (Landlock,
+    /// capabilities, rlimits: the runtime's capability set and PID namespace stand in; the CLI
+    /// says so on stderr). The profile replaces the engine's default profile.
     ///
     /// ```
     /// let f = seccomp_sets::Filter::new(&"on,spawn=deny".parse()?, seccomp_sets::Mode::Enforce)?;

@@ -36,6 +36,7 @@
 
 mod arch;
 mod builder;
+mod confine;
 mod error;
 mod export;
 mod filter;
@@ -52,8 +53,10 @@ pub mod json;
 
 pub use arch::Arch;
 pub use builder::Builder;
+pub use confine::{Step, StepOutcome, StepReport, landlock_status};
 pub use error::Error;
-pub use filter::{Applied, Filter, Loaded, Planned, apply};
+pub use export::DEFAULT_SYSTEMD_VERSION;
+pub use filter::{Applied, Filter, Loaded, Planned, Prepared, apply, prepare};
 pub use mode::{Effect, KillAction, Mode, ParseModeError};
 pub use sandbox_opts::{Sandbox, Set, SetSelection};
 

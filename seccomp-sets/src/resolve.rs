@@ -109,7 +109,15 @@ impl ResolvedTable {
     }
 }
 
-pub(crate) fn describe_args(rule: &Rule, arch: Arch) -> String {
+/// A row's argument comparisons on `arch`, as `explain` and the exports print them
+/// (`arg0 & 0x10000 == 0x0 && arg2 != 0`; empty for a row without comparisons).
+///
+/// ```
+/// use seccomp_sets::{Arch, table::TABLE};
+/// let sched = TABLE.iter().find(|r| r.syscall == "sched_setscheduler").unwrap();
+/// assert_eq!(seccomp_sets::resolve::describe_args(sched, Arch::X86_64), "arg1 != 5");
+/// ```
+pub fn describe_args(rule: &Rule, arch: Arch) -> String {
     rule.args
         .iter()
         .map(|c| {
@@ -133,15 +141,21 @@ impl fmt::Display for ResolvedTable {
         for r in &self.rows {
             let nr = r.nr.map_or_else(|| "-".to_owned(), |n| n.to_string());
             let args = describe_args(r.rule, self.arch);
+            let also: Vec<&str> = r.rule.also_in.iter().map(|s| s.name()).collect();
             writeln!(
                 f,
-                "{:<16} {:<18} {:>10} {:<6} {:<8} {}",
+                "{:<16} {:<18} {:>10} {:<6} {:<8} {}{}",
                 r.rule.set.name(),
                 r.rule.syscall,
                 nr,
                 r.rule.action.name(),
                 r.rule.provenance.name(),
                 if args.is_empty() { "always" } else { &args },
+                if also.is_empty() {
+                    String::new()
+                } else {
+                    std::format!(" (also under {})", also.join(", "))
+                },
             )?;
         }
         writeln!(f, "# names missing on {}:", self.arch)?;

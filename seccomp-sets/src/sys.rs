@@ -1,6 +1,9 @@
 //! Thin, checked wrappers around the kernel calls libseccomp does not expose
 //! the way we need: `SECCOMP_GET_ACTION_AVAIL`, `PR_SET_NO_NEW_PRIVS` and
-//! `seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC)`.
+//! `seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC)`; and those of the loader's
+//! steps beyond seccomp: capabilities (`capget`, `capset`, the bounding and ambient sets),
+//! resource limits, and asking the kernel for its Landlock ABI (the domain itself is made by
+//! the `landlock` crate).
 #![allow(unsafe_code)]
 
 use std::sync::OnceLock;
@@ -237,5 +240,157 @@ mod tests {
                 other => panic!("{errno}: {other:?}"),
             }
         }
+    }
+}
+
+/// The three capability sets of the calling thread (`capget`, version 3), as 64-bit masks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) struct Caps {
+    pub(crate) effective: u64,
+    pub(crate) permitted: u64,
+    pub(crate) inheritable: u64,
+}
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// `_LINUX_CAPABILITY_VERSION_3`: two 32-bit words per set.
+const CAP_VERSION_3: u32 = 0x2008_0522;
+
+/// `capget(2)` of the calling thread.
+pub(crate) fn caps() -> Result<Caps, Errno> {
+    let mut header = CapHeader {
+        version: CAP_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: version 3 writes exactly two CapData entries; `header` and `data` are live,
+    // writable locals for the duration of the call.
+    let rc = unsafe { libc::syscall(libc::SYS_capget, &raw mut header, data.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(Errno::last());
+    }
+    let join = |f: fn(&CapData) -> u32| u64::from(f(&data[0])) | (u64::from(f(&data[1])) << 32);
+    Ok(Caps {
+        effective: join(|d| d.effective),
+        permitted: join(|d| d.permitted),
+        inheritable: join(|d| d.inheritable),
+    })
+}
+
+/// `capset(2)` of the calling thread (lowering needs no privilege; raising the effective set
+/// needs the bit in the permitted set).
+pub(crate) fn set_caps(c: Caps) -> Result<(), Errno> {
+    let mut header = CapHeader {
+        version: CAP_VERSION_3,
+        pid: 0,
+    };
+    let split = |v: u64| [v as u32, (v >> 32) as u32];
+    let (e, p, i) = (split(c.effective), split(c.permitted), split(c.inheritable));
+    let data = [0, 1].map(|w| CapData {
+        effective: e[w],
+        permitted: p[w],
+        inheritable: i[w],
+    });
+    // SAFETY: version 3 reads exactly two CapData entries, which live for the call.
+    let rc = unsafe { libc::syscall(libc::SYS_capset, &raw mut header, data.as_ptr()) };
+    if rc == 0 { Ok(()) } else { Err(Errno::last()) }
+}
+
+/// `prctl(PR_CAPBSET_READ, cap)`: whether `cap` is in the bounding set.
+pub(crate) fn in_bounding_set(cap: u32) -> bool {
+    // SAFETY: integer arguments only.
+    unsafe { libc::prctl(libc::PR_CAPBSET_READ, libc::c_ulong::from(cap), 0, 0, 0) == 1 }
+}
+
+/// `prctl(PR_CAPBSET_DROP, cap)` (needs CAP_SETPCAP in the effective set).
+pub(crate) fn drop_from_bounding_set(cap: u32) -> Result<(), Errno> {
+    // SAFETY: integer arguments only.
+    let rc = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(cap), 0, 0, 0) };
+    if rc == 0 { Ok(()) } else { Err(Errno::last()) }
+}
+
+/// `prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)` (Linux 4.3; needs no privilege).
+pub(crate) fn clear_ambient() -> Result<(), Errno> {
+    // SAFETY: integer arguments only.
+    let rc = unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
+    match rc {
+        0 => Ok(()),
+        // A kernel older than 4.3 has no ambient set to clear.
+        _ if Errno::last() == Errno::EINVAL => Ok(()),
+        _ => Err(Errno::last()),
+    }
+}
+
+/// The highest capability this kernel knows (`/proc/sys/kernel/cap_last_cap`; 40 if unknown,
+/// CAP_CHECKPOINT_RESTORE, Linux 5.9).
+pub(crate) fn last_cap() -> u32 {
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40)
+}
+
+/// `setrlimit(resource, {0, 0})`: lowering needs no privilege.
+pub(crate) fn zero_rlimit(resource: libc::__rlimit_resource_t) -> Result<(), Errno> {
+    let zero = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `zero` is a valid rlimit that lives for the call.
+    let rc = unsafe { libc::setrlimit(resource, &zero) };
+    if rc == 0 { Ok(()) } else { Err(Errno::last()) }
+}
+
+/// How many threads the process runs (`Threads:` of `/proc/self/status`; 0 if unknown).
+pub(crate) fn thread_count() -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Threads:"))
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Landlock on this kernel: `Ok(abi)`, or the errno of `landlock_create_ruleset(NULL, 0,
+/// LANDLOCK_CREATE_RULESET_VERSION)`: ENOSYS (not built) or EOPNOTSUPP (built, not enabled at
+/// boot). Asks only; creates nothing.
+pub(crate) fn landlock_abi() -> Result<u32, Errno> {
+    const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
+    // SAFETY: with a NULL attribute, size 0 and the VERSION flag the kernel reads no memory
+    // and only returns the ABI version.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<u8>(),
+            0usize,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
+    };
+    if rc < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(u32::try_from(rc).unwrap_or(0))
     }
 }

@@ -197,6 +197,32 @@ pub struct Rule {
     pub note: &'static str,
     /// What blocks the effect on ABIs without this name.
     pub if_missing: IfMissing,
+    /// Other sets that bring the row in too (empty for most rows): a user-namespace row is in
+    /// QEMU's `spawn` set and also under `elevateprivileges`, whose meaning it enforces. The
+    /// row keeps one [`Rule::set`] (QEMU's, for QEMU's calls) and one action, so a filter
+    /// plans it once whichever of its sets are denied.
+    pub also_in: &'static [Set],
+}
+
+impl Rule {
+    /// Whether denying `sets` brings this row in (its own set or one of [`Rule::also_in`]).
+    ///
+    /// ```
+    /// use sandbox_opts::{Set, SetSelection};
+    /// use seccomp_sets::table::TABLE;
+    /// let clone3 = TABLE.iter().find(|r| r.syscall == "clone3").unwrap();
+    /// assert!(clone3.denied_by(SetSelection::EMPTY.with(Set::Privileged)));
+    /// ```
+    pub fn denied_by(&self, sets: sandbox_opts::SetSelection) -> bool {
+        self.via(sets).is_some()
+    }
+
+    /// The first of the row's sets (its own, then [`Rule::also_in`]) that `sets` denies.
+    pub fn via(&self, sets: sandbox_opts::SetSelection) -> Option<Set> {
+        std::iter::once(self.set)
+            .chain(self.also_in.iter().copied())
+            .find(|s| sets.contains(*s))
+    }
 }
 
 /// The call exists on every supported ABI.
@@ -206,6 +232,9 @@ const NEVER_IMPLEMENTED: IfMissing =
 const OLD_ABI_ONLY: IfMissing = IfMissing::Nothing(
     "obsolete interface this ABI never had; its modern replacement is not obsolete",
 );
+
+const X86_ONLY: IfMissing =
+    IfMissing::Nothing("x86 port I/O: other ABIs have no I/O ports to reach");
 
 /// Where the name is missing, these calls of the same set do the same.
 const fn covered(by: &'static [&'static str]) -> IfMissing {
@@ -229,6 +258,7 @@ const fn rule(
         provenance,
         note,
         if_missing,
+        also_in: &[],
     }
 }
 
@@ -236,6 +266,11 @@ impl Rule {
     /// The row, matching only calls whose arguments pass every comparison in `args`.
     const fn with_args(self, args: &'static [ArgCmp]) -> Rule {
         Rule { args, ..self }
+    }
+
+    /// The row, brought in by these sets too.
+    const fn also_under(self, also_in: &'static [Set]) -> Rule {
+        Rule { also_in, ..self }
     }
 }
 
@@ -316,6 +351,95 @@ const POLICY_NOT_IDLE: &[ArgCmp] = &[ArgCmp {
     op: CmpOp::Ne(SCHED_IDLE),
 }];
 
+/// clone with `CLONE_NEWUSER`.
+const NEWUSER_CLONE_FLAG: &[ArgCmp] = &[ArgCmp {
+    arg: Arg::CloneFlags,
+    op: CmpOp::MaskedEq {
+        mask: CLONE_NEWUSER,
+        value: CLONE_NEWUSER,
+    },
+}];
+
+/// unshare with `CLONE_NEWUSER` (flags, argument 0).
+const NEWUSER_UNSHARE_FLAG: &[ArgCmp] = &[ArgCmp {
+    arg: Arg::Index(0),
+    op: CmpOp::MaskedEq {
+        mask: CLONE_NEWUSER,
+        value: CLONE_NEWUSER,
+    },
+}];
+
+/// setns with `CLONE_NEWUSER` in nstype (argument 1).
+const NEWUSER_NSTYPE: &[ArgCmp] = &[ArgCmp {
+    arg: Arg::Index(1),
+    op: CmpOp::MaskedEq {
+        mask: CLONE_NEWUSER,
+        value: CLONE_NEWUSER,
+    },
+}];
+
+/// setns with nstype 0 ("any namespace"); the kernel reads nstype as a 32-bit `int`.
+const ANY_NSTYPE: &[ArgCmp] = &[ArgCmp {
+    arg: Arg::Index(1),
+    op: CmpOp::MaskedEq {
+        mask: 0xffff_ffff,
+        value: 0,
+    },
+}];
+
+/// `RLIMIT_NICE` and `RLIMIT_RTPRIO` (`<sys/resource.h>`, the same on every ABI the crate
+/// supports).
+const RLIMIT_NICE: u64 = 13;
+const RLIMIT_RTPRIO: u64 = 14;
+
+/// setrlimit of `RLIMIT_NICE` (resource, argument 0, a 32-bit `int`).
+const RESOURCE_IS_NICE: &[ArgCmp] = &[ArgCmp {
+    arg: Arg::Index(0),
+    op: CmpOp::MaskedEq {
+        mask: 0xffff_ffff,
+        value: RLIMIT_NICE,
+    },
+}];
+
+/// setrlimit of `RLIMIT_RTPRIO`.
+const RESOURCE_IS_RTPRIO: &[ArgCmp] = &[ArgCmp {
+    arg: Arg::Index(0),
+    op: CmpOp::MaskedEq {
+        mask: 0xffff_ffff,
+        value: RLIMIT_RTPRIO,
+    },
+}];
+
+/// prlimit64 setting (new limit, argument 2, not NULL) `RLIMIT_NICE` (resource, argument 1).
+const PRLIMIT_SETS_NICE: &[ArgCmp] = &[
+    ArgCmp {
+        arg: Arg::Index(1),
+        op: CmpOp::MaskedEq {
+            mask: 0xffff_ffff,
+            value: RLIMIT_NICE,
+        },
+    },
+    ArgCmp {
+        arg: Arg::Index(2),
+        op: CmpOp::Ne(0),
+    },
+];
+
+/// prlimit64 setting `RLIMIT_RTPRIO`.
+const PRLIMIT_SETS_RTPRIO: &[ArgCmp] = &[
+    ArgCmp {
+        arg: Arg::Index(1),
+        op: CmpOp::MaskedEq {
+            mask: 0xffff_ffff,
+            value: RLIMIT_RTPRIO,
+        },
+    },
+    ArgCmp {
+        arg: Arg::Index(2),
+        op: CmpOp::Ne(0),
+    },
+];
+
 use Action::{Enosys, Eperm, Kill};
 use Provenance::{Added, Changed, Qemu};
 use Set::{Default as Dflt, Obsolete, Privileged, ResourceControl, Spawn};
@@ -335,8 +459,9 @@ mod note {
         "32-bit uid/gid variant (i386, arm): glibc uses it there, QEMU's name misses it";
     pub(super) const SETGROUPS: &str =
         "changes the supplementary groups: gains group rights without any set*gid call";
-    pub(super) const CAPSET: &str =
-        "raises effective capabilities from the permitted set: elevation without a uid change";
+    pub(super) const CAPSET: &str = "raises effective capabilities from the permitted set: \
+        elevation without a uid change; execve does the same for root without any call a filter \
+        sees, which the loader's permitted-caps step closes";
     pub(super) const SPAWN_EPERM: &str = "QEMU 7.2 to 9.x kill (SCMP_ACT_TRAP, made \
         KILL_PROCESS); QEMU 10.0 returns EPERM, as this row does (both read from the filter the \
         real QEMU installs); EPERM lets the daemon log the refusal and keep serving (spawn is \
@@ -348,8 +473,6 @@ mod note {
         no-flags row: without CLONE_THREAD clone makes a process; with it, the kernel already \
         insists on CLONE_SIGHAND and CLONE_VM. Fewer BPF instructions, and thread creators that \
         skip CLONE_SETTLS and friends (the Go runtime) keep working";
-    pub(super) const CLONE3: &str = "clone3's flags are in memory seccomp cannot read; ENOSYS \
-        makes glibc fall back to clone, whose flags the rows above check (as QEMU)";
     pub(super) const NICE: &str =
         "old priority call (i386, arm, s390x): setpriority by another door";
     pub(super) const SCHED_IDLE_ONLY: &str =
@@ -359,6 +482,103 @@ mod note {
         uses sched_setscheduler)";
     pub(super) const IOPRIO: &str =
         "I/O scheduling priority: setpriority's twin for the block layer";
+    // ---- spawn by proxy (issue 30) and usermode helpers (issue 32) ----
+    pub(super) const PTRACE: &str = "spawn by proxy: PTRACE_POKEDATA and PTRACE_SETREGS rewrite an \
+        older process of the same user that is not under the filter so that it executes a program \
+        (for root: every root process, PID 1 included); every request, PTRACE_TRACEME too \
+        (relaxation ptrace-traceme allows that one); the loader's Landlock domain also refuses \
+        /proc/PID/mem. systemd @debug; Docker allows it on Linux >= 4.8, Podman always";
+    pub(super) const VM_WRITEV: &str = "spawn by proxy: writes another process's memory (the kernel \
+        checks ptrace access, which a root caller passes for every root process). systemd @ipc \
+        (inside @system-service); Docker allows it on Linux >= 4.8, Podman always";
+    pub(super) const VM_READV: &str = "the read half of process_vm_writev: another process's \
+        secrets and the addresses an injection needs; no daemon under spawn=deny needs it, so \
+        the pair is decided together. systemd @ipc; Docker and Podman as process_vm_writev";
+    pub(super) const PIDFD_GETFD: &str = "copies a file descriptor out of another process (ptrace \
+        access): its writable files, its sockets, its service-manager connection. systemd @debug; \
+        Docker only with CAP_SYS_PTRACE; Podman allows it. The fd store and socket activation use \
+        SCM_RIGHTS, not this call";
+    pub(super) const REQUEST_KEY: &str = "spawn by proxy: asking for a key that does not exist, \
+        with callout information, makes the kernel start /sbin/request-key as a new root process \
+        with every capability and no filter (a usermode helper). keyctl and add_key start no \
+        helper and stay allowed. systemd @keyring (inside @system-service); not in Docker's or \
+        Podman's default profile (refused)";
+    pub(super) const NEWUSER_CLONE: &str = "QEMU's FORBID_CLONE_FLAG(CLONE_NEWUSER) row, EPERM \
+        like the rest of spawn; also under elevateprivileges: a new user namespace makes uid \
+        65534 uid 0 with every capability inside it (no_new_privs does not stop it). systemd \
+        RestrictNamespaces=~user; Docker and Podman refuse namespace flags without CAP_SYS_ADMIN";
+    pub(super) const NEWUSER_CLONE3: &str = "clone3's flags are in memory seccomp cannot read; \
+        ENOSYS makes glibc fall back to clone, whose flags the rows check (as QEMU); also under \
+        elevateprivileges, since those flags may hold CLONE_NEWUSER (systemd's \
+        RestrictNamespaces= answers clone3 with ENOSYS too; Docker without CAP_SYS_ADMIN too)";
+    pub(super) const NEWUSER_UNSHARE: &str = "under elevateprivileges: unshare(CLONE_NEWUSER) \
+        gives every capability in a new user namespace (spawn=deny refuses every unshare); \
+        systemd RestrictNamespaces=~user has the same rule";
+    pub(super) const NEWUSER_SETNS: &str = "under elevateprivileges: joining a user namespace \
+        (nstype CLONE_NEWUSER, or a pidfd with the user bit) gives the capabilities its owner \
+        holds there; systemd RestrictNamespaces=~user has the same rule";
+    pub(super) const SETNS_ANY: &str = "under elevateprivileges: nstype 0 joins whatever \
+        namespace the fd is, a user namespace included (the kernel reads nstype as a 32-bit int, \
+        hence the mask); systemd refuses setns(fd, 0) the same way";
+    // ---- the kernel's privileged doors (issue 31) ----
+    pub(super) const MODULE: &str = "loads or unloads kernel code: every other rule can be \
+        undone from there; no daemon has a reason to try, so kill like the privileged set. \
+        systemd @module; Docker only with CAP_SYS_MODULE, Podman EPERM without it";
+    pub(super) const BPF: &str = "BPF programs write other processes' memory \
+        (bpf_probe_write_user) and, with perf or kprobes, hook any kernel function; EPERM is the \
+        kernel's own answer without CAP_BPF or CAP_SYS_ADMIN, so code that probes for BPF falls \
+        back (relaxation bpf). systemd @privileged; Docker and Podman only with CAP_SYS_ADMIN or \
+        CAP_BPF";
+    pub(super) const PERF: &str = "tracing: reads other processes and kernel state, attaches \
+        BPF to kprobes and tracepoints; EPERM is the kernel's answer without CAP_PERFMON \
+        (relaxation perf). systemd @debug; Docker and Podman only with CAP_SYS_ADMIN or \
+        CAP_PERFMON";
+    pub(super) const USERFAULTFD: &str = "stalls the kernel's copies from user memory at a \
+        chosen moment: the usual aid for winning kernel races (vm.unprivileged_userfaultfd=0 \
+        limits unprivileged callers only; /dev/userfaultfd is a file, closed by PrivateDevices=). \
+        QEMU's postcopy migration uses it (relaxation userfaultfd). systemd allows it \
+        (@system-service); Docker refuses it (not listed), Podman EPERM";
+    pub(super) const IO_URING: &str = "ring operations run without the system calls a filter \
+        sees; IORING_REGISTER_PERSONALITY replays credentials registered earlier; a request's \
+        ioprio reaches the real-time I/O class (hence also under resourcecontrol, as AIO). ENOSYS \
+        reads as a kernel without io_uring, which every user handles (relaxation io-uring). \
+        systemd @aio (inside @system-service); not in Docker's or Podman's default profile";
+    pub(super) const OPEN_BY_HANDLE: &str = "opens any inode of a filesystem by its handle, \
+        past path checks, mount namespaces, chroot and Landlock (the \"shocker\" container \
+        escape; CAP_DAC_READ_SEARCH). name_to_handle_at only makes handles and stays allowed. \
+        systemd @privileged; Docker and Podman only with CAP_DAC_READ_SEARCH";
+    pub(super) const QUOTACTL: &str = "turns quotas off or changes limits (CAP_SYS_ADMIN \
+        settings); EPERM as the kernel answers without it. systemd @privileged; Docker and \
+        Podman only with CAP_SYS_ADMIN";
+    pub(super) const ACCT: &str = "makes the kernel append a record per exiting process to a \
+        file of the caller's choice, or turns the host's accounting off (CAP_SYS_PACCT). \
+        systemd @privileged; Docker and Podman only with CAP_SYS_PACCT";
+    pub(super) const CLOCK: &str = "sets the system clock (CAP_SYS_TIME): certificate validity, \
+        one-time passwords and log order of every process follow it. adjtimex and clock_adjtime \
+        stay allowed: their read-only form is how glibc's ntp_gettime reads the clock, seccomp \
+        cannot read struct timex, and their writing form needs CAP_SYS_TIME (the systemd export \
+        bounds it). systemd @clock; Docker and Podman only with CAP_SYS_TIME";
+    pub(super) const CLOCK64: &str = "time64 variant (i386, arm): clock_settime by its 32-bit name";
+    pub(super) const STIME: &str = "i386's old clock setter: settimeofday by another door";
+    pub(super) const PORT_IO: &str = "x86 port I/O: reprograms hardware from user space \
+        (CAP_SYS_RAWIO). systemd @raw-io; Docker and Podman only with CAP_SYS_RAWIO";
+    pub(super) const VHANGUP: &str = "hangs up the terminal of the session (CAP_SYS_TTY_CONFIG). \
+        systemd @privileged; Docker and Podman only with CAP_SYS_TTY_CONFIG";
+    pub(super) const LOOKUP_DCOOKIE: &str = "oprofile's call, removed in Linux 5.12 (ENOSYS \
+        since), CAP_SYS_ADMIN before: obsolete. systemd @debug; Docker and Podman only with \
+        CAP_SYS_ADMIN";
+    // ---- resourcecontrol's side doors (issue 32) ----
+    pub(super) const AIO: &str = "io_submit accepts IOCB_FLAG_IOPRIO with the real-time I/O class \
+        (CAP_SYS_NICE or CAP_SYS_ADMIN, in a struct seccomp cannot read) while ioprio_set is \
+        refused. Trade-off: native AIO users (QEMU aio=native, databases) must fall back to \
+        threads or use relaxation aio. systemd @aio (inside @system-service); Docker and Podman \
+        allow it";
+    pub(super) const AIO_SUBMIT: &str = "a context created before the filter still submits \
+        without it; see io_setup";
+    pub(super) const RLIMIT_NICE: &str = "raising RLIMIT_NICE or RLIMIT_RTPRIO lets a process \
+        raise its own priority (autogroup, real-time) without CAP_SYS_NICE; the loader's rlimits \
+        step sets both to 0 and these rows keep a root caller (CAP_SYS_RESOURCE) from raising \
+        them back. Reading them stays allowed. systemd LimitNICE=, LimitRTPRIO=";
 }
 
 /// Every row, grouped by set in canonical set order.
@@ -419,6 +639,7 @@ pub static TABLE: &[Rule] = &[
     rule("sysfs",              Obsolete,        Kill,   Qemu,    OLD_ABI_ONLY,              ""),
     rule("uselib",             Obsolete,        Kill,   Qemu,    OLD_ABI_ONLY,              ""),
     rule("ustat",              Obsolete,        Kill,   Qemu,    OLD_ABI_ONLY,              ""),
+    rule("lookup_dcookie",     Obsolete,        Kill,   Added,   ALWAYS,                    note::LOOKUP_DCOOKIE),
     // ---- privileged --------------------------------------------------------------------------------
     rule("setuid",             Privileged,      Kill,   Qemu,    ALWAYS,                    ""),
     rule("setgid",             Privileged,      Kill,   Qemu,    ALWAYS,                    ""),
@@ -441,6 +662,26 @@ pub static TABLE: &[Rule] = &[
     rule("setgroups",          Privileged,      Kill,   Added,   ALWAYS,                    note::SETGROUPS),
     rule("setgroups32",        Privileged,      Kill,   Added,   covered(&["setgroups"]),   note::UID32),
     rule("capset",             Privileged,      Kill,   Added,   ALWAYS,                    note::CAPSET),
+    rule("init_module",        Privileged,      Kill,   Added,   ALWAYS,                    note::MODULE),
+    rule("finit_module",       Privileged,      Kill,   Added,   ALWAYS,                    note::MODULE),
+    rule("delete_module",      Privileged,      Kill,   Added,   ALWAYS,                    note::MODULE),
+    rule("bpf",                Privileged,      Eperm,  Added,   ALWAYS,                    note::BPF),
+    rule("perf_event_open",    Privileged,      Eperm,  Added,   ALWAYS,                    note::PERF),
+    rule("userfaultfd",        Privileged,      Eperm,  Added,   ALWAYS,                    note::USERFAULTFD),
+    rule("io_uring_setup",     Privileged,      Enosys, Added,   ALWAYS,                    note::IO_URING).also_under(&[ResourceControl]),
+    rule("io_uring_enter",     Privileged,      Enosys, Added,   ALWAYS,                    note::IO_URING).also_under(&[ResourceControl]),
+    rule("io_uring_register",  Privileged,      Enosys, Added,   ALWAYS,                    note::IO_URING).also_under(&[ResourceControl]),
+    rule("open_by_handle_at",  Privileged,      Eperm,  Added,   ALWAYS,                    note::OPEN_BY_HANDLE),
+    rule("quotactl",           Privileged,      Eperm,  Added,   ALWAYS,                    note::QUOTACTL),
+    rule("quotactl_fd",        Privileged,      Eperm,  Added,   ALWAYS,                    note::QUOTACTL),
+    rule("acct",               Privileged,      Eperm,  Added,   ALWAYS,                    note::ACCT),
+    rule("settimeofday",       Privileged,      Eperm,  Added,   ALWAYS,                    note::CLOCK),
+    rule("clock_settime",      Privileged,      Eperm,  Added,   ALWAYS,                    note::CLOCK),
+    rule("clock_settime64",    Privileged,      Eperm,  Added,   covered(&["clock_settime"]), note::CLOCK64),
+    rule("stime",              Privileged,      Eperm,  Added,   covered(&["settimeofday", "clock_settime"]), note::STIME),
+    rule("iopl",               Privileged,      Eperm,  Added,   X86_ONLY,                  note::PORT_IO),
+    rule("ioperm",             Privileged,      Eperm,  Added,   X86_ONLY,                  note::PORT_IO),
+    rule("vhangup",            Privileged,      Eperm,  Added,   ALWAYS,                    note::VHANGUP),
     // ---- spawn -------------------------------------------------------------------------------------
     rule("fork",               Spawn,           Eperm,  Changed, covered(&["clone"]),       note::SPAWN_EPERM),
     rule("vfork",              Spawn,           Eperm,  Changed, covered(&["clone"]),       note::SPAWN_EPERM),
@@ -456,13 +697,21 @@ pub static TABLE: &[Rule] = &[
     clone_forbid!(CLONE_NEWCGROUP),
     clone_forbid!(CLONE_NEWUTS),
     clone_forbid!(CLONE_NEWIPC),
-    clone_forbid!(CLONE_NEWUSER),
+    rule("clone",              Spawn,           Eperm,  Changed, ALWAYS,                    note::NEWUSER_CLONE).with_args(NEWUSER_CLONE_FLAG).also_under(&[Privileged]),
     clone_forbid!(CLONE_NEWPID),
     clone_forbid!(CLONE_NEWNET),
     clone_forbid!(CLONE_IO),
-    rule("clone3",             Spawn,           Enosys, Qemu,    ALWAYS,                    note::CLONE3),
+    rule("clone3",             Spawn,           Enosys, Changed, ALWAYS,                    note::NEWUSER_CLONE3).also_under(&[Privileged]),
     rule("setns",              Spawn,           Eperm,  Changed, ALWAYS,                    note::KILL_NOT_THREAD),
+    rule("setns",              Spawn,           Eperm,  Changed, ALWAYS,                    note::NEWUSER_SETNS).with_args(NEWUSER_NSTYPE).also_under(&[Privileged]),
+    rule("setns",              Spawn,           Eperm,  Changed, ALWAYS,                    note::SETNS_ANY).with_args(ANY_NSTYPE).also_under(&[Privileged]),
     rule("unshare",            Spawn,           Eperm,  Changed, ALWAYS,                    note::KILL_NOT_THREAD),
+    rule("unshare",            Spawn,           Eperm,  Changed, ALWAYS,                    note::NEWUSER_UNSHARE).with_args(NEWUSER_UNSHARE_FLAG).also_under(&[Privileged]),
+    rule("ptrace",             Spawn,           Eperm,  Added,   ALWAYS,                    note::PTRACE),
+    rule("process_vm_writev",  Spawn,           Eperm,  Added,   ALWAYS,                    note::VM_WRITEV),
+    rule("process_vm_readv",   Spawn,           Eperm,  Added,   ALWAYS,                    note::VM_READV),
+    rule("pidfd_getfd",        Spawn,           Eperm,  Added,   ALWAYS,                    note::PIDFD_GETFD),
+    rule("request_key",        Spawn,           Eperm,  Added,   ALWAYS,                    note::REQUEST_KEY),
     // ---- resourcecontrol ---------------------------------------------------------------------------
     rule("setpriority",        ResourceControl, Eperm,  Qemu,    ALWAYS,                    ""),
     rule("nice",               ResourceControl, Eperm,  Added,   covered(&["setpriority"]), note::NICE),
@@ -471,6 +720,12 @@ pub static TABLE: &[Rule] = &[
     rule("sched_setaffinity",  ResourceControl, Eperm,  Qemu,    ALWAYS,                    ""),
     rule("sched_setattr",      ResourceControl, Eperm,  Added,   ALWAYS,                    note::SCHED_SETATTR),
     rule("ioprio_set",         ResourceControl, Eperm,  Added,   ALWAYS,                    note::IOPRIO),
+    rule("io_setup",           ResourceControl, Eperm,  Added,   ALWAYS,                    note::AIO),
+    rule("io_submit",          ResourceControl, Eperm,  Added,   ALWAYS,                    note::AIO_SUBMIT),
+    rule("setrlimit",          ResourceControl, Eperm,  Added,   covered(&["prlimit64"]),   note::RLIMIT_NICE).with_args(RESOURCE_IS_NICE),
+    rule("setrlimit",          ResourceControl, Eperm,  Added,   covered(&["prlimit64"]),   note::RLIMIT_NICE).with_args(RESOURCE_IS_RTPRIO),
+    rule("prlimit64",          ResourceControl, Eperm,  Added,   ALWAYS,                    note::RLIMIT_NICE).with_args(PRLIMIT_SETS_NICE),
+    rule("prlimit64",          ResourceControl, Eperm,  Added,   ALWAYS,                    note::RLIMIT_NICE).with_args(PRLIMIT_SETS_RTPRIO),
 ];
 
 /// The rows of one set.
@@ -482,3 +737,102 @@ pub static TABLE: &[Rule] = &[
 pub fn rules_of(set: Set) -> impl Iterator<Item = &'static Rule> {
     TABLE.iter().filter(move |r| r.set == set)
 }
+
+/// A row a daemon may allow by name, visibly: [`crate::Builder::relax`], `--relax NAME` on the
+/// command line. `explain` and every export name the relaxations in force and the rows they
+/// removed; a relaxation never touches a row of QEMU's table (tested).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Relaxation {
+    /// The name (`io-uring`).
+    pub name: &'static str,
+    /// The calls whose rows it removes.
+    pub removes: &'static [&'static str],
+    /// Rows planned in their place (narrower ones), under the same sets.
+    pub instead: &'static [Rule],
+    /// Who needs it, and what it reopens.
+    pub why: &'static str,
+}
+
+impl Relaxation {
+    /// The relaxation called `name`.
+    ///
+    /// ```
+    /// let r = seccomp_sets::table::Relaxation::find("io-uring").unwrap();
+    /// assert!(r.removes.contains(&"io_uring_setup"));
+    /// assert!(seccomp_sets::table::Relaxation::find("mount").is_none());
+    /// ```
+    pub fn find(name: &str) -> Option<&'static Relaxation> {
+        RELAXATIONS.iter().find(|r| r.name == name)
+    }
+
+    /// Every name, comma-separated (for messages).
+    pub fn names() -> String {
+        RELAXATIONS
+            .iter()
+            .map(|r| r.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// `PTRACE_TRACEME`, the one ptrace request that lets only the parent trace the caller.
+const PTRACE_TRACEME: u64 = 0;
+
+/// Every relaxation, in one place.
+pub static RELAXATIONS: &[Relaxation] = &[
+    Relaxation {
+        name: "ptrace-traceme",
+        removes: &["ptrace"],
+        instead: &[rule(
+            "ptrace",
+            Spawn,
+            Eperm,
+            Added,
+            ALWAYS,
+            "relaxation ptrace-traceme: every request but PTRACE_TRACEME",
+        )
+        .with_args(&[ArgCmp {
+            arg: Arg::Index(0),
+            op: CmpOp::Ne(PTRACE_TRACEME),
+        }])],
+        why: "a daemon that asks its parent (a debugger, a supervisor) to trace it; only the \
+              parent gains access to the caller, and the Landlock domain still refuses access \
+              to every process outside it",
+    },
+    Relaxation {
+        name: "io-uring",
+        removes: &["io_uring_setup", "io_uring_enter", "io_uring_register"],
+        instead: &[],
+        why: "a daemon with an io_uring I/O path; reopens ring operations the filter cannot \
+              see, and the real-time I/O class for a caller that still holds CAP_SYS_NICE or \
+              CAP_SYS_ADMIN",
+    },
+    Relaxation {
+        name: "aio",
+        removes: &["io_setup", "io_submit"],
+        instead: &[],
+        why: "native AIO (QEMU aio=native, databases); reopens the real-time I/O class for a \
+              caller that still holds CAP_SYS_NICE or CAP_SYS_ADMIN",
+    },
+    Relaxation {
+        name: "userfaultfd",
+        removes: &["userfaultfd"],
+        instead: &[],
+        why: "QEMU's postcopy migration and user-space page-fault handlers; reopens the \
+              classic aid for winning kernel races",
+    },
+    Relaxation {
+        name: "bpf",
+        removes: &["bpf"],
+        instead: &[],
+        why: "a daemon that holds CAP_BPF for its own socket filters or maps; the kernel's \
+              capability checks are then the only guard",
+    },
+    Relaxation {
+        name: "perf",
+        removes: &["perf_event_open"],
+        instead: &[],
+        why: "in-process profiling; the kernel's perf_event_paranoid and CAP_PERFMON checks \
+              are then the only guard",
+    },
+];

@@ -157,11 +157,13 @@ const PROBES: &[Probe] = &[
 
 /// The effect of `filter`'s row for the probe's call (`None`: allowed; no filter: no profile).
 fn effect(filter: Option<&Filter>, probe: &Probe) -> Option<Effect> {
-    let (_, call) = probe.call?;
+    let (set, call) = probe.call?;
+    // The probe's own set's rows: clone's CLONE_NEWUSER row also comes in with
+    // elevateprivileges, and the spawn probe's fork does not match it.
     filter?
         .planned()
         .iter()
-        .find(|p| p.rule.syscall == call)
+        .find(|p| p.rule.syscall == call && p.via == set)
         .map(|p| p.effect)
 }
 

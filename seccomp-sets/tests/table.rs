@@ -119,16 +119,244 @@ fn added_rows_are_not_qemu_names_and_deviations_have_notes() {
     }
 }
 
+/// The privileged set's rows for the kernel's own doors that are not killed: EPERM where the
+/// kernel itself answers EPERM to a caller without the capability (code that probes them falls
+/// back), ENOSYS for io_uring (read as a kernel without it). Kill stays for what no daemon has
+/// a reason to try (module loading, set*id, capset).
+const PRIVILEGED_EPERM: &[&str] = &[
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "open_by_handle_at",
+    "quotactl",
+    "quotactl_fd",
+    "acct",
+    "settimeofday",
+    "clock_settime",
+    "clock_settime64",
+    "stime",
+    "iopl",
+    "ioperm",
+    "vhangup",
+];
+
 #[test]
 fn actions_follow_the_issue_per_set() {
     for r in TABLE {
         let expected = match (r.set, r.syscall) {
             (Set::Spawn, "clone3") => Action::Enosys,
+            (Set::Privileged, s) if s.starts_with("io_uring_") => Action::Enosys,
+            (Set::Privileged, s) if PRIVILEGED_EPERM.contains(&s) => Action::Eperm,
             (Set::Default | Set::Obsolete | Set::Privileged, _) => Action::Kill,
             (Set::Spawn | Set::ResourceControl, _) => Action::Eperm,
         };
         assert_eq!(r.action, expected, "{} in {}", r.syscall, r.set);
     }
+}
+
+/// What issues 30 to 32 decided, per key: each call must be planned when that key alone is
+/// denied, and not when the sandbox is only `on` (so a row removed, or moved to another key,
+/// fails here). Calls decided as "no row" must never be planned.
+#[test]
+fn the_threat_model_decisions_hold_per_key() {
+    const DENIED: &[(&str, &[&str])] = &[
+        (
+            "spawn=deny",
+            &[
+                "ptrace",
+                "process_vm_writev",
+                "process_vm_readv",
+                "pidfd_getfd",
+                "request_key",
+                "unshare",
+                "setns",
+                "clone3",
+            ],
+        ),
+        (
+            "elevateprivileges=deny",
+            &[
+                "init_module",
+                "finit_module",
+                "delete_module",
+                "bpf",
+                "perf_event_open",
+                "userfaultfd",
+                "io_uring_setup",
+                "io_uring_enter",
+                "io_uring_register",
+                "open_by_handle_at",
+                "quotactl",
+                "quotactl_fd",
+                "acct",
+                "settimeofday",
+                "clock_settime",
+                "vhangup",
+                "unshare",
+                "setns",
+                "clone3",
+                #[cfg(target_arch = "x86_64")]
+                "iopl",
+                #[cfg(target_arch = "x86_64")]
+                "ioperm",
+            ],
+        ),
+        (
+            "resourcecontrol=deny",
+            &[
+                "io_setup",
+                "io_submit",
+                "io_uring_setup",
+                "io_uring_enter",
+                "io_uring_register",
+                "setrlimit",
+                "prlimit64",
+            ],
+        ),
+    ];
+    const NO_ROW: &[&str] = &[
+        "kcmp",
+        "pidfd_open",
+        "keyctl",
+        "add_key",
+        "name_to_handle_at",
+        "adjtimex",
+        "clock_adjtime",
+        "process_madvise",
+    ];
+    let planned = |s: &str| -> Vec<&'static str> {
+        Filter::new(&s.parse().unwrap(), Mode::Enforce)
+            .unwrap()
+            .planned()
+            .iter()
+            .map(|p| p.rule.syscall)
+            .collect()
+    };
+    let on = planned("on");
+    for (key, calls) in DENIED {
+        let with = planned(&format!("on,{key}"));
+        for call in *calls {
+            assert!(with.contains(call), "{call} is not denied by {key}");
+            assert!(!on.contains(call), "{call} is denied by plain `on`");
+        }
+    }
+    let all = planned("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+    assert!(all.contains(&"lookup_dcookie") && on.contains(&"lookup_dcookie"));
+    for call in NO_ROW {
+        assert!(!all.contains(call), "{call} was decided as no row");
+    }
+}
+
+/// A row under two keys is one row: planned once whichever of its keys are denied, with the
+/// first denied key as `via`, and `explain`/the exports group it there.
+#[test]
+fn rows_under_two_keys_are_planned_once() {
+    let count = |s: &str, call: &str| {
+        let f = Filter::new(&s.parse().unwrap(), Mode::Enforce).unwrap();
+        let rows: Vec<_> = f
+            .planned()
+            .iter()
+            .filter(|p| p.rule.syscall == call)
+            .map(|p| (p.via, p.rule.args.len()))
+            .collect();
+        rows
+    };
+    assert_eq!(
+        count("on,elevateprivileges=deny", "clone3"),
+        [(Set::Privileged, 0)]
+    );
+    assert_eq!(
+        count("on,elevateprivileges=deny,spawn=deny", "clone3"),
+        [(Set::Spawn, 0)]
+    );
+    assert_eq!(
+        count(
+            "on,elevateprivileges=deny,resourcecontrol=deny",
+            "io_uring_setup"
+        ),
+        [(Set::Privileged, 0)]
+    );
+    assert_eq!(
+        count("on,resourcecontrol=deny", "io_uring_setup"),
+        [(Set::ResourceControl, 0)]
+    );
+    // Under elevateprivileges alone, only the user-namespace clone row, not fork's.
+    assert_eq!(
+        count("on,elevateprivileges=deny", "clone"),
+        [(Set::Privileged, 1)]
+    );
+    for r in TABLE.iter().filter(|r| !r.also_in.is_empty()) {
+        assert!(
+            !r.also_in.contains(&r.set),
+            "{}: also_in repeats its set",
+            r.syscall
+        );
+    }
+}
+
+#[test]
+fn relaxations_are_named_data_that_never_touch_qemu_rows() {
+    use seccomp_sets::table::{RELAXATIONS, Relaxation};
+    let qemu: BTreeSet<&str> = QEMU.iter().flat_map(|(_, n)| n.iter().copied()).collect();
+    let mut names = BTreeSet::new();
+    for r in RELAXATIONS {
+        assert!(names.insert(r.name), "{} twice", r.name);
+        assert!(!r.why.is_empty(), "{}: no reason", r.name);
+        assert!(!r.removes.is_empty(), "{} removes nothing", r.name);
+        for call in r.removes {
+            assert!(!qemu.contains(call), "{} relaxes QEMU's {call}", r.name);
+            assert!(
+                TABLE
+                    .iter()
+                    .any(|t| t.syscall == *call && t.provenance == Provenance::Added),
+                "{}: {call} is not an added row",
+                r.name
+            );
+        }
+        for row in r.instead {
+            assert!(
+                r.removes.contains(&row.syscall),
+                "{}: {}",
+                r.name,
+                row.syscall
+            );
+            assert!(
+                !row.args.is_empty(),
+                "{}: a replacement row must be narrower",
+                r.name
+            );
+        }
+        assert_eq!(Relaxation::find(r.name), Some(r));
+    }
+    // Visible: the filter, its JSON-free text exports and explain name it.
+    let io = Relaxation::find("io-uring").unwrap();
+    let f = Filter::builder(&"on,elevateprivileges=deny".parse().unwrap())
+        .relax(io)
+        .build()
+        .unwrap();
+    assert!(
+        f.planned()
+            .iter()
+            .all(|p| !p.rule.syscall.starts_with("io_uring"))
+    );
+    assert_eq!(f.relaxations_in_effect(), [io]);
+    assert!(f.to_systemd().contains("# relaxed by name: io-uring"));
+    // ptrace-traceme keeps every other request denied.
+    let f = Filter::builder(&"on,spawn=deny".parse().unwrap())
+        .relax(Relaxation::find("ptrace-traceme").unwrap())
+        .build()
+        .unwrap();
+    let ptrace: Vec<_> = f
+        .planned()
+        .iter()
+        .filter(|p| p.rule.syscall == "ptrace")
+        .collect();
+    assert_eq!(ptrace.len(), 1);
+    assert!(!ptrace[0].rule.args[0].matches(0) && ptrace[0].rule.args[0].matches(0x4206));
+    assert!(matches!(
+        Filter::builder(&"on".parse().unwrap()).relax_named("mount"),
+        Err(seccomp_sets::Error::UnknownRelaxation { .. })
+    ));
 }
 
 #[test]
@@ -319,6 +547,26 @@ fn systemd_lines_say_what_cannot_be_expressed() {
     assert!(unit.contains("SystemCallArchitectures=native"));
     assert!(unit.contains("NoNewPrivileges=yes"));
     assert!(unit.contains("RestrictNamespaces=yes"));
+    assert_eq!(
+        unit.matches("\nRestrictNamespaces=").count(),
+        1,
+        "one RestrictNamespaces= line:\n{unit}"
+    );
+    // elevateprivileges alone restricts user namespaces only.
+    let privileged = Filter::new(&"on,elevateprivileges=deny".parse().unwrap(), Mode::Enforce)
+        .unwrap()
+        .to_systemd();
+    assert!(
+        privileged.lines().any(|l| l == "RestrictNamespaces=~user")
+            && !privileged.lines().any(|l| l == "RestrictNamespaces=yes"),
+        "{privileged}"
+    );
+    assert!(
+        !Filter::new(&"on".parse().unwrap(), Mode::Enforce)
+            .unwrap()
+            .to_systemd()
+            .contains("RestrictNamespaces="),
+    );
     assert!(unit.contains("# cannot express: clone only when arg0 & 0x10000 == 0x0"));
     assert!(unit.contains("# cannot express: sched_setscheduler only when arg1 != 5"));
     let filter_line = unit.lines().find(|l| l.contains("execve:EPERM")).unwrap();
@@ -370,19 +618,27 @@ proptest! {
 #[test]
 fn systemd_export_text() {
     let all = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
-    for (name, sandbox, mode) in [
-        ("systemd_enforce_all", all, Mode::Enforce),
-        ("systemd_audit_all", all, Mode::Audit),
-        ("systemd_report_all", all, Mode::Report),
+    for (name, sandbox, mode, version) in [
+        ("systemd_enforce_all", all, Mode::Enforce, 252),
+        ("systemd_enforce_all_257", all, Mode::Enforce, 257),
+        ("systemd_audit_all", all, Mode::Audit, 252),
+        ("systemd_report_all", all, Mode::Report, 252),
         (
             "systemd_children_spawn_resource",
             "on,elevateprivileges=children,spawn=deny,resourcecontrol=deny",
             Mode::Enforce,
+            252,
         ),
-        ("systemd_on", "on", Mode::Enforce),
+        (
+            "systemd_privileged",
+            "on,elevateprivileges=deny",
+            Mode::Enforce,
+            252,
+        ),
+        ("systemd_on", "on", Mode::Enforce, 252),
     ] {
         let s: Sandbox = sandbox.parse().unwrap();
-        insta::assert_snapshot!(name, Filter::new(&s, mode).unwrap().to_systemd());
+        insta::assert_snapshot!(name, Filter::new(&s, mode).unwrap().to_systemd_for(version));
     }
 }
 
@@ -400,6 +656,7 @@ mod uncovered {
             provenance: Provenance::Added,
             note: "",
             if_missing,
+            also_in: &[],
         }
     }
 

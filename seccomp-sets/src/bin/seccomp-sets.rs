@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use sandbox_opts::Parsed;
-use seccomp_sets::table::IfMissing;
-use seccomp_sets::{Arch, Effect, Filter, KillAction, Mode, Sandbox, Set};
+use seccomp_sets::table::{IfMissing, Relaxation};
+use seccomp_sets::{Arch, Builder, Effect, Filter, KillAction, Mode, Sandbox, Set, Step};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -21,6 +21,34 @@ use seccomp_sets::{Arch, Effect, Filter, KillAction, Mode, Sandbox, Set};
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
+}
+
+/// The loader's options, shared by explain, export and run.
+#[derive(Debug, clap::Args)]
+struct Loader {
+    /// Allow the rows of a named relaxation, visibly (repeatable): ptrace-traceme, io-uring,
+    /// aio, userfaultfd, bpf, perf.
+    #[arg(long = "relax", value_name = "NAME", value_parser = parse_relaxation)]
+    relax: Vec<&'static Relaxation>,
+    /// Leave one of the loader's steps beyond seccomp out, by name (repeatable): rlimits,
+    /// landlock, permitted-caps, cap-sys-nice, cap-sys-admin, cap-sys-ptrace.
+    #[arg(long = "skip", value_name = "STEP", value_parser = parse_step)]
+    skip: Vec<Step>,
+    /// Fail when a loader step is unavailable (a kernel without Landlock) instead of warning.
+    #[arg(long)]
+    strict: bool,
+}
+
+impl Loader {
+    fn apply(&self, mut b: Builder) -> Builder {
+        for r in &self.relax {
+            b = b.relax(r);
+        }
+        for s in &self.skip {
+            b = b.skip(*s);
+        }
+        b.strict(self.strict)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -44,6 +72,8 @@ enum Cmd {
         /// enforce, audit or report.
         #[arg(long, default_value = "enforce")]
         mode: Mode,
+        #[command(flatten)]
+        loader: Loader,
     },
     /// Write the filter in one of several formats.
     Export {
@@ -76,6 +106,12 @@ enum Cmd {
         /// Write the binary bpf format to a terminal anyway.
         #[arg(long)]
         force: bool,
+        /// The systemd version the systemd format is for: newer settings are written
+        /// commented out (default: 252, Debian bookworm's).
+        #[arg(long, value_name = "N", default_value_t = seccomp_sets::DEFAULT_SYSTEMD_VERSION)]
+        systemd_version: u32,
+        #[command(flatten)]
+        loader: Loader,
     },
     /// Load the filter, then exec CMD under it.
     ///
@@ -99,6 +135,8 @@ enum Cmd {
         /// privileges under the sandbox.
         #[arg(long)]
         without_no_new_privs: bool,
+        #[command(flatten)]
+        loader: Loader,
         /// The command and its arguments.
         #[arg(last = true, required = true)]
         cmd: Vec<String>,
@@ -135,6 +173,20 @@ fn parse_set(s: &str) -> Result<Set, String> {
         let [rest @ .., last] = Set::ALL.map(Set::name);
         format!("unknown set {s:?}: expected {} or {last}", rest.join(", "))
     })
+}
+
+fn parse_relaxation(s: &str) -> Result<&'static Relaxation, String> {
+    Relaxation::find(s).ok_or_else(|| {
+        format!(
+            "unknown relaxation {s:?}: expected one of {}",
+            Relaxation::names()
+        )
+    })
+}
+
+fn parse_step(s: &str) -> Result<Step, String> {
+    Step::from_name(s)
+        .ok_or_else(|| format!("unknown step {s:?}: expected one of {}", Step::names()))
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -199,28 +251,23 @@ fn explain(filter: &Filter) -> String {
             "note: this kernel has no SECCOMP_RET_KILL_PROCESS; kill rows TRAP (SIGSYS)"
         );
     }
+    for r in filter.relaxations_in_effect() {
+        let _ = writeln!(
+            out,
+            "relaxed by the caller: {} (allows {}): {}",
+            r.name,
+            r.removes.join(", "),
+            r.why
+        );
+    }
     for set in filter.sets() {
         let _ = writeln!(out, "\n[{set}]");
-        for p in filter.planned().iter().filter(|p| p.rule.set == set) {
-            let args = if p.rule.args.is_empty() {
-                String::from("always")
+        for p in filter.planned().iter().filter(|p| p.via == set) {
+            let args = seccomp_sets::resolve::describe_args(p.rule, filter.arch());
+            let args = if args.is_empty() {
+                "always".to_owned()
             } else {
-                p.rule
-                    .args
-                    .iter()
-                    .map(|c| match c.op {
-                        seccomp_sets::table::CmpOp::Ne(v) => {
-                            format!("arg{} != {v}", c.arg.index(filter.arch()))
-                        }
-                        seccomp_sets::table::CmpOp::MaskedEq { mask, value } => {
-                            format!(
-                                "arg{} & {mask:#x} == {value:#x}",
-                                c.arg.index(filter.arch())
-                            )
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" && ")
+                args
             };
             let _ = write!(
                 out,
@@ -229,6 +276,9 @@ fn explain(filter: &Filter) -> String {
                 p.nr,
                 p.effect.to_string()
             );
+            if p.via != p.rule.set {
+                let _ = write!(out, " (a {} row, also under {set})", p.rule.set);
+            }
             if !p.rule.note.is_empty() {
                 let _ = write!(
                     out,
@@ -239,7 +289,11 @@ fn explain(filter: &Filter) -> String {
             }
             let _ = writeln!(out);
         }
-        for r in filter.missing().iter().filter(|r| r.set == set) {
+        for r in filter
+            .missing()
+            .iter()
+            .filter(|r| r.via(filter.sets()) == Some(set))
+        {
             let how = match r.if_missing {
                 IfMissing::Everywhere => "NOT COVERED".to_owned(),
                 IfMissing::Nothing(why) => format!("nothing to block: {why}"),
@@ -251,6 +305,44 @@ fn explain(filter: &Filter) -> String {
                 r.syscall,
                 filter.arch()
             );
+        }
+    }
+    let steps = filter.steps();
+    let skipped = filter.skipped();
+    if !steps.is_empty() || !skipped.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n[beyond seccomp: the loader's steps, before the filter, while single-threaded]"
+        );
+        for s in &steps {
+            let _ = writeln!(
+                out,
+                "  {:<15} ({}) {}\n      closes: {}\n      skip with --skip {}",
+                s.name(),
+                s.set(),
+                s.does(),
+                s.closes(),
+                s.name()
+            );
+        }
+        for s in &skipped {
+            let _ = writeln!(
+                out,
+                "  {:<15} ({}) SKIPPED by the caller; open: {}",
+                s.name(),
+                s.set(),
+                s.closes()
+            );
+        }
+        if steps.contains(&Step::Landlock) {
+            let _ = writeln!(
+                out,
+                "  this kernel: Landlock {}",
+                seccomp_sets::landlock_status()
+            );
+        }
+        if filter.is_strict() {
+            let _ = writeln!(out, "  strict: a step the kernel cannot do is an error");
         }
     }
     out
@@ -272,14 +364,69 @@ fn sandbox_of(parsed: Parsed) -> Sandbox {
     parsed.sandbox
 }
 
-fn export(filter: &Filter, format: Format) -> Result<Vec<u8>, seccomp_sets::Error> {
+fn export(filter: &Filter, format: Format, systemd: u32) -> Result<Vec<u8>, seccomp_sets::Error> {
     Ok(match format {
         Format::Bpf => filter.export_bpf(),
         Format::Pfc => filter.export_pfc()?.into_bytes(),
         Format::Json => pretty(&filter.to_json()),
         Format::Oci => pretty(&filter.to_oci()),
-        Format::Systemd => filter.to_systemd().into_bytes(),
+        Format::Systemd => filter.to_systemd_for(systemd).into_bytes(),
     })
+}
+
+/// What a format cannot carry, said on stderr: the loader's steps beyond seccomp (the
+/// systemd export writes unit settings in their place), the relaxations in force, and for
+/// OCI what the container runtime already isolates and that the profile replaces the
+/// engine's default.
+fn export_notes(filter: &Filter, format: Format) -> Vec<String> {
+    let mut notes = Vec::new();
+    let steps = filter.steps();
+    if !steps.is_empty() && !matches!(format, Format::Systemd) {
+        let names: Vec<&str> = steps.iter().map(|s| s.name()).collect();
+        let doors: Vec<String> = steps
+            .iter()
+            .map(|s| format!("{} ({})", s.closes(), s.name()))
+            .collect();
+        notes.push(format!(
+            "note: this {} export carries the seccomp filter only, not the loader's steps \
+             beyond it ({}): a loader of it alone leaves open {}",
+            format_name(format),
+            names.join(", "),
+            doors.join("; ")
+        ));
+    }
+    for r in filter.relaxations_in_effect() {
+        notes.push(format!(
+            "note: relaxed by name: {} (allows {})",
+            r.name,
+            r.removes.join(", ")
+        ));
+    }
+    if matches!(format, Format::Oci) {
+        notes.push(
+            "note: linux.seccomp replaces the engine's default profile: Docker's and Podman's \
+             defaults are allow-lists that also refuse keyctl, add_key, io_uring, \
+             unshare/setns/clone namespace flags without CAP_SYS_ADMIN and more that this \
+             default-allow profile allows. What the runtime isolates on its own: a PID \
+             namespace of its own (host processes cannot be named, so ptrace access only \
+             reaches the container's processes), a default capability set without \
+             CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_SYS_MODULE and CAP_SYS_NICE, read-only \
+             /proc/sys, /proc/sysrq-trigger and /sys/fs/cgroup; what it does not: other \
+             processes of the same user inside the container"
+                .to_owned(),
+        );
+    }
+    notes
+}
+
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Bpf => "bpf",
+        Format::Pfc => "pfc",
+        Format::Json => "json",
+        Format::Oci => "oci",
+        Format::Systemd => "systemd",
+    }
 }
 
 /// Whether a filter of `sandbox` in `mode` stops `execve` (spawn=deny, unless audit mode only
@@ -301,7 +448,14 @@ fn main() -> ExitCode {
             print!("{}", list(arch, set));
             ExitCode::SUCCESS
         }
-        Cmd::Explain { sandbox, mode } => match Filter::new(&sandbox_of(sandbox), mode) {
+        Cmd::Explain {
+            sandbox,
+            mode,
+            loader,
+        } => match loader
+            .apply(Filter::builder(&sandbox_of(sandbox)).mode(mode))
+            .build()
+        {
             Ok(f) => {
                 print!("{}", explain(&f));
                 ExitCode::SUCCESS
@@ -317,6 +471,8 @@ fn main() -> ExitCode {
             output,
             exec_tolerant,
             force,
+            systemd_version,
+            loader,
         } => {
             let sandbox = sandbox_of(sandbox);
             let to_stdout = output.as_ref().is_none_or(|p| p.as_os_str() == "-");
@@ -329,26 +485,28 @@ fn main() -> ExitCode {
                     "refusing to write binary BPF to a terminal: use -o FILE, a pipe, or --force",
                 );
             }
-            let loader = match format {
+            let runtime = match format {
                 Format::Oci => Some("an OCI runtime (runc: \"operation not permitted\")"),
                 Format::Systemd => Some("systemd (status=203/EXEC)"),
                 _ => None,
             };
-            if let (Some(loader), true, false) =
-                (loader, denies_exec(&sandbox, mode), exec_tolerant)
+            if let (Some(runtime), true, false) =
+                (runtime, denies_exec(&sandbox, mode), exec_tolerant)
             {
                 return fail(format!(
-                    "refusing to export -sandbox {sandbox} for {loader}: spawn=deny denies execve \
+                    "refusing to export -sandbox {sandbox} for {runtime}: spawn=deny denies execve \
                      and execveat, and the runtime loads the filter before it executes the \
                      workload, so the workload could not start. Use --exec-tolerant for a \
                      profile that allows execve and execveat (process creation stays denied), \
                      or apply the sandbox inside the program (seccomp_sets::apply)."
                 ));
             }
-            let mut b = Filter::builder(&sandbox)
-                .mode(mode)
-                .arch(arch)
-                .exec_tolerant(exec_tolerant);
+            let mut b = loader.apply(
+                Filter::builder(&sandbox)
+                    .mode(mode)
+                    .arch(arch)
+                    .exec_tolerant(exec_tolerant),
+            );
             b = match kill {
                 Kill::Detect => b,
                 Kill::Process => b.kill_action(KillAction::Process),
@@ -372,7 +530,10 @@ fn main() -> ExitCode {
                      the privileged set kills the container at start"
                 );
             }
-            let bytes = match export(&filter, format) {
+            for note in export_notes(&filter, format) {
+                eprintln!("seccomp-sets: {note}");
+            }
+            let bytes = match export(&filter, format, systemd_version) {
                 Ok(bytes) => bytes,
                 Err(e) => return fail(e),
             };
@@ -388,6 +549,7 @@ fn main() -> ExitCode {
             sandbox,
             mode,
             without_no_new_privs,
+            loader,
             cmd,
         } => {
             let sandbox = sandbox_of(sandbox);
@@ -411,18 +573,29 @@ fn main() -> ExitCode {
                 ));
             }
             if sandbox.enabled {
-                let loaded = Filter::builder(&sandbox)
-                    .mode(mode)
-                    .no_new_privs(!without_no_new_privs)
+                let loaded = loader
+                    .apply(
+                        Filter::builder(&sandbox)
+                            .mode(mode)
+                            .no_new_privs(!without_no_new_privs),
+                    )
                     .build()
                     .and_then(|f| f.load());
                 match loaded {
-                    Ok(l) if l.no_new_privs => eprintln!(
-                        "seccomp-sets: no_new_privs is set: {:?} and its children cannot gain \
-                         privileges through set-user-ID programs or file capabilities",
-                        cmd[0]
-                    ),
-                    Ok(_) => {}
+                    Ok(l) => {
+                        // Once per step the kernel could not do (e.g. no Landlock).
+                        for w in l.warnings() {
+                            eprintln!("seccomp-sets: warning: {w}");
+                        }
+                        if l.no_new_privs {
+                            eprintln!(
+                                "seccomp-sets: no_new_privs is set: {:?} and its children \
+                                 cannot gain privileges through set-user-ID programs or file \
+                                 capabilities",
+                                cmd[0]
+                            );
+                        }
+                    }
                     Err(e) => return fail(e),
                 }
             }

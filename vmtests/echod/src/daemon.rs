@@ -6,9 +6,13 @@
 //! 2. [`take_inherited`]: take and validate every `pfd:` listener, and the sessions a previous
 //!    instance left in the fd store (`stream-pfd`, while still single-threaded, so that the
 //!    `LISTEN_*` variables can be unset);
+//!    then [`prepare_sandbox`]: the sandbox's steps beyond seccomp (`seccomp_sets::prepare`:
+//!    resource limits, capabilities, the Landlock domain), still single-threaded, because those
+//!    belong to each thread and every thread the runtime starts must inherit them;
 //! 3. [`open_remotes`]: bind every `punix:`/`ptcp:` listener, adopt each taken one as is;
 //! 4. [`open_control`]: the control socket;
-//! 5. [`load_sandbox`]: `seccomp-sets`, with TSYNC, so the runtime's threads get it too;
+//! 5. [`load_sandbox`]: the prepared sandbox's filter, with TSYNC, so the runtime's threads
+//!    get it too;
 //! 6. [`resume_sessions`]: serve the sessions taken back (`--keep-sessions`);
 //! 7. [`announce_ready`]: `READY=1` and `STATUS=` when `NOTIFY_SOCKET` is set, and the watchdog;
 //! 8. [`serve_until_stopped`]: the supervisor and the control socket change the remotes;
@@ -113,18 +117,24 @@ pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
     raise_nofile();
     let settings = Settings::read(&cli)?;
     let inherited = take_inherited(&settings.remotes.set, settings.limits.max_message_size)?;
+    let sandbox = prepare_sandbox(&settings.remotes.sandbox)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("echod-worker")
         .build()
         .map_err(|e| StartError::Io("cannot start the tokio runtime", e))?;
-    let result = runtime.block_on(serve(cli, settings, inherited));
+    let result = runtime.block_on(serve(cli, settings, inherited, sandbox));
     runtime.shutdown_timeout(Duration::from_millis(500));
     result
 }
 
 /// Steps 3 to 9, on the runtime.
-async fn serve(cli: Cli, settings: Settings, inherited: Inherited) -> Result<(), StartError> {
+async fn serve(
+    cli: Cli,
+    settings: Settings,
+    inherited: Inherited,
+    sandbox: seccomp_sets::Prepared,
+) -> Result<(), StartError> {
     let Settings {
         mut remotes,
         limits,
@@ -132,7 +142,7 @@ async fn serve(cli: Cli, settings: Settings, inherited: Inherited) -> Result<(),
     let failed = open_remotes(&mut remotes, inherited.remotes)?;
     let control = open_control(&cli)?;
     let signals = Signals::install()?;
-    load_sandbox(&remotes.sandbox)?;
+    load_sandbox(&remotes.sandbox, sandbox)?;
 
     let plane = DataPlane::new(limits, remotes.set.limiter().clone(), timeouts(&cli));
     let manager = ServiceManager::from_env();
@@ -372,15 +382,34 @@ impl Signals {
     }
 }
 
-/// Step 5: the sandbox, on every thread (TSYNC), with no_new_privs as the sandbox decides
-/// (`seccomp_sets::apply`).
-fn load_sandbox(sandbox: &Sandbox) -> Result<(), StartError> {
-    match seccomp_sets::apply(sandbox, seccomp_sets::Mode::Enforce).map_err(StartError::Sandbox)? {
+/// Step 2, second half: the sandbox's steps beyond seccomp while the process has one thread
+/// (`seccomp_sets::prepare`), each logged; a step this kernel cannot do (no Landlock) is
+/// warned about once, here.
+fn prepare_sandbox(sandbox: &Sandbox) -> Result<seccomp_sets::Prepared, StartError> {
+    let prepared =
+        seccomp_sets::prepare(sandbox, seccomp_sets::Mode::Enforce).map_err(StartError::Sandbox)?;
+    for step in prepared.steps() {
+        if step.is_unavailable() {
+            log::warn!("sandbox: {step}");
+        } else {
+            log::info!("sandbox: {step}");
+        }
+    }
+    Ok(prepared)
+}
+
+/// Step 5: the prepared sandbox's filter, on every thread (TSYNC), with no_new_privs as the
+/// sandbox decides.
+fn load_sandbox(sandbox: &Sandbox, prepared: seccomp_sets::Prepared) -> Result<(), StartError> {
+    match prepared.load().map_err(StartError::Sandbox)? {
         seccomp_sets::Applied::Off => log::info!("sandbox: off"),
         seccomp_sets::Applied::Loaded(l) => log::info!(
-            "sandbox: {sandbox} loaded on all threads ({} BPF instructions, no_new_privs={})",
+            "sandbox: {sandbox} loaded on all threads ({} BPF instructions, no_new_privs={}{})",
             l.instructions,
-            l.no_new_privs
+            l.no_new_privs,
+            l.landlock_abi
+                .map(|abi| format!(", Landlock ABI {abi}"))
+                .unwrap_or_default()
         ),
     }
     Ok(())

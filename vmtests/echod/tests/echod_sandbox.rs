@@ -161,3 +161,76 @@ fn default_set_mount_probe_kills_echod() {
     let status = d.proc.wait_exit();
     assert_eq!(signal_of(status), Some(libc::SIGSYS), "{status:?}");
 }
+
+/// A capability set of every thread of `pid` (`CapPrm:`, `CapEff:` ...), one mask per thread.
+fn thread_caps(pid: i32, field: &str) -> Vec<u64> {
+    let mut sets = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let status =
+            std::fs::read_to_string(task.unwrap().path().join("status")).unwrap_or_default();
+        if let Some(hex) = status.lines().find_map(|l| l.strip_prefix(field)) {
+            sets.push(u64::from_str_radix(hex.trim(), 16).unwrap());
+        }
+    }
+    sets
+}
+
+/// The strictest sandbox (issues 30 to 32): the loader's steps beyond seccomp run in `run()`
+/// before the tokio runtime, so every runtime thread carries them (capabilities are per
+/// thread): no thread keeps CAP_SYS_ADMIN (release_agent) or CAP_SYS_NICE (autogroup), each
+/// step is logged, and echod keeps serving, reloading and adding remotes.
+#[test]
+fn strictest_sandbox_confines_every_thread_and_echod_keeps_working() {
+    test_support::require_program!("ovs-appctl", "openvswitch-common");
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    test_support::require!(
+        root,
+        "the capability steps are visible only when echod runs as root"
+    );
+    let mut d = start(
+        "sb-strict",
+        "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
+    );
+    let log = d.proc.stderr_text();
+    for step in ["rlimits", "permitted-caps", "cap-sys-nice", "cap-sys-admin"] {
+        assert!(
+            log.contains(&format!("sandbox: {step}: ")),
+            "no line for step {step}:\n{log}"
+        );
+    }
+    if seccomp_sets::landlock_status().starts_with("ABI ") {
+        assert!(log.contains("sandbox: landlock: applied"), "{log}");
+        assert!(log.contains(", Landlock ABI "), "{log}");
+    } else {
+        assert!(log.contains("sandbox: landlock: UNAVAILABLE"), "{log}");
+    }
+    let (admin, nice) = (1u64 << 21, 1u64 << 23);
+    let permitted = thread_caps(d.proc.pid(), "CapPrm:");
+    assert!(permitted.len() > 1, "threads: {permitted:?}");
+    for caps in &permitted {
+        assert_eq!(
+            caps & (admin | nice),
+            0,
+            "a thread kept them: {permitted:x?}"
+        );
+    }
+    for bounding in thread_caps(d.proc.pid(), "CapBnd:") {
+        assert_eq!(bounding & (admin | nice), 0, "bounding set {bounding:x}");
+    }
+    assert!(seccomp_modes(d.proc.pid()).iter().all(|m| m == "2"));
+    connect_unix(&d.sock).echo(1, json!(["strict"]));
+    let out = appctl(&d.ctl, &["echod/reload"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        appctl(&d.ctl, &["echod/add-remote", "ptcp:0:127.0.0.1"]).code,
+        0
+    );
+    let out = appctl(&d.ctl, &["echod/probe", "fork"]);
+    assert_eq!(
+        out.stdout,
+        "fork: denied: EPERM (Operation not permitted)\n"
+    );
+    connect_unix(&d.sock).echo(2, json!(["still strict"]));
+    assert!(d.proc.is_running());
+}

@@ -6,6 +6,8 @@
 //!                               the virtio-serial port harden.results, exports the journal
 //! vm-guest echo ADDR TEXT       one JSON-RPC echo to unix:PATH or tcp:HOST:PORT; prints the reply
 //! vm-guest list                 the scenario names
+//! vm-guest victim|proxy-attack|kernel-doors|side-door|caps-report ...
+//!                               the probes of `scenarios::doors` (issues 30 to 32)
 //! vm-guest pass-fd KIND PATH -- PROGRAM [ARG...]
 //!                               exec PROGRAM socket-activated with an fd systemd never passes
 //!                               (KIND: unlistened, file); see `vmtests::passfd`
@@ -38,6 +40,11 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        ["victim", name] => vmtests::scenarios::doors::victim_main(name),
+        ["proxy-attack", name] => vmtests::scenarios::doors::attack_main(name),
+        ["kernel-doors", sandbox] => vmtests::scenarios::doors::kernel_doors_main(sandbox),
+        ["side-door", door, mode] => vmtests::scenarios::doors::side_door_main(door, mode),
+        ["caps-report", mode] => vmtests::scenarios::doors::caps_report_main(mode),
         ["pass-fd", kind, path, "--", program, rest @ ..] => {
             let rest: Vec<String> = rest.iter().map(|a| (*a).to_string()).collect();
             eprintln!(

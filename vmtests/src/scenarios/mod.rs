@@ -11,6 +11,7 @@
 
 pub mod ctx;
 pub mod demo;
+pub mod doors;
 mod echod;
 mod harness;
 mod lifecycle;
@@ -79,6 +80,7 @@ pub fn all() -> Vec<Scenario> {
     v.extend_from_slice(echod::SCENARIOS);
     v.extend_from_slice(lifecycle::SCENARIOS);
     v.extend_from_slice(sysexport::SCENARIOS);
+    v.extend_from_slice(doors::SCENARIOS);
     v.extend_from_slice(peer::SCENARIOS);
     v
 }
