@@ -117,7 +117,7 @@ enum SubValue<'a> {
 /// bad sub-option value that QEMU would not look at (because a later
 /// repetition overrides it or because the sandbox is off) are rejected; a
 /// `help` item is an error that carries the grammar. The
-/// [`crate::qemu`] module has these as a table.
+/// `qemu` module (feature `qemu-model`) has these as a table.
 ///
 /// ```
 /// use sandbox_opts::{parse_with_warnings, Sandbox, Warning, Key};

@@ -1,4 +1,4 @@
-//! The filter: [`Filter`] (built by the [`Builder`]), loading it, and [`apply`] (the modes are
+//! The filter: [`Filter`] (built by the [`Builder`](crate::Builder)), loading it, and [`apply`] (the modes are
 //! in `mode.rs`).
 
 use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
@@ -101,13 +101,13 @@ impl Filter {
     }
 
     /// Whether loading sets no_new_privs regardless of capabilities (see
-    /// [`Builder::no_new_privs`]).
+    /// [`Builder::no_new_privs`](crate::Builder::no_new_privs)).
     pub fn requires_no_new_privs(&self) -> bool {
         self.no_new_privs
     }
 
     /// Whether `execve` and `execveat` were left out of the spawn set (see
-    /// [`Builder::exec_tolerant`]).
+    /// [`Builder::exec_tolerant`](crate::Builder::exec_tolerant)).
     pub fn is_exec_tolerant(&self) -> bool {
         self.exec_tolerant
     }
@@ -125,14 +125,14 @@ impl Filter {
             .collect()
     }
 
-    /// The steps of the denied sets the caller skipped ([`Builder::skip`]).
+    /// The steps of the denied sets the caller skipped ([`Builder::skip`](crate::Builder::skip)).
     pub fn skipped(&self) -> Vec<Step> {
         Step::planned_for(self.sets)
             .filter(|s| self.skipped.contains(s))
             .collect()
     }
 
-    /// The relaxations in force ([`Builder::relax`]), in the order given.
+    /// The relaxations in force ([`Builder::relax`](crate::Builder::relax)), in the order given.
     pub fn relaxed(&self) -> &[&'static Relaxation] {
         &self.relaxed
     }
@@ -150,7 +150,7 @@ impl Filter {
             .collect()
     }
 
-    /// Whether an unavailable step is an error ([`Builder::strict`]).
+    /// Whether an unavailable step is an error ([`Builder::strict`](crate::Builder::strict)).
     pub fn is_strict(&self) -> bool {
         self.strict
     }
@@ -267,14 +267,14 @@ impl Filter {
     /// program [`Filter::export_bpf`] returns, which also covers threads that already run (a
     /// tokio runtime). A TSYNC failure names the thread ([`Error::Tsync`]).
     ///
-    /// no_new_privs is set always, unless [`Builder::no_new_privs`] opted out and the caller
+    /// no_new_privs is set always, unless [`Builder::no_new_privs`](crate::Builder::no_new_privs) opted out and the caller
     /// holds CAP_SYS_ADMIN (the kernel requires one of the two); TSYNC gives it to every
     /// thread.
     ///
     /// **When threads already run**, the per-thread steps cannot cover them: capabilities
     /// belong to each thread, and a Landlock domain too before Landlock ABI 8 (Linux 7.0,
     /// TSYNC). Those steps are then reported as [`crate::StepOutcome::Unavailable`] (an error
-    /// under [`Builder::strict`]) and the filter is still loaded on every thread. A daemon that
+    /// under [`Builder::strict`](crate::Builder::strict)) and the filter is still loaded on every thread. A daemon that
     /// starts threads calls [`Filter::prepare`] (or [`crate::prepare`]) first, while it has one
     /// thread, and loads the filter later.
     ///
@@ -510,7 +510,7 @@ pub fn apply(sandbox: &Sandbox, mode: Mode) -> Result<Applied, Error> {
     Filter::new(sandbox, mode)?.load().map(Applied::Loaded)
 }
 
-/// The calls [`Builder::exec_tolerant`] leaves out.
+/// The calls [`Builder::exec_tolerant`](crate::Builder::exec_tolerant) leaves out.
 pub(crate) const EXEC_CALLS: [&str; 2] = ["execve", "execveat"];
 
 /// The seccomp return action that `mode` needs and this kernel lacks, if any (only audit

@@ -72,16 +72,16 @@ pub enum NotifyErrorKind {
         /// The value.
         pid: u32,
     },
-    /// More than one [`State::FdStore`] or [`State::FdStoreRemove`] in one message.
+    /// More than one [`State::FdStore`](super::State::FdStore) or [`State::FdStoreRemove`](super::State::FdStoreRemove) in one message.
     SeveralFdStoreStates,
-    /// [`State::FdStore`] without fds.
+    /// [`State::FdStore`](super::State::FdStore) without fds.
     FdStoreWithoutFds,
-    /// [`State::FdStoreRemove`] with fds.
+    /// [`State::FdStoreRemove`](super::State::FdStoreRemove) with fds.
     FdStoreRemoveWithFds {
         /// How many.
         fds: usize,
     },
-    /// fds without [`State::FdStore`].
+    /// fds without [`State::FdStore`](super::State::FdStore).
     FdsWithoutFdStore {
         /// How many.
         fds: usize,

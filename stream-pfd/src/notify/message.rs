@@ -33,7 +33,7 @@ pub enum State<'a> {
     ExtendTimeout(Duration),
     /// `MAINPID=n`: the daemon's main process is this one (1 to 2147483647).
     MainPid(u32),
-    /// `WATCHDOG=1`: the daemon is alive (see [`watchdog`] and `spawn_watchdog`).
+    /// `WATCHDOG=1`: the daemon is alive (see [`watchdog`](super::watchdog) and `spawn_watchdog`).
     Watchdog,
     /// `WATCHDOG=trigger`: the daemon knows it is stuck; systemd acts as on a missed ping.
     WatchdogTrigger,
@@ -41,7 +41,7 @@ pub enum State<'a> {
     WatchdogUsec(Duration),
     /// `FDSTORE=1` and `FDNAME=name` (and `FDPOLL=0` when `poll` is false: systemd then does not
     /// watch the fds for errors or hang-ups): keep the fds sent with this message
-    /// ([`Notifier::send_with_fds`], [`notify_with_fds`]) under `name`. systemd passes them back
+    /// ([`Notifier::send_with_fds`](super::Notifier::send_with_fds), [`notify_with_fds`](super::notify_with_fds)) under `name`. systemd passes them back
     /// on the next start in `LISTEN_FDS` / `LISTEN_FDNAMES` (`FileDescriptorStoreMax=`), where
     /// `pfd:name` finds them.
     ///

@@ -184,7 +184,7 @@ impl Notifier {
 
     /// Sends `states` as one message with `fds` attached (`SCM_RIGHTS`). fds go with exactly
     /// one [`State::FdStore`]; none with [`State::FdStoreRemove`] or without an `FdStore`. At
-    /// most [`MAX_FDS`]. The fds stay open here: systemd receives duplicates.
+    /// most [`MAX_FDS`](super::MAX_FDS). The fds stay open here: systemd receives duplicates.
     ///
     /// ```
     /// use std::os::fd::AsFd;

@@ -7,8 +7,8 @@ use std::os::fd::RawFd;
 use crate::addr::{SocketAddress, family_name};
 use crate::info::{Family, FileKind, SockType, protocol_name};
 
-/// Why an fd is not a usable listening socket, in validation order (see [`validate`]); also
-/// what [`ConnectionError`] holds for a connection (see [`validate_connection`]).
+/// Why an fd is not a usable listening socket, in validation order (see [`validate`](crate::validate)); also
+/// what [`ConnectionError`] holds for a connection (see [`validate_connection`](crate::validate_connection)).
 ///
 /// Messages describe the fd only ("not a socket: fd 5 is a regular file");
 /// [`TakeError`](crate::TakeError) prefixes them with the `pfd:` remote. Converts into
@@ -74,7 +74,7 @@ pub enum ValidateError {
         local: Option<SocketAddress>,
     },
     /// A listening stream socket where a connection was wanted: what systemd passes with
-    /// `Accept=no`, the default. Only [`validate_connection`] returns it.
+    /// `Accept=no`, the default. Only [`validate_connection`](crate::validate_connection) returns it.
     Listening {
         /// The fd number.
         fd: RawFd,
@@ -82,7 +82,7 @@ pub enum ValidateError {
         local: Option<SocketAddress>,
     },
     /// A stream socket that is neither connected nor listening, where a connection was wanted.
-    /// Only [`validate_connection`] returns it.
+    /// Only [`validate_connection`](crate::validate_connection) returns it.
     NotConnected {
         /// The fd number.
         fd: RawFd,
@@ -316,7 +316,7 @@ impl From<ValidateError> for io::Error {
     }
 }
 
-/// Why an fd is not a usable connection (see [`validate_connection`]): what is wrong with it
+/// Why an fd is not a usable connection (see [`validate_connection`](crate::validate_connection)): what is wrong with it
 /// as a [`ValidateError`] ([`error`](ConnectionError::error)), with messages that say what a
 /// connection needs. Converts into [`io::Error`].
 ///
