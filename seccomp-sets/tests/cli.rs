@@ -354,14 +354,14 @@ fn exports_never_make_a_profile_the_workload_cannot_start_under() {
 /// command a terminal).
 #[test]
 fn binary_output_is_not_written_to_a_terminal() {
-    test_support::require_program!("script", "bsdutils");
+    let script = test_support::require_program!("script", "bsdutils");
     let bin = cli_binary();
     let run = |extra: &str| {
         let line = format!(
             "{} export --sandbox on --format bpf {extra}; echo status=$?",
             bin.display()
         );
-        let o = Command::new("script")
+        let o = Command::new(&script)
             .args(["-qec", &line, "/dev/null"])
             .output()
             .unwrap();

@@ -210,6 +210,8 @@ impl Observed {
 /// A runc with a state directory of its own (`runc --root`), a rootfs holding the static busybox,
 /// and the config `runc spec` wrote, from which every container's config is made.
 struct Runc {
+    /// The runc program (Debian installs it in /usr/sbin).
+    program: std::path::PathBuf,
     dir: TempDir,
     spec: Value,
     version: String,
@@ -248,9 +250,7 @@ impl Runc {
         if !is_root() {
             return skip("needs root: runc runs the test containers as root");
         }
-        if !test_support::on_path("runc") {
-            return skip("`runc` not found on PATH (Debian package runc)");
-        }
+        let program = test_support::require_program(&test_support::current_test(), "runc", "runc")?;
         let Ok(busybox) = std::fs::read("/bin/busybox") else {
             return skip("/bin/busybox not found (Debian package busybox-static)");
         };
@@ -292,7 +292,7 @@ impl Runc {
             std::fs::set_permissions(&sysfs, std::os::unix::fs::PermissionsExt::from_mode(0o755))
                 .unwrap();
         }
-        let out = Command::new("runc")
+        let out = Command::new(&program)
             .arg("spec")
             .current_dir(dir.path())
             .output()
@@ -305,7 +305,7 @@ impl Runc {
             spec["process"]["noNewPrivileges"], true,
             "runc spec: {spec}"
         );
-        let out = Command::new("runc").arg("--version").output().unwrap();
+        let out = Command::new(&program).arg("--version").output().unwrap();
         // "runc version 1.1.5+ds1" on its first line.
         let version = String::from_utf8_lossy(&out.stdout)
             .lines()
@@ -314,6 +314,7 @@ impl Runc {
                 l.replacen("runc version", "runc", 1)
             });
         let runc = Runc {
+            program,
             dir,
             spec,
             version,
@@ -330,7 +331,7 @@ impl Runc {
 
     /// `runc --root STATE`.
     fn command(&self) -> Command {
-        let mut c = Command::new("runc");
+        let mut c = Command::new(&self.program);
         c.arg("--root").arg(self.dir.join("state"));
         c
     }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 #[cfg(feature = "axum")]
 use common::axum_example;
-use common::{TempDir, pfd_info, skip, which};
+use common::{TempDir, pfd_info};
 use test_support::wait::{self, connect_unix};
 
 const TIMEOUT: Duration = wait::TIMEOUT;
@@ -111,16 +111,9 @@ impl Drop for Activator {
     }
 }
 
-/// `systemd-socket-activate` on PATH, or a loud skip.
+/// `systemd-socket-activate`, or a loud skip.
 fn activator(test: &str) -> Option<PathBuf> {
-    let found = which("systemd-socket-activate");
-    if found.is_none() {
-        skip(
-            test,
-            "systemd-socket-activate not installed (Debian package systemd)",
-        );
-    }
-    found
+    test_support::require_program(test, "systemd-socket-activate", "systemd")
 }
 
 fn connect_tcp(port: u16) -> TcpStream {

@@ -126,10 +126,8 @@ mod tests {
     #[test]
     fn a_bound_but_not_listening_socket_is_not_ready() {
         // bind() creates the file; only listen() makes a connect succeed.
-        let dir = std::env::temp_dir().join(format!("test-support-wait-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::TempDir::new("test-support-wait");
         let path = dir.join("s.sock");
-        let _ = std::fs::remove_file(&path);
         let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
         assert!(path.exists());
         // A bound std listener already listens; the connect succeeds.
@@ -144,6 +142,5 @@ mod tests {
             })
         });
         assert!(refused.is_err(), "connect to a closed socket succeeded");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -89,15 +89,6 @@ fn built_with_our_features(program: &Path) -> bool {
     has_tokio == cfg!(feature = "tokio")
 }
 
-/// Finds a program on PATH.
-pub fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|dir| Path::new(dir).join(program))
-        .find(|p| p.is_file())
-}
-
 /// A command that runs `program args` with `fds` placed at 3, 4, ... (in the child only, via
 /// `pre_exec`), the `LISTEN_*` variables of this process removed and `env` set. With
 /// `listen_pid_self`, `LISTEN_PID` is set to the child's own pid by an `sh` wrapper that

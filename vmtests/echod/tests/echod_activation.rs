@@ -14,7 +14,8 @@ fn activate(dir: &TempDir, ssa_args: &[&str], listen: &str, echod_args: &[&str])
     let mut args = ssa_args.to_vec();
     args.extend(["-l", listen, "--", echod_bin()]);
     args.extend_from_slice(echod_args);
-    Proc::spawn(dir, "ssa", SSA, &args)
+    let ssa = program(SSA);
+    Proc::spawn(dir, "ssa", ssa.to_str().expect("a UTF-8 path"), &args)
 }
 
 #[test]

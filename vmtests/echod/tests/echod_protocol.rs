@@ -23,12 +23,12 @@ fn start_unix(tag: &str, extra: &[&str]) -> (TempDir, Proc, std::path::PathBuf) 
 
 #[test]
 fn ovsdb_client_list_dbs_succeeds() {
-    test_support::require_program!("ovsdb-client", "openvswitch-common");
+    let ovsdb_client = test_support::require_program!("ovsdb-client", "openvswitch-common");
     let (_dir, mut p, sock) = start_unix(
         "proto-ovsdb",
         &["--remote=ptcp:0:127.0.0.1", "--log-level=debug"],
     );
-    let out = Command::new("ovsdb-client")
+    let out = Command::new(&ovsdb_client)
         .args([
             "--timeout=20",
             "list-dbs",
@@ -49,7 +49,7 @@ fn ovsdb_client_list_dbs_succeeds() {
     // The same over TCP (port from the log line of the listener).
     let log = p.wait_log("serving 2 remote(s)");
     let _ = log;
-    let out = Command::new("ovsdb-client")
+    let out = Command::new(&ovsdb_client)
         .args([
             "--timeout=20",
             "-v",

@@ -51,7 +51,7 @@ fn another_user_is_refused_even_when_the_mode_lets_them_connect() {
     let (mut proc, ctl) = start_umask_000(&dir, &[]);
     // Open the socket file to everyone: the peer check must still refuse.
     std::fs::set_permissions(&ctl, std::fs::Permissions::from_mode(0o777)).unwrap();
-    let out = Command::new("ovs-appctl")
+    let out = Command::new(program("ovs-appctl"))
         .args(["--timeout=10", "-t"])
         .arg(&ctl)
         .arg("version")

@@ -209,9 +209,19 @@ pub struct Appctl {
     pub stderr: String,
 }
 
+/// The path of `name`, a program the test required before (`test_support::require_program!`,
+/// which skips the test when it is missing), so that a missing one here is a bug in the test.
+pub fn program(name: &str) -> PathBuf {
+    test_support::find_program(name).unwrap_or_else(|| {
+        panic!(
+            "`{name}` not found: the test must require it first (test_support::require_program!)"
+        )
+    })
+}
+
 /// Runs the real `ovs-appctl -t CTL ARGS...` (with a timeout).
 pub fn appctl(ctl: &Path, args: &[&str]) -> Appctl {
-    let out = Command::new("ovs-appctl")
+    let out = Command::new(program("ovs-appctl"))
         .arg("--timeout=20")
         .arg("-t")
         .arg(ctl)
