@@ -6,7 +6,6 @@ mod common;
 use std::net::{TcpListener, UdpSocket};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
 
 use common::{abstract_listener, abstract_name, line, lines, pfd_info, run_pfd_info, set_nonblock};
 use stream_pfd::spec::ParseErrorKind;
@@ -618,21 +617,14 @@ fn fd_numbers_past_a_low_open_limit() {
     let Some(prog) = pfd_info("fd_numbers_past_a_low_open_limit") else {
         return;
     };
-    let mut cmd = common::command_with_fds(&prog, &["pfd:64", "pfd:100"], &[], &[], false);
-    let limit = libc::rlimit {
-        rlim_cur: 64,
-        rlim_max: 64,
-    };
-    // SAFETY: setrlimit is async-signal-safe and reads only `limit`, copied into the closure.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let out = cmd.output().unwrap();
+    // `sh` lowers the limit (soft and hard) and execs pfd-info, which keeps it.
+    let prog = prog.to_str().expect("a UTF-8 path");
+    let script = "ulimit -n 64 && exec \"$0\" \"$@\"";
+    let args = ["-c", script, prog, "pfd:64", "pfd:100"];
+    let sh = std::path::Path::new("/bin/sh");
+    let out = common::command_with_fds(sh, &args, &[], &[], false)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("error: pfd:64: bad file descriptor: fd 64 is not open (EBADF): it is beyond this process's open-file limit (RLIMIT_NOFILE 64), so it cannot have been inherited"), "{stdout}");

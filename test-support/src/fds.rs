@@ -11,6 +11,7 @@
 //! This module holds the crate's only `unsafe` code: the hook that runs in the child between
 //! `fork` and `exec` ([`install`]).
 
+use std::ffi::OsStr;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
@@ -69,6 +70,23 @@ pub fn place_from_3<'a>(cmd: &'a mut Command, sources: &[BorrowedFd<'_>]) -> &'a
         })
         .collect();
     place(cmd, fds)
+}
+
+/// A command that runs `program` the way systemd starts a socket-activated service: `fds` at 3,
+/// 4, ... (see [`place_from_3`]), `LISTEN_FDS` their count, `LISTEN_PID` the program's own pid
+/// (set by an `sh` that then execs the program, which keeps the pid), and neither
+/// `LISTEN_FDNAMES` nor `LISTEN_PIDFDID` inherited from this process. Add arguments with
+/// [`Command::arg`]; they go to the program.
+pub fn socket_activated(program: impl AsRef<OsStr>, fds: &[BorrowedFd<'_>]) -> Command {
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg("LISTEN_PID=$$; export LISTEN_PID; exec \"$0\" \"$@\"")
+        .arg(program)
+        .env("LISTEN_FDS", fds.len().to_string())
+        .env_remove("LISTEN_FDNAMES")
+        .env_remove("LISTEN_PIDFDID");
+    place_from_3(&mut cmd, fds);
+    cmd
 }
 
 /// Installs the hook that places `sources[i]` at `targets[i]` in the child (`above` is greater
@@ -197,6 +215,32 @@ mod tests {
         let mut got = String::new();
         (&mine).read_to_string(&mut got).unwrap();
         assert_eq!(got, "x");
+    }
+
+    #[test]
+    fn socket_activated_sets_listen_fds_and_the_programs_own_pid() {
+        let (fds, _peers) = sockets(2);
+        let is: Vec<String> = fds.iter().map(what_is).collect();
+        let borrowed: Vec<BorrowedFd<'_>> = fds.iter().map(|fd| fd.as_fd()).collect();
+        let script = "echo $LISTEN_FDS $LISTEN_PID $$ ${LISTEN_PIDFDID-unset} $LISTEN_FDNAMES; \
+                      readlink /proc/self/fd/3 /proc/self/fd/4";
+        // What the caller sets afterwards wins (here the names systemd would pass).
+        let out = socket_activated("/bin/sh", &borrowed)
+            .env("LISTEN_FDNAMES", "web:admin")
+            .args(["-c", script])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let words: Vec<&str> = lines[0].split(' ').collect();
+        assert_eq!(words[0], "2", "{text}");
+        assert_eq!(
+            words[1], words[2],
+            "LISTEN_PID is the program's pid: {text}"
+        );
+        assert_eq!(words[3..], ["unset", "web:admin"], "{text}");
+        assert_eq!(lines[1..], [is[0].as_str(), &is[1]]);
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! Test support: skipping, fd placement in child processes, temp dirs, sockets.
 #![allow(dead_code, unreachable_pub)]
 
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::os::unix::process::CommandExt;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -89,8 +88,8 @@ fn built_with_our_features(program: &Path) -> bool {
     has_tokio == cfg!(feature = "tokio")
 }
 
-/// A command that runs `program args` with `fds` placed at 3, 4, ... (in the child only, via
-/// `pre_exec`), the `LISTEN_*` variables of this process removed and `env` set. With
+/// A command that runs `program args` with `fds` placed at 3, 4, ... (in the child only, see
+/// [`test_support::fds`]), the `LISTEN_*` variables of this process removed and `env` set. With
 /// `listen_pid_self`, `LISTEN_PID` is set to the child's own pid by an `sh` wrapper that
 /// `exec`s the program (same pid).
 pub fn command_with_fds(
@@ -116,42 +115,8 @@ pub fn command_with_fds(
     for (k, v) in env {
         cmd.env(k, v);
     }
-    place_fds(&mut cmd, fds.iter().map(|fd| fd.as_raw_fd()).collect());
+    test_support::fds::place_from_3(&mut cmd, fds);
     cmd
-}
-
-/// Places `sources[i]` at fd `3 + i` in the child, without `FD_CLOEXEC`.
-pub fn place_fds(cmd: &mut Command, sources: Vec<RawFd>) {
-    let count = sources.len() as RawFd;
-    // Preallocated: pre_exec must not allocate.
-    let mut high = vec![-1 as RawFd; sources.len()];
-    let hook = move || {
-        for (i, src) in sources.iter().enumerate() {
-            // SAFETY: fcntl(F_DUPFD) is async-signal-safe and only duplicates an fd of this
-            // (forked, single-threaded) child.
-            let copy = unsafe { libc::fcntl(*src, libc::F_DUPFD, 3 + count) };
-            if copy < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            high[i] = copy;
-        }
-        for (i, copy) in high.iter().enumerate() {
-            // SAFETY: dup2 and close are async-signal-safe; the fds belong to the child,
-            // which is about to exec.
-            unsafe {
-                if libc::dup2(*copy, 3 + i as RawFd) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                libc::close(*copy);
-            }
-        }
-        Ok(())
-    };
-    // SAFETY: the hook only calls async-signal-safe functions (fcntl, dup2, close) and writes
-    // into a buffer allocated before fork; it affects only the child process.
-    unsafe {
-        cmd.pre_exec(hook);
-    }
 }
 
 /// Runs `pfd-info` with `fds` at 3.. and returns (exit code, stdout).

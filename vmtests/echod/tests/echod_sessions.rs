@@ -11,7 +11,7 @@ use nix::sys::signal::Signal;
 use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
 use serde_json::json;
 use std::io::IoSliceMut;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -106,9 +106,9 @@ fn resume(
     stored: &[(String, OwnedFd)],
     sessions: usize,
 ) -> Proc {
-    let fds: Vec<(RawFd, &str)> = stored
+    let fds: Vec<(BorrowedFd<'_>, &str)> = stored
         .iter()
-        .map(|(n, fd)| (fd.as_raw_fd(), n.as_str()))
+        .map(|(n, fd)| (fd.as_fd(), n.as_str()))
         .collect();
     let sock = dir.join(&format!("{name}.sock"));
     let echod = echod_with_fds(
