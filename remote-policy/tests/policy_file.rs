@@ -90,8 +90,7 @@ fn deserialize_impl_reports_the_same_message() {
 
 #[test]
 fn from_json_file() {
-    let dir = std::env::temp_dir().join(format!("remote-policy-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = test_support::TempDir::new("remote-policy-test");
     let path = dir.join("policy.json");
     std::fs::write(&path, r#"{"allow": {"punix": ["command-line"]}}"#).unwrap();
     let p = Policy::from_json_file(&path).unwrap();
@@ -115,5 +114,4 @@ fn from_json_file() {
         }
         other => panic!("{other:?}"),
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }

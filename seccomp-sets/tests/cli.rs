@@ -71,7 +71,8 @@ fn export_formats_match_the_library() {
     let oci = export("oci");
     let v: serde_json::Value = serde_json::from_slice(&oci.stdout).unwrap();
     assert_eq!(v, f.to_oci());
-    let path = std::env::temp_dir().join(format!("seccomp-sets-cli-{}.conf", std::process::id()));
+    let dir = test_support::TempDir::new("seccomp-sets-cli");
+    let path = dir.join("filter.conf");
     let o = cli(&[
         "export",
         "--sandbox",
@@ -83,7 +84,6 @@ fn export_formats_match_the_library() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), f.to_systemd());
-    let _ = std::fs::remove_file(&path);
     let o = cli(&[
         "export",
         "--sandbox",
@@ -154,8 +154,7 @@ fn sandbox_warnings_are_printed_not_swallowed() {
 
 #[test]
 fn export_dash_means_stdout() {
-    let dir = std::env::temp_dir().join(format!("seccomp-sets-cli-dash-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = test_support::TempDir::new("seccomp-sets-cli-dash");
     let o = Command::new(cli_binary())
         .args([
             "export",
@@ -166,11 +165,10 @@ fn export_dash_means_stdout() {
             "-o",
             "-",
         ])
-        .current_dir(&dir)
+        .current_dir(dir.path())
         .output()
         .unwrap();
     let created = dir.join("-").exists();
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!created, "-o - created a file named '-'");
     assert!(stdout(&o).contains("[Service]"));
@@ -378,13 +376,11 @@ fn binary_output_is_not_written_to_a_terminal() {
     // `-o -` is the terminal too; a file is not.
     let dash = run("-o -");
     assert!(dash.contains("status=1"), "{dash}");
-    let dir = std::env::temp_dir().join(format!("seccomp-sets-tty-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = test_support::TempDir::new("seccomp-sets-tty");
     let file = dir.join("f.bpf");
     let to_file = run(&format!("-o {}", file.display()));
     assert!(to_file.contains("status=0"), "{to_file}");
     assert!(std::fs::metadata(&file).unwrap().len() % 8 == 0);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -274,12 +274,12 @@ fn exported_bpf_is_what_libseccomp_writes() {
     let f = Filter::new(&s, Mode::Enforce).unwrap();
     let ours = f.export_bpf().unwrap();
     // libseccomp writing the same context to a real file.
-    let path = std::env::temp_dir().join(std::format!("seccomp-sets-bpf-{}", std::process::id()));
+    let dir = test_support::TempDir::new("seccomp-sets-bpf");
+    let path = dir.join("filter.bpf");
     let file = std::fs::File::create(&path).unwrap();
     f.context().unwrap().export_bpf(&file).unwrap();
     drop(file);
     let theirs = std::fs::read(&path).unwrap();
-    let _ = std::fs::remove_file(&path);
     assert_eq!(ours, theirs);
     assert_eq!(f.instruction_count().unwrap(), ours.len() / 8);
     // An empty selection still refuses foreign ABIs; every set is bigger.
