@@ -1,5 +1,4 @@
 //! Policy files (feature `serde`): loading, validation errors, the pfd: rule.
-#![cfg(feature = "serde")]
 
 use std::fmt::Write as _;
 
