@@ -138,7 +138,7 @@ fn set_names_and_order() {
 #[test]
 fn qemu_differences_snapshot() {
     use sandbox_opts::qemu::{DIFFERENCES, difference};
-    let docs = include_str!("../src/qemu.rs");
+    let docs = include_str!("../../src/qemu.rs");
     let mut out = String::new();
     for d in DIFFERENCES {
         out.push_str(&format!(

@@ -1,7 +1,5 @@
 //! The `sandbox-cli` example (clap derive), run as a real process.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -19,7 +17,7 @@ fn example() -> Option<PathBuf> {
 
 fn run(test: &str, args: &[&str]) -> Option<Output> {
     let Some(bin) = example() else {
-        common::skip(
+        test_support::skip(
             test,
             "examples/sandbox-cli not built (run `cargo test -p sandbox-opts --features clap`)",
         );
