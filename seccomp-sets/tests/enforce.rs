@@ -17,7 +17,6 @@
 
 #[path = "common/bpf.rs"]
 mod bpf;
-mod common;
 
 use std::ffi::CString;
 use std::os::unix::process::ExitStatusExt;
@@ -868,7 +867,7 @@ fn main() -> ExitCode {
     let mut failed = Vec::new();
     for c in &cases {
         if c.action == "i386-getppid" && !ia32 {
-            common::skip(c.name, "the kernel has no IA32 emulation (int 0x80 faults)");
+            test_support::skip(c.name, "the kernel has no IA32 emulation (int 0x80 faults)");
             println!("test {} ... skipped", c.name);
             continue;
         }

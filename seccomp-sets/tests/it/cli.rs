@@ -1,5 +1,4 @@
 //! The `seccomp-sets` binary (feature `cli`).
-#![cfg(feature = "cli")]
 
 use std::process::{Command, Output};
 

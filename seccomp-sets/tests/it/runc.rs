@@ -5,7 +5,6 @@
 //!
 //! Needs root, `runc` (Debian package runc) and a static `/bin/busybox` (busybox-static); skips
 //! loudly without them (fails under `HARDEN_TEST_STRICT=1`).
-#![cfg(feature = "serde")]
 
 use std::fs::File;
 use std::process::{Command, Stdio};

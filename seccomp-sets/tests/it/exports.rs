@@ -1,9 +1,6 @@
 //! JSON and OCI exports (feature `serde`); the OCI object is validated
 //! against the runtime-spec JSON schema Debian ships in
 //! golang-github-opencontainers-specs-dev.
-#![cfg(feature = "serde")]
-
-mod common;
 
 use std::path::{Path, PathBuf};
 
@@ -131,7 +128,7 @@ impl Validator {
 fn validator(test: &str) -> Option<Validator> {
     let dir = Path::new(SCHEMA_DIR);
     if !dir.join("config-linux.json").exists() || !dir.join("defs-linux.json").exists() {
-        common::skip(
+        test_support::skip(
             test,
             "OCI runtime-spec schema missing (apt install golang-github-opencontainers-specs-dev)",
         );

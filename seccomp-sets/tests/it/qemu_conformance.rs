@@ -20,18 +20,12 @@
 //! failure. `HARDEN_QEMU=/path/to/qemu-system-x86_64` picks another binary
 //! (for example an unpacked older release).
 
-#[path = "common/bpf.rs"]
-mod bpf;
-mod common;
-#[path = "common/qemu.rs"]
-mod qemu;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use bpf::Data;
-use qemu::{Qemu, find_qemu, qemu_installed, spawn_qemu, wait_bounded};
+use crate::bpf::{self, Data};
+use crate::qemu::{Qemu, find_qemu, qemu_installed, spawn_qemu, wait_bounded};
 use sandbox_opts::Sandbox;
 use seccomp_sets::libseccomp::{ScmpArch, ScmpSyscall};
 use seccomp_sets::table::{Arg, CmpOp, Provenance, SCHED_IDLE, TABLE, clone_flags as cf};
@@ -254,7 +248,7 @@ fn corpus() -> Vec<String> {
 fn grammar_matches_real_qemu() {
     let qemu = match find_qemu() {
         Ok(q) => q,
-        Err(e) => common::skip!("{e}"),
+        Err(e) => test_support::skip!("{e}"),
     };
     let corpus = corpus();
     let next = AtomicUsize::new(0);
@@ -470,11 +464,11 @@ fn configurations() -> Vec<String> {
 fn installed_filters_match_real_qemu() {
     let qemu = match find_qemu() {
         Ok(q) => q,
-        Err(e) => common::skip!("{e}"),
+        Err(e) => test_support::skip!("{e}"),
     };
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        common::skip!("reading QEMU's filter with PTRACE_SECCOMP_GET_FILTER needs root");
+        test_support::skip!("reading QEMU's filter with PTRACE_SECCOMP_GET_FILTER needs root");
     }
     let cases = cases();
     let mut compared = 0usize;
