@@ -940,17 +940,23 @@ fn shown<T: std::fmt::Debug>(result: Result<T, NotifyError>) -> String {
     }
 }
 
-/// This test binary, to run `case` in [`child_process_entry`], with no `NOTIFY_SOCKET` or
-/// `WATCHDOG_*` but those in `env`. With `watchdog_pid_self`, `WATCHDOG_PID` is the child's
-/// own pid (set by `sh`, which then `exec`s the binary under the same pid).
+/// [`child_process_entry`] as libtest names it: `notify::child_process_entry` (the module path
+/// without the crate, which is this test binary).
+fn child_test_name() -> String {
+    let module = module_path!()
+        .split_once("::")
+        .map_or("", |(_crate, path)| path);
+    format!("{module}::child_process_entry")
+}
+
+/// This test binary, to run `case` in [`child_process_entry`] (and no other test), with no
+/// `NOTIFY_SOCKET` or `WATCHDOG_*` but those in `env`. With `watchdog_pid_self`,
+/// `WATCHDOG_PID` is the child's own pid (set by `sh`, which then `exec`s the binary under the
+/// same pid).
 fn child(case: &str, env: &[(&str, &OsStr)], watchdog_pid_self: bool) -> String {
     let exe = std::env::current_exe().unwrap();
-    let args = [
-        "--exact",
-        "child_process_entry",
-        "--nocapture",
-        "--test-threads=1",
-    ];
+    let entry = child_test_name();
+    let args = ["--exact", &entry, "--nocapture", "--test-threads=1"];
     let mut cmd = if watchdog_pid_self {
         let mut sh = Command::new("/bin/sh");
         sh.args(["-c", "WATCHDOG_PID=$$ exec \"$0\" \"$@\""])
@@ -976,7 +982,7 @@ fn child(case: &str, env: &[(&str, &OsStr)], watchdog_pid_self: bool) -> String 
     );
     let results: Vec<&str> = stdout
         .lines()
-        // libtest prints "test child_process_entry ... " before the test's own output.
+        // libtest prints "test notify::child_process_entry ... " before the test's own output.
         .filter_map(|l| l.split_once("RESULT ").map(|(_, result)| result))
         .collect();
     assert_eq!(results.len(), 1, "child {case}: {stdout}");

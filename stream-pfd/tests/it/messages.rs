@@ -1,4 +1,4 @@
-//! Every error message of the crate, snapshot-tested (tests/snapshots/messages__*.snap).
+//! Every error message of the crate, snapshot-tested (tests/it/snapshots/it__messages__*.snap).
 
 use std::net::SocketAddr;
 

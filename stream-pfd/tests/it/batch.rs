@@ -2,7 +2,7 @@
 //! all or nothing. In child processes (the `pfd-info` example) with real sockets at fds 3, 4,
 //! ... and `LISTEN_*` set.
 
-mod common;
+use crate::common;
 
 use std::net::{TcpListener, UdpSocket};
 use std::os::fd::{AsFd, BorrowedFd};

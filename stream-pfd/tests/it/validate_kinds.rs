@@ -1,7 +1,7 @@
 //! `validate` (read-only) and `Listener::try_from_fd` on every kind of fd, with real kernel
 //! objects created in this process. Nothing here touches fds it did not create.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream, UdpSocket};

@@ -5,7 +5,7 @@
 //! (`into_raw_fd`) before it is taken. Refused fds keep their owner: a failed take claims
 //! nothing. The `LISTEN_FDS` cases run the `pfd-info` example with the fds placed at 3, 4, ...
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};

@@ -1,7 +1,7 @@
 //! The LISTEN_* protocol and take-once ownership, in child processes (the `pfd-info` example)
 //! with real sockets placed at fds 3, 4, ... . This process never closes or dup2s over fds.
 
-mod common;
+use crate::common;
 
 use std::net::{TcpListener, UdpSocket};
 use std::os::fd::{AsFd, BorrowedFd};

@@ -2,7 +2,7 @@
 //! sockets, sets LISTEN_* and execs the `pfd-info` example, which takes and serves them (with
 //! `--accept`, one connection per instance), or the `axum` example, which serves HTTP.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpStream;

@@ -2,7 +2,7 @@
 //! process was not socket-activated, says so, and never binds when activation was meant but is
 //! broken. Real sockets; the broken environments run the `pfd-info` example in a child process.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
