@@ -1,4 +1,5 @@
-//! Test support for the echod host tests: temp dirs, a child-process guard that kills echod on
+//! Test support for the echod host tests (`tests/it` and `tests/echod_faults.rs`, and by
+//! `#[path]` the benches): temp dirs, a child-process guard that kills echod on
 //! failure, skip/strict handling for missing Debian programs, and the JSON-RPC client the
 //! scenarios use (serde_json's stream parser, not echod's decoder).
 

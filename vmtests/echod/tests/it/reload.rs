@@ -2,7 +2,7 @@
 //! (`Type=notify-reload`), a narrowed `ptcp:` whose old listener closes a moment too late,
 //! pipelined remove/add over the control socket, and a remotes file rewritten in place.
 
-mod common;
+use crate::common;
 
 use common::*;
 use nix::sys::signal::Signal;

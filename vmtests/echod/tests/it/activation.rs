@@ -1,7 +1,7 @@
 //! Socket activation with the real `systemd-socket-activate`: echod serves `pfd:3`, `pfd:NAME`
 //! and TCP, never unlinks the inherited socket, and refuses a datagram socket.
 
-mod common;
+use crate::common;
 
 use common::*;
 use nix::sys::signal::Signal;

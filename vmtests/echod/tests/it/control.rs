@@ -1,6 +1,6 @@
 //! The control socket with the real `ovs-appctl`, and remotes from all four origins.
 
-mod common;
+use crate::common;
 
 use common::*;
 use nix::sys::signal::Signal;

@@ -2,7 +2,7 @@
 //! its SO_PEERCRED check, and the stale-socket rules (never another user's socket, never block
 //! on a live one).
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

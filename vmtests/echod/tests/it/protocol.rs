@@ -1,7 +1,7 @@
 //! The JSON-RPC protocol on every remote: the real `ovsdb-client`, OVSDB framing, bounded
 //! messages and connections, and the 1,000 x 100 load test with bad clients mixed in.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{Value, json};

@@ -2,7 +2,7 @@
 //! answers `fork` with EPERM and echod keeps serving; `elevateprivileges=deny` kills echod with
 //! SIGSYS on `setuid`. Unsandboxed, every probe is allowed and harmless (also as root).
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::json;

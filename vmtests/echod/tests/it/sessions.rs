@@ -4,7 +4,7 @@
 //! on. A request half sent before a restart survives two restarts, is completed after them and
 //! is answered once.
 
-mod common;
+use crate::common;
 
 use common::{Proc, TempDir, echod_with_fds, notify_socket, wait_listening};
 use nix::sys::signal::Signal;

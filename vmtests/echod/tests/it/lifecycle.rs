@@ -1,7 +1,7 @@
 //! Start-up order (READY=1 only after listeners, control socket and sandbox), graceful stop,
 //! and outgoing `unix:`/`tcp:` remotes with reconnection.
 
-mod common;
+use crate::common;
 
 use common::*;
 use nix::sys::signal::Signal;

@@ -2,7 +2,7 @@
 //! inactivity probe), a silent control connection. Short timeouts keep the tests quick; each
 //! wait is bounded.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::json;
