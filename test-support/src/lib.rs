@@ -13,6 +13,7 @@
 //!   remove them mid-test.
 //! - [`fds`]: a child process gets given fds at given numbers (3, 4, ... as systemd passes them).
 //! - [`find_program`] and [`require_program!`]: the Debian programs the tests run as real peers.
+//! - [`stale_unix_socket`]: a socket file nobody listens on, which no other test keeps alive.
 // Unsafe code only in `fds` (the hook that runs between fork and exec).
 #![deny(unsafe_code)]
 
@@ -20,10 +21,12 @@ pub mod bin;
 #[allow(unsafe_code)]
 pub mod fds;
 mod program;
+mod socket;
 mod tempdir;
 pub mod wait;
 
 pub use program::{find_program, require_program};
+pub use socket::stale_unix_socket;
 pub use tempdir::TempDir;
 
 /// Whether missing resources fail tests (`HARDEN_TEST_STRICT=1`).

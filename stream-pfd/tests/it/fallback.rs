@@ -130,7 +130,7 @@ fn listen_or_bind_binds_without_listen_fds() {
 fn a_stale_socket_file_is_replaced_and_reported() {
     let dir = TempDir::new("stream-pfd-fb-stale");
     let path = dir.join("web.sock");
-    drop(UnixListener::bind(&path).unwrap());
+    test_support::stale_unix_socket(&path);
     assert!(path.exists(), "closing a listener leaves its file");
     let (listener, origin) = not_activated()
         .take_or_bind(&web(), path.to_str().unwrap())

@@ -106,8 +106,8 @@ fn no_ready_when_start_up_fails() {
 fn stale_socket_is_replaced_but_a_live_one_is_not() {
     let dir = TempDir::new("life-stale");
     let sock = dir.join("s.sock");
-    // Stale: bound, then its listener closed.
-    drop(UnixListener::bind(&sock).unwrap());
+    // Stale: bound, then its listener closed (shut down first, see stale_unix_socket).
+    test_support::stale_unix_socket(&sock);
     let mut p = Proc::echod(&dir, &[&format!("--remote=punix:{}", sock.display())]);
     p.wait_log("removing stale socket");
     connect_unix(&sock).echo(1, json!([]));

@@ -80,7 +80,7 @@ fn a_stale_socket_of_another_user_is_not_removed() {
     let dir = TempDir::new("sec-stale");
     let sock = dir.join("s.sock");
     // A socket file nobody listens on (stale), owned by another user.
-    drop(std::os::unix::net::UnixListener::bind(&sock).unwrap());
+    test_support::stale_unix_socket(&sock);
     nix::unistd::chown(&sock, Some(NOBODY.into()), Some(NOBODY.into())).unwrap();
     let remote = format!("--remote=punix:{}", sock.display());
     let log = start_failure(&dir, &[&remote, "--unixctl=none"]);
