@@ -9,7 +9,7 @@
 //! program gets exactly the targets.
 //!
 //! This module holds the crate's only `unsafe` code: the hook that runs in the child between
-//! `fork` and `exec` ([`install`]).
+//! `fork` and `exec` (`install`).
 
 use std::ffi::OsStr;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};

@@ -19,7 +19,7 @@ pub fn find_program(program: &str) -> Option<PathBuf> {
     find_in(program, &search_dirs(std::env::var_os("PATH").as_deref()))
 }
 
-/// [`find_program`], or else a skip of `test` (see [`crate::skip`]) naming the Debian `package`
+/// [`find_program`], or else a skip of `test` (see [`crate::skip()`]) naming the Debian `package`
 /// that provides `program`; [`require_program!`](crate::require_program!) is the form for tests.
 pub fn require_program(test: &str, program: &str, package: &str) -> Option<PathBuf> {
     let found = find_program(program);
