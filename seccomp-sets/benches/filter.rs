@@ -152,13 +152,12 @@ fn qemu_context() -> ScmpFilterContext {
 const QEMU_BPF_ENV: &str = "SECCOMP_SETS_BENCH_QEMU_BPF";
 
 fn export(ctx: &ScmpFilterContext) -> Vec<u8> {
-    let path = std::env::temp_dir().join(format!("seccomp-sets-bench-{}", std::process::id()));
+    let dir = test_support::TempDir::new("seccomp-sets-bench");
+    let path = dir.join("filter.bpf");
     let file = std::fs::File::create(&path).unwrap();
     ctx.export_bpf(&file).unwrap();
     drop(file);
-    let bytes = std::fs::read(&path).unwrap();
-    let _ = std::fs::remove_file(&path);
-    bytes
+    std::fs::read(&path).unwrap()
 }
 
 fn encode(prog: &[libc::sock_filter]) -> Vec<u8> {
@@ -267,7 +266,8 @@ fn main() {
     }
     let exe = std::env::current_exe().unwrap();
     let (qemu_bpf, qemu_label) = qemu_program();
-    let qemu_path = std::env::temp_dir().join(format!("seccomp-sets-qemu-{}", std::process::id()));
+    let dir = test_support::TempDir::new("seccomp-sets-qemu");
+    let qemu_path = dir.join("qemu.bpf");
     std::fs::write(&qemu_path, &qemu_bpf).unwrap();
     let mut getppid = [Vec::new(), Vec::new(), Vec::new()];
     let mut sched = [Vec::new(), Vec::new(), Vec::new()];
@@ -309,7 +309,6 @@ fn main() {
          qemu {:.1} ns/call, ours {:.1} ns/call, median per-round ratio ours/qemu {:.3} (goal <= 1.00)",
         s[0], s[1], s[2], s_ratio
     );
-    let _ = std::fs::remove_file(&qemu_path);
     println!("seccomp-sets/qemu: {qemu_label}");
     let sandbox: Sandbox = ALL_SETS.parse().unwrap();
     let ours = bpf::decode(&Filter::new(&sandbox, Mode::Enforce).unwrap().export_bpf());

@@ -17,7 +17,6 @@
 
 #[path = "common/bpf.rs"]
 mod bpf;
-mod common;
 #[path = "common/doors.rs"]
 mod doors;
 #[path = "common/qemu.rs"]
@@ -1998,7 +1997,7 @@ fn main() -> ExitCode {
     let mut skipped = 0;
     for c in &cases {
         let mut skip = |why: &str| {
-            common::skip(c.name, why);
+            test_support::skip(c.name, why);
             println!("test {} ... skipped", c.name);
             skipped += 1;
         };

@@ -7,9 +7,6 @@
 //! same child. The two servers and the client share one current-thread runtime; rounds
 //! alternate which goes first, and the figure is the median of the per-round ratios.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
@@ -36,15 +33,10 @@ fn main() {
     }
     let exe = std::env::current_exe().expect("current_exe");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let out = common::command_with_fds(
-        &exe,
-        &[],
-        &[listener.as_fd()],
-        &[("LISTEN_FDS", "1"), (MODE, "axum")],
-        true,
-    )
-    .output()
-    .expect("run the bench child");
+    let out = test_support::fds::socket_activated(&exe, &[listener.as_fd()])
+        .env(MODE, "axum")
+        .output()
+        .expect("run the bench child");
     print!("{}", String::from_utf8_lossy(&out.stdout));
     eprint!("{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "the bench child failed");

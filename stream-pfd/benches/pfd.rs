@@ -7,10 +7,9 @@
 //!   (fresh child process per round), per fd, and the ratio of the two per-fd costs (linear
 //!   growth keeps it at or below ~1; quadratic growth would push it far above).
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use std::os::fd::{AsFd, BorrowedFd};
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::{SocketAddr, UnixListener};
 use std::time::{Duration, Instant};
 
 use stream_pfd::addr::{SocketAddress, UnixAddress};
@@ -36,43 +35,37 @@ fn main() {
 
 fn parent() {
     let exe = std::env::current_exe().expect("current_exe");
-    let dir = common::TempDir::new("stream-pfd-bench");
+    let dir = test_support::TempDir::new("stream-pfd-bench");
 
     // Accept throughput.
-    let listener = std::os::unix::net::UnixListener::bind(dir.join("pfd.sock")).unwrap();
-    let out = common::command_with_fds(
-        &exe,
-        &[],
-        &[listener.as_fd()],
-        &[("LISTEN_FDS", "1"), (MODE, "accept")],
-        true,
-    )
-    .env("BENCH_DIR", dir.path())
-    .output()
-    .expect("run accept child");
+    let listener = UnixListener::bind(dir.join("pfd.sock")).unwrap();
+    let out = test_support::fds::socket_activated(&exe, &[listener.as_fd()])
+        .env(MODE, "accept")
+        .env("BENCH_DIR", dir.path())
+        .output()
+        .expect("run accept child");
     print!("{}", String::from_utf8_lossy(&out.stdout));
     eprint!("{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "accept child failed");
 
     // Take cost.
-    let sockets: Vec<_> = (0..500)
-        .map(|_| common::abstract_listener(&common::abstract_name("bench")))
+    // Listeners in the abstract namespace: no files to clean up.
+    let sockets: Vec<UnixListener> = (0..500)
+        .map(|i| {
+            let name = format!("stream-pfd-bench-{}-{i}", std::process::id());
+            let addr = SocketAddr::from_abstract_name(name).unwrap();
+            UnixListener::bind_addr(&addr).unwrap()
+        })
         .collect();
     let mut per_fd = Vec::new();
     for count in [1usize, 500] {
         let fds: Vec<BorrowedFd<'_>> = sockets[..count].iter().map(|s| s.as_fd()).collect();
-        let count_text = count.to_string();
         let mut samples = Vec::new();
         for _ in 0..TAKE_ROUNDS {
-            let out = common::command_with_fds(
-                &exe,
-                &[],
-                &fds,
-                &[("LISTEN_FDS", count_text.as_str()), (MODE, "take")],
-                true,
-            )
-            .output()
-            .expect("run take child");
+            let out = test_support::fds::socket_activated(&exe, &fds)
+                .env(MODE, "take")
+                .output()
+                .expect("run take child");
             let text = String::from_utf8_lossy(&out.stdout);
             assert!(
                 out.status.success(),

@@ -70,9 +70,7 @@ mod tests {
 
     #[test]
     fn a_claimed_binary_survives_the_shared_name_being_replaced() {
-        let dir = std::env::temp_dir().join(format!("test-support-bin-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::TempDir::new("test-support-bin");
         let built = dir.join("prog");
         std::fs::write(&built, "first build").unwrap();
         let first = claim(&built);
@@ -88,6 +86,5 @@ mod tests {
         let second = claim(&built);
         assert_ne!(second, first);
         assert_eq!(std::fs::read_to_string(&second).unwrap(), "second build");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

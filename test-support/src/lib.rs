@@ -11,12 +11,21 @@
 //! - [`bin`]: the binaries a test spawns are claimed out of cargo's shared target directory into
 //!   a copy of their own, so another cargo run that rebuilds or re-links them cannot change or
 //!   remove them mid-test.
-#![forbid(unsafe_code)]
+//! - [`fds`]: a child process gets given fds at given numbers (3, 4, ... as systemd passes them).
+//! - [`find_program`] and [`require_program!`]: the Debian programs the tests run as real peers.
+//! - [`stale_unix_socket`]: a socket file nobody listens on, which no other test keeps alive.
+// Unsafe code only in `fds` (the hook that runs between fork and exec).
+#![deny(unsafe_code)]
 
 pub mod bin;
+pub mod fds;
+mod program;
+mod socket;
 mod tempdir;
 pub mod wait;
 
+pub use program::{find_program, require_program};
+pub use socket::stale_unix_socket;
 pub use tempdir::TempDir;
 
 /// Whether missing resources fail tests (`HARDEN_TEST_STRICT=1`).
@@ -103,31 +112,26 @@ macro_rules! skip_kernel {
     }};
 }
 
-/// Skips the current test (see [`skip!`]) unless `program` is on `PATH`; the reason names the
-/// Debian package that provides it.
+/// The path of `program` (see [`find_program`]), or else skips the current test (see
+/// [`skip!`]) with a reason that names the Debian package that provides it. Spawn the program by
+/// the path it returns: a program found in `/usr/sbin` need not be on `PATH`.
 ///
 /// ```
 /// fn needs_sh() {
-///     test_support::require_program!("sh", "dash");
-///     assert!(test_support::on_path("sh"));
+///     let sh = test_support::require_program!("sh", "dash");
+///     assert!(std::process::Command::new(sh).arg("-c").arg("true").status().unwrap().success());
 /// }
 /// needs_sh();
 /// ```
 #[macro_export]
 macro_rules! require_program {
     ($program:expr, $package:expr) => {
-        $crate::require!(
-            $crate::on_path($program),
-            "`{}` not found on PATH (Debian package {})",
-            $program,
-            $package
+        // A call, not a bare `match`: the macro is also used as a statement, its value unused.
+        ::std::convert::identity(
+            match $crate::require_program(&$crate::current_test(), $program, $package) {
+                Some(path) => path,
+                None => return,
+            },
         )
     };
-}
-
-/// Whether `program` is an executable file on `PATH`.
-pub fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
-        .unwrap_or(false)
 }

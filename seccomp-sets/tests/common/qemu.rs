@@ -21,12 +21,10 @@ pub(crate) struct Qemu {
 pub(crate) fn find_qemu() -> Result<Qemu, String> {
     let path = match std::env::var_os("HARDEN_QEMU") {
         Some(p) => PathBuf::from(p),
-        None => std::env::var_os("PATH")
-            .iter()
-            .flat_map(std::env::split_paths)
-            .map(|d| d.join("qemu-system-x86_64"))
-            .find(|p| p.is_file())
-            .ok_or("qemu-system-x86_64 is not on PATH (Debian package qemu-system-x86)")?,
+        None => test_support::find_program("qemu-system-x86_64").ok_or(
+            "qemu-system-x86_64 is not on PATH, in /usr/sbin or /sbin (Debian package \
+             qemu-system-x86)",
+        )?,
     };
     let out = Command::new(&path)
         .arg("--version")

@@ -27,10 +27,11 @@ const ALL_DENIED: &str = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,res
 fn start_pfd(dir: &TempDir, name: &str) -> Target {
     let sock = dir.join(&format!("{name}.sock"));
     let _ = std::fs::remove_file(&sock);
+    let program = common::program("systemd-socket-activate");
     let mut ssa = Proc::spawn(
         dir,
         name,
-        "systemd-socket-activate",
+        program.to_str().expect("a UTF-8 path"),
         &[
             "-l",
             sock.to_str().unwrap(),
@@ -79,7 +80,7 @@ fn main() {
         |d, r| start_echod(d, &format!("plain{r}"), &[]),
     );
 
-    if !test_support::on_path("systemd-socket-activate") {
+    if test_support::find_program("systemd-socket-activate").is_none() {
         println!("echod/listener: skipped (systemd-socket-activate not found)");
         return;
     }

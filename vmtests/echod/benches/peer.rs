@@ -41,16 +41,6 @@ const CLIENT_COUNTS: [usize; 3] = [1, 4, 16];
 const SCHEMA: &str =
     r#"{"name":"Bench","version":"1.0.0","tables":{"T":{"columns":{"x":{"type":"integer"}}}}}"#;
 
-/// `program` on `PATH` or in the sbin directories (Debian puts ovsdb-server in /usr/sbin, which
-/// is not on an ordinary user's `PATH`).
-fn find_program(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
-}
-
 /// The real ovsdb-server.
 #[derive(Debug)]
 struct Ovsdb {
@@ -115,8 +105,9 @@ fn ready(sock: &Path) {
 
 /// Both programs, or the name of the first one missing.
 fn find_ovsdb(dir: &TempDir) -> Result<Ovsdb, &'static str> {
-    let server = find_program("ovsdb-server").ok_or("ovsdb-server")?;
-    let tool = find_program("ovsdb-tool").ok_or("ovsdb-tool")?;
+    // Debian puts ovsdb-server in /usr/sbin, which find_program searches after PATH.
+    let server = test_support::find_program("ovsdb-server").ok_or("ovsdb-server")?;
+    let tool = test_support::find_program("ovsdb-tool").ok_or("ovsdb-tool")?;
     let schema = dir.join("bench.ovsschema");
     std::fs::write(&schema, SCHEMA).expect("write the schema");
     Ok(Ovsdb {

@@ -316,7 +316,7 @@ fn every_hostile_client_at_once_loses_no_good_request() {
     if nix::unistd::geteuid().is_root() {
         use std::os::unix::process::CommandExt;
         std::fs::set_permissions(&ctl, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let out = std::process::Command::new("ovs-appctl")
+        let out = std::process::Command::new(program("ovs-appctl"))
             .args(["--timeout=10", "-t"])
             .arg(&ctl)
             .args(["echod/add-remote", "ptcp:80"])
@@ -327,7 +327,9 @@ fn every_hostile_client_at_once_loses_no_good_request() {
         assert!(!out.status.success(), "uid 65534 drove echod: {out:?}");
         std::fs::set_permissions(&ctl, std::fs::Permissions::from_mode(0o700)).unwrap();
     } else {
-        eprintln!("faults: not root, so the second-user part is left to echod_security's tests");
+        eprintln!(
+            "faults: not root, so the second-user part is left to the security tests (tests/it/security.rs)"
+        );
     }
 
     let mut errors = Vec::new();

@@ -34,6 +34,10 @@ pub(super) const ALLOWED: &[(&str, &str)] = &[
         "the raw syscalls that probe an exported set inside the guest",
     ),
     (
+        "test-support/src/fds.rs",
+        "placing fds in a child before exec (fcntl, dup2 in a pre_exec hook), for tests",
+    ),
+    (
         "vmtests/src/scenarios/doors.rs",
         "the attacks the sandbox must stop, inside the guest: ptrace, process_vm_writev, \
          /proc/PID/mem, module and BPF loading, the side doors' raw calls",

@@ -1,4 +1,5 @@
-//! Test support for the echod host tests: temp dirs, a child-process guard that kills echod on
+//! Test support for the echod host tests (`tests/it` and `tests/echod_faults.rs`, and by
+//! `#[path]` the benches): temp dirs, a child-process guard that kills echod on
 //! failure, skip/strict handling for missing Debian programs, and the JSON-RPC client the
 //! scenarios use (serde_json's stream parser, not echod's decoder).
 
@@ -209,9 +210,19 @@ pub struct Appctl {
     pub stderr: String,
 }
 
+/// The path of `name`, a program the test required before (`test_support::require_program!`,
+/// which skips the test when it is missing), so that a missing one here is a bug in the test.
+pub fn program(name: &str) -> PathBuf {
+    test_support::find_program(name).unwrap_or_else(|| {
+        panic!(
+            "`{name}` not found: the test must require it first (test_support::require_program!)"
+        )
+    })
+}
+
 /// Runs the real `ovs-appctl -t CTL ARGS...` (with a timeout).
 pub fn appctl(ctl: &Path, args: &[&str]) -> Appctl {
-    let out = Command::new("ovs-appctl")
+    let out = Command::new(program("ovs-appctl"))
         .arg("--timeout=20")
         .arg("-t")
         .arg(ctl)
@@ -299,8 +310,8 @@ pub fn echod_with_listener(
     listener: &std::os::unix::net::UnixListener,
     args: &[&str],
 ) -> Proc {
-    use std::os::fd::AsRawFd;
-    spawn_with_fds(dir, name, &[listener.as_raw_fd()], None, None, args)
+    use std::os::fd::AsFd;
+    spawn_with_fds(dir, name, &[listener.as_fd()], None, None, args)
 }
 
 /// Spawns `echod ARGS` with `fds` passed as fds 3, 4, ... the way systemd passes them
@@ -309,12 +320,12 @@ pub fn echod_with_listener(
 pub fn echod_with_fds(
     dir: &TempDir,
     name: &str,
-    fds: &[(std::os::fd::RawFd, &str)],
+    fds: &[(std::os::fd::BorrowedFd<'_>, &str)],
     notify: &Path,
     args: &[&str],
 ) -> Proc {
     let names: Vec<&str> = fds.iter().map(|(_, n)| *n).collect();
-    let sources: Vec<std::os::fd::RawFd> = fds.iter().map(|(fd, _)| *fd).collect();
+    let sources: Vec<std::os::fd::BorrowedFd<'_>> = fds.iter().map(|(fd, _)| *fd).collect();
     spawn_with_fds(dir, name, &sources, Some(&names), Some(notify), args)
 }
 
@@ -323,61 +334,23 @@ pub fn echod_with_fds(
 fn spawn_with_fds(
     dir: &TempDir,
     name: &str,
-    sources: &[std::os::fd::RawFd],
+    sources: &[std::os::fd::BorrowedFd<'_>],
     names: Option<&[&str]>,
     notify: Option<&Path>,
     args: &[&str],
 ) -> Proc {
-    use std::os::unix::process::CommandExt;
     let stderr = dir.join(&format!("{name}.stderr"));
     let file = std::fs::File::create(&stderr).expect("stderr file");
-    assert!(sources.len() < 16, "at most 15 fds");
-    let sources = sources.to_vec();
-    let mut cmd = Command::new("/bin/sh");
-    cmd.arg("-c")
-        .arg(format!(
-            "LISTEN_PID=$$ LISTEN_FDS={} exec \"$0\" \"$@\"",
-            sources.len()
-        ))
-        .arg(echod_bin())
-        .args(args)
-        .env_remove("LISTEN_PIDFDID")
+    let mut cmd = test_support::fds::socket_activated(echod_bin(), sources);
+    cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(file);
-    match names {
-        Some(names) => cmd.env("LISTEN_FDNAMES", names.join(":")),
-        None => cmd.env_remove("LISTEN_FDNAMES"),
-    };
+    if let Some(names) = names {
+        cmd.env("LISTEN_FDNAMES", names.join(":"));
+    }
     if let Some(notify) = notify {
         cmd.env("NOTIFY_SOCKET", notify);
-    }
-    let hook = move || {
-        // First out of the way (close-on-exec copies at the lowest free numbers from 100, as
-        // F_DUPFD returns them), then down to 3, 4, ... (dup2 clears close-on-exec on the
-        // copy): a source that already sits at 3.. is never lost. At most 15 sources, so the
-        // copies fit in a fixed array (no allocation after fork).
-        let mut copies = [0 as libc::c_int; 16];
-        for (i, &fd) in sources.iter().enumerate() {
-            // SAFETY: fcntl(F_DUPFD_CLOEXEC) is async-signal-safe and only changes the fd table
-            // of this forked, single-threaded child, which is about to exec.
-            let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 100) };
-            if copy < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            copies[i] = copy;
-        }
-        for (i, &copy) in copies.iter().take(sources.len()).enumerate() {
-            // SAFETY: as above; `copy` is the fd made in the loop before.
-            if unsafe { libc::dup2(copy, 3 + i as libc::c_int) } < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-        }
-        Ok(())
-    };
-    // SAFETY: the hook calls only fcntl and dup2 (async-signal-safe) and allocates nothing.
-    unsafe {
-        cmd.pre_exec(hook);
     }
     let child = cmd.spawn().expect("spawn echod with passed fds");
     Proc {
