@@ -4,7 +4,7 @@
 //! row that differs from QEMU says how in [`Rule::provenance`] and why in
 //! [`Rule::note`], and the notes name the QEMU releases they describe. The
 //! host checks hold the table to the real `qemu-system-x86_64`
-//! (`tests/qemu_conformance.rs`, checked with QEMU 7.2 and 10.0): they read
+//! (`tests/conformance/qemu_conformance.rs`, checked with QEMU 7.2 and 10.0): they read
 //! the filter QEMU installs for each of the 24 `on` configurations and fail on
 //! any verdict that differs where no `changed` or `added` row declares it.
 //! Summary of the deviations:
