@@ -18,5 +18,6 @@ mod messages;
 mod notify;
 mod parse;
 mod protocol;
+mod readme;
 mod socket_activate;
 mod validate_kinds;
