@@ -12,8 +12,8 @@
 // One small module per concept. Each uses only modules earlier in this order (`sys`, the only
 // `unsafe` code, is used from anywhere): text -> addr, spec -> info -> validate -> listener ->
 // connection -> registry -> env -> listen_fds -> take -> socket_file -> bind -> fallback ->
-// tokio_listener -> axum_listener -> notify (which uses only text and spec: the one fd-name
-// rule).
+// tokio_listener -> accept -> axum_listener, hyper, tonic_incoming -> notify (which uses only
+// text and spec: the one fd-name rule).
 //
 // The `pfd:` grammar (`spec`, `text`) is plain Rust and builds for every target, so that a
 // crate that only parses remotes (remote-policy) builds anywhere; everything that touches a
