@@ -15,6 +15,14 @@
 //! places and forgets the config file. Here the check is made once, on the
 //! parsed remote, for every origin, and no policy can loosen it.
 //!
+//! # Add it
+//!
+//! ```toml
+//! [dependencies]
+//! remote-policy = "0.1"
+//! # Until 0.1 is published: { git = "https://github.com/daemon-hardening/daemon-hardening" }
+//! ```
+//!
 //! # Example
 //!
 //! ```
@@ -76,6 +84,20 @@
 //!   minute ([`ratelimit::RateLimiter::ovs_default`], OVS's `VLOG_RATE_LIMIT_INIT(1, 5)`),
 //!   shared by the whole [`RemoteSet`]; the next warning let through carries
 //!   the number suppressed.
+//!
+//! # The API
+//!
+//! - [`RemoteSet`]: the remotes of a daemon with the origins each came from;
+//!   [`RemoteSet::add`] and [`RemoteSet::remove`] (the control socket),
+//!   [`RemoteSet::reconcile`] (a whole origin at once: the database, a config
+//!   file), [`RemoteSet::set_policy`]; the results in [`set`].
+//! - [`Remote`] (and [`remote`]), [`RemoteKind`], [`PfdSpec`] (from
+//!   `stream-pfd`, which takes the listener a `pfd:` remote names);
+//!   [`ParseError`], [`MAX_REMOTE_LEN`], [`Quoted`] and [`MAX_QUOTED`] for
+//!   showing input safely.
+//! - [`Policy`], [`Reason`], [`PolicyError`], [`PFD_COMMAND_LINE_ONLY`];
+//!   [`Origin`], [`OriginSet`], [`UnknownOrigin`], [`UnknownKind`].
+//! - [`ratelimit`]: the token bucket behind the warnings.
 //!
 //! # Features
 //!
