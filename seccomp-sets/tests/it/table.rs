@@ -779,4 +779,14 @@ fn json_export_text() {
         "oci_enforce_all",
         serde_json::to_string_pretty(&f.to_oci()).unwrap()
     );
+    // The container engines' profile, as `export --format docker --exec-tolerant` writes it.
+    let f = Filter::builder(&all.parse().unwrap())
+        .kill_action(seccomp_sets::KillAction::Process)
+        .exec_tolerant(true)
+        .build()
+        .unwrap();
+    insta::assert_snapshot!(
+        "docker_enforce_all",
+        serde_json::to_string_pretty(&f.to_docker()).unwrap()
+    );
 }
