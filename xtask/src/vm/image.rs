@@ -93,9 +93,21 @@ impl Suite {
     /// (say, sid's ovsdb-server lost `pfd:`, or its systemd stopped reporting its version).
     pub(crate) fn must_run(self) -> &'static [&'static str] {
         match self {
-            Suite::Bookworm => &[],
-            Suite::Trixie => &["notify-reload"],
-            Suite::Sid => &["notify-reload", "listen-pidfdid", "peer-ovsdb-side-by-side"],
+            Suite::Bookworm => &["qemu-conformance", "engine-docker"],
+            Suite::Trixie => &[
+                "notify-reload",
+                "qemu-conformance",
+                "engine-podman",
+                "engine-docker",
+            ],
+            Suite::Sid => &[
+                "notify-reload",
+                "listen-pidfdid",
+                "peer-ovsdb-side-by-side",
+                "qemu-conformance",
+                "engine-podman",
+                "engine-docker",
+            ],
         }
     }
 
@@ -110,9 +122,20 @@ impl Suite {
         Recipe {
             suite: self.name(),
             extra_packages: match self {
-                // The `pfd:` peer: ovsdb-server, ovs-appctl, ovsdb-tool, ovsdb-client (4.0).
-                Suite::Sid => &["openvswitch-switch", "openvswitch-common"],
-                Suite::Bookworm | Suite::Trixie => &[],
+                // The `pfd:` peer: ovsdb-server, ovs-appctl, ovsdb-tool, ovsdb-client (4.0);
+                // Docker's client, its own package since Debian 13 (bookworm's docker.io
+                // still carries it).
+                Suite::Sid => &[
+                    "openvswitch-switch",
+                    "openvswitch-common",
+                    "docker-cli",
+                    "podman",
+                ],
+                // Podman (scenario engine-podman) from Debian 13 on: bookworm's podman does
+                // not install into a fresh root (debootstrap fails to configure its
+                // golang-github-containers-common), so the bookworm guest has Docker only.
+                Suite::Trixie => &["docker-cli", "podman"],
+                Suite::Bookworm => &[],
             },
             ..BASE
         }
@@ -200,6 +223,13 @@ const BASE: Recipe = Recipe {
         // The system bus, so that `systemctl start --wait` and `systemd-run --wait --pipe`
         // work for integrators trying their own units (`cargo xtask vm --copy`).
         "dbus",
+        // The release's own QEMU: seccomp-sets' conformance (grammar and installed filters)
+        // runs against it in the guest (scenario qemu-conformance).
+        "qemu-system-x86",
+        // Docker, which reads the docker profile export (scenario engine-docker), and the
+        // static busybox its imported rootfs holds; Podman is in the newer suites only.
+        "docker.io",
+        "busybox-static",
     ],
     extra_packages: &[],
     overlay: &[
@@ -325,6 +355,19 @@ const BASE: Recipe = Recipe {
         "ovsdb-server.service",
         "ovs-vswitchd.service",
         "ovs-record-hostname.service",
+        // The container engines' own services and QEMU's module loader: the engine scenarios
+        // start dockerd from their own unit and run podman without a service; no boot needs
+        // any of them.
+        "docker.service",
+        "docker.socket",
+        "containerd.service",
+        "podman.service",
+        "podman.socket",
+        "podman-auto-update.service",
+        "podman-auto-update.timer",
+        "podman-restart.service",
+        "podman-clean-transient.service",
+        "qemu-kvm.service",
     ],
     masked_generators: &[
         "systemd-cryptsetup-generator",
@@ -803,6 +846,31 @@ mod tests {
                 s.name()
             );
         }
+    }
+
+    /// Every suite carries its release's QEMU and Docker (and busybox-static for the engines'
+    /// image); each engine a suite must run is in its recipe.
+    #[test]
+    fn the_must_run_scenarios_have_their_packages() {
+        for s in Suite::ALL {
+            let r = s.recipe();
+            let all: Vec<&str> = r.packages.iter().chain(r.extra_packages).copied().collect();
+            for p in ["qemu-system-x86", "docker.io", "busybox-static"] {
+                assert!(all.contains(&p), "{}: {p}", s.name());
+            }
+            assert!(s.must_run().contains(&"qemu-conformance"), "{}", s.name());
+            for (scenario, package) in [("engine-podman", "podman"), ("engine-docker", "docker.io")]
+            {
+                if s.must_run().contains(&scenario) {
+                    assert!(
+                        all.contains(&package),
+                        "{}: {scenario} without {package}",
+                        s.name()
+                    );
+                }
+            }
+        }
+        assert!(!Suite::Bookworm.recipe().extra_packages.contains(&"podman"));
     }
 
     /// The partition table as sfdisk reads it back: the signature that ROOT_PARTUUID names,
