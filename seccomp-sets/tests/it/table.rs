@@ -177,6 +177,34 @@ fn declared_differences_name_releases_and_provenance_is_the_newest_qemus() {
     }
 }
 
+/// The names QEMU's verdicts go by in the conformance test's messages.
+#[test]
+fn qemu_verdicts_have_names() {
+    use seccomp_sets::table::QemuGives;
+    let names: Vec<String> = [
+        QemuGives::Allow,
+        QemuGives::KillThread,
+        QemuGives::Kill,
+        QemuGives::Errno(libc::EPERM),
+        QemuGives::Errno(libc::ENOSYS),
+        QemuGives::Errno(libc::EACCES),
+    ]
+    .iter()
+    .map(|g| g.name())
+    .collect();
+    assert_eq!(
+        names,
+        [
+            "allow",
+            "kill-thread",
+            "kill",
+            "EPERM",
+            "ENOSYS",
+            "errno 13"
+        ]
+    );
+}
+
 /// The privileged set's rows for the kernel's own doors that are not killed: EPERM where the
 /// kernel itself answers EPERM to a caller without the capability (code that probes them falls
 /// back), ENOSYS for io_uring (read as a kernel without it). Kill stays for what no daemon has

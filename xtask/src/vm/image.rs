@@ -639,21 +639,33 @@ fn mask(dir: &Path, names: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
-/// Images of older recipes of the same suite (each ~500 MB) are removed once the current one
-/// is built; other suites' images stay.
+/// Images of older recipes of the same suite (each ~800 MB) are removed once the current one
+/// is built, but for the most recently built of them: the cache is shared by every checkout on
+/// the machine, and two branches with different recipes (a branch that changes the recipe, and
+/// main) would otherwise delete and rebuild each other's image at every run. Other suites'
+/// images stay.
 fn remove_outdated(parent: &Path, current: &Path, suite: &str) {
-    if let Ok(dir) = std::fs::read_dir(parent) {
-        for e in dir.flatten() {
-            let p = e.path();
-            let name = e.file_name().to_string_lossy().into_owned();
-            let same_suite = name
+    let Ok(dir) = std::fs::read_dir(parent) else {
+        return;
+    };
+    let mut others: Vec<(String, PathBuf)> = dir
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
                 .strip_prefix(suite)
-                .is_some_and(|rest| rest.starts_with('-'));
-            if p != current && same_suite && p.join("recipe.txt").is_file() {
-                eprintln!("xtask: removing an outdated image: {}", p.display());
-                let _ = std::fs::remove_dir_all(&p);
-            }
-        }
+                .is_some_and(|rest| rest.starts_with('-'))
+        })
+        .map(|e| e.path())
+        .filter(|p| p != current && p.join("recipe.txt").is_file())
+        // `built` is a UTC stamp (YYYYmmdd-HHMMSS): its text order is its time order.
+        .map(|p| (Image::at(p.clone()).built().unwrap_or_default(), p))
+        .collect();
+    others.sort();
+    let _kept = others.pop();
+    for (_, p) in others {
+        eprintln!("xtask: removing an outdated image: {}", p.display());
+        let _ = std::fs::remove_dir_all(&p);
     }
 }
 
@@ -973,18 +985,33 @@ mod tests {
     fn outdated_images_of_other_suites_are_kept() {
         let dir = std::env::temp_dir().join(format!("xtask-images-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        for name in ["sid-1", "sid-2", "trixie-1", "sidecar-1"] {
+        // sid-b was built after sid-a, and sid-c (the current recipe's) after both.
+        for (name, built) in [
+            ("sid-a", "20261201-000000"),
+            ("sid-b", "20261202-000000"),
+            ("sid-c", "20261203-000000"),
+            ("trixie-1", "20261201-000000"),
+            ("sidecar-1", "20261201-000000"),
+        ] {
             std::fs::create_dir_all(dir.join(name)).unwrap();
             std::fs::write(dir.join(name).join("recipe.txt"), "x").unwrap();
+            std::fs::write(dir.join(name).join("built"), format!("{built}\n")).unwrap();
         }
-        remove_outdated(&dir, &dir.join("sid-2"), "sid");
-        let mut left: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        left.sort();
-        assert_eq!(left, ["sid-2", "sidecar-1", "trixie-1"]);
+        let left = || {
+            let mut left: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            left.sort();
+            left
+        };
+        remove_outdated(&dir, &dir.join("sid-c"), "sid");
+        // The newest other recipe's image (another branch's) stays; older ones go.
+        assert_eq!(left(), ["sid-b", "sid-c", "sidecar-1", "trixie-1"]);
+        // The other branch builds again: its image becomes current, the newest other stays.
+        remove_outdated(&dir, &dir.join("sid-b"), "sid");
+        assert_eq!(left(), ["sid-b", "sid-c", "sidecar-1", "trixie-1"]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
