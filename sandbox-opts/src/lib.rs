@@ -13,6 +13,7 @@ mod permission;
 #[cfg(feature = "qemu-model")]
 #[cfg_attr(docsrs, doc(cfg(feature = "qemu-model")))]
 pub mod qemu;
+pub mod release;
 mod sandbox;
 pub mod set;
 mod warning;

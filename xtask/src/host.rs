@@ -384,6 +384,13 @@ mod tests {
             "{own:?}"
         );
         assert!(own[1].ends_with(" --test conformance"), "{own:?}");
+        // The VM suite builds the conformance binary for the guests with the host step's
+        // command line, so that the two share one build.
+        assert_eq!(
+            crate::util::show(&crate::vm::conformance_build()),
+            own[1],
+            "the VM payload's conformance build and the host step's"
+        );
         // A renamed target is an error, not a test that silently never runs.
         let renamed = [package("echod", &[("test", "faults")]), packages[2].clone()];
         let err = workspace_runs(&renamed).unwrap_err();

@@ -22,6 +22,8 @@ use image::Suite;
 pub(crate) use image::take_suites;
 use results::Event;
 use runner::Mode;
+#[cfg(test)]
+pub(crate) use runner::conformance_build;
 use std::time::Instant;
 
 /// `cargo xtask image [--suite NAME]... [--rebuild]`.
