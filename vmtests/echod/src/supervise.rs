@@ -424,7 +424,8 @@ impl Remotes {
         }
         match &self.remotes_file_pending {
             Some((pending, since))
-                if *pending == text && now.saturating_duration_since(*since) >= REMOTES_FILE_SETTLE => {}
+                if *pending == text
+                    && now.saturating_duration_since(*since) >= REMOTES_FILE_SETTLE => {}
             Some((pending, _)) if *pending == text => return, // not settled yet
             _ => {
                 // Changed since the last check: wait until it stays the same long enough.
