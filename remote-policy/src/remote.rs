@@ -110,9 +110,9 @@ impl fmt::Display for Remote {
 /// no NUL byte and is at most [`MAX_UNIX_PATH_LEN`] bytes.
 ///
 /// ```
-/// let r: remote_policy::Remote = "punix:/run/echod.sock".parse().unwrap();
+/// let r: remote_policy::Remote = "punix:/run/app/app.sock".parse().unwrap();
 /// if let remote_policy::Remote::Punix(p) = &r {
-///     assert_eq!(p.as_str(), "/run/echod.sock");
+///     assert_eq!(p.as_str(), "/run/app/app.sock");
 ///     assert!(p.as_path().is_absolute());
 /// }
 /// ```

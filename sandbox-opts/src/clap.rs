@@ -1,19 +1,29 @@
-//! clap integration (feature `clap`): a value parser and help texts.
+//! clap integration (feature `clap`): value parsers and help texts.
+//!
+//! The recommended field is a [`Parsed`]: the value and the parser's warnings, for you to
+//! print or log (`off,spawn=deny` is accepted, as QEMU accepts it, but does not sandbox
+//! anything). A plain [`Sandbox`] field works too, and prints its warnings to standard error
+//! itself ([`SandboxValueParser`]), so none is ever dropped silently.
 //!
 //! ```
 //! use clap::Parser;
-//! use sandbox_opts::Sandbox;
+//! use sandbox_opts::Parsed;
 //!
 //! #[derive(Debug, Parser)]
 //! struct Cli {
-//!     /// Either spelling works; the attribute is optional for `Sandbox`.
-//!     #[arg(long, value_parser = sandbox_opts::clap::value_parser(),
+//!     /// No attribute needed: `Parsed` (like `Sandbox`) brings its value parser.
+//!     #[arg(long, value_name = "OPTS",
 //!           help = sandbox_opts::help::SHORT_HELP, long_help = sandbox_opts::help::HELP)]
-//!     sandbox: Option<Sandbox>,
+//!     sandbox: Option<Parsed>,
 //! }
 //!
-//! let cli = Cli::try_parse_from(["daemon", "--sandbox", "on,spawn=deny"])?;
-//! assert_eq!(cli.sandbox.unwrap().to_string(), "on,spawn=deny");
+//! let cli = Cli::try_parse_from(["daemon", "--sandbox", "off,spawn=deny"])?;
+//! let Parsed { sandbox, warnings } = cli.sandbox.unwrap_or_default();
+//! for warning in &warnings {
+//!     eprintln!("daemon: warning: --sandbox: {warning}");
+//! }
+//! assert!(!sandbox.enabled);
+//! assert_eq!(warnings[0].to_string(), "spawn=deny has no effect while the sandbox is off");
 //!
 //! let err = Cli::try_parse_from(["daemon", "--sandbox", "on,spawn=maybe"]).unwrap_err();
 //! assert!(err.to_string().contains("invalid argument for spawn"));
@@ -28,11 +38,21 @@ use ::clap::{Arg, Command};
 use crate::help::{HELP, SHORT_HELP};
 use crate::parse::Parsed;
 use crate::sandbox::Sandbox;
+use crate::warning::Warning;
 
 /// A [`TypedValueParser`] yielding [`Sandbox`]; errors carry this crate's
 /// messages (`invalid value 'on,spawn=maybe' for '--sandbox <OPTS>': invalid
-/// argument for spawn: ...`). Warnings are dropped; use
-/// [`ParsedValueParser`] to keep them.
+/// argument for spawn: ...`).
+///
+/// A [`Sandbox`] has no room for the parser's [`Warning`]s, so this parser
+/// prints each one to standard error, one line each, and never drops one silently:
+///
+/// ```text
+/// daemon: warning: --sandbox off,spawn=deny: spawn=deny has no effect while the sandbox is off
+/// ```
+///
+/// To log them your own way (or to refuse them), use a [`Parsed`] field instead
+/// ([`ParsedValueParser`]): it carries the warnings and prints nothing.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SandboxValueParser;
 
@@ -53,7 +73,14 @@ impl TypedValueParser for SandboxValueParser {
         arg: Option<&Arg>,
         value: &OsStr,
     ) -> Result<Sandbox, ::clap::Error> {
-        str::parse::<Sandbox>.parse_ref(cmd, arg, value)
+        let parsed = str::parse::<Parsed>.parse_ref(cmd, arg, value)?;
+        for warning in &parsed.warnings {
+            eprintln!(
+                "{}",
+                warning_line(cmd, arg, &value.to_string_lossy(), warning)
+            );
+        }
+        Ok(parsed.sandbox)
     }
 }
 
@@ -70,6 +97,20 @@ impl TypedValueParser for ParsedValueParser {
     }
 }
 
+/// The line [`SandboxValueParser`] prints for `warning`: `PROGRAM: warning: --ARG VALUE:
+/// WARNING`.
+fn warning_line(cmd: &Command, arg: Option<&Arg>, value: &str, warning: &Warning) -> String {
+    let program = cmd.get_bin_name().unwrap_or_else(|| cmd.get_name());
+    let option = match arg {
+        Some(arg) => match arg.get_long() {
+            Some(long) => format!("--{long}"),
+            None => arg.get_id().to_string(),
+        },
+        None => "sandbox".to_owned(),
+    };
+    format!("{program}: warning: {option} {value}: {warning}")
+}
+
 /// The value parser for `#[arg(long, value_parser = sandbox_opts::clap::value_parser())]`.
 ///
 /// ```
@@ -83,7 +124,7 @@ pub fn value_parser() -> SandboxValueParser {
     SandboxValueParser
 }
 
-/// A value parser that keeps the [`Warning`](crate::Warning)s, for a field of
+/// A value parser that keeps the [`Warning`]s, for a field of
 /// type [`Parsed`] (or `Option<Parsed>`).
 ///
 /// ```
@@ -119,8 +160,8 @@ impl ValueParserFactory for Parsed {
     }
 }
 
-/// A ready `--sandbox <OPTS>` argument (builder API) with the value parser,
-/// [`SHORT_HELP`] and [`HELP`].
+/// A ready `--sandbox <OPTS>` argument (builder API) with [`SandboxValueParser`] (which
+/// prints the warnings), [`SHORT_HELP`] and [`HELP`].
 ///
 /// ```
 /// let cmd = clap::Command::new("d").arg(sandbox_opts::clap::arg());

@@ -1,18 +1,25 @@
 //! What QEMU itself makes of a `-sandbox` string, and where this crate
 //! deliberately differs.
 //!
-//! [`parse_like_qemu`] is a model of QEMU 7.2–10.x (`qemu_opts_parse_noisily`
+//! [`parse_like_qemu`] is a model of QEMU's own parsing (`qemu_opts_parse_noisily`
 //! with the implied key `enable`, then `parse_sandbox`): it accepts exactly
-//! what QEMU accepts and fails with exactly QEMU's first error line. The
-//! host checks run it, and the crate's own parser, against the real
-//! `qemu-system-x86_64` on a corpus of several hundred strings.
+//! what QEMU accepts and fails with exactly QEMU's first error line. It is stated for the
+//! releases of [`MODEL_RELEASES`] (7.2 to 11.1), and was checked word for word against each
+//! release Debian ships: the conformance test (`seccomp-sets/tests/conformance`) runs it, and
+//! the crate's own parser, against the real `qemu-system-x86_64` on a corpus of several
+//! hundred strings, on the host and in each VM suite's guest (QEMU 7.2.x in bookworm's,
+//! 10.0.x in trixie's, 11.1.x in sid's); a QEMU outside that range fails the test until the
+//! statement is checked and extended.
 //!
 //! The crate's parser ([`crate::parse_with_warnings`]) is stricter on purpose.
 //! Every way in which it differs is a row of [`DIFFERENCES`], and
 //! [`difference`] says which row explains a given input (property-tested:
-//! where the two parsers disagree, one row always does).
+//! where the two parsers disagree, one row always does). Each row names the QEMU releases it
+//! holds for ([`Difference::releases`]); on a release in that range the conformance test fails
+//! when the corpus never shows the row (a stale row) and when QEMU and this crate disagree
+//! where no row says so.
 //!
-//! | id | example | QEMU | this crate | why |
+//! | id | example | QEMU (7.2 to 11.1) | this crate | why |
 //! |---|---|---|---|---|
 //! | `empty` | `""` | sandbox off | [`ParseError::Empty`] | an empty value is almost always a missing one |
 //! | `id` | `on,id=sb0` | accepted (the first `id` must be an identifier) | `Invalid parameter 'id'` | QemuOpts' generic `id` means nothing for a daemon |
@@ -38,7 +45,13 @@ use std::fmt;
 
 use crate::key::{Key, parse_bool};
 use crate::parse::{Item, split, split_with};
+use crate::release::{CHECKED, QemuReleases};
 use crate::{ParseError, Sandbox};
+
+/// The QEMU releases [`parse_like_qemu`] is stated for: it matched QEMU 7.2.x (Debian 12),
+/// 10.0.x (Debian 13) and 11.1.x (Debian unstable) word for word on every string of the
+/// conformance corpus, in the VM suite's guests and on the host.
+pub const MODEL_RELEASES: QemuReleases = CHECKED;
 
 /// One deliberate difference from QEMU (a row of the table above).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -53,6 +66,8 @@ pub struct Difference {
     pub ours: &'static str,
     /// Why.
     pub why: &'static str,
+    /// The QEMU releases the row holds for (QEMU does what [`Difference::qemu`] says there).
+    pub releases: QemuReleases,
 }
 
 /// Every deliberate difference from QEMU, in the order of the table above.
@@ -63,6 +78,7 @@ pub const DIFFERENCES: &[Difference] = &[
         qemu: "sandbox off",
         ours: "ParseError::Empty",
         why: "an empty value is almost always a missing one",
+        releases: CHECKED,
     },
     Difference {
         id: "id",
@@ -70,6 +86,7 @@ pub const DIFFERENCES: &[Difference] = &[
         qemu: "accepted (the first id must be an identifier)",
         ours: "Invalid parameter 'id'",
         why: "QemuOpts' generic id means nothing for a daemon",
+        releases: CHECKED,
     },
     Difference {
         id: "help",
@@ -77,6 +94,7 @@ pub const DIFFERENCES: &[Difference] = &[
         qemu: "prints the key list, exits 1",
         ours: "ParseError::HelpRequested with the grammar",
         why: "a library must not print; the error carries the help",
+        releases: CHECKED,
     },
     Difference {
         id: "unread-value",
@@ -85,6 +103,7 @@ pub const DIFFERENCES: &[Difference] = &[
                is off",
         ours: "invalid argument for spawn",
         why: "a typo that happens to be overridden today becomes live when the override goes",
+        releases: CHECKED,
     },
 ];
 
@@ -139,7 +158,8 @@ fn name_value<'a>(item: &'a Item<'a>) -> (&'a str, &'a str) {
     }
 }
 
-/// Parses `s` exactly as QEMU 7.2–10.x does, with QEMU's error words.
+/// Parses `s` exactly as QEMU does (the releases of [`MODEL_RELEASES`]), with QEMU's error
+/// words.
 ///
 /// Order of QEMU's checks: the first `id` (validated before anything else),
 /// then each item in turn (a bare `help` or `?` item, unknown keys, the

@@ -376,6 +376,14 @@ pub(crate) fn run(plan: Plan<'_>, threads: usize) -> Result<Confined, Error> {
             });
         }
     }
+    #[cfg(feature = "log")]
+    for report in &reports {
+        if report.is_unavailable() {
+            log::warn!("sandbox: {report}");
+        } else {
+            log::info!("sandbox: {report}");
+        }
+    }
     Ok(Confined {
         steps: reports,
         landlock_abi: landlock_abi.ok(),

@@ -346,6 +346,13 @@ impl Filter {
             report::install()?;
         }
         sys::load_tsync(bpf)?;
+        #[cfg(feature = "log")]
+        log::info!(
+            "sandbox: {} loaded on every thread: {} BPF instructions, mode {}",
+            self.label(),
+            instruction_count(bpf),
+            self.mode
+        );
         Ok(Loaded {
             mode: self.mode,
             sets: self.sets,
@@ -486,6 +493,21 @@ pub enum Applied {
     Off,
     /// The filter was loaded.
     Loaded(Loaded),
+}
+
+impl Applied {
+    /// The steps the kernel or the process state did not allow ([`Loaded::warnings`]); none
+    /// when the sandbox is off. One line each, for the daemon to print or log.
+    ///
+    /// ```
+    /// assert!(seccomp_sets::Applied::Off.warnings().is_empty());
+    /// ```
+    pub fn warnings(&self) -> Vec<String> {
+        match self {
+            Applied::Off => Vec::new(),
+            Applied::Loaded(loaded) => loaded.warnings(),
+        }
+    }
 }
 
 /// Builds the filter for `sandbox`, confines the process and loads the filter

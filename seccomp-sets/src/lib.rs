@@ -1,33 +1,60 @@
-//! QEMU's `-sandbox` syscall sets as one data table, loaded with libseccomp
-//! and exported as BPF, PFC, JSON, OCI and systemd unit lines.
+//! QEMU's `-sandbox` syscall sets as one data table, loaded with libseccomp and exported as
+//! BPF, PFC, JSON, OCI and systemd unit lines.
 //!
-//! * [`table::TABLE`]: every row (syscall, [`Set`], [`table::Action`], argument
-//!   comparisons, provenance and a note on each deviation from QEMU), in the [`table`]
-//!   module with the types that describe a row.
-//! * [`Filter`]: the filter for a [`Sandbox`] in a [`Mode`] (enforce, audit,
-//!   report); [`Filter::load`] uses TSYNC and no_new_privs; [`apply`] is the
-//!   one-call version that does nothing while the sandbox is off.
-//! * [`Arch::resolve`]: which names exist on which ABI and what covers the rest (the
-//!   [`resolve`] module has the result types).
-//! * Exports: [`Filter::export_bpf`] (libseccomp's `seccomp_export_bpf`),
-//!   [`Filter::export_pfc`], [`Filter::to_systemd`], and with the `serde`
-//!   feature `Filter::to_json` and `Filter::to_oci`.
+//! A daemon that takes a `--sandbox on,spawn=deny,...` option (QEMU's grammar, parsed by
+//! `sandbox-opts` and re-exported here as [`Sandbox`]) needs the filter behind it: this crate
+//! holds QEMU's syscall sets as one table, builds a libseccomp filter from it, loads it into a
+//! running (multi-threaded) daemon with the steps a filter cannot do alone (a Landlock domain,
+//! capability drops, resource limits), and exports the same filter for systemd, OCI runtimes
+//! and anything that reads BPF. The README has the threat model, key by key.
+//!
+//! ```toml
+//! [dependencies]
+//! seccomp-sets = "0.1"
+//! # Until 0.1 is published: { git = "https://github.com/daemon-hardening/daemon-hardening" }
+//! ```
 //!
 //! ```no_run
 //! use seccomp_sets::{apply, Applied, Mode};
 //!
 //! let sandbox = "on,elevateprivileges=children,spawn=deny".parse()?;
-//! match apply(&sandbox, Mode::Enforce)? {
-//!     Applied::Off => {}
-//!     Applied::Loaded(l) => eprintln!("seccomp: {} instructions", l.instructions),
+//! let applied = apply(&sandbox, Mode::Enforce)?; // does nothing while the sandbox is off
+//! for warning in applied.warnings() {
+//!     eprintln!("sandbox: {warning}"); // a step this kernel cannot do, and what stays open
+//! }
+//! if let Applied::Loaded(l) = applied {
+//!     eprintln!("seccomp: {} instructions", l.instructions);
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # The API
+//!
+//! * Loading: [`apply`] (one call, [`Applied`]); [`prepare`] then [`Prepared::load`] for a
+//!   daemon that starts threads between the two (the per-thread steps run single-threaded);
+//!   [`Loaded`] says what was done, [`Loaded::steps`] each step ([`StepReport`], [`Step`],
+//!   [`StepOutcome`]), [`Loaded::warnings`] / [`Applied::warnings`] what could not be done;
+//!   [`landlock_status`] what the kernel offers. [`Error`] for what stops a load.
+//! * The filter: [`Filter::new`] for a [`Sandbox`] in a [`Mode`] ([`Effect`], [`KillAction`],
+//!   [`ParseModeError`]); [`Filter::builder`] ([`Builder`]) to relax a row, skip a step, make
+//!   an unavailable step an error, or cross-build for another [`Arch`]; [`Filter::load`],
+//!   [`Filter::prepare`]; [`Filter::planned`] ([`Planned`]).
+//! * The table: [`table::TABLE`], every row (syscall, [`Set`], [`table::Action`], argument
+//!   comparisons, provenance, and a note on each deviation from QEMU); [`SetSelection`].
+//! * Names per ABI: [`Arch::resolve`] (the result types in [`resolve`]).
+//! * Exports: [`Filter::export_bpf`] (libseccomp's `seccomp_export_bpf`),
+//!   [`Filter::export_pfc`], [`Filter::to_systemd`] ([`DEFAULT_SYSTEMD_VERSION`]), and with
+//!   the `serde` feature `Filter::to_json` and `Filter::to_oci` (the schema in the `json`
+//!   module).
+//! * Rules of your own: [`libseccomp`], the bindings this crate builds with.
+//!
 //! # Features
 //!
 //! * `serde`: JSON and OCI runtime-spec exports.
-//! * `cli`: the `seccomp-sets` command-line tool.
+//! * `cli`: the `seccomp-sets` command-line tool (`cargo install --path seccomp-sets
+//!   --features cli` from a checkout).
+//! * `log`: the loader's reports through the `log` facade too: each step beyond seccomp at
+//!   info level (a step the kernel cannot do as a warning) and the filter loaded.
 
 #![deny(missing_docs)]
 // Unsafe code only in `sys` and `report` (the SIGSYS handler).

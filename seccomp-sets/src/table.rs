@@ -1,19 +1,23 @@
 //! The one data table of syscall sets: [`TABLE`], one [`Rule`] per row.
 //!
-//! The rows start from QEMU 9.x `system/qemu-seccomp.c` (`denylist[]`); every
-//! row that differs from QEMU says how in [`Rule::provenance`] and why in
-//! [`Rule::note`], and the notes name the QEMU releases they describe. The
-//! host checks hold the table to the real `qemu-system-x86_64`
-//! (`tests/qemu_conformance.rs`, checked with QEMU 7.2 and 10.0): they read
-//! the filter QEMU installs for each of the 24 `on` configurations and fail on
-//! any verdict that differs where no `changed` or `added` row declares it.
+//! The rows start from QEMU's `system/qemu-seccomp.c` (`denylist[]`); every
+//! row that differs from the newest QEMU checked says how in [`Rule::provenance`] and why in
+//! [`Rule::note`], and every difference from any QEMU release is declared in
+//! [`Rule::qemu_differs`] with the releases it holds for (the notes name them too). The
+//! conformance tests hold the table to the real `qemu-system-x86_64`
+//! (`tests/conformance/qemu_conformance.rs`, run on the host and in each VM suite's guest:
+//! QEMU 7.2, 10.0 and 11.1 checked): they read the filter QEMU installs for each of the 24
+//! `on` configurations and fail on any verdict that differs where no declaration covers that
+//! release, and on any declaration for that release that no verdict shows (a stale one).
 //! Summary of the deviations:
 //!
-//! * **Actions decided per row.** QEMU leaves `execveat`, `setns` and
-//!   `unshare` without an action (7.2 to 10.0), which C turns into `0` =
+//! * **Actions decided per row.** QEMU 7.2 to 10.0 leave `execveat`, `setns` and
+//!   `unshare` without an action, which C turns into `0` =
 //!   `SCMP_ACT_KILL_THREAD`: only the calling thread dies and the daemon limps
-//!   on. Here `default`, `obsolete` and `privileged` kill the whole process,
-//!   `spawn` and `resourcecontrol` fail with `EPERM` (so a daemon can log the
+//!   on; QEMU 11.1 returns `EPERM` for them, as these rows do. QEMU 7.2 to 9.2 kill on the
+//!   rest of `spawn` (fork, vfork, execve, the clone rows), 10.0 and later return `EPERM`
+//!   there, as these rows do. Here `default`, `obsolete` and `privileged` kill the whole
+//!   process, `spawn` and `resourcecontrol` fail with `EPERM` (so a daemon can log the
 //!   refusal and keep serving), and `clone3` fails with `ENOSYS` (so libc
 //!   falls back to `clone`, whose flags seccomp can read).
 //! * **Names that do not exist on an ABI** (libseccomp drops them silently)
@@ -34,6 +38,7 @@
 //!   the filter's bad-arch action kills the process (see [`crate::Filter`]).
 
 use sandbox_opts::Set;
+use sandbox_opts::release::{CHECKED, QEMU_7_2, QEMU_9_2, QEMU_10_0, QEMU_11_1, QemuReleases};
 
 /// What a row does to a matching call (before the [`crate::Mode`] is applied).
 ///
@@ -142,13 +147,15 @@ impl ArgCmp {
     }
 }
 
-/// Where a row comes from: QEMU's table, changed from it, or added.
+/// Where a row comes from: QEMU's table, changed from it, or added, as of the newest QEMU
+/// release checked ([`sandbox_opts::release::CHECKED`]); how older releases differ is in
+/// [`Rule::qemu_differs`] and the note.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Provenance {
     /// Exactly QEMU's row (name, set, arguments), with its action resolved as
     /// QEMU's `qemu_seccomp_update_action` does.
     Qemu,
-    /// QEMU has the row but we changed its action or arguments (see the note).
+    /// QEMU has the row but we changed its action, arguments or sets (see the note).
     Changed,
     /// Not in QEMU: a sibling door we close (see the note).
     Added,
@@ -164,6 +171,79 @@ impl Provenance {
         }
     }
 }
+
+/// What the real QEMU's installed filter gives a call, in a declared difference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum QemuGives {
+    /// The call is allowed: QEMU has no row for it in the configuration's sets.
+    Allow,
+    /// `SCMP_ACT_KILL_THREAD`: a row without an action, which C reads as `0`.
+    KillThread,
+    /// QEMU's `SCMP_ACT_TRAP`, which it makes `SCMP_ACT_KILL_PROCESS` where the kernel has
+    /// that (every kernel since Linux 4.14): the whole process dies.
+    Kill,
+    /// `SCMP_ACT_ERRNO` with this errno.
+    Errno(i32),
+}
+
+impl QemuGives {
+    /// `allow`, `kill-thread`, `kill`, or the errno's name (`EPERM`, `ENOSYS`, or the number).
+    pub fn name(self) -> String {
+        match self {
+            QemuGives::Allow => "allow".to_owned(),
+            QemuGives::KillThread => "kill-thread".to_owned(),
+            QemuGives::Kill => "kill".to_owned(),
+            QemuGives::Errno(libc::EPERM) => "EPERM".to_owned(),
+            QemuGives::Errno(libc::ENOSYS) => "ENOSYS".to_owned(),
+            QemuGives::Errno(n) => std::format!("errno {n}"),
+        }
+    }
+}
+
+/// Which calls of a row a declared difference is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Calls {
+    /// The calls the row matches (in the configurations whose sets bring it in).
+    Matched,
+    /// Calls of the row's syscall that no row of the table matches, which QEMU's rows refuse:
+    /// the row replaces narrower QEMU rows (`clone`'s nine-flag pthread fingerprint).
+    LetThrough,
+}
+
+/// One declared difference from the real QEMU: on `releases`, QEMU gives `qemu` to `calls`
+/// of the row, where the row (or, for [`Calls::LetThrough`], the table) gives its own action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct QemuDiffers {
+    /// The QEMU releases it holds for.
+    pub releases: QemuReleases,
+    /// Which calls.
+    pub calls: Calls,
+    /// What QEMU gives them there.
+    pub qemu: QemuGives,
+}
+
+/// QEMU has no such row, on any release checked: it allows what the row refuses (every
+/// `added` row, unless it says otherwise).
+const QEMU_ALLOWS: &[QemuDiffers] = &[QemuDiffers {
+    releases: CHECKED,
+    calls: Calls::Matched,
+    qemu: QemuGives::Allow,
+}];
+
+/// QEMU 7.2 to 9.2 kill on the rest of spawn (`SCMP_ACT_TRAP`); 10.0 and later return EPERM.
+const QEMU_KILLS_BEFORE_10: QemuDiffers = QemuDiffers {
+    releases: QemuReleases::new(QEMU_7_2, QEMU_9_2),
+    calls: Calls::Matched,
+    qemu: QemuGives::Kill,
+};
+
+/// QEMU 7.2 to 10.0 leave the action of execveat, setns and unshare unset (kill-thread);
+/// 11.1 returns EPERM.
+const QEMU_KILLS_THREAD_BEFORE_11: &[QemuDiffers] = &[QemuDiffers {
+    releases: QemuReleases::new(QEMU_7_2, QEMU_10_0),
+    calls: Calls::Matched,
+    qemu: QemuGives::KillThread,
+}];
 
 /// What happens on an ABI where the row's syscall name does not exist.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -202,6 +282,11 @@ pub struct Rule {
     /// row keeps one [`Rule::set`] (QEMU's, for QEMU's calls) and one action, so a filter
     /// plans it once whichever of its sets are denied.
     pub also_in: &'static [Set],
+    /// Every way the real QEMU's filter treats the row's calls otherwise, with the releases it
+    /// holds for (empty: as QEMU on every release checked). The conformance tests fail on a
+    /// difference no entry declares for the QEMU they run, and on an entry for that QEMU that
+    /// no verdict shows.
+    pub qemu_differs: &'static [QemuDiffers],
 }
 
 impl Rule {
@@ -259,6 +344,10 @@ const fn rule(
         note,
         if_missing,
         also_in: &[],
+        qemu_differs: match provenance {
+            Provenance::Added => QEMU_ALLOWS,
+            Provenance::Qemu | Provenance::Changed => &[],
+        },
     }
 }
 
@@ -271,6 +360,14 @@ impl Rule {
     /// The row, brought in by these sets too.
     const fn also_under(self, also_in: &'static [Set]) -> Rule {
         Rule { also_in, ..self }
+    }
+
+    /// The row, with these differences from QEMU (instead of the provenance's default).
+    const fn differs(self, qemu_differs: &'static [QemuDiffers]) -> Rule {
+        Rule {
+            qemu_differs,
+            ..self
+        }
     }
 }
 
@@ -318,14 +415,16 @@ macro_rules! clone_forbid {
             "clone",
             Spawn,
             Eperm,
-            Changed,
+            Qemu,
             ALWAYS,
             concat!(
                 "QEMU's FORBID_CLONE_FLAG(",
                 stringify!($flag),
-                ") row; EPERM instead of kill like the rest of spawn"
+                ") row: QEMU 7.2 to 9.2 kill (SCMP_ACT_TRAP, made KILL_PROCESS), QEMU 10.0 to \
+                 11.1 return EPERM, as this row does"
             ),
         )
+        .differs(&[QEMU_KILLS_BEFORE_10])
         .with_args(&[ArgCmp {
             arg: Arg::CloneFlags,
             op: CmpOp::MaskedEq {
@@ -444,6 +543,27 @@ use Action::{Enosys, Eperm, Kill};
 use Provenance::{Added, Changed, Qemu};
 use Set::{Default as Dflt, Obsolete, Privileged, ResourceControl, Spawn};
 
+/// clone without `CLONE_THREAD` (processes): QEMU 7.2 to 9.2 kill them, as the rest of spawn;
+/// threads without QEMU's nine-flag fingerprint: QEMU 7.2 to 9.2 kill them, 10.0 to 11.1 return
+/// EPERM, and the table lets them through.
+const CLONE_PROCESS_DIFFERS: &[QemuDiffers] = &[
+    QEMU_KILLS_BEFORE_10,
+    QemuDiffers {
+        releases: QemuReleases::new(QEMU_7_2, QEMU_9_2),
+        calls: Calls::LetThrough,
+        qemu: QemuGives::Kill,
+    },
+    QemuDiffers {
+        releases: QemuReleases::new(QEMU_10_0, QEMU_11_1),
+        calls: Calls::LetThrough,
+        qemu: QemuGives::Errno(libc::EPERM),
+    },
+];
+
+/// clone with `CLONE_NEWUSER`: under spawn, QEMU 7.2 to 9.2 kill; under elevateprivileges
+/// alone, QEMU allows it on every release.
+const NEWUSER_CLONE_DIFFERS: &[QemuDiffers] = &[QEMU_KILLS_BEFORE_10, QEMU_ALLOWS[0]];
+
 /// Why a row is there or differs from QEMU, one text per reason (the rows name them).
 mod note {
     pub(super) const KMSG: &str =
@@ -462,17 +582,20 @@ mod note {
     pub(super) const CAPSET: &str = "raises effective capabilities from the permitted set: \
         elevation without a uid change; execve does the same for root without any call a filter \
         sees, which the loader's permitted-caps step closes";
-    pub(super) const SPAWN_EPERM: &str = "QEMU 7.2 to 9.x kill (SCMP_ACT_TRAP, made \
-        KILL_PROCESS); QEMU 10.0 returns EPERM, as this row does (both read from the filter the \
-        real QEMU installs); EPERM lets the daemon log the refusal and keep serving (spawn is \
-        all-EPERM)";
-    pub(super) const KILL_NOT_THREAD: &str = "QEMU 7.2 to 10.0 leave the action unset, which C \
-        turns into SCMP_ACT_KILL_THREAD (only the calling thread dies, the daemon limps on; read \
-        from the filter the real QEMU installs); EPERM like the rest of spawn";
+    pub(super) const SPAWN_EPERM: &str = "QEMU's row: QEMU 7.2 to 9.2 kill (SCMP_ACT_TRAP, made \
+        KILL_PROCESS), QEMU 10.0 to 11.1 return EPERM, as this row does (read from the filter \
+        the real QEMU installs); EPERM lets the daemon log the refusal and keep serving (spawn \
+        is all-EPERM)";
+    pub(super) const KILL_NOT_THREAD: &str = "QEMU's row: QEMU 7.2 to 10.0 leave the action \
+        unset, which C turns into SCMP_ACT_KILL_THREAD (only the calling thread dies, the \
+        daemon limps on); QEMU 11.1 returns EPERM, as this row does like the rest of spawn \
+        (both read from the filter the real QEMU installs)";
     pub(super) const CLONE_PROCESS: &str = "replaces QEMU's nine REQUIRE_CLONE_FLAG rows and its \
         no-flags row: without CLONE_THREAD clone makes a process; with it, the kernel already \
         insists on CLONE_SIGHAND and CLONE_VM. Fewer BPF instructions, and thread creators that \
-        skip CLONE_SETTLS and friends (the Go runtime) keep working";
+        skip CLONE_SETTLS and friends (the Go runtime) keep working, where QEMU 7.2 to 9.2 kill \
+        them and QEMU 10.0 to 11.1 return EPERM; processes get EPERM, which QEMU 7.2 to 9.2 \
+        kill";
     pub(super) const NICE: &str =
         "old priority call (i386, arm, s390x): setpriority by another door";
     pub(super) const SCHED_IDLE_ONLY: &str =
@@ -504,22 +627,25 @@ mod note {
         helper and stay allowed. systemd @keyring (inside @system-service); not in Docker's or \
         Podman's default profile (refused)";
     pub(super) const NEWUSER_CLONE: &str = "QEMU's FORBID_CLONE_FLAG(CLONE_NEWUSER) row, EPERM \
-        like the rest of spawn; also under elevateprivileges: a new user namespace makes uid \
+        like the rest of spawn (QEMU 7.2 to 9.2 kill, 10.0 and later EPERM); also under \
+        elevateprivileges, where QEMU 7.2 to 11.1 allow it: a new user namespace makes uid \
         65534 uid 0 with every capability inside it (no_new_privs does not stop it). systemd \
         RestrictNamespaces=~user; Docker and Podman refuse namespace flags without CAP_SYS_ADMIN";
     pub(super) const NEWUSER_CLONE3: &str = "clone3's flags are in memory seccomp cannot read; \
         ENOSYS makes glibc fall back to clone, whose flags the rows check (as QEMU); also under \
-        elevateprivileges, since those flags may hold CLONE_NEWUSER (systemd's \
-        RestrictNamespaces= answers clone3 with ENOSYS too; Docker without CAP_SYS_ADMIN too)";
-    pub(super) const NEWUSER_UNSHARE: &str = "under elevateprivileges: unshare(CLONE_NEWUSER) \
-        gives every capability in a new user namespace (spawn=deny refuses every unshare); \
-        systemd RestrictNamespaces=~user has the same rule";
-    pub(super) const NEWUSER_SETNS: &str = "under elevateprivileges: joining a user namespace \
-        (nstype CLONE_NEWUSER, or a pidfd with the user bit) gives the capabilities its owner \
-        holds there; systemd RestrictNamespaces=~user has the same rule";
-    pub(super) const SETNS_ANY: &str = "under elevateprivileges: nstype 0 joins whatever \
-        namespace the fd is, a user namespace included (the kernel reads nstype as a 32-bit int, \
-        hence the mask); systemd refuses setns(fd, 0) the same way";
+        elevateprivileges, where QEMU 7.2 to 11.1 allow it, since those flags may hold \
+        CLONE_NEWUSER (systemd's RestrictNamespaces= answers clone3 with ENOSYS too; Docker \
+        without CAP_SYS_ADMIN too)";
+    pub(super) const NEWUSER_UNSHARE: &str = "under elevateprivileges, where QEMU 7.2 to 11.1 \
+        allow it: unshare(CLONE_NEWUSER) gives every capability in a new user namespace \
+        (spawn=deny refuses every unshare); systemd RestrictNamespaces=~user has the same rule";
+    pub(super) const NEWUSER_SETNS: &str = "under elevateprivileges, where QEMU 7.2 to 11.1 \
+        allow it: joining a user namespace (nstype CLONE_NEWUSER, or a pidfd with the user bit) \
+        gives the capabilities its owner holds there; systemd RestrictNamespaces=~user has the \
+        same rule";
+    pub(super) const SETNS_ANY: &str = "under elevateprivileges, where QEMU 7.2 to 11.1 allow \
+        it: nstype 0 joins whatever namespace the fd is, a user namespace included (the kernel \
+        reads nstype as a 32-bit int, hence the mask); systemd refuses setns(fd, 0) the same way";
     // ---- the kernel's privileged doors (issue 31) ----
     pub(super) const MODULE: &str = "loads or unloads kernel code: every other rule can be \
         undone from there; no daemon has a reason to try, so kill like the privileged set. \
@@ -683,11 +809,11 @@ pub static TABLE: &[Rule] = &[
     rule("ioperm",             Privileged,      Eperm,  Added,   X86_ONLY,                  note::PORT_IO),
     rule("vhangup",            Privileged,      Eperm,  Added,   ALWAYS,                    note::VHANGUP),
     // ---- spawn -------------------------------------------------------------------------------------
-    rule("fork",               Spawn,           Eperm,  Changed, covered(&["clone"]),       note::SPAWN_EPERM),
-    rule("vfork",              Spawn,           Eperm,  Changed, covered(&["clone"]),       note::SPAWN_EPERM),
-    rule("execve",             Spawn,           Eperm,  Changed, ALWAYS,                    note::SPAWN_EPERM),
-    rule("execveat",           Spawn,           Eperm,  Changed, ALWAYS,                    note::KILL_NOT_THREAD),
-    rule("clone",              Spawn,           Eperm,  Changed, ALWAYS,                    note::CLONE_PROCESS).with_args(NOT_A_THREAD),
+    rule("fork",               Spawn,           Eperm,  Qemu,    covered(&["clone"]),       note::SPAWN_EPERM).differs(&[QEMU_KILLS_BEFORE_10]),
+    rule("vfork",              Spawn,           Eperm,  Qemu,    covered(&["clone"]),       note::SPAWN_EPERM).differs(&[QEMU_KILLS_BEFORE_10]),
+    rule("execve",             Spawn,           Eperm,  Qemu,    ALWAYS,                    note::SPAWN_EPERM).differs(&[QEMU_KILLS_BEFORE_10]),
+    rule("execveat",           Spawn,           Eperm,  Qemu,    ALWAYS,                    note::KILL_NOT_THREAD).differs(QEMU_KILLS_THREAD_BEFORE_11),
+    rule("clone",              Spawn,           Eperm,  Changed, ALWAYS,                    note::CLONE_PROCESS).with_args(NOT_A_THREAD).differs(CLONE_PROCESS_DIFFERS),
     clone_forbid!(CLONE_PIDFD),
     clone_forbid!(CLONE_PTRACE),
     clone_forbid!(CLONE_VFORK),
@@ -697,16 +823,16 @@ pub static TABLE: &[Rule] = &[
     clone_forbid!(CLONE_NEWCGROUP),
     clone_forbid!(CLONE_NEWUTS),
     clone_forbid!(CLONE_NEWIPC),
-    rule("clone",              Spawn,           Eperm,  Changed, ALWAYS,                    note::NEWUSER_CLONE).with_args(NEWUSER_CLONE_FLAG).also_under(&[Privileged]),
+    rule("clone",              Spawn,           Eperm,  Changed, ALWAYS,                    note::NEWUSER_CLONE).with_args(NEWUSER_CLONE_FLAG).also_under(&[Privileged]).differs(NEWUSER_CLONE_DIFFERS),
     clone_forbid!(CLONE_NEWPID),
     clone_forbid!(CLONE_NEWNET),
     clone_forbid!(CLONE_IO),
-    rule("clone3",             Spawn,           Enosys, Changed, ALWAYS,                    note::NEWUSER_CLONE3).also_under(&[Privileged]),
-    rule("setns",              Spawn,           Eperm,  Changed, ALWAYS,                    note::KILL_NOT_THREAD),
-    rule("setns",              Spawn,           Eperm,  Changed, ALWAYS,                    note::NEWUSER_SETNS).with_args(NEWUSER_NSTYPE).also_under(&[Privileged]),
-    rule("setns",              Spawn,           Eperm,  Changed, ALWAYS,                    note::SETNS_ANY).with_args(ANY_NSTYPE).also_under(&[Privileged]),
-    rule("unshare",            Spawn,           Eperm,  Changed, ALWAYS,                    note::KILL_NOT_THREAD),
-    rule("unshare",            Spawn,           Eperm,  Changed, ALWAYS,                    note::NEWUSER_UNSHARE).with_args(NEWUSER_UNSHARE_FLAG).also_under(&[Privileged]),
+    rule("clone3",             Spawn,           Enosys, Changed, ALWAYS,                    note::NEWUSER_CLONE3).also_under(&[Privileged]).differs(QEMU_ALLOWS),
+    rule("setns",              Spawn,           Eperm,  Qemu,    ALWAYS,                    note::KILL_NOT_THREAD).differs(QEMU_KILLS_THREAD_BEFORE_11),
+    rule("setns",              Spawn,           Eperm,  Changed, ALWAYS,                    note::NEWUSER_SETNS).with_args(NEWUSER_NSTYPE).also_under(&[Privileged]).differs(QEMU_ALLOWS),
+    rule("setns",              Spawn,           Eperm,  Changed, ALWAYS,                    note::SETNS_ANY).with_args(ANY_NSTYPE).also_under(&[Privileged]).differs(QEMU_ALLOWS),
+    rule("unshare",            Spawn,           Eperm,  Qemu,    ALWAYS,                    note::KILL_NOT_THREAD).differs(QEMU_KILLS_THREAD_BEFORE_11),
+    rule("unshare",            Spawn,           Eperm,  Changed, ALWAYS,                    note::NEWUSER_UNSHARE).with_args(NEWUSER_UNSHARE_FLAG).also_under(&[Privileged]).differs(QEMU_ALLOWS),
     rule("ptrace",             Spawn,           Eperm,  Added,   ALWAYS,                    note::PTRACE),
     rule("process_vm_writev",  Spawn,           Eperm,  Added,   ALWAYS,                    note::VM_WRITEV),
     rule("process_vm_readv",   Spawn,           Eperm,  Added,   ALWAYS,                    note::VM_READV),

@@ -3,16 +3,22 @@
 //! ```text
 //! pfd-info [--no-pid-check] [--unset-env] [--leave-unclaimed] [--print-env] [--serve]
 //!          [--tokio] [--connection | --unvalidated | --named | --all] SPEC...
-//! pfd-info --fallback=ADDR SPEC   (listen_or_bind: prints `listening ADDR (ORIGIN)`)
+//!          (`--serve` without a SPEC serves pfd:3, the first passed socket)
+//! pfd-info --fallback=ADDR SPEC   (ListenFds::take_or_bind: prints `listening ADDR (ORIGIN)`)
 //! pfd-info --features      (prints `features:` and the optional features of this build)
 //! ```
 //!
 //! Try it with systemd's socket activator:
 //!
 //! ```text
-//! systemd-socket-activate -l /tmp/pfd.sock --fdname=web -- \
-//!     target/debug/examples/pfd-info --serve pfd:web
-//! socat - UNIX-CONNECT:/tmp/pfd.sock
+//! systemd-socket-activate -l /tmp/pfd.sock -- target/debug/examples/pfd-info --serve
+//! python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect("/tmp/pfd.sock"); print(s.recv(100).decode(), end="")'
+//! ```
+//!
+//! With `--fdname=web` the socket is also `pfd:web`; without it systemd names it `unknown`:
+//!
+//! ```text
+//! systemd-socket-activate -l /tmp/pfd.sock --fdname=web -- target/debug/examples/pfd-info --serve pfd:web
 //! ```
 //!
 //! Output, one line per event (the tests parse it):
@@ -216,8 +222,9 @@ fn serve_tokio(_taken: Vec<Taken>) -> std::io::Result<()> {
     ))
 }
 
-/// `--fallback=ADDR SPEC`: the development fallback, from the process environment.
-fn listen_or_bind(specs: &[String], fallback: &str) -> ExitCode {
+/// `--fallback=ADDR SPEC`: the development fallback (`ListenFds::take_or_bind`), from the
+/// process environment.
+fn take_or_bind(specs: &[String], fallback: &str) -> ExitCode {
     let [spec] = specs else {
         eprintln!("pfd-info: --fallback takes one spec");
         return ExitCode::from(2);
@@ -225,7 +232,10 @@ fn listen_or_bind(specs: &[String], fallback: &str) -> ExitCode {
     let result = spec
         .parse()
         .map_err(|e: stream_pfd::ParseError| e.to_string())
-        .and_then(|spec| stream_pfd::listen_or_bind(&spec, fallback).map_err(|e| e.to_string()));
+        .and_then(|spec| {
+            let mut fds = ListenFds::from_env().map_err(|e| e.to_string())?;
+            fds.take_or_bind(&spec, fallback).map_err(|e| e.to_string())
+        });
     match result {
         Ok((listener, origin)) => {
             println!("listening {} ({origin})", listener.local_addr());
@@ -318,7 +328,7 @@ fn main() -> ExitCode {
     }
 
     if let Some(fallback) = fallback {
-        return listen_or_bind(&specs, &fallback);
+        return take_or_bind(&specs, &fallback);
     }
     let fds = builder.build();
     if print_env {
@@ -344,8 +354,9 @@ fn main() -> ExitCode {
 
     let mut failed = false;
     let mut taken = Vec::new();
-    if how == Take::All {
-        // `--all` takes no spec: one pass through the loop, whose spec goes unused.
+    if how == Take::All || (serve && specs.is_empty()) {
+        // `--all` takes no spec: one pass through the loop, whose spec goes unused. `--serve`
+        // without a spec serves pfd:3, the first passed socket.
         specs.push("pfd:3".to_owned());
     }
     for arg in &specs {

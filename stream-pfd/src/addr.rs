@@ -13,7 +13,7 @@ use nix::sys::socket::{SockaddrLike, SockaddrStorage};
 /// ```
 /// use stream_pfd::addr::UnixAddress;
 ///
-/// assert_eq!(UnixAddress::Path("/run/echod.sock".into()).to_string(), "/run/echod.sock");
+/// assert_eq!(UnixAddress::Path("/run/app.sock".into()).to_string(), "/run/app.sock");
 /// assert_eq!(UnixAddress::Abstract(b"echod\n".to_vec()).to_string(), "@echod\\n");
 /// assert_eq!(UnixAddress::Unnamed.to_string(), "(unnamed)");
 /// ```

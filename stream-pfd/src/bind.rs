@@ -14,7 +14,7 @@ use crate::text::Shown;
 const UNIX_MAX: usize = 107;
 
 /// An address to bind a listening stream socket to, when the process was not
-/// socket-activated (see [`listen_or_bind`](crate::listen_or_bind)).
+/// socket-activated (see [`ListenFds::take_or_bind`](crate::ListenFds::take_or_bind)).
 ///
 /// The syntax, tried in this order:
 ///

@@ -8,6 +8,7 @@ use std::os::unix::net::UnixStream;
 
 use crate::addr::SocketAddress;
 use crate::info::{ConnectionInfo, Family};
+use crate::listener::StdListener;
 use crate::spec::PfdSpec;
 use crate::validate::{ConnectionError, ValidateError, validate_connection};
 
@@ -200,6 +201,42 @@ pub enum StdStream {
     Unix(UnixStream),
     /// A TCP stream.
     Tcp(TcpStream),
+}
+
+impl StdListener {
+    /// Accepts a connection, whichever the family: the stream and the peer's address. Blocks
+    /// only if the listener is blocking ([`set_nonblocking(false)`](StdListener::set_nonblocking));
+    /// a taken listener is non-blocking, so without that this fails with `WouldBlock` when no
+    /// connection is waiting.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// # let l = stream_pfd::Listener::try_from_fd(std::net::TcpListener::bind("127.0.0.1:0")?.into())?;
+    /// # let addr = l.local_addr().to_string();
+    /// let listener = l.into_std();
+    /// listener.set_nonblocking(false)?;
+    /// let mut client = std::net::TcpStream::connect(addr)?;
+    /// let (mut stream, peer) = listener.accept()?;
+    /// assert_eq!(peer.to_string(), client.local_addr()?.to_string());
+    /// stream.write_all(b"hello\n")?;
+    /// # drop(stream);
+    /// let mut got = String::new();
+    /// client.read_to_string(&mut got)?;
+    /// assert_eq!(got, "hello\n");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn accept(&self) -> io::Result<(StdStream, SocketAddress)> {
+        match self {
+            StdListener::Unix(l) => {
+                let (stream, addr) = l.accept()?;
+                Ok((StdStream::Unix(stream), SocketAddress::from(&addr)))
+            }
+            StdListener::Tcp(l) => {
+                let (stream, addr) = l.accept()?;
+                Ok((StdStream::Tcp(stream), SocketAddress::Inet(addr)))
+            }
+        }
+    }
 }
 
 impl StdStream {

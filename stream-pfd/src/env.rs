@@ -128,7 +128,10 @@ fn read_protocol(get: &Getter<'_>, require_pid: bool) -> Result<Mode, EnvError> 
         };
         passed.push(PassedFd { fd, name, id });
     }
-    Ok(Mode::Activated { passed })
+    Ok(Mode::Activated {
+        passed,
+        named: names.is_some(),
+    })
 }
 
 /// The number of threads of this process, from `/proc/self/task`.
@@ -152,8 +155,9 @@ fn pidfd_inode_id_self() -> Option<u64> {
 /// What the environment said.
 #[derive(Debug)]
 pub(crate) enum Mode {
-    /// `LISTEN_FDS` was set: these fds were passed.
-    Activated { passed: Vec<PassedFd> },
+    /// `LISTEN_FDS` was set: these fds were passed; `named` when `LISTEN_FDNAMES` was set too
+    /// (otherwise every name is [`DEFAULT_NAME`]).
+    Activated { passed: Vec<PassedFd>, named: bool },
     /// `LISTEN_FDS` was not set: fds open at start-up (if `/proc` could be read).
     Inherited {
         snapshot: Option<BTreeMap<RawFd, SocketId>>,

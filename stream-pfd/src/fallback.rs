@@ -1,6 +1,6 @@
 //! The development fallback: take the passed socket when socket-activated, bind an address
-//! otherwise ([`listen_or_bind`], [`ListenFds::take_or_bind`]), saying which happened
-//! ([`ListenSource`]), and its [`ListenOrBindError`].
+//! otherwise ([`ListenFds::take_or_bind`]), saying which happened ([`ListenSource`]), and its
+//! [`ListenOrBindError`].
 
 use std::fmt;
 use std::io;
@@ -8,14 +8,13 @@ use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixListener;
 
 use crate::bind::{BindAddress, BindAddressError};
-use crate::env::EnvError;
 use crate::listen_fds::ListenFds;
 use crate::listener::Listener;
 use crate::socket_file::{SocketFileError, bind_socket_file};
 use crate::spec::PfdSpec;
 use crate::take::TakeError;
 
-/// Where the listener of [`listen_or_bind`] came from.
+/// Where the listener of [`ListenFds::take_or_bind`] came from.
 ///
 /// ```
 /// use stream_pfd::ListenSource;
@@ -63,58 +62,41 @@ impl fmt::Display for ListenSource {
     }
 }
 
-/// Takes the socket `spec` names when the process was socket-activated, and otherwise binds
-/// `fallback` (syntax: [`BindAddress`]): one call for a daemon that runs under systemd in
-/// production and from a shell in development.
-///
-/// It never binds when activation was expected: when a `LISTEN_*` variable is set, a broken
-/// environment ([`ListenOrBindError::Env`]) or a `spec` that cannot be taken (not passed,
-/// not a listening stream socket: [`ListenOrBindError::Take`]) is an error, and nothing is
-/// bound. The fallback address is checked first, activated or not, so that a typo shows up
-/// in development and production alike.
-///
-/// A unix path is bound by [`bind_socket_file`]'s rule: a stale socket file of this user (left
-/// by an earlier run) is removed and bound again, and [`ListenSource::Bound`] says so; a file
-/// that is not a socket, a socket a process listens on, or one of another user is never removed
-/// ([`ListenOrBindError::SocketFile`]). The file stays at exit, for the next run to replace.
-///
-/// This builds [`ListenFds`] with the defaults and drops it before returning, which closes
-/// every other passed fd ([`OnDrop::Close`](crate::OnDrop)): a daemon with several sockets
-/// builds its own `ListenFds` and calls [`ListenFds::take_or_bind`] for each.
-///
-/// ```
-/// use stream_pfd::{ListenSource, PfdSpec};
-///
-/// // Not socket-activated here, so the fallback is bound.
-/// # for var in stream_pfd::env::ENV_VARS { assert!(std::env::var_os(var).is_none()); }
-/// let (listener, origin) = stream_pfd::listen_or_bind(&"pfd:web".parse()?, "127.0.0.1:0")?;
-/// assert_eq!(origin, ListenSource::Bound { removed_stale: false });
-/// println!("listening on {} ({origin})", listener.local_addr());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn listen_or_bind(
-    spec: &PfdSpec,
-    fallback: &str,
-) -> Result<(Listener, ListenSource), ListenOrBindError> {
-    let fallback: BindAddress = fallback.parse().map_err(ListenOrBindError::Address)?;
-    let mut fds = ListenFds::from_env().map_err(ListenOrBindError::Env)?;
-    fds.take_or_bind_address(spec, fallback)
-}
-
 impl ListenFds {
-    /// [`listen_or_bind`] on this `ListenFds`: takes `spec` when `LISTEN_FDS` was set (and
-    /// then never binds), binds `fallback` otherwise.
+    /// Takes the socket `spec` names when the process was socket-activated (`LISTEN_FDS` is
+    /// set), and binds `fallback` otherwise (syntax: [`BindAddress`]): one call for a daemon
+    /// that runs under systemd in production and from a shell in development. Returns the
+    /// listener and where it came from ([`ListenSource`]).
+    ///
+    /// It never binds when activation was meant: when `LISTEN_FDS` is set, a `spec` that
+    /// cannot be taken (not passed, not a listening stream socket:
+    /// [`ListenOrBindError::Take`]) is an error, and nothing is bound (a broken `LISTEN_*`
+    /// environment already failed [`build`](crate::ListenFdsBuilder::build)). The fallback
+    /// address is checked first, activated or not, so that a typo shows up in development and
+    /// production alike.
+    ///
+    /// A unix path is bound by [`bind_socket_file`]'s rule: a stale socket file of this user
+    /// (left by an earlier run) is removed and bound again, and [`ListenSource::Bound`] says
+    /// so; a file that is not a socket, a socket a process listens on, or one of another user
+    /// is never removed ([`ListenOrBindError::SocketFile`]). The file stays at exit, for the
+    /// next run to replace.
     ///
     /// An fd inherited without `LISTEN_FDS` (Open vSwitch's `pfd:` by plain `exec`) is not
     /// looked at: without `LISTEN_FDS` this always binds. Use [`take`](ListenFds::take) for
     /// such fds.
     ///
+    /// This is the one call for "take it, or bind in development": build the `ListenFds` as
+    /// for [`take`](ListenFds::take) (with [`unset_env`](crate::ListenFdsBuilder::unset_env),
+    /// and report [`unclaimed`](ListenFds::unclaimed) fds), then call this for each socket.
+    ///
     /// ```
     /// use stream_pfd::{ListenFds, ListenSource};
     ///
+    /// // Not socket-activated here (the environment is ignored), so the fallback is bound.
     /// let mut fds = ListenFds::builder().ignore_env().build()?;
-    /// let (listener, origin) = fds.take_or_bind(&"pfd:web".parse()?, "127.0.0.1:0")?;
-    /// assert!(!origin.is_activated());
+    /// let (listener, source) = fds.take_or_bind(&"pfd:3".parse()?, "127.0.0.1:0")?;
+    /// assert_eq!(source, ListenSource::Bound { removed_stale: false });
+    /// println!("listening on {} ({source})", listener.local_addr());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn take_or_bind(
@@ -176,13 +158,14 @@ fn bind(address: &BindAddress) -> Result<(OwnedFd, bool), ListenOrBindError> {
     }
 }
 
-/// Why [`listen_or_bind`] (or [`ListenFds::take_or_bind`]) gave no listener. Nothing was bound
-/// unless the variant says so. Converts into [`io::Error`].
+/// Why [`ListenFds::take_or_bind`] gave no listener. Nothing was bound unless the variant says
+/// so. Converts into [`io::Error`].
 ///
 /// ```
-/// use stream_pfd::ListenOrBindError;
+/// use stream_pfd::{ListenFds, ListenOrBindError};
 ///
-/// let err = stream_pfd::listen_or_bind(&"pfd:web".parse()?, "localhost:80").unwrap_err();
+/// let mut fds = ListenFds::builder().ignore_env().build()?;
+/// let err = fds.take_or_bind(&"pfd:web".parse()?, "localhost:80").unwrap_err();
 /// assert!(matches!(err, ListenOrBindError::Address(_)));
 /// assert_eq!(std::io::Error::from(err).kind(), std::io::ErrorKind::InvalidInput);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -192,9 +175,6 @@ fn bind(address: &BindAddress) -> Result<(OwnedFd, bool), ListenOrBindError> {
 pub enum ListenOrBindError {
     /// The fallback address does not parse (checked first, activated or not).
     Address(BindAddressError),
-    /// The `LISTEN_*` variables are set but wrong: socket activation was meant and is broken,
-    /// so the fallback was not bound.
-    Env(EnvError),
     /// Socket-activated, but `spec` could not be taken, so the fallback was not bound.
     Take(TakeError),
     /// Not socket-activated, and the fallback path could not be bound: it holds a file that is
@@ -216,7 +196,6 @@ impl ListenOrBindError {
     fn io_kind(&self) -> io::ErrorKind {
         match self {
             ListenOrBindError::Address(_) => io::ErrorKind::InvalidInput,
-            ListenOrBindError::Env(error) => error.io_kind(),
             ListenOrBindError::Take(error) => error.io_kind(),
             ListenOrBindError::SocketFile(error) => error.io_kind(),
             ListenOrBindError::Bind { source, .. } => source.kind(),
@@ -228,11 +207,6 @@ impl fmt::Display for ListenOrBindError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ListenOrBindError::Address(error) => error.fmt(f),
-            ListenOrBindError::Env(error) => write!(
-                f,
-                "{error}; the socket-activation variables are set, so the fallback address was \
-                 not bound"
-            ),
             ListenOrBindError::Take(error) => write!(
                 f,
                 "{error}; the process was socket-activated (LISTEN_FDS is set), so the fallback \
@@ -253,7 +227,6 @@ impl std::error::Error for ListenOrBindError {
         match self {
             // Shown as is: the address error is the whole message.
             ListenOrBindError::Address(_) => None,
-            ListenOrBindError::Env(error) => Some(error),
             ListenOrBindError::Take(error) => Some(error),
             ListenOrBindError::Bind { source, .. } => Some(source),
             // Shown as is: the error is the whole message.

@@ -260,7 +260,8 @@ impl fmt::Display for Unclaimed {
 ///   (identity is the socket's device and inode); the second take fails with
 ///   [`TakeError::AlreadyTaken`]. A failed take leaves the fd exactly as it was.
 /// * On drop, passed fds that were not taken are closed ([`OnDrop::Close`], the default) or
-///   left alone ([`OnDrop::Leave`]); log [`unclaimed`](ListenFds::unclaimed) first.
+///   left alone ([`OnDrop::Leave`]); log [`unclaimed`](ListenFds::unclaimed) first (with the
+///   `log` feature, each one closed is logged as a warning).
 ///
 /// [`TakeError::NotPassed`]: crate::TakeError::NotPassed
 /// [`TakeError::NotActivated`]: crate::TakeError::NotActivated
@@ -336,7 +337,7 @@ impl ListenFds {
     /// ```
     pub fn passed(&self) -> &[PassedFd] {
         match &self.mode {
-            Mode::Activated { passed } => passed,
+            Mode::Activated { passed, .. } => passed,
             Mode::Inherited { .. } => &[],
         }
     }
@@ -380,9 +381,15 @@ impl Drop for ListenFds {
         if self.on_drop == OnDrop::Leave {
             return;
         }
-        let Mode::Activated { passed } = &self.mode else {
+        let Mode::Activated { passed, .. } = &self.mode else {
             return;
         };
+        #[cfg(feature = "log")]
+        if log::log_enabled!(log::Level::Warn) {
+            for unclaimed in self.unclaimed() {
+                log::warn!("closing a passed fd that nothing took: {unclaimed}");
+            }
+        }
         let mut registry = taken();
         for p in passed {
             // Skip the fd number through which the socket was taken; a duplicate of it at

@@ -271,6 +271,24 @@ pub enum StdListener {
     Tcp(TcpListener),
 }
 
+impl StdListener {
+    /// Sets or clears `O_NONBLOCK` (shared with every duplicate of the socket). A taken socket
+    /// is non-blocking, for async runtimes; a blocking `accept` loop clears it first.
+    ///
+    /// ```
+    /// # let l = stream_pfd::Listener::try_from_fd(std::net::TcpListener::bind("127.0.0.1:0")?.into())?;
+    /// let std_listener = l.into_std();
+    /// std_listener.set_nonblocking(false)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_nonblocking(&self, nonblocking: bool) -> std::io::Result<()> {
+        match self {
+            StdListener::Unix(l) => l.set_nonblocking(nonblocking),
+            StdListener::Tcp(l) => l.set_nonblocking(nonblocking),
+        }
+    }
+}
+
 impl AsFd for StdListener {
     fn as_fd(&self) -> BorrowedFd<'_> {
         match self {

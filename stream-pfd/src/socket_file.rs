@@ -141,6 +141,13 @@ pub fn bind_socket_file(
     };
     let _lock = lock_directory(path)?;
     let removed_stale = remove_stale(path)?;
+    #[cfg(feature = "log")]
+    if removed_stale {
+        log::info!(
+            "removed the stale socket file {} (no process listened on it) before binding",
+            path.display()
+        );
+    }
     let fd = socket(
         AddressFamily::Unix,
         SockType::Stream,

@@ -142,6 +142,31 @@ impl TokioStream {
     }
 }
 
+impl TokioStream {
+    /// The peer's address.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let addr = std_listener.local_addr()?;
+    /// let listener = stream_pfd::Listener::try_from_fd(std_listener.into())?.into_tokio()?;
+    /// let client = tokio::net::TcpStream::connect(addr).await?;
+    /// let (stream, peer) = listener.accept().await?;
+    /// assert_eq!(stream.peer_addr()?, peer);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn peer_addr(&self) -> io::Result<SocketAddress> {
+        Ok(match self {
+            TokioStream::Unix(s) => {
+                SocketAddress::from(&std::os::unix::net::SocketAddr::from(s.peer_addr()?))
+            }
+            TokioStream::Tcp(s) => SocketAddress::Inet(s.peer_addr()?),
+        })
+    }
+}
+
 impl TokioListener {
     /// Wraps a non-blocking std listener (see [`Listener::into_tokio`]).
     ///

@@ -160,6 +160,11 @@ fn host_steps(outcomes: &mut Vec<Outcome>) {
                 .env("RUSTDOCFLAGS", "-D warnings"))
         },
     );
+    step(
+        outcomes,
+        "host: remote-policy and sandbox-opts build for macOS and Windows",
+        portable_grammar_crates,
+    );
     step(outcomes, "host: cargo package (library crates)", || {
         let mut cmd = cargo();
         cmd.args(["package", "--allow-dirty"]);
@@ -168,6 +173,33 @@ fn host_steps(outcomes: &mut Vec<Outcome>) {
         }
         run(&mut cmd)
     });
+}
+
+/// The targets the grammar crates must build for besides Linux (only stream-pfd's `pfd:`
+/// grammar comes with them: its socket code is Linux's).
+const FOREIGN_TARGETS: [&str; 2] = ["x86_64-apple-darwin", "x86_64-pc-windows-gnu"];
+
+/// `cargo check` of remote-policy and sandbox-opts (all features, warnings denied) for each of
+/// [`FOREIGN_TARGETS`], after adding their standard libraries with rustup when missing.
+fn portable_grammar_crates() -> Result<(), String> {
+    let installed =
+        crate::util::output(Command::new("rustup").args(["target", "list", "--installed"]))?;
+    let missing: Vec<&str> = FOREIGN_TARGETS
+        .into_iter()
+        .filter(|t| !installed.lines().any(|l| l.trim() == *t))
+        .collect();
+    if !missing.is_empty() {
+        run(Command::new("rustup")
+            .args(["target", "add"])
+            .args(&missing))?;
+    }
+    for target in FOREIGN_TARGETS {
+        run(cargo()
+            .args(["check", "--target", target, "--all-features"])
+            .args(["--package", "remote-policy", "--package", "sandbox-opts"])
+            .env("RUSTFLAGS", "-D warnings"))?;
+    }
+    Ok(())
 }
 
 /// The packages of [`OWN_LINES`], as `--package` options: every run that builds their tests
@@ -352,6 +384,13 @@ mod tests {
             "{own:?}"
         );
         assert!(own[1].ends_with(" --test conformance"), "{own:?}");
+        // The VM suite builds the conformance binary for the guests with the host step's
+        // command line, so that the two share one build.
+        assert_eq!(
+            crate::util::show(&crate::vm::conformance_build()),
+            own[1],
+            "the VM payload's conformance build and the host step's"
+        );
         // A renamed target is an error, not a test that silently never runs.
         let renamed = [package("echod", &[("test", "faults")]), packages[2].clone()];
         let err = workspace_runs(&renamed).unwrap_err();

@@ -14,7 +14,7 @@ pub const MAX_REMOTE_LEN: usize = 1024;
 ///
 /// Every message names the part that is wrong and ends with the accepted form
 /// of the remote and an example. The messages are listed (and snapshot-tested)
-/// in `tests/snapshots/errors__parse_errors.snap`.
+/// in `tests/it/snapshots/it__errors__parse_errors.snap`.
 ///
 /// ```
 /// use remote_policy::{ParseError, Remote};

@@ -97,3 +97,80 @@ fn builder_arg_helper() {
     let short = cmd.clone().render_help().to_string();
     assert!(short.contains(SHORT_HELP), "{short}");
 }
+
+/// The variable that makes [`plain_field_child`] parse its arguments.
+const CHILD_ARGS: &str = "SANDBOX_OPTS_CLAP_CHILD_ARGS";
+
+/// In a child process started by [`run_plain_field`], parses the arguments in `CHILD_ARGS`
+/// with a plain `Sandbox` field and prints the value; in the test run itself, does nothing.
+#[test]
+fn plain_field_child() {
+    let Ok(args) = std::env::var(CHILD_ARGS) else {
+        return;
+    };
+    let cli = Required::parse_from(std::iter::once("daemon").chain(args.split(' ')));
+    println!("CHILD sandbox={}", cli.sandbox);
+}
+
+/// This test binary re-run for [`plain_field_child`] with `args`: (stdout, stderr).
+fn run_plain_field(args: &str) -> (String, String) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "clap_derive::plain_field_child", "--nocapture"])
+        .args(["--test-threads", "1"])
+        .env(CHILD_ARGS, args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A plain `Sandbox` field cannot drop a warning: the value parser prints it, naming the
+/// program, the option and the value.
+#[test]
+fn a_plain_sandbox_field_prints_its_warnings() {
+    let (stdout, stderr) = run_plain_field("--sandbox off,spawn=deny");
+    assert!(stdout.contains("CHILD sandbox=off"), "{stdout}");
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(
+        warnings,
+        [
+            "daemon: warning: --sandbox off,spawn=deny: spawn=deny has no effect while the sandbox \
+          is off"
+        ],
+        "{stderr}"
+    );
+    // Two warnings, two lines.
+    let (_, stderr) = run_plain_field("--sandbox on,spawn=deny,spawn=allow,obsolete=deny");
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(
+        warnings,
+        [
+            "daemon: warning: --sandbox on,spawn=deny,spawn=allow,obsolete=deny: spawn is given \
+          more than once; the last value, spawn=allow, wins"
+        ],
+        "{stderr}"
+    );
+    // Nothing to warn about: nothing printed.
+    let (stdout, stderr) = run_plain_field("--sandbox on,spawn=deny");
+    assert!(stdout.contains("CHILD sandbox=on,spawn=deny"), "{stdout}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+}
+
+/// The recommended `Parsed` field carries the same warning and prints nothing itself.
+#[test]
+fn a_parsed_field_carries_the_warning_of_off_spawn_deny() {
+    let cli = WithWarnings::try_parse_from(["daemon", "--sandbox", "off,spawn=deny"]).unwrap();
+    let parsed = cli.sandbox.unwrap();
+    assert!(!parsed.sandbox.enabled);
+    assert_eq!(
+        parsed
+            .warnings
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["spawn=deny has no effect while the sandbox is off"]
+    );
+}

@@ -2,7 +2,7 @@
 //!
 //! The table below was recorded from `qemu-system-x86_64 -sandbox STR -machine none` (QEMU
 //! 7.2.22 and 10.0.2 answer identically); the host checks
-//! (`seccomp-sets/tests/it/qemu_conformance.rs`) run the whole generated corpus through the real
+//! (`seccomp-sets/tests/conformance/qemu_conformance.rs`) run the whole generated corpus through the real
 //! binary. Kept here so that the model's corner cases (the `id` pre-pass, help, last-value-wins)
 //! are checked without QEMU too.
 #![cfg(feature = "qemu-model")]

@@ -141,8 +141,8 @@ fn qemu_differences_snapshot() {
     let mut out = String::new();
     for d in DIFFERENCES {
         out.push_str(&format!(
-            "{}: {:?}\n    QEMU: {}\n    here: {}\n    why:  {}\n",
-            d.id, d.example, d.qemu, d.ours, d.why
+            "{}: {:?}\n    QEMU {}: {}\n    here: {}\n    why:  {}\n",
+            d.id, d.example, d.releases, d.qemu, d.ours, d.why
         ));
         assert!(
             docs.contains(&format!("//! | `{}` |", d.id)),

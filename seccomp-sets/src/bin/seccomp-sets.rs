@@ -100,7 +100,7 @@ enum Cmd {
         /// Leave execve and execveat allowed, so that a runtime that loads the filter and then
         /// executes the workload (runc, systemd) can start it under spawn=deny; process
         /// creation (fork, vfork, clone without thread flags, clone3) stays denied. Without
-        /// it, oci and systemd exports of spawn=deny are refused.
+        /// it, oci, docker and systemd exports of spawn=deny are refused.
         #[arg(long)]
         exec_tolerant: bool,
         /// Write the binary bpf format to a terminal anyway.
@@ -153,6 +153,8 @@ enum Format {
     Json,
     /// OCI runtime-spec linux.seccomp object.
     Oci,
+    /// Container engine profile file: docker run / podman run --security-opt seccomp=FILE.
+    Docker,
     /// systemd [Service] lines.
     Systemd,
 }
@@ -370,6 +372,7 @@ fn export(filter: &Filter, format: Format, systemd: u32) -> Result<Vec<u8>, secc
         Format::Pfc => filter.export_pfc()?.into_bytes(),
         Format::Json => pretty(&filter.to_json()),
         Format::Oci => pretty(&filter.to_oci()),
+        Format::Docker => pretty(&filter.to_docker()),
         Format::Systemd => filter.to_systemd_for(systemd).into_bytes(),
     })
 }
@@ -402,9 +405,9 @@ fn export_notes(filter: &Filter, format: Format) -> Vec<String> {
             r.removes.join(", ")
         ));
     }
-    if matches!(format, Format::Oci) {
+    if matches!(format, Format::Oci | Format::Docker) {
         notes.push(
-            "note: linux.seccomp replaces the engine's default profile: Docker's and Podman's \
+            "note: the profile replaces the engine's default profile: Docker's and Podman's \
              defaults are allow-lists that also refuse keyctl, add_key, io_uring, \
              unshare/setns/clone namespace flags without CAP_SYS_ADMIN and more that this \
              default-allow profile allows. What the runtime isolates on its own: a PID \
@@ -425,6 +428,7 @@ fn format_name(format: Format) -> &'static str {
         Format::Pfc => "pfc",
         Format::Json => "json",
         Format::Oci => "oci",
+        Format::Docker => "docker",
         Format::Systemd => "systemd",
     }
 }
@@ -487,6 +491,10 @@ fn main() -> ExitCode {
             }
             let runtime = match format {
                 Format::Oci => Some("an OCI runtime (runc: \"operation not permitted\")"),
+                Format::Docker => Some(
+                    "a container engine (docker run, podman run: the runtime's \"operation not \
+                     permitted\")",
+                ),
                 Format::Systemd => Some("systemd (status=203/EXEC)"),
                 _ => None,
             };
@@ -528,6 +536,15 @@ fn main() -> ExitCode {
                      runtime config: this profile is meant to run with no_new_privs, and without \
                      it runc loads the filter before it changes user, so a profile that denies \
                      the privileged set kills the container at start"
+                );
+            }
+            if matches!(format, Format::Docker) && filter.requires_no_new_privs() {
+                eprintln!(
+                    "seccomp-sets: note: run the container with --security-opt \
+                     no-new-privileges (docker run, podman run): this profile is meant to run \
+                     with no_new_privs, and without it the runtime loads the filter before it \
+                     changes user, so a profile that denies the privileged set kills the \
+                     container at start"
                 );
             }
             for note in export_notes(&filter, format) {

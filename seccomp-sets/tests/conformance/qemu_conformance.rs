@@ -1,34 +1,41 @@
 //! Conformance with the real QEMU binary (Debian's `qemu-system-x86`, which
-//! `cargo xtask test` installs): the option grammar and the filters QEMU
-//! really installs.
+//! `cargo xtask test` installs on the host, and which each VM suite's image carries: the VM
+//! scenario `qemu-conformance` runs this binary's QEMU tests in every guest, against that
+//! release's own QEMU): the option grammar and the filters QEMU really installs.
 //!
 //! * **Grammar**: a generated corpus of several hundred `-sandbox` strings goes
 //!   through `qemu-system-x86_64 -sandbox STR -machine none ...` and through
 //!   `sandbox-opts`. Accept/reject must agree and QEMU's message must appear
-//!   inside ours; every disagreement must be one that
-//!   [`sandbox_opts::qemu::DIFFERENCES`] declares.
+//!   inside ours; every disagreement must be one that a row of
+//!   [`sandbox_opts::qemu::DIFFERENCES`] declares for this QEMU release, and every row
+//!   declared for it must show (else it is stale). `parse_like_qemu` must say exactly what
+//!   QEMU says, and be stated for this release (`MODEL_RELEASES`).
 //! * **Filters**: QEMU is started paused with every `on` configuration, the
 //!   filter it installed is read with `PTRACE_SECCOMP_GET_FILTER` (root), and
 //!   both programs are run by a BPF interpreter for every x86-64 syscall
 //!   number and for the argument cases of the table (clone flags, scheduling
-//!   policies). Every difference must be one the table declares: a row of that
-//!   syscall that is not plain QEMU (`changed` or `added`, with its note).
-//!   no_new_privs must be on in both.
+//!   policies). Every difference must be declared for this release by the rows that decide
+//!   the call (`Rule::qemu_differs`: QEMU's verdict and the releases), and every declaration
+//!   for this release must show in some verdict (else it is stale). no_new_privs must be on
+//!   in both.
 //!
-//! Each test prints one summary line. Without QEMU (or, for the filters,
-//! without root) they skip loudly; `HARDEN_TEST_STRICT=1` makes that a
-//! failure. `HARDEN_QEMU=/path/to/qemu-system-x86_64` picks another binary
-//! (for example an unpacked older release).
+//! Each test prints one summary line (agree / declared / undeclared / stale), which the VM
+//! suite reports per release. Without QEMU (or, for the filters, without root) they skip
+//! loudly; `HARDEN_TEST_STRICT=1` makes that a failure.
+//! `HARDEN_QEMU=/path/to/qemu-system-x86_64` picks another binary (for example an unpacked
+//! older release).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::bpf::{self, Data};
+use crate::bpf::{self, Data, Verdict};
 use crate::qemu::{Qemu, find_qemu, qemu_installed, spawn_qemu, wait_bounded};
-use sandbox_opts::Sandbox;
+use sandbox_opts::qemu::{Difference, MODEL_RELEASES};
+use sandbox_opts::release::{QEMU_7_2, QEMU_10_0, QEMU_11_1, QemuRelease, QemuReleases};
+use sandbox_opts::{Sandbox, Set, SetSelection};
 use seccomp_sets::libseccomp::{ScmpArch, ScmpSyscall};
-use seccomp_sets::table::{Arg, CmpOp, Provenance, TABLE};
+use seccomp_sets::table::{Arg, Calls, CmpOp, QemuDiffers, QemuGives, Rule, TABLE};
 use seccomp_sets::{Arch, Filter};
 
 // ------------------------------------------------------------------ grammar
@@ -244,12 +251,171 @@ fn corpus() -> Vec<String> {
     c
 }
 
+/// What the grammar check found on one QEMU release: every string of the corpus is one of
+/// agree (the crate's parser says what QEMU says), declared (a row of the differences
+/// explains it and holds for this release) or undeclared; a row that holds for this release
+/// and never shows is stale.
+#[derive(Debug, Default)]
+struct GrammarCheck {
+    strings: usize,
+    agree: usize,
+    declared: BTreeMap<&'static str, usize>,
+    undeclared: Vec<String>,
+    stale: Vec<String>,
+    /// Strings where `parse_like_qemu` does not say what QEMU says.
+    model_wrong: Vec<String>,
+    /// Why the model's statement does not cover this release, if it does not.
+    model_unstated: Option<String>,
+}
+
+impl GrammarCheck {
+    /// Classifies what QEMU `release` said about each string against the declared `rows`.
+    fn new(
+        release: QemuRelease,
+        rows: &[Difference],
+        observed: &[(String, QemuSays)],
+    ) -> GrammarCheck {
+        let mut c = GrammarCheck {
+            strings: observed.len(),
+            ..GrammarCheck::default()
+        };
+        let describe = |says: &QemuSays| match says {
+            QemuSays::Accepted => "accepts".to_owned(),
+            QemuSays::Rejected(m) => format!("rejects: {m}"),
+        };
+        if !MODEL_RELEASES.contains(release) {
+            c.model_unstated = Some(format!(
+                "sandbox_opts::qemu::parse_like_qemu is stated for QEMU {MODEL_RELEASES} \
+                 (MODEL_RELEASES), not {release}: check it against this release and extend \
+                 the statement"
+            ));
+        }
+        for (s, says) in observed {
+            // The model of QEMU in sandbox-opts must say exactly what QEMU says.
+            let model = sandbox_opts::qemu::parse_like_qemu(s);
+            let model_same = match (says, &model) {
+                (QemuSays::Accepted, Ok(_)) => true,
+                (QemuSays::Rejected(m), Err(e)) => e.message() == m,
+                _ => false,
+            };
+            if !model_same {
+                c.model_wrong.push(format!(
+                    "  {s:?}: QEMU {}; sandbox_opts::qemu::parse_like_qemu {model:?}",
+                    describe(says)
+                ));
+            }
+            // The crate's parser: same verdict and QEMU's words inside its message, or a
+            // difference declared for this release.
+            let ours = sandbox_opts::parse_with_warnings(s).map(|(sandbox, _)| sandbox);
+            let same = match (says, &ours) {
+                (QemuSays::Accepted, Ok(_)) => true,
+                (QemuSays::Rejected(m), Err(e)) => e.to_string().contains(m.as_str()),
+                _ => false,
+            };
+            if same {
+                c.agree += 1;
+                continue;
+            }
+            let row =
+                sandbox_opts::qemu::difference(s).and_then(|d| rows.iter().find(|r| r.id == d.id));
+            match row {
+                Some(r) if r.releases.contains(release) => {
+                    *c.declared.entry(r.id).or_default() += 1;
+                }
+                _ => c.undeclared.push(format!(
+                    "  {s:?}: QEMU {}; sandbox-opts {}{}",
+                    describe(says),
+                    match &ours {
+                        Ok(sb) => format!("accepts as {sb}"),
+                        Err(e) => format!("rejects: {e}"),
+                    },
+                    match row {
+                        Some(r) => format!(
+                            " (row {} is declared for QEMU {}, not {release})",
+                            r.id, r.releases
+                        ),
+                        None => String::new(),
+                    }
+                )),
+            }
+        }
+        for r in rows {
+            if r.releases.contains(release) && !c.declared.contains_key(r.id) {
+                c.stale.push(format!(
+                    "  {}: declared for QEMU {}, but QEMU {release} never showed it on the \
+                     corpus (is the row stale, or the corpus too small?)",
+                    r.id, r.releases
+                ));
+            }
+        }
+        c
+    }
+
+    /// The summary line (the VM suite's guests report it per release).
+    fn summary(&self, version: &str) -> String {
+        let declared: usize = self.declared.values().sum();
+        format!(
+            "QEMU conformance (grammar, QEMU {version}): {} strings: {} agree, {declared} \
+             declared ({}), {} undeclared, {} stale; parse_like_qemu {} on {} of them",
+            self.strings,
+            self.agree,
+            self.declared
+                .iter()
+                .map(|(id, n)| format!("{id}: {n}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.undeclared.len(),
+            self.stale.len(),
+            if self.model_unstated.is_some() {
+                "is not stated for this release; it matched QEMU"
+            } else {
+                "matched QEMU word for word"
+            },
+            self.strings - self.model_wrong.len(),
+        )
+    }
+
+    /// Everything that fails the check, as one message per kind.
+    fn problems(&self, version: &str) -> Vec<String> {
+        let mut p = Vec::new();
+        if !self.model_wrong.is_empty() {
+            p.push(format!(
+                "sandbox_opts::qemu::parse_like_qemu is not what QEMU {version} does:\n{}",
+                self.model_wrong.join("\n")
+            ));
+        }
+        p.extend(self.model_unstated.clone());
+        if !self.undeclared.is_empty() {
+            p.push(format!(
+                "sandbox-opts and QEMU {version} disagree where no difference is declared for \
+                 this release (sandbox_opts::qemu::DIFFERENCES):\n{}",
+                self.undeclared.join("\n")
+            ));
+        }
+        if !self.stale.is_empty() {
+            p.push(format!(
+                "stale declarations for QEMU {version} (sandbox_opts::qemu::DIFFERENCES):\n{}",
+                self.stale.join("\n")
+            ));
+        }
+        p
+    }
+}
+
+/// The release a QEMU version string names, or a failure that says why it cannot be checked.
+fn release_of(qemu: &Qemu) -> QemuRelease {
+    qemu.version
+        .parse()
+        .unwrap_or_else(|e| panic!("{}: cannot tell the QEMU release: {e}", qemu.path.display()))
+}
+
 #[test]
 fn grammar_matches_real_qemu() {
     let qemu = match find_qemu() {
         Ok(q) => q,
         Err(e) => test_support::skip!("{e}"),
     };
+    let release = release_of(&qemu);
     let corpus = corpus();
     let next = AtomicUsize::new(0);
     let results: Vec<(usize, QemuSays)> = std::thread::scope(|scope| {
@@ -274,87 +440,19 @@ fn grammar_matches_real_qemu() {
     for (i, says) in results {
         by_index[i] = Some(says);
     }
-
-    let mut agree = 0;
-    let mut differences: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
-    let mut model_wrong = Vec::new();
-    let mut undeclared = Vec::new();
-    let describe = |says: &QemuSays| match says {
-        QemuSays::Accepted => "accepts".to_owned(),
-        QemuSays::Rejected(m) => format!("rejects: {m}"),
-    };
-    for (s, says) in corpus.iter().zip(by_index) {
-        let says = says.expect("every string was run");
-        // The model of QEMU in sandbox-opts must say exactly what QEMU says.
-        let model = sandbox_opts::qemu::parse_like_qemu(s);
-        let model_same = match (&says, &model) {
-            (QemuSays::Accepted, Ok(_)) => true,
-            (QemuSays::Rejected(m), Err(e)) => e.message() == m,
-            _ => false,
-        };
-        if !model_same {
-            model_wrong.push(format!(
-                "  {s:?}: QEMU {}; sandbox_opts::qemu::parse_like_qemu {model:?}",
-                describe(&says)
-            ));
-        }
-        // The crate's parser: same verdict and QEMU's words inside its
-        // message, or a declared difference.
-        let ours = sandbox_opts::parse_with_warnings(s).map(|(sandbox, _)| sandbox);
-        let same = match (&says, &ours) {
-            (QemuSays::Accepted, Ok(_)) => true,
-            (QemuSays::Rejected(m), Err(e)) => e.to_string().contains(m.as_str()),
-            _ => false,
-        };
-        if same {
-            agree += 1;
-        } else if let Some(d) = sandbox_opts::qemu::difference(s) {
-            differences.entry(d.id).or_default().push(s.clone());
-        } else {
-            undeclared.push(format!(
-                "  {s:?}: QEMU {}; sandbox-opts {}",
-                describe(&says),
-                match &ours {
-                    Ok(sb) => format!("accepts as {sb}"),
-                    Err(e) => format!("rejects: {e}"),
-                }
-            ));
-        }
-    }
-    let declared_count: usize = differences.values().map(Vec::len).sum();
-    eprintln!(
-        "QEMU conformance (grammar, QEMU {}): {} strings: {agree} agree, {declared_count} \
-         declared differences ({}), {} undeclared",
-        qemu.version,
-        corpus.len(),
-        differences
-            .iter()
-            .map(|(id, v)| format!("{id}: {}", v.len()))
-            .collect::<Vec<_>>()
-            .join(", "),
-        undeclared.len()
-    );
-    assert!(
-        model_wrong.is_empty(),
-        "sandbox_opts::qemu::parse_like_qemu is not what QEMU {} does:\n{}",
-        qemu.version,
-        model_wrong.join("\n")
-    );
-    for d in sandbox_opts::qemu::DIFFERENCES {
-        assert!(
-            differences.contains_key(d.id),
-            "the corpus never shows the declared difference {:?}: the table is stale or the corpus \
-             too small",
-            d.id
-        );
-    }
-    assert!(
-        undeclared.is_empty(),
-        "sandbox-opts and QEMU {} disagree where no difference is declared \
-         (sandbox_opts::qemu::DIFFERENCES):\n{}",
-        qemu.version,
-        undeclared.join("\n")
-    );
+    let observed: Vec<(String, QemuSays)> = corpus
+        .iter()
+        .cloned()
+        .zip(
+            by_index
+                .into_iter()
+                .map(|s| s.expect("every string was run")),
+        )
+        .collect();
+    let check = GrammarCheck::new(release, sandbox_opts::qemu::DIFFERENCES, &observed);
+    eprintln!("{}", check.summary(&qemu.version));
+    let problems = check.problems(&qemu.version);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert!(corpus.len() >= 300, "the corpus shrank to {}", corpus.len());
 }
 
@@ -374,6 +472,20 @@ fn verdict(filters: &[Vec<libc::sock_filter>], data: &Data) -> bpf::Run {
 /// argument cases of every argument-checked row and of QEMU's clone rows.
 fn cases() -> Vec<Data> {
     let mut cases: Vec<Data> = (0..600).map(|nr| Data::x86_64(nr, [0; 6])).collect();
+    // One call per argument-checked row that all its comparisons let through (prlimit64
+    // compares two arguments at once); the loop below adds each comparison's edges alone.
+    for rule in TABLE.iter().filter(|r| !r.args.is_empty()) {
+        let mut all = [0u64; 6];
+        for cmp in rule.args {
+            all[cmp.arg.index(Arch::X86_64) as usize] = match cmp.op {
+                CmpOp::Ne(v) => v ^ 1,
+                CmpOp::MaskedEq { value, .. } => value,
+            };
+        }
+        let nr = ScmpSyscall::from_name_by_arch(rule.syscall, ScmpArch::X8664)
+            .unwrap_or_else(|e| panic!("{} on x86-64: {e}", rule.syscall));
+        cases.push(Data::x86_64(i32::from(nr), all));
+    }
     let mut with_arg = |name: &str, index: u32, value: u64| {
         let nr = ScmpSyscall::from_name_by_arch(name, ScmpArch::X8664)
             .unwrap_or_else(|e| panic!("{name} on x86-64: {e}"));
@@ -447,12 +559,180 @@ fn name_of(nr: i32) -> String {
         .unwrap_or_else(|_| format!("#{nr}"))
 }
 
-/// Whether the table declares that we differ from QEMU on this call: a row of
-/// the syscall that is `changed` or `added`.
-fn table_declares(name: &str) -> bool {
-    TABLE
-        .iter()
-        .any(|r| r.syscall == name && r.provenance != Provenance::Qemu)
+/// What QEMU's verdict is, in the terms of a declaration (`None`: none can declare it).
+fn qemu_gives(v: Verdict) -> Option<QemuGives> {
+    match v {
+        Verdict::Allow => Some(QemuGives::Allow),
+        Verdict::KillThread => Some(QemuGives::KillThread),
+        Verdict::KillProcess | Verdict::Trap => Some(QemuGives::Kill),
+        Verdict::Errno(e) => Some(QemuGives::Errno(i32::from(e))),
+        _ => None,
+    }
+}
+
+/// Whether `rule` has a number on x86-64 (rows of other ABIs' names cannot show a difference
+/// here, so their declarations are not held to this QEMU).
+fn on_x86_64(rule: &Rule) -> bool {
+    ScmpSyscall::from_name_by_arch(rule.syscall, ScmpArch::X8664).is_ok_and(|nr| i32::from(nr) >= 0)
+}
+
+/// What the filter check found on one QEMU release. Every verdict pair (QEMU's, ours) of every
+/// configuration and call is one of: agree; declared (the rows that decide the call declare
+/// that QEMU gives this verdict on this release: [`Rule::qemu_differs`]); undeclared. A
+/// declaration for this release that no verdict showed is stale.
+struct FilterCheck<'r> {
+    release: QemuRelease,
+    rows: &'r [Rule],
+    verdicts: usize,
+    agree: usize,
+    declared: usize,
+    /// Each kind of declared difference, with the configurations it showed in.
+    kinds: BTreeMap<String, BTreeSet<String>>,
+    undeclared: Vec<String>,
+    /// The declarations (row, entry) that a verdict showed.
+    shown: BTreeSet<(usize, usize)>,
+}
+
+impl<'r> FilterCheck<'r> {
+    fn new(release: QemuRelease, rows: &'r [Rule]) -> FilterCheck<'r> {
+        FilterCheck {
+            release,
+            rows,
+            verdicts: 0,
+            agree: 0,
+            declared: 0,
+            kinds: BTreeMap::new(),
+            undeclared: Vec::new(),
+            shown: BTreeSet::new(),
+        }
+    }
+
+    /// One call (`name`, `data`) under `-sandbox config` (which denies `sets`): QEMU's
+    /// verdict and ours.
+    fn observe(
+        &mut self,
+        config: &str,
+        sets: SetSelection,
+        name: &str,
+        data: &Data,
+        theirs: Verdict,
+        mine: Verdict,
+    ) {
+        self.verdicts += 1;
+        if theirs == mine {
+            self.agree += 1;
+            return;
+        }
+        let release = self.release;
+        let rows_of_call = || {
+            self.rows
+                .iter()
+                .enumerate()
+                .filter(move |(_, r)| r.syscall == name && r.denied_by(sets))
+        };
+        let matched: Vec<usize> = rows_of_call()
+            .filter(|(_, r)| {
+                r.args
+                    .iter()
+                    .all(|c| c.matches(data.args[c.arg.index(Arch::X86_64) as usize]))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        // The rows that decide the call: those that match it; when none does (ours allows
+        // what QEMU refuses), those that declare letting such calls through.
+        let (deciders, calls): (Vec<usize>, Calls) = if matched.is_empty() {
+            (rows_of_call().map(|(i, _)| i).collect(), Calls::LetThrough)
+        } else {
+            (matched, Calls::Matched)
+        };
+        let gives = qemu_gives(theirs);
+        let mut covering = Vec::new();
+        for &i in &deciders {
+            for (j, d) in self.rows[i].qemu_differs.iter().enumerate() {
+                if d.calls == calls && Some(d.qemu) == gives && d.releases.contains(release) {
+                    covering.push((i, j));
+                }
+            }
+        }
+        let line = format!("{name}: QEMU {theirs}, ours {mine}");
+        if covering.is_empty() {
+            let elsewhere: Vec<String> = deciders
+                .iter()
+                .flat_map(|&i| self.rows[i].qemu_differs)
+                .filter(|d| d.calls == calls && Some(d.qemu) == gives)
+                .map(|d| d.releases.to_string())
+                .collect();
+            self.undeclared.push(format!(
+                "  -sandbox {config}: {line} (args {:x?}){}",
+                data.args,
+                if elsewhere.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; declared for QEMU {} only, not {release}",
+                        elsewhere.join(", ")
+                    )
+                }
+            ));
+        } else {
+            self.declared += 1;
+            self.shown.extend(covering);
+            self.kinds
+                .entry(line)
+                .or_default()
+                .insert(config.to_owned());
+        }
+    }
+
+    /// The declarations for this release that no verdict showed.
+    fn stale(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        for (i, r) in self.rows.iter().enumerate() {
+            if !on_x86_64(r) {
+                continue;
+            }
+            for (j, d) in r.qemu_differs.iter().enumerate() {
+                if d.releases.contains(self.release) && !self.shown.contains(&(i, j)) {
+                    v.push(format!(
+                        "  {} row ({}, {}): declares that QEMU {} gives {} to {} calls, but QEMU \
+                         {} never did",
+                        r.syscall,
+                        r.set,
+                        r.provenance.name(),
+                        d.releases,
+                        d.qemu.name(),
+                        match d.calls {
+                            Calls::Matched => "its",
+                            Calls::LetThrough => "the unmatched",
+                        },
+                        self.release
+                    ));
+                }
+            }
+        }
+        v
+    }
+
+    fn problems(&self, version: &str) -> Vec<String> {
+        let mut p = Vec::new();
+        if !self.undeclared.is_empty() {
+            let mut u = self.undeclared.clone();
+            u.dedup();
+            p.push(format!(
+                "our filters differ from QEMU {version}'s where the table declares nothing for \
+                 this release:\n{}",
+                u.join("\n")
+            ));
+        }
+        let stale = self.stale();
+        if !stale.is_empty() {
+            p.push(format!(
+                "stale declarations for QEMU {version} (table rows' qemu_differs):\n{}",
+                stale.join("\n")
+            ));
+        }
+        p
+    }
 }
 
 fn configurations() -> Vec<String> {
@@ -481,10 +761,9 @@ fn installed_filters_match_real_qemu() {
     if unsafe { libc::geteuid() } != 0 {
         test_support::skip!("reading QEMU's filter with PTRACE_SECCOMP_GET_FILTER needs root");
     }
+    let release = release_of(&qemu);
     let cases = cases();
-    let mut compared = 0usize;
-    let mut differ: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut undeclared = Vec::new();
+    let mut check = FilterCheck::new(release, TABLE);
     let mut insns = (0usize, 0usize);
     for config in configurations() {
         let installed = qemu_installed(&qemu, &config);
@@ -503,43 +782,136 @@ fn installed_filters_match_real_qemu() {
         insns.0 += installed.filters[0].len();
         insns.1 += ours[0].len();
         for data in &cases {
-            compared += 1;
             let theirs = verdict(&installed.filters, data).verdict;
             let mine = verdict(&ours, data).verdict;
-            if theirs == mine {
-                continue;
-            }
-            let name = name_of(data.nr);
-            let line = format!("{name}: QEMU {theirs}, ours {mine}");
-            if table_declares(&name) {
-                differ.entry(line).or_default().insert(config.clone());
-            } else {
-                undeclared.push(format!(
-                    "  -sandbox {config}: {line} (args {:x?})",
-                    data.args
-                ));
-            }
+            check.observe(
+                &config,
+                sandbox.denied_sets(),
+                &name_of(data.nr),
+                data,
+                theirs,
+                mine,
+            );
         }
     }
     eprintln!(
-        "QEMU conformance (filters, QEMU {}): {} configurations x {} calls = {compared} verdicts; \
-         {} kinds of difference, all declared by the table; no_new_privs on in both; \
-         BPF instructions summed: QEMU {}, ours {}",
+        "QEMU conformance (filters, QEMU {}): {} configurations x {} calls = {} verdicts: {} \
+         agree, {} declared ({} kinds), {} undeclared, {} stale; no_new_privs on in both; BPF \
+         instructions summed: QEMU {}, ours {}",
         qemu.version,
         configurations().len(),
         cases.len(),
-        differ.len(),
+        check.verdicts,
+        check.agree,
+        check.declared,
+        check.kinds.len(),
+        check.undeclared.len(),
+        check.stale().len(),
         insns.0,
         insns.1,
     );
-    for (line, configs) in &differ {
+    for (line, configs) in &check.kinds {
         eprintln!("  declared: {line} (in {} configurations)", configs.len());
     }
-    undeclared.dedup();
+    let problems = check.problems(&qemu.version);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// A fabricated stale declaration fails the check, in both halves: a difference row of the
+/// grammar declared for a release whose QEMU never shows it, and a table row that claims QEMU
+/// 11.1 still kills the thread on execveat where it returns EPERM as we do. The real
+/// declarations pass the same observations.
+#[test]
+fn a_stale_declaration_fails_the_check() {
+    use sandbox_opts::qemu::DIFFERENCES;
+    // Grammar: a QEMU 11.1 that agrees with this crate on two strings shows none of the
+    // rows, which all claim to hold for 11.1: each is stale.
+    let observed = vec![
+        ("on".to_owned(), QemuSays::Accepted),
+        (
+            "on,spawn=maybe".to_owned(),
+            QemuSays::Rejected("invalid argument for spawn".into()),
+        ),
+    ];
+    let check = GrammarCheck::new(QEMU_11_1, DIFFERENCES, &observed);
+    assert_eq!((check.agree, check.undeclared.len()), (2, 0), "{check:?}");
+    let problems = check.problems("11.1.3").join("\n");
     assert!(
-        undeclared.is_empty(),
-        "our filters differ from QEMU {}'s where the table declares nothing:\n{}",
-        qemu.version,
-        undeclared.join("\n")
+        problems.contains("stale declarations for QEMU 11.1.3")
+            && problems.contains("empty: declared for QEMU 7.2 to 11.1"),
+        "{problems}"
     );
+    // A row declared for releases that do not include the one checked is not held to it.
+    let only_old: Vec<Difference> = DIFFERENCES
+        .iter()
+        .map(|d| Difference {
+            releases: QemuReleases::new(QEMU_7_2, QEMU_7_2),
+            ..*d
+        })
+        .collect();
+    let check = GrammarCheck::new(QEMU_11_1, &only_old, &observed);
+    assert!(check.problems("11.1.3").is_empty(), "{check:?}");
+    // ...and a disagreement its row declares for other releases only is undeclared here.
+    let observed = vec![("on,id=sb0".to_owned(), QemuSays::Accepted)];
+    let check = GrammarCheck::new(QEMU_11_1, &only_old, &observed);
+    assert!(
+        check.undeclared[0].contains("row id is declared for QEMU 7.2, not 11.1"),
+        "{check:?}"
+    );
+
+    // Filters: execveat under spawn=deny, where QEMU 11.1 and we both return EPERM.
+    let nr = ScmpSyscall::from_name_by_arch("execveat", ScmpArch::X8664).unwrap();
+    let data = Data::x86_64(i32::from(nr), [0; 6]);
+    let spawn = SetSelection::EMPTY.with(Set::Default).with(Set::Spawn);
+    let eperm = Verdict::Errno(libc::EPERM as u16);
+    let execveat = |rows: &[Rule]| {
+        rows.iter()
+            .position(|r| r.syscall == "execveat")
+            .expect("execveat is a row")
+    };
+    const STILL_KILLS_THREAD: &[QemuDiffers] = &[QemuDiffers {
+        releases: QemuReleases::new(QEMU_7_2, QEMU_11_1),
+        calls: Calls::Matched,
+        qemu: QemuGives::KillThread,
+    }];
+    let mut fabricated: Vec<Rule> = TABLE.to_vec();
+    let i = execveat(&fabricated);
+    fabricated[i].qemu_differs = STILL_KILLS_THREAD;
+    let mut check = FilterCheck::new(QEMU_11_1, &fabricated);
+    check.observe("on,spawn=deny", spawn, "execveat", &data, eperm, eperm);
+    let stale = check.stale();
+    assert!(
+        stale.iter().any(|l| l.contains(
+            "execveat row (spawn, qemu): declares that QEMU 7.2 to 11.1 gives kill-thread to \
+             its calls, but QEMU 11.1 never did"
+        )),
+        "{stale:#?}"
+    );
+    assert!(check.problems("11.1.3").iter().any(|p| p.contains("stale")));
+    // The real row makes no claim about 11.1...
+    let mut check = FilterCheck::new(QEMU_11_1, TABLE);
+    check.observe("on,spawn=deny", spawn, "execveat", &data, eperm, eperm);
+    assert!(!check.stale().iter().any(|l| l.contains("execveat")));
+    // ...so QEMU 11.1 killing the thread would be undeclared there, and declared on 10.0.
+    check.observe(
+        "on,spawn=deny",
+        spawn,
+        "execveat",
+        &data,
+        Verdict::KillThread,
+        eperm,
+    );
+    assert_eq!(check.undeclared.len(), 1, "{:?}", check.undeclared);
+    assert!(check.undeclared[0].contains("declared for QEMU 7.2 to 10.0 only, not 11.1"));
+    let mut check = FilterCheck::new(QEMU_10_0, TABLE);
+    check.observe(
+        "on,spawn=deny",
+        spawn,
+        "execveat",
+        &data,
+        Verdict::KillThread,
+        eperm,
+    );
+    assert_eq!((check.declared, check.undeclared.len()), (1, 0));
+    assert!(!check.stale().iter().any(|l| l.contains("execveat")));
 }

@@ -70,6 +70,9 @@ fn export_formats_match_the_library() {
     let oci = export("oci");
     let v: serde_json::Value = serde_json::from_slice(&oci.stdout).unwrap();
     assert_eq!(v, f.to_oci());
+    let docker = export("docker");
+    let v: serde_json::Value = serde_json::from_slice(&docker.stdout).unwrap();
+    assert_eq!(v, f.to_docker());
     let dir = test_support::TempDir::new("seccomp-sets-cli");
     let path = dir.join("filter.conf");
     let o = cli(&[
@@ -324,7 +327,7 @@ fn run_refuses_report_mode_and_says_when_it_sets_no_new_privs() {
 /// spawn=deny, unless exec-tolerant; OCI exports say what the runtime config needs.
 #[test]
 fn exports_never_make_a_profile_the_workload_cannot_start_under() {
-    for format in ["oci", "systemd"] {
+    for format in ["oci", "docker", "systemd"] {
         let o = cli(&["export", "--sandbox", "on,spawn=deny", "--format", format]);
         assert_eq!(o.status.code(), Some(1), "{format}");
         assert!(stderr(&o).contains("--exec-tolerant"), "{}", stderr(&o));
@@ -357,6 +360,20 @@ fn exports_never_make_a_profile_the_workload_cannot_start_under() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("noNewPrivileges"), "{}", stderr(&o));
+    // A container engine profile names the engines' option.
+    let o = cli(&[
+        "export",
+        "--sandbox",
+        "on,elevateprivileges=deny",
+        "--format",
+        "docker",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--security-opt no-new-privileges"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// Binary BPF is not written to a terminal unless forced (bsdutils's `script` gives the
@@ -475,19 +492,24 @@ fn loader_options_and_export_notes() {
         "{}",
         stderr(&o)
     );
-    let o = cli(&[
-        "export",
-        "--sandbox",
-        "on,spawn=deny",
-        "--format",
-        "oci",
-        "--exec-tolerant",
-    ]);
-    assert!(
-        stderr(&o).contains("replaces the engine's default profile"),
-        "{}",
-        stderr(&o)
-    );
+    for format in ["oci", "docker"] {
+        let o = cli(&[
+            "export",
+            "--sandbox",
+            "on,spawn=deny",
+            "--format",
+            format,
+            "--exec-tolerant",
+        ]);
+        assert!(
+            stderr(&o).contains("replaces the engine's default profile")
+                && stderr(&o).contains(&format!(
+                    "this {format} export carries the seccomp filter only"
+                )),
+            "{}",
+            stderr(&o)
+        );
+    }
     let systemd = |version: &str| {
         let o = cli(&[
             "export",

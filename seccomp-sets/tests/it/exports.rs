@@ -211,6 +211,57 @@ fn oci_entries_match_the_filter() {
     assert_eq!(reboot.action, "SCMP_ACT_KILL_PROCESS");
 }
 
+/// The container engines' profile is the OCI object in their terms: the same entries (plus a
+/// comment each), `archMap` for `architectures`, with no sub-architecture.
+#[test]
+fn docker_profile_is_the_oci_object_in_the_engines_terms() {
+    for sandbox in Sandbox::all().filter(|s| s.enabled) {
+        let f = Filter::builder(&sandbox)
+            .exec_tolerant(sandbox.denied_sets().contains(seccomp_sets::Set::Spawn))
+            .build()
+            .unwrap();
+        let (oci, docker) = (f.to_oci(), f.to_docker());
+        assert_eq!(docker["defaultAction"], oci["defaultAction"]);
+        assert_eq!(
+            docker["archMap"],
+            json!([{"architecture": oci["architectures"][0], "subArchitectures": []}]),
+            "{sandbox}"
+        );
+        assert!(docker.get("architectures").is_none(), "one or the other");
+        let entries = |v: &serde_json::Value| -> Vec<(serde_json::Value, serde_json::Value)> {
+            let mut e: Vec<_> = v["syscalls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|s| {
+                    let mut rule = s.clone();
+                    let names = rule["names"].take();
+                    rule.as_object_mut().unwrap().remove("comment");
+                    names
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|n| (n.clone(), rule.clone()))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            e.sort_by_key(|(n, r)| format!("{n}{r}"));
+            e
+        };
+        assert_eq!(entries(&docker), entries(&oci), "{sandbox}");
+        for s in docker["syscalls"].as_array().unwrap() {
+            let comment = s["comment"].as_str().unwrap();
+            assert!(
+                seccomp_sets::Set::ALL
+                    .iter()
+                    .any(|set| comment.starts_with(&format!("{}:", set.name()))),
+                "{comment}"
+            );
+            assert!(s.get("includes").is_none() && s.get("excludes").is_none());
+        }
+    }
+}
+
 #[test]
 fn json_export_follows_documented_schema() {
     let f = Filter::builder(&all_sets())

@@ -119,6 +119,92 @@ fn added_rows_are_not_qemu_names_and_deviations_have_notes() {
     }
 }
 
+/// Every declared difference from QEMU names releases within those checked; `added` rows
+/// declare that QEMU allows their calls on every release; the provenance is true for the
+/// newest release (a `qemu` row declares differences only before it, a `changed` row at least
+/// one on it); and the note of a QEMU row (`qemu` or `changed`) names every range it declares.
+#[test]
+fn declared_differences_name_releases_and_provenance_is_the_newest_qemus() {
+    use sandbox_opts::release::{CHECKED, QemuRelease};
+    use seccomp_sets::table::{Calls, QemuDiffers, QemuGives};
+    let newest: QemuRelease = CHECKED.last;
+    let allows = QemuDiffers {
+        releases: CHECKED,
+        calls: Calls::Matched,
+        qemu: QemuGives::Allow,
+    };
+    for r in TABLE {
+        let what = format!("{} ({}, {})", r.syscall, r.set, r.note);
+        for d in r.qemu_differs {
+            assert!(
+                CHECKED.contains(d.releases.first) && CHECKED.contains(d.releases.last),
+                "{what}: declares QEMU {}, outside the releases checked ({CHECKED})",
+                d.releases
+            );
+        }
+        let on_newest = r.qemu_differs.iter().any(|d| d.releases.contains(newest));
+        match r.provenance {
+            Provenance::Added => {
+                assert!(r.qemu_differs.contains(&allows), "{what}");
+                continue;
+            }
+            Provenance::Qemu => assert!(
+                !on_newest,
+                "{what}: a qemu row that differs from QEMU {newest} is changed"
+            ),
+            Provenance::Changed => assert!(
+                on_newest,
+                "{what}: a changed row that QEMU {newest} agrees with is qemu (keep the history \
+                 in the note)"
+            ),
+        }
+        for d in r.qemu_differs {
+            assert!(
+                r.note.contains(&d.releases.to_string()),
+                "{what}: the note does not name QEMU {} ({:?} {})",
+                d.releases,
+                d.calls,
+                d.qemu.name()
+            );
+        }
+    }
+    // The rows the issue named: 11.1 returns EPERM for execveat, setns and unshare, 10.0 for
+    // the clone-flag rows, as the table does.
+    for name in ["execveat", "setns", "unshare", "fork", "vfork", "execve"] {
+        let first = TABLE.iter().find(|r| r.syscall == name).unwrap();
+        assert_eq!(first.provenance, Provenance::Qemu, "{name}");
+        assert!(!first.qemu_differs.is_empty(), "{name} keeps its history");
+    }
+}
+
+/// The names QEMU's verdicts go by in the conformance test's messages.
+#[test]
+fn qemu_verdicts_have_names() {
+    use seccomp_sets::table::QemuGives;
+    let names: Vec<String> = [
+        QemuGives::Allow,
+        QemuGives::KillThread,
+        QemuGives::Kill,
+        QemuGives::Errno(libc::EPERM),
+        QemuGives::Errno(libc::ENOSYS),
+        QemuGives::Errno(libc::EACCES),
+    ]
+    .iter()
+    .map(|g| g.name())
+    .collect();
+    assert_eq!(
+        names,
+        [
+            "allow",
+            "kill-thread",
+            "kill",
+            "EPERM",
+            "ENOSYS",
+            "errno 13"
+        ]
+    );
+}
+
 /// The privileged set's rows for the kernel's own doors that are not killed: EPERM where the
 /// kernel itself answers EPERM to a caller without the capability (code that probes them falls
 /// back), ENOSYS for io_uring (read as a kernel without it). Kill stays for what no daemon has
@@ -657,6 +743,7 @@ mod uncovered {
             note: "",
             if_missing,
             also_in: &[],
+            qemu_differs: &[],
         }
     }
 
@@ -719,5 +806,15 @@ fn json_export_text() {
     insta::assert_snapshot!(
         "oci_enforce_all",
         serde_json::to_string_pretty(&f.to_oci()).unwrap()
+    );
+    // The container engines' profile, as `export --format docker --exec-tolerant` writes it.
+    let f = Filter::builder(&all.parse().unwrap())
+        .kill_action(seccomp_sets::KillAction::Process)
+        .exec_tolerant(true)
+        .build()
+        .unwrap();
+    insta::assert_snapshot!(
+        "docker_enforce_all",
+        serde_json::to_string_pretty(&f.to_docker()).unwrap()
     );
 }

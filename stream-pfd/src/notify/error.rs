@@ -5,7 +5,7 @@ use std::io;
 
 use nix::errno::Errno;
 
-use super::message::{ERRNO_MAX, fd_name_problem};
+use super::message::{CustomProblem, ERRNO_MAX, fd_name_problem};
 use super::{MAX_FDS, MAX_MESSAGE_LEN, MAX_UNIX_ADDR_LEN, NOTIFY_SOCKET};
 use crate::spec::MAX_NAME_LEN;
 use crate::text::Shown;
@@ -61,6 +61,14 @@ pub enum NotifyErrorKind {
     BadFdName {
         /// The name.
         name: String,
+    },
+    /// A [`State::Custom`](super::State::Custom) field that would break the protocol or
+    /// bypass a check.
+    BadCustom {
+        /// The field as given.
+        field: String,
+        /// What is wrong.
+        problem: CustomProblem,
     },
     /// `ERRNO=` outside 0 to 4095.
     ErrnoOutOfRange {
@@ -282,6 +290,58 @@ impl fmt::Display for NotifyError {
                 Shown(name),
                 fd_name_problem(name).unwrap_or_default()
             ),
+            NotifyErrorKind::BadCustom { field, problem } => {
+                write!(f, "custom field \"{}\" ", Shown(field))?;
+                let name = field.split_once('=').map_or(field.as_str(), |(n, _)| n);
+                match problem {
+                    CustomProblem::NoEquals => {
+                        f.write_str("has no '=': a field is NAME=value (e.g. X_MYAPP_PHASE=warm)")
+                    }
+                    CustomProblem::EmptyName => f.write_str(
+                        "has no name before '=': a field is NAME=value (e.g. X_MYAPP_PHASE=warm)",
+                    ),
+                    CustomProblem::NameChar { pos, ch } => write!(
+                        f,
+                        "has '{}' at byte {pos} of its name: a name is A-Z, 0-9 and _, not \
+                         starting with a digit (e.g. X_MYAPP_PHASE)",
+                        ch.escape_default()
+                    ),
+                    CustomProblem::Reserved => match name {
+                        "BARRIER" | "MAINPIDFDID" => write!(
+                            f,
+                            "uses the name {name}, which goes with an fd in the same message \
+                             (a pipe for BARRIER, a pidfd for MAINPIDFDID) and is not sent \
+                             through State::Custom{}",
+                            if name == "MAINPIDFDID" {
+                                "; use State::MainPid"
+                            } else {
+                                ""
+                            }
+                        ),
+                        _ => write!(
+                            f,
+                            "uses the name {name}, which {} sends with its checks; use it \
+                             instead",
+                            reserved_variant(name)
+                        ),
+                    },
+                    CustomProblem::ValueChar { pos, ch } => write!(
+                        f,
+                        "contains {} at byte {pos}: {}",
+                        if *ch == '\0' {
+                            "a NUL byte"
+                        } else {
+                            "a newline"
+                        },
+                        if *ch == '\0' {
+                            "systemd drops notifications with NUL bytes; remove it"
+                        } else {
+                            "each line of a notification is one field; send one State::Custom \
+                             per field"
+                        }
+                    ),
+                }
+            }
             NotifyErrorKind::ErrnoOutOfRange { errno } => write!(
                 f,
                 "ERRNO={errno} is out of range: systemd accepts an errno value from 0 to \
@@ -359,6 +419,23 @@ impl fmt::Display for NotifyError {
                 Ok(())
             }
         }
+    }
+}
+
+/// The [`State`](super::State) variant that sends the reserved field `name`.
+fn reserved_variant(name: &str) -> &'static str {
+    match name {
+        "READY" => "State::Ready",
+        "RELOADING" | "MONOTONIC_USEC" => "State::Reloading",
+        "STOPPING" => "State::Stopping",
+        "STATUS" => "State::Status",
+        "ERRNO" => "State::Errno",
+        "EXTEND_TIMEOUT_USEC" => "State::ExtendTimeout",
+        "MAINPID" => "State::MainPid",
+        "WATCHDOG" => "State::Watchdog (or State::WatchdogTrigger)",
+        "WATCHDOG_USEC" => "State::WatchdogUsec",
+        "FDSTOREREMOVE" => "State::FdStoreRemove",
+        _ => "State::FdStore",
     }
 }
 

@@ -59,6 +59,31 @@ pub enum State<'a> {
         /// The name (`FDNAME=`).
         name: &'a str,
     },
+    /// A field of your own, `NAME=value`, sent as is: a field systemd reads that has no
+    /// variant here (`BUSERROR=`, `EXIT_STATUS=`, `NOTIFYACCESS=`, `VARLINKERROR=`) or one for
+    /// another reader of the socket (`X_MYAPP_PHASE=warm`). Like sd-notify's `Custom`.
+    ///
+    /// Checked like every other state, and refused before anything is sent when it would break
+    /// the protocol or bypass a check: the name must be 1 or more of `A`-`Z`, `0`-`9` and `_`
+    /// (not starting with a digit) followed by `=`; the value must not contain a newline (each
+    /// line is one field) or a NUL byte (systemd drops the whole message); and the name must
+    /// not be one that a variant above sends ([`RESERVED_FIELDS`](super::RESERVED_FIELDS):
+    /// `READY`, `STATUS`, `FDSTORE`, ... are checked there, and `FDNAME`, `FDPOLL`,
+    /// `MONOTONIC_USEC` only mean something beside them) or that needs an fd this message
+    /// cannot pair (`BARRIER`, `MAINPIDFDID`).
+    ///
+    /// ```
+    /// use stream_pfd::notify::{Notifier, NotifyErrorKind, State};
+    ///
+    /// let notifier = Notifier::new("/run/systemd/notify")?;
+    /// // Refused before anything is sent:
+    /// for bad in ["READY=1", "no_equals", "lower=case", "X=a\nREADY=1"] {
+    ///     let err = notifier.send(&[State::Custom(bad)]).unwrap_err();
+    ///     assert!(matches!(err.kind(), NotifyErrorKind::BadCustom { .. }), "{err}");
+    /// }
+    /// # Ok::<(), stream_pfd::notify::NotifyError>(())
+    /// ```
+    Custom(&'a str),
 }
 
 impl State<'_> {
@@ -107,6 +132,17 @@ impl State<'_> {
                 check_name(name)?;
                 write!(out, "FDSTOREREMOVE=1\nFDNAME={name}")
             }
+            State::Custom(field) => {
+                if let Some(problem) = custom_problem(field) {
+                    return Err(NotifyErrorKind::BadCustom {
+                        field: field.to_owned(),
+                        problem,
+                    }
+                    .into());
+                }
+                out.push_str(field);
+                Ok(())
+            }
         };
         Ok(())
     }
@@ -127,6 +163,81 @@ fn monotonic_usec() -> Result<u64, NotifyError> {
         .with_io(errno)
     })?;
     Ok(Duration::new(now.tv_sec() as u64, now.tv_nsec() as u32).as_micros() as u64)
+}
+
+/// The fields a [`State`] variant sends or needs beside it, and those that pair with an fd:
+/// [`State::Custom`] refuses them.
+pub const RESERVED_FIELDS: [&str; 16] = [
+    "READY",
+    "RELOADING",
+    "MONOTONIC_USEC",
+    "STOPPING",
+    "STATUS",
+    "ERRNO",
+    "EXTEND_TIMEOUT_USEC",
+    "MAINPID",
+    "WATCHDOG",
+    "WATCHDOG_USEC",
+    "FDSTORE",
+    "FDSTOREREMOVE",
+    "FDNAME",
+    "FDPOLL",
+    "BARRIER",
+    "MAINPIDFDID",
+];
+
+/// What is wrong with a [`State::Custom`] field, if anything.
+fn custom_problem(field: &str) -> Option<CustomProblem> {
+    let Some((name, value)) = field.split_once('=') else {
+        return Some(CustomProblem::NoEquals);
+    };
+    if name.is_empty() {
+        return Some(CustomProblem::EmptyName);
+    }
+    if let Some((pos, ch)) = name
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_uppercase() || c == '_' || (i > 0 && c.is_ascii_digit())))
+    {
+        return Some(CustomProblem::NameChar { pos, ch });
+    }
+    if RESERVED_FIELDS.contains(&name) {
+        return Some(CustomProblem::Reserved);
+    }
+    if let Some((i, ch)) = value.char_indices().find(|(_, c)| matches!(c, '\n' | '\0')) {
+        return Some(CustomProblem::ValueChar {
+            pos: name.len() + 1 + i,
+            ch,
+        });
+    }
+    None
+}
+
+/// Why a [`State::Custom`] field was refused (in
+/// [`NotifyErrorKind::BadCustom`](super::NotifyErrorKind::BadCustom)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CustomProblem {
+    /// No `=`: a field is `NAME=value`.
+    NoEquals,
+    /// Nothing before the `=`.
+    EmptyName,
+    /// A character of the name that is not `A`-`Z`, `_` or (after the first) `0`-`9`.
+    NameChar {
+        /// Its byte offset in the field.
+        pos: usize,
+        /// The character.
+        ch: char,
+    },
+    /// A name that a [`State`] variant sends or that pairs with an fd
+    /// ([`RESERVED_FIELDS`]).
+    Reserved,
+    /// A newline or NUL byte in the value.
+    ValueChar {
+        /// Its byte offset in the field.
+        pos: usize,
+        /// The character.
+        ch: char,
+    },
 }
 
 /// The problem with fd name `name` (systemd's `fdname_is_valid`, and not empty), if any.

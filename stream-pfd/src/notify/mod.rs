@@ -73,7 +73,7 @@ use std::os::fd::BorrowedFd;
 use message::message;
 
 pub use error::{NotifyError, NotifyErrorKind};
-pub use message::State;
+pub use message::{CustomProblem, RESERVED_FIELDS, State};
 pub use notifier::{DEFAULT_SEND_TIMEOUT, Notifier};
 #[cfg(feature = "tokio")]
 pub use watchdog::{MIN_PING_PERIOD, spawn_watchdog};

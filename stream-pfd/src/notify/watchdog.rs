@@ -14,9 +14,10 @@ use crate::text::parse_decimal;
 #[cfg(feature = "tokio")]
 pub const MIN_PING_PERIOD: Duration = Duration::from_millis(10);
 
-/// The watchdog timeout systemd expects pings within (`WATCHDOG_USEC`), when it is set and
-/// meant for this process (`WATCHDOG_PID` absent or this process's pid); `None` otherwise.
-/// Ping at half of it ([`State::Watchdog`], or `spawn_watchdog` with the `tokio` feature).
+/// The full watchdog timeout systemd expects pings within (`WATCHDOG_USEC`, from
+/// `WatchdogSec=`), when it is set and meant for this process (`WATCHDOG_PID` absent or this
+/// process's pid); `None` otherwise. Ping at half of it ([`State::Watchdog`]), or hand it as it
+/// is to `spawn_watchdog` (feature `tokio`), which halves it.
 ///
 /// A malformed value is an error: `WATCHDOG_USEC` must be a decimal number of microseconds
 /// from 1 to 18446744073709551614 (`u64::MAX` is infinity, which is no timeout),
@@ -88,12 +89,17 @@ fn watchdog_from(
     Ok(Some(Duration::from_micros(usec)))
 }
 
-/// Pings the watchdog of `NOTIFY_SOCKET` ([`Notifier::spawn_watchdog`]): `WATCHDOG=1` every
-/// `timeout / 2`, the first at once, until the task is aborted; `timeout` is the whole
-/// watchdog timeout, usually what [`watchdog`] returns. `Ok(None)` when `NOTIFY_SOCKET` is not set (nothing to ping); an
-/// error, the one [`Notifier::from_env`] gives, when it is set but not valid, so that a
-/// watchdog that would never be pinged is not started silently (systemd would kill the
-/// service one interval later). Must be called from within a tokio runtime.
+/// Pings the watchdog of `NOTIFY_SOCKET` ([`Notifier::spawn_watchdog`]): `WATCHDOG=1` at once
+/// and then every `watchdog_timeout / 2`, on a tokio task, until the task is aborted.
+///
+/// **`watchdog_timeout` is the full watchdog timeout**, the time systemd waits for a ping before it
+/// acts (`WatchdogSec=`, `WATCHDOG_USEC`): pass what [`watchdog`] returns as it is; the
+/// halving is done here. It is not the ping period.
+///
+/// `Ok(None)` when `NOTIFY_SOCKET` is not set (nothing to ping); an error, the one
+/// [`Notifier::from_env`] gives, when it is set but not valid, so that a watchdog that would
+/// never be pinged is not started silently (systemd would kill the service one timeout later).
+/// Must be called from within a tokio runtime. The task runs on when its handle is dropped.
 ///
 /// ```no_run
 /// // no_run: with NOTIFY_SOCKET set this really pings the service manager.
@@ -113,21 +119,25 @@ fn watchdog_from(
 /// ```
 #[cfg(feature = "tokio")]
 pub fn spawn_watchdog(
-    timeout: Duration,
+    watchdog_timeout: Duration,
 ) -> Result<Option<tokio::task::JoinHandle<()>>, NotifyError> {
-    Ok(Notifier::from_env()?.map(|notifier| notifier.spawn_watchdog(timeout)))
+    Ok(Notifier::from_env()?.map(|notifier| notifier.spawn_watchdog(watchdog_timeout)))
 }
 
 #[cfg(feature = "tokio")]
 impl Notifier {
-    /// Sends `WATCHDOG=1` every `timeout / 2` (but not more often than every
-    /// [`MIN_PING_PERIOD`]), the first at once, on a tokio task, until the task is aborted. A
-    /// ping never blocks a runtime thread ([`send_async`](Notifier::send_async)), and a service
-    /// manager that stops reading delays the next ping by at most the send timeout.
-    /// `timeout` is the whole watchdog timeout systemd waits for a ping (`WatchdogSec=`, what
-    /// [`watchdog`] returns), not the ping period. Send errors are ignored (the next ping tries
-    /// again) and nothing is logged; [`spawn_watchdog_with`](Notifier::spawn_watchdog_with)
-    /// reports them and can hold pings back. Must be called from within a tokio runtime.
+    /// Sends `WATCHDOG=1` every `watchdog_timeout / 2` (but not more often than every
+    /// [`MIN_PING_PERIOD`]), the first at once, on a tokio task, until the task is aborted.
+    ///
+    /// **`watchdog_timeout` is the full watchdog timeout** systemd waits for a ping (`WatchdogSec=`,
+    /// what [`watchdog`] returns), not the ping period: the halving is done here.
+    ///
+    /// A ping never blocks a runtime thread ([`send_async`](Notifier::send_async)), and a
+    /// service manager that stops reading delays the next ping by at most the send timeout.
+    /// Send errors are not returned (the next ping tries again); with the `log` feature the
+    /// first failure after a success is logged as a warning and the recovery at info level.
+    /// [`spawn_watchdog_with`](Notifier::spawn_watchdog_with) hands each error to the caller
+    /// and can hold pings back. Must be called from within a tokio runtime.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -139,8 +149,26 @@ impl Notifier {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn spawn_watchdog(self, timeout: Duration) -> tokio::task::JoinHandle<()> {
-        self.spawn_watchdog_with(timeout, || true, |_| {})
+    pub fn spawn_watchdog(self, watchdog_timeout: Duration) -> tokio::task::JoinHandle<()> {
+        #[cfg(feature = "log")]
+        {
+            let mut failing = false;
+            self.spawn_watchdog_inner(
+                watchdog_timeout,
+                || true,
+                |_| {},
+                move |result| {
+                    match (result, failing) {
+                        (Err(e), false) => log::warn!("watchdog ping failed: {e}"),
+                        (Ok(()), true) => log::info!("watchdog pings are delivered again"),
+                        _ => {}
+                    }
+                    failing = result.is_err();
+                },
+            )
+        }
+        #[cfg(not(feature = "log"))]
+        self.spawn_watchdog_with(watchdog_timeout, || true, |_| {})
     }
 
     /// [`spawn_watchdog`](Notifier::spawn_watchdog), asking `alive` before each ping (a daemon
@@ -169,11 +197,22 @@ impl Notifier {
     /// ```
     pub fn spawn_watchdog_with(
         self,
-        timeout: Duration,
+        watchdog_timeout: Duration,
+        alive: impl FnMut() -> bool + Send + 'static,
+        failed: impl FnMut(&NotifyError) + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        self.spawn_watchdog_inner(watchdog_timeout, alive, failed, |_| {})
+    }
+
+    /// The ping task; `sent` sees the result of every ping sent.
+    fn spawn_watchdog_inner(
+        self,
+        watchdog_timeout: Duration,
         mut alive: impl FnMut() -> bool + Send + 'static,
         mut failed: impl FnMut(&NotifyError) + Send + 'static,
+        mut sent: impl FnMut(&Result<(), NotifyError>) + Send + 'static,
     ) -> tokio::task::JoinHandle<()> {
-        let period = (timeout / 2).max(MIN_PING_PERIOD);
+        let period = (watchdog_timeout / 2).max(MIN_PING_PERIOD);
         let notifier = self;
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(period);
@@ -183,9 +222,11 @@ impl Notifier {
                 if !alive() {
                     continue;
                 }
-                if let Err(e) = notifier.send_async(&[State::Watchdog]).await {
-                    failed(&e);
+                let result = notifier.send_async(&[State::Watchdog]).await;
+                if let Err(e) = &result {
+                    failed(e);
                 }
+                sent(&result);
             }
         })
     }

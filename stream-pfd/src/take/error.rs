@@ -54,7 +54,16 @@ pub enum TakeError {
         /// The remote.
         spec: PfdSpec,
     },
-    /// A name that is not in `LISTEN_FDNAMES`.
+    /// A name, but `LISTEN_FDNAMES` is not set, so every passed fd is named `unknown`: what
+    /// `systemd-socket-activate` without `--fdname` passes (a socket unit always sets
+    /// `LISTEN_FDNAMES`: `FileDescriptorName=` defaults to the unit's name).
+    NoFdNames {
+        /// The remote.
+        spec: PfdSpec,
+        /// The passed fds (all named `unknown`).
+        fds: Vec<RawFd>,
+    },
+    /// A name that is not in `LISTEN_FDNAMES` (which is set).
     NoSuchName {
         /// The remote.
         spec: PfdSpec,
@@ -119,6 +128,7 @@ impl TakeError {
             | TakeError::NotInherited { spec, .. }
             | TakeError::Replaced { spec, .. }
             | TakeError::NotActivated { spec }
+            | TakeError::NoFdNames { spec, .. }
             | TakeError::NoSuchName { spec, .. }
             | TakeError::AmbiguousName { spec, .. }
             | TakeError::AlreadyTaken { spec, .. }
@@ -132,6 +142,7 @@ impl TakeError {
         match self {
             TakeError::NotPassed { .. }
             | TakeError::NotActivated { .. }
+            | TakeError::NoFdNames { .. }
             | TakeError::NoSuchName { .. } => io::ErrorKind::NotFound,
             TakeError::AlreadyTaken { .. } => io::ErrorKind::AlreadyExists,
             TakeError::Invalid { source, .. } => source.io_kind(),
@@ -184,6 +195,25 @@ impl fmt::Display for TakeError {
                  inherited by other means",
                 spec_name(s)
             ),
+            TakeError::NoFdNames { spec: s, fds } => {
+                let name = spec_name(s);
+                write!(
+                    f,
+                    "{spec}: no fd named {name}: LISTEN_FDNAMES is not set, so systemd names \
+                     every passed fd \"unknown\" ("
+                )?;
+                match fds.as_slice() {
+                    [fd] => write!(f, "fd {fd}")?,
+                    [first, .., last] => write!(f, "fds {first} to {last}")?,
+                    [] => f.write_str("no fds")?,
+                }
+                write!(
+                    f,
+                    "); name the socket (FileDescriptorName={name} in its .socket unit, or \
+                     systemd-socket-activate --fdname={name}) or take it by number (pfd:{})",
+                    fds.first().copied().unwrap_or(3)
+                )
+            }
             TakeError::NoSuchName {
                 spec: s, available, ..
             } => {

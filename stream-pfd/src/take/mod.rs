@@ -147,16 +147,16 @@ impl ListenFds {
     /// ```
     pub fn take_named(&mut self, spec: &PfdSpec) -> Result<Vec<Listener>, TakeError> {
         let targets = match (spec.inner(), self.mode()) {
-            (Inner::Name(name), Mode::Activated { passed }) => {
-                let named: Vec<Target> = passed
+            (Inner::Name(name), Mode::Activated { passed, named }) => {
+                let found: Vec<Target> = passed
                     .iter()
                     .filter(|p| p.name() == name)
                     .map(|p| Target::passed(spec.clone(), p))
                     .collect();
-                if named.is_empty() {
-                    return Err(no_such_name(spec, passed));
+                if found.is_empty() {
+                    return Err(no_such_name(spec, passed, *named));
                 }
-                named
+                found
             }
             _ => vec![self.resolve(spec)?],
         };
@@ -172,7 +172,7 @@ impl ListenFds {
             expected,
         };
         match (spec.inner(), self.mode()) {
-            (Inner::Number(fd), Mode::Activated { passed }) => {
+            (Inner::Number(fd), Mode::Activated { passed, .. }) => {
                 // `PfdSpec` numbers are FIRST_FD or more, so the index is never negative.
                 let passed_fd = usize::try_from(fd - FIRST_FD)
                     .ok()
@@ -214,11 +214,11 @@ impl ListenFds {
             (Inner::Name(_), Mode::Inherited { .. }) => {
                 Err(TakeError::NotActivated { spec: spec.clone() })
             }
-            (Inner::Name(name), Mode::Activated { passed }) => {
+            (Inner::Name(name), Mode::Activated { passed, named }) => {
                 let matching: Vec<&PassedFd> = passed.iter().filter(|p| p.name() == name).collect();
                 match matching.as_slice() {
                     [p] => Ok(Target::passed(spec.clone(), p)),
-                    [] => Err(no_such_name(spec, passed)),
+                    [] => Err(no_such_name(spec, passed, *named)),
                     many => Err(TakeError::AmbiguousName {
                         spec: spec.clone(),
                         fds: many.iter().map(|p| p.fd()).collect(),
@@ -250,7 +250,15 @@ impl Target {
     }
 }
 
-fn no_such_name(spec: &PfdSpec, passed: &[PassedFd]) -> TakeError {
+/// The error for a name no passed fd has: [`TakeError::NoFdNames`] when systemd named no fd
+/// (`LISTEN_FDNAMES` unset, every name `unknown`), [`TakeError::NoSuchName`] otherwise.
+fn no_such_name(spec: &PfdSpec, passed: &[PassedFd], named: bool) -> TakeError {
+    if !named && !passed.is_empty() {
+        return TakeError::NoFdNames {
+            spec: spec.clone(),
+            fds: passed.iter().map(PassedFd::fd).collect(),
+        };
+    }
     TakeError::NoSuchName {
         spec: spec.clone(),
         available: passed

@@ -25,6 +25,12 @@ pub fn axum_example(test: &str) -> Option<PathBuf> {
     example(test, "axum", |_| true)
 }
 
+/// Any other example (built when this test's features include its `required-features`),
+/// claimed like [`pfd_info`].
+pub fn example_binary(test: &str, name: &str) -> Option<PathBuf> {
+    example(test, name, |_| true)
+}
+
 /// The example `name` that `cargo test` built, claimed once per test binary: the shared name
 /// first, then cargo's per-build names (one per feature set), the first that `fits`.
 fn example(test: &str, name: &str, fits: fn(&Path) -> bool) -> Option<PathBuf> {

@@ -1,4 +1,4 @@
-//! The development fallback (`listen_or_bind`, `ListenFds::take_or_bind`): it binds when the
+//! The development fallback (`ListenFds::take_or_bind`): it binds when the
 //! process was not socket-activated, says so, and never binds when activation was meant but is
 //! broken. Real sockets; the broken environments run the `pfd-info` example in a child process.
 
@@ -102,29 +102,6 @@ fn without_activation_tcp_v4_and_v6_are_bound() {
     };
     assert_eq!(addr.ip().to_string(), "::1");
     std::net::TcpStream::connect(addr).expect("it listens");
-}
-
-/// The free function reads the process environment: no LISTEN_* here, so it binds.
-#[test]
-fn listen_or_bind_binds_without_listen_fds() {
-    for var in stream_pfd::env::ENV_VARS {
-        test_support::require!(
-            std::env::var_os(var).is_none(),
-            "{var} is set in the test environment"
-        );
-    }
-    let (listener, origin) = stream_pfd::listen_or_bind(&web(), "127.0.0.1:0").unwrap();
-    assert_eq!(origin, BOUND);
-    assert!(!origin.is_activated());
-    assert_eq!(listener.info().family(), Family::Inet);
-    // A bad fallback is an error, activated or not, and binds nothing.
-    let err = stream_pfd::listen_or_bind(&web(), "localhost:8080").unwrap_err();
-    assert!(matches!(err, ListenOrBindError::Address(_)), "{err:?}");
-    assert_eq!(
-        err.to_string(),
-        "invalid listen address \"localhost:8080\": expected a unix socket path (with a /, such \
-         as ./app.sock), @abstract-name, IPv4:port or [IPv6]:port (host names are not resolved)"
-    );
 }
 
 /// A socket file left by an earlier run (nobody listens) is replaced, and the origin says so.
@@ -375,7 +352,7 @@ fn bind_addresses_parse_strictly_and_round_trip() {
     );
 }
 
-/// `listen_or_bind` in a child process whose environment says it was socket-activated, with
+/// `ListenFds::take_or_bind` in a child process whose environment says it was socket-activated, with
 /// `fds` at 3, 4, ...: (exit code, stdout).
 fn child(
     test: &str,
@@ -439,8 +416,7 @@ fn broken_activation_is_an_error_and_binds_nothing() {
             &[listener.as_fd()],
             vec![("LISTEN_FDS", "one")],
             "pfd:3",
-            "error: LISTEN_FDS=\"one\" is not a valid fd count (expected a decimal number); the \
-             socket-activation variables are set, so the fallback address was not bound"
+            "error: LISTEN_FDS=\"one\" is not a valid fd count (expected a decimal number)"
                 .to_owned(),
         ),
     ];
@@ -450,10 +426,7 @@ fn broken_activation_is_an_error_and_binds_nothing() {
         };
         assert_eq!(code, 1, "{out}");
         let error = common::line(&out, "error:");
-        assert!(
-            error.starts_with(&expected) && error.ends_with("address was not bound"),
-            "{env:?}: {error}"
-        );
+        assert!(error.starts_with(&expected), "{env:?}: {error}");
         assert!(!path.exists(), "the fallback was bound: {env:?}");
     }
     // LISTEN_PID of another process: also not ours to bind around.
@@ -467,9 +440,8 @@ fn broken_activation_is_an_error_and_binds_nothing() {
     );
     assert_eq!(code, 1, "{out}");
     assert!(
-        common::line(&out, "error: LISTEN_PID=1 but this process is ").ends_with(
-            "; the socket-activation variables are set, so the fallback address was not bound"
-        ),
+        common::line(&out, "error: LISTEN_PID=1 but this process is ")
+            .ends_with("so the fds are not ours to take"),
         "{out}"
     );
     assert!(!path.exists());

@@ -161,6 +161,14 @@ fn take_error_messages() {
         TakeError::NotActivated {
             spec: spec("pfd:web"),
         },
+        TakeError::NoFdNames {
+            spec: spec("pfd:web"),
+            fds: vec![3],
+        },
+        TakeError::NoFdNames {
+            spec: spec("pfd:web"),
+            fds: vec![3, 4, 5],
+        },
         TakeError::NoSuchName {
             spec: spec("pfd:admin"),
             available: vec![(3, "web".into()), (4, "metrics".into())],

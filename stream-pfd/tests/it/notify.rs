@@ -130,8 +130,16 @@ fn monotonic_usec() -> u64 {
 
 #[test]
 fn each_state_has_its_wire_text_at_a_path_and_an_abstract_name() {
-    let cases: [(State<'_>, &str); 12] = [
+    let cases: [(State<'_>, &str); 16] = [
         (State::Ready, "READY=1"),
+        // Free-form fields: sent as given.
+        (State::Custom("X_MYAPP_PHASE=warm"), "X_MYAPP_PHASE=warm"),
+        (
+            State::Custom("BUSERROR=org.example.Failed"),
+            "BUSERROR=org.example.Failed",
+        ),
+        (State::Custom("EXIT_STATUS=3"), "EXIT_STATUS=3"),
+        (State::Custom("X_EMPTY="), "X_EMPTY="),
         (State::Stopping, "STOPPING=1"),
         (
             State::Status("serving 2 remotes"),
@@ -858,6 +866,20 @@ fn error_messages() {
         (vec![State::Ready], vec![fd, fd]),
         (vec![store("a")], vec![fd; MAX_FDS + 1]),
         (vec![State::Status(&long_status)], vec![]),
+        // Free-form fields that would break the protocol or bypass a variant's checks.
+        (vec![State::Custom("X_PHASE")], vec![]),
+        (vec![State::Custom("=warm")], vec![]),
+        (vec![State::Custom("x_phase=warm")], vec![]),
+        (vec![State::Custom("1X=warm")], vec![]),
+        (vec![State::Custom("X PHASE=warm")], vec![]),
+        (vec![State::Custom("X_PHASE=warm\nREADY=1")], vec![]),
+        (vec![State::Custom("X_PHASE=wa\0rm")], vec![]),
+        (vec![State::Custom("READY=1")], vec![]),
+        (vec![State::Custom("FDSTORE=1")], vec![fd]),
+        (vec![State::Custom("MONOTONIC_USEC=1")], vec![]),
+        (vec![State::Custom("BARRIER=1")], vec![]),
+        (vec![State::Custom("MAINPIDFDID=1")], vec![]),
+        (vec![State::Custom("WATCHDOG=1")], vec![]),
     ];
     for (states, fds) in refusals {
         line(n.send_with_fds(&states, &fds).unwrap_err());

@@ -372,10 +372,6 @@ fn accepted_unix_connection_from_systemd_socket_activate_is_taken_and_served() {
     );
 }
 
-/// The example's default sandbox (it loads it before serving).
-#[cfg(feature = "axum")]
-const AXUM_SANDBOX: &str = "on,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
-
 /// A hand-written HTTP/1.1 request over `stream`; the whole response.
 #[cfg(feature = "axum")]
 fn http_get(mut stream: impl Read + std::io::Write) -> String {
@@ -410,7 +406,7 @@ fn axum_example_serves_http_over_an_activated_unix_socket() {
     assert_hello(&http_get(connect_unix(&path)));
     assert_eq!(
         act.wait_line("serving on"),
-        format!("serving on {text} (socket-activated, sandbox {AXUM_SANDBOX})")
+        format!("serving on {text} (socket-activated)")
     );
     // And it keeps serving.
     assert_hello(&http_get(connect_unix(&path)));
@@ -432,8 +428,53 @@ fn axum_example_serves_http_over_activated_tcp_sockets() {
     assert_hello(&http_get(connect_tcp(port_b)));
     assert_eq!(
         act.wait_line("serving on"),
-        format!("serving on {addr_b} (socket-activated, sandbox {AXUM_SANDBOX})")
+        format!("serving on {addr_b} (socket-activated)")
     );
+}
+
+/// Without `--fdname`, systemd-socket-activate sets no `LISTEN_FDNAMES` and the fd is named
+/// `unknown`: `pfd:web` fails and says so, naming the two ways out; with another name the
+/// message lists the names that exist instead; `pfd:3` works either way.
+#[test]
+fn a_name_without_fdname_says_that_nothing_was_named() {
+    let test = "a_name_without_fdname_says_that_nothing_was_named";
+    let dir = TempDir::new("stream-pfd-sa-noname");
+    let (path, text) = sock(&dir, "n.sock");
+    let Some(mut act) = Activator::start(test, &["-l", &text], &["pfd:web"]) else {
+        return;
+    };
+    let _client = connect_unix(&path); // wakes the activator, which execs pfd-info
+    assert_eq!(act.wait_exit(), 1, "{:#?}", act.seen);
+    assert_eq!(
+        act.wait_line("error"),
+        "error: pfd:web: no fd named web: LISTEN_FDNAMES is not set, so systemd names every \
+         passed fd \"unknown\" (fd 3); name the socket (FileDescriptorName=web in its .socket \
+         unit, or systemd-socket-activate --fdname=web) or take it by number (pfd:3)"
+    );
+    drop(act);
+
+    let (path, text) = sock(&dir, "a.sock");
+    let Some(mut act) = Activator::start(test, &["-l", &text, "--fdname=admin"], &["pfd:web"])
+    else {
+        return;
+    };
+    let _client = connect_unix(&path);
+    assert_eq!(act.wait_exit(), 1, "{:#?}", act.seen);
+    assert_eq!(
+        act.wait_line("error"),
+        "error: pfd:web: no fd named web: LISTEN_FDNAMES has admin (fd 3)"
+    );
+    drop(act);
+
+    let (path, text) = sock(&dir, "d.sock");
+    let Some(mut act) = Activator::start(test, &["-l", &text], &["--serve"]) else {
+        return;
+    };
+    assert_eq!(
+        read_all(connect_unix(&path)),
+        "hello from pfd-info via pfd:3\n"
+    );
+    assert_eq!(act.wait_exit(), 0, "{:#?}", act.seen);
 }
 
 /// `--inetd --accept`: the connection arrives on stdin and stdout; `Connection::take_stdio` takes it

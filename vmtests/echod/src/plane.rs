@@ -36,27 +36,30 @@ pub(crate) struct Limits {
 }
 
 impl Limits {
-    /// fds echod keeps for itself beyond those open at start-up and the client connections:
-    /// control connections (at most 64), the notify socket, a reload's two files, a hand-over
-    /// memfd, accepts in flight, the runtime's own.
-    const FD_RESERVE: usize = 64 + 32;
+    /// fds echod keeps for itself beyond those open at start-up and the client connections,
+    /// under an fd limit of `nofile`: 16 for the notify socket, a reload's two files, hand-over
+    /// memfds, accepts in flight and the runtime's own, and room for control connections (at
+    /// most 64, fewer under a low limit: they then share what is left).
+    fn fd_reserve(nofile: u64) -> usize {
+        16 + usize::try_from(nofile / 8).unwrap_or(usize::MAX).min(64)
+    }
 
     /// Lowers `max_connections` to what an fd limit of `nofile` leaves room for, `open` fds
     /// being in use already: past it, accepts fail with EMFILE and the watchdog, the control
     /// socket and a reload have no fd left. Returns the cap.
     pub(crate) fn fit_to_fd_limit(&mut self, nofile: u64, open: usize) -> usize {
+        let reserve = Self::fd_reserve(nofile);
         let room = usize::try_from(nofile)
             .unwrap_or(usize::MAX)
-            .saturating_sub(open + Self::FD_RESERVE)
+            .saturating_sub(open + reserve)
             .max(1);
         self.fd_connection_cap = room;
         if self.max_connections > room {
             log::warn!(
                 "--max-connections lowered from {} to {room}: the fd limit (RLIMIT_NOFILE) is \
-                 {nofile}, {open} fds are open and echod keeps {} for its control socket, \
+                 {nofile}, {open} fds are open and echod keeps {reserve} for its control socket, \
                  notifications and reloads (raise LimitNOFILE= to serve more)",
                 self.max_connections,
-                Self::FD_RESERVE
             );
             self.max_connections = room;
         }
@@ -355,5 +358,34 @@ impl DataPlane {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Limits;
+
+    fn limits(max_connections: usize) -> Limits {
+        Limits {
+            max_message_size: 1 << 20,
+            max_connections,
+            max_buffered_bytes: 1 << 28,
+            fd_connection_cap: usize::MAX,
+        }
+    }
+
+    #[test]
+    fn connections_fit_below_the_fd_limit_with_room_for_echod_itself() {
+        // A low limit: 64 fds, 12 open, 16 + 8 kept.
+        let mut l = limits(1024);
+        assert_eq!(l.fit_to_fd_limit(64, 12), 28);
+        assert_eq!(l.max_connections, 28);
+        // systemd's usual limit: nothing to lower.
+        let mut l = limits(1024);
+        assert_eq!(l.fit_to_fd_limit(524_288, 12), 524_288 - 12 - 80);
+        assert_eq!(l.max_connections, 1024);
+        // A limit below what echod keeps still leaves one connection.
+        let mut l = limits(1024);
+        assert_eq!(l.fit_to_fd_limit(20, 12), 1);
     }
 }

@@ -386,3 +386,399 @@ fn every_hostile_client_at_once_loses_no_good_request() {
         started.elapsed().as_secs_f64()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// A hostile environment rather than hostile clients: a service manager that stops reading, a
+// forged fd store, a low fd limit, memory held by idle connections, a watchdog interval of
+// one microsecond. Each of these froze, crashed, starved or flooded echod before.
+
+/// A datagram socket at `DIR/NAME` that plays a service manager; `fill` sends to it until its
+/// queue is full, as when the manager stops reading.
+fn manager_socket(dir: &TempDir, name: &str) -> (std::os::unix::net::UnixDatagram, PathBuf) {
+    let path = dir.join(name);
+    let sock = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    (sock, path)
+}
+
+fn fill(path: &Path) {
+    let sender = std::os::unix::net::UnixDatagram::unbound().unwrap();
+    sender.set_nonblocking(true).unwrap();
+    let mut sent = 0;
+    while sender.send_to(b"STATUS=filler", path).is_ok() {
+        sent += 1;
+        assert!(sent < 1_000_000, "the manager's queue never filled");
+    }
+}
+
+/// The datagrams received within `within`, as text.
+fn received(sock: &std::os::unix::net::UnixDatagram, within: Duration) -> Vec<String> {
+    let deadline = Instant::now() + within;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        sock.set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .unwrap();
+        match sock.recv(&mut buf) {
+            Ok(n) => out.push(String::from_utf8_lossy(&buf[..n]).into_owned()),
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+/// Fault 1: every notification was a blocking send, so a manager that stopped reading froze
+/// the watchdog task (a runtime worker), then new clients, the control socket and SIGTERM.
+#[test]
+fn a_notify_reader_that_stops_reading_never_freezes_echod() {
+    let dir = TempDir::new("hostile-notify");
+    let (_manager, notify) = manager_socket(&dir, "notify");
+    fill(&notify);
+    let sock = dir.join("s.sock");
+    let ctl = dir.join("ctl");
+    let mut p = Proc::spawn_env(
+        &dir,
+        "echod",
+        echod_bin(),
+        &[
+            &format!("--remote=punix:{}", sock.display()),
+            &format!("--unixctl={}", ctl.display()),
+        ],
+        &[
+            ("NOTIFY_SOCKET", notify.to_str().unwrap()),
+            ("WATCHDOG_USEC", "200000"),
+        ],
+    );
+    wait_listening(&sock, &mut p);
+    p.wait_log("the service manager's queue stayed full");
+    // Clients and the control socket are served while every notification gives up.
+    let started = Instant::now();
+    for i in 0..20 {
+        connect_unix(&sock).echo(i, json!([format!("client {i}")]));
+    }
+    assert!(
+        appctl_within(&ctl, &["echod/list-remotes"], Duration::from_secs(10)).is_ok(),
+        "the control socket froze"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "20 echoes and a control command took {:?}",
+        started.elapsed()
+    );
+    // Reloads framed by notifications, then SIGTERM: each notification waits at most its send
+    // timeout, so echod stops in seconds.
+    for _ in 0..6 {
+        p.signal(nix::sys::signal::Signal::SIGHUP);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    p.signal(nix::sys::signal::Signal::SIGTERM);
+    let status = p
+        .wait_timeout(Duration::from_secs(30))
+        .expect("echod ignored SIGTERM behind a notify reader that stopped reading");
+    assert!(status.success(), "{status:?}:\n{}", p.stderr_text());
+}
+
+/// A sealed memfd of `len` bytes (a hole: nothing written), or unsealed with `bytes` in it.
+fn memfd(len: i64, bytes: &[u8], seal: bool) -> std::os::fd::OwnedFd {
+    use nix::fcntl::{FcntlArg, SealFlag, fcntl};
+    use nix::sys::memfd::{MFdFlags, memfd_create};
+    let fd = memfd_create(
+        c"forged",
+        MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING,
+    )
+    .unwrap();
+    let mut file = std::fs::File::from(fd);
+    file.write_all(bytes).unwrap();
+    nix::unistd::ftruncate(&file, len.max(bytes.len() as i64)).unwrap();
+    if seal {
+        let seals = SealFlag::F_SEAL_SEAL
+            | SealFlag::F_SEAL_SHRINK
+            | SealFlag::F_SEAL_GROW
+            | SealFlag::F_SEAL_WRITE;
+        fcntl(&file, FcntlArg::F_ADD_SEALS(seals)).unwrap();
+    }
+    file.into()
+}
+
+/// Faults 2 and 3: a pending-bytes entry was read whole at its size (a 64 GiB hole aborted every
+/// start), and a session whose entry was empty, a pipe or /dev/null was resumed without its half
+/// message (the client's continuation then read as a new message: a syntax error, a lost
+/// request). Now each such session is closed, both names leave the store, and the healthy
+/// session beside them resumes.
+#[test]
+fn a_forged_fd_store_neither_crashes_echod_nor_resumes_a_session_without_its_bytes() {
+    use std::os::fd::{AsFd, OwnedFd};
+    let dir = TempDir::new("hostile-store");
+    let (manager, notify) = manager_socket(&dir, "notify");
+    let (healthy, healthy_peer) = UnixStream::pair().unwrap();
+    let (pipe_read, _pipe_write) = nix::unistd::pipe().unwrap();
+    let devnull: OwnedFd = std::fs::File::open("/dev/null").unwrap().into();
+    let forged: Vec<(&str, OwnedFd)> = vec![
+        ("a sealed 64 GiB hole", memfd(64 << 30, b"", true)),
+        ("a pipe", pipe_read),
+        ("/dev/null", devnull),
+        ("an empty sealed memfd", memfd(0, b"", true)),
+        ("an unsealed memfd", memfd(0, br#"{"id":1,"#, false)),
+    ];
+    let mut conns = Vec::new();
+    let mut peers = Vec::new();
+    for _ in &forged {
+        let (c, peer) = UnixStream::pair().unwrap();
+        conns.push(c);
+        peers.push(peer);
+    }
+    let mut names = vec!["echod-s1-0".to_owned()];
+    let mut fds: Vec<(std::os::fd::BorrowedFd<'_>, String)> =
+        vec![(healthy.as_fd(), "echod-s1-0".to_owned())];
+    for (n, ((_, bytes), conn)) in forged.iter().zip(&conns).enumerate() {
+        let n = n + 1;
+        fds.push((bytes.as_fd(), format!("echod-b1-{n}")));
+        fds.push((conn.as_fd(), format!("echod-p1-{n}")));
+        names.push(format!("echod-b1-{n}"));
+        names.push(format!("echod-p1-{n}"));
+    }
+    let fds: Vec<(std::os::fd::BorrowedFd<'_>, &str)> =
+        fds.iter().map(|(fd, n)| (*fd, n.as_str())).collect();
+    let mut p = echod_with_fds(
+        &dir,
+        "echod",
+        &fds,
+        &notify,
+        &["--keep-sessions", "--unixctl=none", "--inactivity-probe=0"],
+    );
+    p.wait_log("resuming session echod-s1-0");
+    p.assert_running("after taking the forged store back");
+    for reason in [
+        "echod-b1-1: 68719476736 bytes, more than --max-message-size",
+        "echod-b1-2: not a memfd but a pipe or FIFO",
+        "echod-b1-3: not a memfd but a character device",
+        "echod-b1-4: an empty memfd",
+        "echod-b1-5: a memfd that is not sealed",
+    ] {
+        p.wait_log(reason);
+    }
+    // Every name found leaves the store, the refused ones too; then the store lets go of its
+    // copies, as systemd does at FDSTOREREMOVE.
+    let removed: Vec<String> = received(&manager, Duration::from_secs(2))
+        .iter()
+        .filter(|m| m.contains("FDSTOREREMOVE=1"))
+        .filter_map(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("FDNAME="))
+                .map(str::to_owned)
+        })
+        .collect();
+    for name in &names {
+        assert!(
+            removed.contains(name),
+            "{name} was not removed: {removed:?}"
+        );
+    }
+    drop(fds);
+    drop((healthy, conns, forged));
+    healthy_peer.set_read_timeout(Some(TIMEOUT)).unwrap();
+    Client::new(healthy_peer).echo(1, json!(["healthy"]));
+    for (n, mut peer) in peers.into_iter().enumerate() {
+        // The rest of a message the session supposedly had half sent: never answered.
+        let _ = peer.write_all(br#""method":"echo","params":[]}"#);
+        peer.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let mut got = Vec::new();
+        let _ = peer.read_to_end(&mut got);
+        assert!(
+            got.is_empty(),
+            "the session echod-p1-{} was resumed without its bytes: it answered {:?}",
+            n + 1,
+            String::from_utf8_lossy(&got)
+        );
+    }
+    p.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(p.wait_exit().success());
+}
+
+/// Faults 4 and 5: under a low fd limit, clients took every fd (the watchdog then could not open
+/// its socket: no pings, and systemd would kill a daemon that serves), and the shutdown drain
+/// stopped at the first EMFILE, resetting clients with their requests unread. Now
+/// --max-connections is lowered to what the limit leaves room for, the connections beyond it
+/// wait in the listen queue, the watchdog keeps pinging, and at SIGTERM every queued request is
+/// answered.
+#[test]
+fn at_the_fd_limit_nothing_queued_is_lost_and_the_watchdog_keeps_pinging() {
+    test_support::require_program!("prlimit", "util-linux");
+    const CLIENTS: usize = 120;
+    let dir = TempDir::new("hostile-nofile");
+    let (manager, notify) = manager_socket(&dir, "notify");
+    let sock = dir.join("s.sock");
+    let remote = format!("--remote=punix:{}", sock.display());
+    let prlimit = program("prlimit");
+    let mut p = Proc::spawn_env(
+        &dir,
+        "echod",
+        prlimit.to_str().unwrap(),
+        &[
+            "--nofile=64:64",
+            "--",
+            echod_bin(),
+            &remote,
+            "--unixctl=none",
+        ],
+        &[
+            ("NOTIFY_SOCKET", notify.to_str().unwrap()),
+            ("WATCHDOG_USEC", "200000"),
+        ],
+    );
+    wait_listening(&sock, &mut p);
+    p.wait_log("--max-connections lowered from 1024 to");
+    let clients: Vec<UnixStream> = (0..CLIENTS)
+        .map(|i| {
+            let mut c = UnixStream::connect(&sock).unwrap();
+            c.write_all(
+                json!({"method": "echo", "params": [format!("client {i}")], "id": i})
+                    .to_string()
+                    .as_bytes(),
+            )
+            .unwrap();
+            c
+        })
+        .collect();
+    // Every connection slot taken, the rest queued: the watchdog still pings (every 100 ms).
+    let pings = received(&manager, Duration::from_secs(3))
+        .iter()
+        .filter(|m| m.contains("WATCHDOG=1"))
+        .count();
+    eprintln!("faults: {pings} watchdog pings in 3 s with every connection slot taken");
+    assert!(
+        pings >= 10,
+        "{pings} watchdog pings in 3 s with every slot taken"
+    );
+    p.signal(nix::sys::signal::Signal::SIGTERM);
+    let mut lost = Vec::new();
+    for (i, c) in clients.into_iter().enumerate() {
+        c.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let mut client = Client::new(c);
+        match client.recv() {
+            Some(reply) if reply["result"] == json!([format!("client {i}")]) => {}
+            other => lost.push(format!("client {i}: {other:?}")),
+        }
+    }
+    assert!(lost.is_empty(), "{} requests lost: {lost:?}", lost.len());
+    let status = p.wait_exit();
+    assert!(status.success(), "{status:?}:\n{}", p.stderr_text());
+}
+
+/// Fault 8: idle connections kept their peak buffers (100 idle clients after one 1 MB echo each
+/// held 207 MiB), and nothing bounded the half-received messages of all connections together.
+#[test]
+fn idle_connections_give_memory_back_and_a_budget_bounds_half_messages() {
+    let dir = TempDir::new("hostile-memory");
+    let (mut p, sock) = echod_on_punix(&dir, &["--unixctl=none"]);
+    connect_unix(&sock).echo(0, json!(["warm up"]));
+    let before = rss_kb(p.pid());
+    let big = "x".repeat(1_000_000);
+    let idle: Vec<Client> = (0..100)
+        .map(|i| {
+            let mut c = connect_unix(&sock);
+            c.echo(i, json!([big]));
+            c
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let grown = rss_kb(p.pid()).saturating_sub(before);
+    eprintln!("faults: 100 idle connections hold {grown} KiB after one 1 MB echo each");
+    assert!(
+        grown < 40 * 1024,
+        "100 idle connections hold {grown} KiB after one 1 MB echo each"
+    );
+    drop(idle);
+    p.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(p.wait_exit().success());
+
+    // The budget: 1 MiB for every half-received message together.
+    let dir = TempDir::new("hostile-budget");
+    let (mut p, sock) = echod_on_punix(&dir, &["--unixctl=none", "--max-buffered-bytes=1048576"]);
+    let head = format!(
+        r#"{{"method":"echo","id":1,"params":["{}"#,
+        "y".repeat(600_000)
+    );
+    let mut first = connect_unix(&sock);
+    first.send_raw(head.as_bytes());
+    std::thread::sleep(Duration::from_millis(300));
+    for i in 2..4 {
+        let mut raw = UnixStream::connect(&sock).unwrap();
+        // echod may answer and close before the whole head is written (EPIPE): what counts is
+        // the reply it sent.
+        let _ = raw.write_all(head.as_bytes());
+        raw.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let mut late = Client::new(raw);
+        let reply = late.recv().expect("an error reply");
+        assert_eq!(
+            reply["error"]["error"],
+            json!("server busy"),
+            "client {i}: {reply}"
+        );
+        assert!(late.closed(), "client {i} stayed open past the budget");
+    }
+    // Small messages always fit, and the first large one completes.
+    connect_unix(&sock).echo(5, json!(["small"]));
+    first.send_raw(br#""]}"#);
+    let reply = first.recv().expect("the first client's reply");
+    assert_eq!(reply["id"], json!(1));
+    assert_eq!(reply["result"][0].as_str().map(str::len), Some(600_000));
+    p.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(p.wait_exit().success());
+}
+
+/// CPU time (user + system) of `pid`, in clock ticks.
+fn cpu_ticks(pid: i32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after ") S".
+    fields
+        .get(11)
+        .and_then(|u| u.parse::<u64>().ok())
+        .unwrap_or(0)
+        + fields
+            .get(12)
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0)
+}
+
+/// Fault 9: echod's own watchdog loop had no minimum period and logged every failure:
+/// WATCHDOG_USEC=1 with an unreachable socket took 0.96 of a core and wrote 208,504 lines in
+/// 2 s.
+#[test]
+fn a_one_microsecond_watchdog_costs_no_cpu_and_floods_no_log() {
+    let dir = TempDir::new("hostile-wdog");
+    let sock = dir.join("s.sock");
+    let nobody = dir.join("nobody-reads-here");
+    let mut p = Proc::spawn_env(
+        &dir,
+        "echod",
+        echod_bin(),
+        &[
+            &format!("--remote=punix:{}", sock.display()),
+            "--unixctl=none",
+        ],
+        &[
+            ("NOTIFY_SOCKET", nobody.to_str().unwrap()),
+            ("WATCHDOG_USEC", "1"),
+        ],
+    );
+    wait_listening(&sock, &mut p);
+    let before = cpu_ticks(p.pid());
+    std::thread::sleep(Duration::from_secs(2));
+    let used = cpu_ticks(p.pid()).saturating_sub(before);
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    eprintln!("faults: {used} ticks ({per_second}/s) of CPU in 2 s with WATCHDOG_USEC=1");
+    assert!(
+        used * 10 < 2 * per_second * 3,
+        "{used} ticks ({per_second}/s) of CPU in 2 s pinging a 1 µs watchdog"
+    );
+    p.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(p.wait_exit().success());
+    let log = p.stderr_text();
+    let lines = log.lines().filter(|l| l.contains("watchdog")).count();
+    eprintln!("faults: {lines} watchdog log lines in 2 s with WATCHDOG_USEC=1");
+    assert!(lines < 20, "{lines} watchdog lines in 2 s:\n{log}");
+}

@@ -159,7 +159,8 @@ fn uptime() -> String {
 
 fn install(payload: &Path) -> Result<(), String> {
     std::fs::create_dir_all("/usr/local/bin").map_err(|e| e.to_string())?;
-    for bin in ["echod", "vm-guest", "axum"] {
+    // The payload names seccomp-sets' conformance test binary `seccomp-conformance`.
+    for bin in ["echod", "vm-guest", "axum", "seccomp-conformance"] {
         let from = payload.join(bin);
         if from.exists() {
             let to = Path::new("/usr/local/bin").join(bin);

@@ -14,7 +14,8 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "axum-example",
         about: "stream-pfd's axum example as a socket-activated Type=notify unit: READY=1 after \
-                the sandbox, HTTP over the passed unix socket named web",
+                the sandbox, HTTP over the passed unix socket named web, and its watchdog pings \
+                keep it alive past WatchdogSec=1",
         units: &[
             (
                 "ha-axum.socket",
@@ -24,7 +25,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
             (
                 "ha-axum.service",
                 "[Unit]\nDescription=stream-pfd axum example\n\n[Service]\nType=notify\n\
-                 ExecStart=/usr/local/bin/axum --listen pfd:web\n",
+                 WatchdogSec=1\nExecStart=/usr/local/bin/axum --listen pfd:web\n",
             ),
         ],
         timeout: Duration::from_secs(30),
@@ -202,7 +203,17 @@ fn axum_example(cx: &mut Ctx) -> Result<(), String> {
             || format!("unexpected response: {response:?}"),
         )?;
     }
-    cx.wait_journal("ha-axum.service", "(socket-activated, sandbox on,")?;
+    cx.wait_journal(
+        "ha-axum.service",
+        "serving on /run/echod/ha-axum.sock (socket-activated)",
+    )?;
+    // WatchdogSec=1: without pings systemd would have killed it by now.
+    std::thread::sleep(3 * S);
+    cx.expect_prop("ha-axum.service", "ActiveState", "active")?;
+    let still = cx.main_pid("ha-axum.service")?;
+    ensure(still == pid, || {
+        format!("the axum example was restarted ({pid} -> {still}): its watchdog did not ping")
+    })?;
     Ok(())
 }
 

@@ -9,10 +9,12 @@
 //! The guest side talks to the host over a virtio-serial port, one line per event; see
 //! [`protocol`].
 
+pub mod conformance;
 pub mod ctx;
 pub mod demo;
 pub mod doors;
 mod echod;
+mod engines;
 mod harness;
 mod lifecycle;
 pub mod peer;
@@ -81,6 +83,8 @@ pub fn all() -> Vec<Scenario> {
     v.extend_from_slice(lifecycle::SCENARIOS);
     v.extend_from_slice(sysexport::SCENARIOS);
     v.extend_from_slice(doors::SCENARIOS);
+    v.extend_from_slice(conformance::SCENARIOS);
+    v.extend_from_slice(engines::SCENARIOS);
     v.extend_from_slice(peer::SCENARIOS);
     v
 }

@@ -4,12 +4,14 @@
 //! - [`modgraph`]: no module imports a module that imports it back;
 //! - [`msrv`]: no syntax newer than the package's `rust-version`;
 //! - [`unsafe_code`]: `unsafe` code only in the modules listed as allowed to hold it, and every
-//!   crate root denies (or forbids) it elsewhere.
+//!   crate root denies (or forbids) it elsewhere;
+//! - [`architecture`]: ARCHITECTURE.md names only paths that exist, and every member.
 //!
 //! Each rule is a function from a workspace root and its members to the violations it finds;
 //! the tests below run it on this workspace, and each rule's own tests run it on a fabricated
 //! tree that breaks it, so that a rule that can no longer fail is noticed.
 
+mod architecture;
 mod modgraph;
 mod msrv;
 mod unsafe_code;
@@ -23,6 +25,11 @@ fn holds(rule: Result<(), String>) {
     if let Err(e) = rule {
         panic!("{e}");
     }
+}
+
+#[test]
+fn architecture_md_names_only_what_exists() {
+    holds(architecture::check(&project_root(), &packages().unwrap()));
 }
 
 #[test]

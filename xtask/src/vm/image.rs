@@ -93,9 +93,21 @@ impl Suite {
     /// (say, sid's ovsdb-server lost `pfd:`, or its systemd stopped reporting its version).
     pub(crate) fn must_run(self) -> &'static [&'static str] {
         match self {
-            Suite::Bookworm => &[],
-            Suite::Trixie => &["notify-reload"],
-            Suite::Sid => &["notify-reload", "listen-pidfdid", "peer-ovsdb-side-by-side"],
+            Suite::Bookworm => &["qemu-conformance", "engine-docker"],
+            Suite::Trixie => &[
+                "notify-reload",
+                "qemu-conformance",
+                "engine-podman",
+                "engine-docker",
+            ],
+            Suite::Sid => &[
+                "notify-reload",
+                "listen-pidfdid",
+                "peer-ovsdb-side-by-side",
+                "qemu-conformance",
+                "engine-podman",
+                "engine-docker",
+            ],
         }
     }
 
@@ -110,9 +122,20 @@ impl Suite {
         Recipe {
             suite: self.name(),
             extra_packages: match self {
-                // The `pfd:` peer: ovsdb-server, ovs-appctl, ovsdb-tool, ovsdb-client (4.0).
-                Suite::Sid => &["openvswitch-switch", "openvswitch-common"],
-                Suite::Bookworm | Suite::Trixie => &[],
+                // The `pfd:` peer: ovsdb-server, ovs-appctl, ovsdb-tool, ovsdb-client (4.0);
+                // Docker's client, its own package since Debian 13 (bookworm's docker.io
+                // still carries it).
+                Suite::Sid => &[
+                    "openvswitch-switch",
+                    "openvswitch-common",
+                    "docker-cli",
+                    "podman",
+                ],
+                // Podman (scenario engine-podman) from Debian 13 on: bookworm's podman does
+                // not install into a fresh root (debootstrap fails to configure its
+                // golang-github-containers-common), so the bookworm guest has Docker only.
+                Suite::Trixie => &["docker-cli", "podman"],
+                Suite::Bookworm => &[],
             },
             ..BASE
         }
@@ -200,6 +223,13 @@ const BASE: Recipe = Recipe {
         // The system bus, so that `systemctl start --wait` and `systemd-run --wait --pipe`
         // work for integrators trying their own units (`cargo xtask vm --copy`).
         "dbus",
+        // The release's own QEMU: seccomp-sets' conformance (grammar and installed filters)
+        // runs against it in the guest (scenario qemu-conformance).
+        "qemu-system-x86",
+        // Docker, which reads the docker profile export (scenario engine-docker), and the
+        // static busybox its imported rootfs holds; Podman is in the newer suites only.
+        "docker.io",
+        "busybox-static",
     ],
     extra_packages: &[],
     overlay: &[
@@ -325,6 +355,19 @@ const BASE: Recipe = Recipe {
         "ovsdb-server.service",
         "ovs-vswitchd.service",
         "ovs-record-hostname.service",
+        // The container engines' own services and QEMU's module loader: the engine scenarios
+        // start dockerd from their own unit and run podman without a service; no boot needs
+        // any of them.
+        "docker.service",
+        "docker.socket",
+        "containerd.service",
+        "podman.service",
+        "podman.socket",
+        "podman-auto-update.service",
+        "podman-auto-update.timer",
+        "podman-restart.service",
+        "podman-clean-transient.service",
+        "qemu-kvm.service",
     ],
     masked_generators: &[
         "systemd-cryptsetup-generator",
@@ -596,21 +639,33 @@ fn mask(dir: &Path, names: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
-/// Images of older recipes of the same suite (each ~500 MB) are removed once the current one
-/// is built; other suites' images stay.
+/// Images of older recipes of the same suite (each ~800 MB) are removed once the current one
+/// is built, but for the most recently built of them: the cache is shared by every checkout on
+/// the machine, and two branches with different recipes (a branch that changes the recipe, and
+/// main) would otherwise delete and rebuild each other's image at every run. Other suites'
+/// images stay.
 fn remove_outdated(parent: &Path, current: &Path, suite: &str) {
-    if let Ok(dir) = std::fs::read_dir(parent) {
-        for e in dir.flatten() {
-            let p = e.path();
-            let name = e.file_name().to_string_lossy().into_owned();
-            let same_suite = name
+    let Ok(dir) = std::fs::read_dir(parent) else {
+        return;
+    };
+    let mut others: Vec<(String, PathBuf)> = dir
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
                 .strip_prefix(suite)
-                .is_some_and(|rest| rest.starts_with('-'));
-            if p != current && same_suite && p.join("recipe.txt").is_file() {
-                eprintln!("xtask: removing an outdated image: {}", p.display());
-                let _ = std::fs::remove_dir_all(&p);
-            }
-        }
+                .is_some_and(|rest| rest.starts_with('-'))
+        })
+        .map(|e| e.path())
+        .filter(|p| p != current && p.join("recipe.txt").is_file())
+        // `built` is a UTC stamp (YYYYmmdd-HHMMSS): its text order is its time order.
+        .map(|p| (Image::at(p.clone()).built().unwrap_or_default(), p))
+        .collect();
+    others.sort();
+    let _kept = others.pop();
+    for (_, p) in others {
+        eprintln!("xtask: removing an outdated image: {}", p.display());
+        let _ = std::fs::remove_dir_all(&p);
     }
 }
 
@@ -805,6 +860,31 @@ mod tests {
         }
     }
 
+    /// Every suite carries its release's QEMU and Docker (and busybox-static for the engines'
+    /// image); each engine a suite must run is in its recipe.
+    #[test]
+    fn the_must_run_scenarios_have_their_packages() {
+        for s in Suite::ALL {
+            let r = s.recipe();
+            let all: Vec<&str> = r.packages.iter().chain(r.extra_packages).copied().collect();
+            for p in ["qemu-system-x86", "docker.io", "busybox-static"] {
+                assert!(all.contains(&p), "{}: {p}", s.name());
+            }
+            assert!(s.must_run().contains(&"qemu-conformance"), "{}", s.name());
+            for (scenario, package) in [("engine-podman", "podman"), ("engine-docker", "docker.io")]
+            {
+                if s.must_run().contains(&scenario) {
+                    assert!(
+                        all.contains(&package),
+                        "{}: {scenario} without {package}",
+                        s.name()
+                    );
+                }
+            }
+        }
+        assert!(!Suite::Bookworm.recipe().extra_packages.contains(&"podman"));
+    }
+
     /// The partition table as sfdisk reads it back: the signature that ROOT_PARTUUID names,
     /// one Linux partition from sector 2048 to the end, and nothing written past the MBR.
     #[test]
@@ -905,18 +985,33 @@ mod tests {
     fn outdated_images_of_other_suites_are_kept() {
         let dir = std::env::temp_dir().join(format!("xtask-images-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        for name in ["sid-1", "sid-2", "trixie-1", "sidecar-1"] {
+        // sid-b was built after sid-a, and sid-c (the current recipe's) after both.
+        for (name, built) in [
+            ("sid-a", "20261201-000000"),
+            ("sid-b", "20261202-000000"),
+            ("sid-c", "20261203-000000"),
+            ("trixie-1", "20261201-000000"),
+            ("sidecar-1", "20261201-000000"),
+        ] {
             std::fs::create_dir_all(dir.join(name)).unwrap();
             std::fs::write(dir.join(name).join("recipe.txt"), "x").unwrap();
+            std::fs::write(dir.join(name).join("built"), format!("{built}\n")).unwrap();
         }
-        remove_outdated(&dir, &dir.join("sid-2"), "sid");
-        let mut left: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        left.sort();
-        assert_eq!(left, ["sid-2", "sidecar-1", "trixie-1"]);
+        let left = || {
+            let mut left: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            left.sort();
+            left
+        };
+        remove_outdated(&dir, &dir.join("sid-c"), "sid");
+        // The newest other recipe's image (another branch's) stays; older ones go.
+        assert_eq!(left(), ["sid-b", "sid-c", "sidecar-1", "trixie-1"]);
+        // The other branch builds again: its image becomes current, the newest other stays.
+        remove_outdated(&dir, &dir.join("sid-b"), "sid");
+        assert_eq!(left(), ["sid-b", "sid-c", "sidecar-1", "trixie-1"]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

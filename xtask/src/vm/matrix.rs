@@ -136,11 +136,70 @@ impl Run {
         }
     }
 
+    /// What the guest's QEMU conformance scenario reported: QEMU's version, and the grammar's
+    /// and the filters' agree/declared/undeclared/stale (from its notes).
+    fn conformance(&self) -> Conformance {
+        let mut c = Conformance::default();
+        for (scenario, line) in &self.notes {
+            if scenario != CONFORMANCE {
+                continue;
+            }
+            if let Some(v) = line.strip_prefix("qemu-system-x86_64 ") {
+                c.qemu = v.split_whitespace().next().map(str::to_string);
+            } else if let Some(counts) = counts_of(line, "grammar") {
+                c.grammar = Some(counts);
+            } else if let Some(counts) = counts_of(line, "filters") {
+                c.filters = Some(counts);
+            }
+        }
+        c
+    }
+
     fn cell(&self, scenario: &str) -> Option<&Cell> {
         self.cells
             .iter()
             .find(|(n, _)| n == scenario)
             .map(|(_, c)| c)
+    }
+}
+
+/// The scenario whose notes carry the QEMU conformance summaries (vmtests'
+/// `scenarios::conformance`).
+const CONFORMANCE: &str = "qemu-conformance";
+
+/// One suite's QEMU conformance, as its header rows show it.
+#[derive(Debug, Default, PartialEq)]
+struct Conformance {
+    qemu: Option<String>,
+    grammar: Option<[usize; 4]>,
+    filters: Option<[usize; 4]>,
+}
+
+/// `KIND, QEMU VERSION: A agree, D declared, U undeclared, S stale (...)` -> [A, D, U, S].
+fn counts_of(line: &str, kind: &str) -> Option<[usize; 4]> {
+    let rest = line.strip_prefix(kind)?.strip_prefix(", QEMU ")?;
+    let (_, rest) = rest.split_once(": ")?;
+    let mut counts = [0; 4];
+    let mut parts = rest.splitn(4, ", ");
+    for (slot, word) in counts
+        .iter_mut()
+        .zip(["agree", "declared", "undeclared", "stale"])
+    {
+        let part = parts.next()?;
+        let (n, w) = part.split_once(' ')?;
+        if !w.starts_with(word) {
+            return None;
+        }
+        *slot = n.parse().ok()?;
+    }
+    Some(counts)
+}
+
+/// `a/d/u/s`, or `?` when the guest did not report it.
+fn show_counts(label: &str, counts: Option<[usize; 4]>) -> String {
+    match counts {
+        Some([a, d, u, s]) => format!("{label} {a}/{d}/{u}/{s}"),
+        None => format!("{label} ?"),
     }
 }
 
@@ -178,7 +237,7 @@ impl Matrix {
             .max()
             .unwrap_or(8)
             .max(8);
-        let col = 20;
+        let col = 22;
         let mut out = String::new();
         let mut header = |label: &str, f: &dyn Fn(&Run) -> String| {
             out.push_str(&format!("{label:<width$}"));
@@ -203,6 +262,18 @@ impl Matrix {
             (Some(b), Some(a)) => format!("ready {b:.1} s {a}"),
             _ => "did not boot".into(),
         });
+        if self
+            .runs
+            .iter()
+            .any(|r| r.conformance() != Conformance::default())
+        {
+            header("", &|r| match r.conformance().qemu {
+                Some(v) => format!("qemu {v}"),
+                None => "qemu ?".into(),
+            });
+            header("", &|r| show_counts("grammar", r.conformance().grammar));
+            header("", &|r| show_counts("filters", r.conformance().filters));
+        }
         out.push_str(&"-".repeat(width + self.runs.len() * (col + 2)));
         out.push('\n');
         for s in &self.scenarios {
@@ -217,6 +288,16 @@ impl Matrix {
                 out.push_str(&format!("  {text:<col$}"));
             }
             out.push('\n');
+        }
+        if self
+            .runs
+            .iter()
+            .any(|r| r.conformance() != Conformance::default())
+        {
+            out.push_str(
+                "grammar, filters: agree/declared/undeclared/stale against the guest's own \
+                 qemu-system-x86_64 (scenario qemu-conformance)\n",
+            );
         }
         for r in &self.runs {
             if let Some((_, full, kernel)) = &r.system {
@@ -373,6 +454,61 @@ mod tests {
         assert!(table.contains("sid (20261130)"), "{table}");
         let row = table.lines().find(|l| l.starts_with("pidfd")).unwrap();
         assert!(row.contains("n/a") && row.contains("ok 1.0 s"), "{row}");
+    }
+
+    #[test]
+    fn the_qemu_conformance_summaries_head_each_suite() {
+        let mut with = run(Suite::Sid, vec![(CONFORMANCE, Cell::Pass(90.0))]);
+        with.notes = vec![
+            (
+                CONFORMANCE.into(),
+                "qemu-system-x86_64 11.1.3 (Debian 1:11.1.3+ds-1)".into(),
+            ),
+            (
+                CONFORMANCE.into(),
+                "grammar, QEMU 11.1.3: 788 agree, 7 declared, 0 undeclared, 0 stale (795 \
+                 strings: ...)"
+                    .into(),
+            ),
+            (
+                CONFORMANCE.into(),
+                "filters, QEMU 11.1.3: 16000 agree, 800 declared, 1 undeclared, 2 stale (...)"
+                    .into(),
+            ),
+        ];
+        let without = run(Suite::Bookworm, vec![(CONFORMANCE, Cell::Pass(1.0))]);
+        let table = Matrix::new(vec![without, with]).render();
+        let line = |start: &str| {
+            table
+                .lines()
+                .find(|l| l.contains(start))
+                .unwrap_or_else(|| panic!("no {start} in\n{table}"))
+                .to_string()
+        };
+        assert!(line("qemu 11.1.3").contains("qemu ?"), "{table}");
+        assert!(line("grammar 788/7/0/0").contains("grammar ?"), "{table}");
+        assert!(
+            line("filters 16000/800/1/2").contains("filters ?"),
+            "{table}"
+        );
+        assert!(table.contains("agree/declared/undeclared/stale"), "{table}");
+        // No conformance scenario anywhere: no such rows.
+        let plain = Matrix::new(vec![run(Suite::Sid, vec![("a", Cell::Pass(1.0))])]).render();
+        assert!(
+            !plain.contains("qemu ") && !plain.contains("grammar"),
+            "{plain}"
+        );
+        assert_eq!(
+            counts_of("grammar, QEMU 7.2: 1 agree, 2 declared", "grammar"),
+            None
+        );
+        assert_eq!(
+            counts_of(
+                "filters, QEMU 7.2.19: 1 agree, 2 declared, 3 undeclared, 4 stale",
+                "filters"
+            ),
+            Some([1, 2, 3, 4])
+        );
     }
 
     #[test]

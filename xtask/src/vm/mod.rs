@@ -25,6 +25,8 @@ pub(crate) use image::fnv1a64;
 pub(crate) use paths::cache_root;
 use results::Event;
 use runner::Mode;
+#[cfg(test)]
+pub(crate) use runner::conformance_build;
 use std::time::Instant;
 
 /// `cargo xtask image [--suite NAME]... [--rebuild]`.

@@ -264,7 +264,54 @@ fn build_guest_binaries() -> Result<Vec<PathBuf>, String> {
     if axum.is_file() {
         bins.push(axum);
     }
+    bins.push(conformance_binary()?);
     Ok(bins)
+}
+
+/// `cargo test --no-run` of seccomp-sets' conformance test binary, as the host step builds it
+/// (the same packages and features, so that the two share one build; a host test of
+/// `host.rs` holds the two command lines together).
+pub(crate) fn conformance_build() -> Command {
+    let mut cmd = cargo();
+    cmd.args(["test", "--all-features"])
+        .args(["--package", "echod", "--package", "seccomp-sets"])
+        .args(["--test", "conformance"]);
+    cmd
+}
+
+/// Builds seccomp-sets' conformance test binary (the VM scenario qemu-conformance runs its
+/// QEMU tests in each guest) and copies it to `target/vmtests/seccomp-conformance`, the name
+/// the guest runner installs it under.
+fn conformance_binary() -> Result<PathBuf, String> {
+    let mut cmd = conformance_build();
+    cmd.args(["--no-run", "--message-format=json-render-diagnostics"]);
+    let shown = show(&cmd);
+    eprintln!("$ {shown}");
+    let out = crate::util::output(&mut cmd)?;
+    let exe = conformance_executable(&out)
+        .ok_or_else(|| format!("`{shown}` named no executable for the conformance test"))?;
+    let dir = target_dir().join("vmtests");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let to = dir.join("seccomp-conformance");
+    std::fs::copy(&exe, &to)
+        .map_err(|e| format!("copying {} to {}: {e}", exe.display(), to.display()))?;
+    Ok(to)
+}
+
+/// The `executable` of the `conformance` test target in cargo's JSON messages.
+fn conformance_executable(messages: &str) -> Option<PathBuf> {
+    messages.lines().find_map(|line| {
+        let v: serde_json::Value = serde_json::from_str(line).ok()?;
+        let target = v.get("target")?;
+        let is_test = target.get("kind")?.as_array()?.iter().any(|k| k == "test");
+        if v.get("reason")? != "compiler-artifact"
+            || target.get("name")? != "conformance"
+            || !is_test
+        {
+            return None;
+        }
+        Some(PathBuf::from(v.get("executable")?.as_str()?))
+    })
 }
 
 /// `target/vmtests/<UTC date-time>-<mode>/`, plus a `latest` symlink to it.
@@ -673,6 +720,24 @@ pub(crate) fn stdin_is_terminal() -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_conformance_executable_is_read_from_cargo_messages() {
+        let messages = concat!(
+            r#"{"reason":"compiler-artifact","target":{"kind":["lib"],"name":"conformance"},"executable":null}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","target":{"kind":["test"],"name":"it"},"executable":"/t/it-1"}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","target":{"kind":["test"],"name":"conformance"},"executable":"/t/conformance-2"}"#,
+            "\n",
+            r#"{"reason":"build-finished","success":true}"#,
+        );
+        assert_eq!(
+            conformance_executable(messages),
+            Some(PathBuf::from("/t/conformance-2"))
+        );
+        assert_eq!(conformance_executable("not json\n"), None);
+    }
+
     use super::*;
 
     #[test]
