@@ -146,12 +146,13 @@ fn build(peer: &PeerRoot) -> Result<(), String> {
     );
     let built = build_into(&tmp, &root, &mirror.uri);
     if let Err(e) = built {
-        let _ = std::fs::remove_dir_all(&tmp);
+        if let Err(why) = remove_root_dir(&tmp) {
+            eprintln!("xtask: cannot remove the failed build: {why}");
+        }
         return Err(format!("building the peer root failed: {e}"));
     }
     if peer.dir.exists() {
-        std::fs::remove_dir_all(&peer.dir)
-            .map_err(|e| format!("removing the old {}: {e}", peer.dir.display()))?;
+        remove_root_dir(&peer.dir).map_err(|e| format!("removing the old peer root: {e}"))?;
     }
     std::fs::rename(&tmp, &peer.dir)
         .map_err(|e| format!("renaming {} to {}: {e}", tmp.display(), peer.dir.display()))?;
@@ -199,6 +200,63 @@ fn build_into(tmp: &Path, root: &Path, mirror: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Removes a peer root directory (or an interrupted build's), first unmounting whatever is
+/// still mounted under it: debootstrap mounts `/proc` (and may mount `/sys`) in the root and
+/// leaves it there when it is killed, and a recursive removal would then walk into the host's
+/// proc. A mount that cannot be unmounted keeps the directory.
+fn remove_root_dir(dir: &Path) -> Result<(), String> {
+    let mut mounted = mounts_under(dir);
+    // The deepest first.
+    mounted.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
+    for m in &mounted {
+        let umount = find_command("umount").ok_or("umount is not installed")?;
+        run(Command::new(umount).arg(m))
+            .map_err(|e| format!("{} is still mounted: {e}", m.display()))?;
+    }
+    if let Some(m) = mounts_under(dir).first() {
+        return Err(format!("{} is still mounted", m.display()));
+    }
+    std::fs::remove_dir_all(dir).map_err(|e| format!("removing {}: {e}", dir.display()))
+}
+
+/// The mount points at or under `dir`, from /proc/self/mountinfo.
+fn mounts_under(dir: &Path) -> Vec<PathBuf> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    mount_points(&info)
+        .into_iter()
+        .filter(|m| m.starts_with(dir))
+        .collect()
+}
+
+/// The mount points (field 5, octal escapes undone) of a mountinfo text.
+fn mount_points(mountinfo: &str) -> Vec<PathBuf> {
+    mountinfo
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|escaped| {
+            let b = escaped.as_bytes();
+            let mut out = Vec::with_capacity(b.len());
+            let mut i = 0;
+            while i < b.len() {
+                let octal = b
+                    .get(i + 1..i + 4)
+                    .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+                match (b[i], octal) {
+                    (b'\\', Some(d)) => {
+                        out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
+                        i += 4;
+                    }
+                    (c, _) => {
+                        out.push(c);
+                        i += 1;
+                    }
+                }
+            }
+            PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(out))
+        })
+        .collect()
+}
+
 /// Roots of older recipes are removed once the current one is built.
 fn remove_outdated(parent: &Path, current: &Path) {
     if let Ok(dir) = std::fs::read_dir(parent) {
@@ -207,7 +265,9 @@ fn remove_outdated(parent: &Path, current: &Path) {
             let name = e.file_name().to_string_lossy().into_owned();
             if p != current && name.starts_with("ovsdb-") && p.join("recipe.txt").is_file() {
                 eprintln!("xtask: removing an outdated peer root: {}", p.display());
-                let _ = std::fs::remove_dir_all(&p);
+                if let Err(why) = remove_root_dir(&p) {
+                    eprintln!("xtask: cannot remove it: {why}");
+                }
             }
         }
     }
@@ -228,7 +288,9 @@ fn remove_stale_temporaries(parent: &Path) {
                         "xtask: removing an interrupted build: {}",
                         e.path().display()
                     );
-                    let _ = std::fs::remove_dir_all(e.path());
+                    if let Err(why) = remove_root_dir(&e.path()) {
+                        eprintln!("xtask: cannot remove it: {why}");
+                    }
                 }
             }
         }
@@ -250,6 +312,22 @@ mod tests {
         };
         assert_ne!(k, other.key());
         assert!(RECIPE.describe().contains("package openvswitch-switch\n"));
+    }
+
+    #[test]
+    fn mount_points_are_read_with_their_escapes() {
+        let info = "22 1 0:21 / /proc rw,nosuid - proc proc rw\n\
+                    90 30 0:21 / /c/peers/.x.tmp-1/root/proc rw - proc proc rw\n\
+                    91 30 0:22 / /c/a\\040b rw - tmpfs tmpfs rw\n";
+        let points = mount_points(info);
+        assert_eq!(
+            points,
+            [
+                PathBuf::from("/proc"),
+                PathBuf::from("/c/peers/.x.tmp-1/root/proc"),
+                PathBuf::from("/c/a b"),
+            ]
+        );
     }
 
     #[test]
