@@ -6,7 +6,7 @@
 //!                                              the VM suite on bookworm, trixie and sid
 //! cargo xtask test --repeat N [--load] [FILTER] the host tests N times, listing every failure
 //! cargo xtask demo [--suite NAME]              boot a systemd VM and narrate echod's walkthrough
-//! cargo xtask bench                            benchmarks, reported as ratios against a baseline
+//! cargo xtask bench [-p CRATE]...              benchmarks, reported as ratios against a baseline
 //! cargo xtask mutants [CRATE...]               mutation testing of the library crates
 //! cargo xtask image [--suite NAME]... [--rebuild]  build (or rebuild) cached guest images
 //! cargo xtask vm [--suite NAME] [--copy SRC[:DEST]]... [-- CMD...]
@@ -52,7 +52,10 @@ commands:
   demo [--suite NAME]             boot a systemd VM (the host's suite unless --suite names one of
                                   bookworm, trixie, sid) and walk through socket activation and
                                   sandboxing
-  bench                           run the benchmarks (ratios against a baseline in the same run)
+  bench [-p CRATE]...             run the benchmarks (ratios against a baseline in the same run):
+                                  every crate's and the VM figures, or only the crates named;
+                                  echod's peer is the newest ovsdb-server (Debian sid's, from a
+                                  chroot cached beside the guest images and built when missing)
   mutants [CRATE...]              mutation testing (cargo-mutants, installed on demand under
                                   target/tools) of the library crates or those named: a table of
                                   caught and missed mutants; fails if any is missed that is not

@@ -48,6 +48,7 @@ fn start_pfd(dir: &TempDir, name: &str) -> Target {
     Target {
         procs: vec![ssa],
         sock,
+        idle: None,
     }
 }
 

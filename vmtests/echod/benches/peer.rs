@@ -1,9 +1,30 @@
-//! echod against its peer, the real ovsdb-server (Debian's, package openvswitch-common): echo
-//! round trips per second at 1, 4 and 16 client connections, one line each (goal: echod /
-//! ovsdb-server >= 1.00 at every count):
+//! echod against its peer, the real ovsdb-server (goal: echod / ovsdb-server >= 1.25 at every
+//! client count), and how echod's cost grows with the number of connections. One line each:
 //!
-//! `echod/peer-ovsdb (N clients): echod X round trips/s, ovsdb-server Y round trips/s, median
-//! per-round ratio R (goal >= 1.00)` (`1 client` for N = 1)
+//! * `echod/peer-ovsdb (N clients)`: echo round trips per second at 1, 4, 16 and 64 client
+//!   connections, each doing blocking request/reply round trips;
+//! * `echod/peer-ovsdb pipelined (16 clients x 8 in flight)`: the same with each client writing
+//!   8 requests at once and then reading their 8 replies;
+//! * `echod/idle-memory (10000 connections)`: RSS growth per idle connection, after each has
+//!   done one small echo, echod's and ovsdb-server's (goals: echod <= 8 KiB, and echod /
+//!   ovsdb-server <= 1.00);
+//! * `echod/scale (16 clients, 10000 idle connections)`: echod's round trips per second at 16
+//!   clients with 10,000 idle connections open / without them (goal >= 0.90).
+//!
+//! Where the time goes at 16 clients and more (profiled on 2 CPUs with `strace -c` and `perf
+//! record -e cpu-clock -g`, issue 27): echod makes one `recvfrom` and one `sendto` per round
+//! trip, `epoll_wait` and `futex` are amortized (0.07 and 0.05 per round trip); 84 % of its CPU
+//! time is the kernel's, most of it context switches on the way out of `recvfrom`/`sendto`
+//! (the clients each reply wakes preempt it) and the wake-ups themselves; decoding, answering
+//! and tokio together are about 15 %. ovsdb-server makes the same two calls per round trip
+//! plus a `poll` over every connection per loop, so at these counts both are bound by the same
+//! kernel work, and echod leads by what its own work and its context switches save.
+//!
+//! The peer is the newest ovsdb-server there is: `cargo xtask bench` builds (once, cached) a
+//! Debian sid root with Open vSwitch in it and passes it as `HARDEN_OVSDB_ROOT`; ovsdb-server
+//! and ovsdb-tool then run under `chroot`, on a directory inside that root whose Unix socket the
+//! client reaches from outside. Without that root (`HARDEN_OVSDB_FALLBACK` says why, or plain
+//! `cargo bench`) the host's ovsdb-server is used and every line says so.
 //!
 //! Both listen on `punix:` and are driven by the same client (`harness/`): N threads, each doing
 //! blocking request/reply round trips on its own connection for 0.4 s, reading every reply until
@@ -17,13 +38,12 @@
 //! noise floor printed by `benches/echod.rs`.
 //!
 //! ovsdb-server runs in the foreground (no `--detach`, killed with its `Proc` guard) and writes
-//! only into the temporary directory: its control socket is `--unixctl=DIR/...`, no pidfile or
-//! log file is asked for, console logging (stderr, into `DIR`) is at `warn`, syslog is off with
-//! the `null` method (not even a connect to `/dev/log`), and `OVS_RUNDIR`/`OVS_LOGDIR`/
-//! `OVS_DBDIR` point at `DIR` in case a default path is used after all (checked with strace:
-//! besides `DIR` it only reads, and opens one unnamed `O_TMPFILE` in /tmp). Without
-//! ovsdb-server or ovsdb-tool the line says `skipped (...)`; under `HARDEN_TEST_STRICT=1` that
-//! is a failure.
+//! only into its work directory: its control socket is `--unixctl=DIR/...`, no pidfile or log
+//! file is asked for, console logging (stderr) is at `warn`, syslog is off with the `null`
+//! method (not even a connect to `/dev/log`), and `OVS_RUNDIR`/`OVS_LOGDIR`/`OVS_DBDIR` point at
+//! `DIR` in case a default path is used after all (checked with strace: besides `DIR` it only
+//! reads, and opens one unnamed `O_TMPFILE` in /tmp). Without ovsdb-server or ovsdb-tool the
+//! lines say `skipped (...)`; under `HARDEN_TEST_STRICT=1` that is a failure.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -31,70 +51,119 @@ mod common;
 mod harness;
 
 use common::{Proc, TempDir, wait_listening};
-use harness::{Check, Comparison, Target, compare, start_echod};
+use harness::{
+    Check, Comparison, IdleClients, Target, compare, compare_by, idle_count, measure,
+    measure_pipelined, raise_nofile, rss, start_echod,
+};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
-const CLIENT_COUNTS: [usize; 3] = [1, 4, 16];
+const CLIENT_COUNTS: [usize; 4] = [1, 4, 16, 64];
+
+/// The pipelined figure: clients, and requests each keeps in flight.
+const PIPELINED: (usize, usize) = (16, 8);
+
+/// The scale figure's active clients.
+const SCALE_CLIENTS: usize = 16;
 
 /// The smallest schema ovsdb-server accepts: one table, one column. Echo never touches it.
 const SCHEMA: &str =
     r#"{"name":"Bench","version":"1.0.0","tables":{"T":{"columns":{"x":{"type":"integer"}}}}}"#;
 
-/// The real ovsdb-server.
+/// The real ovsdb-server: the host's, or one in a root directory run under `chroot`.
 #[derive(Debug)]
 struct Ovsdb {
     server: PathBuf,
     tool: PathBuf,
-    schema: PathBuf,
+    /// `Some((chroot, root))`: the programs are paths inside `root`, run with `chroot`.
+    chroot: Option<(PathBuf, PathBuf)>,
+    /// The work directory as the server sees it, and as this process does.
+    inner: PathBuf,
+    outer: PathBuf,
+    /// `ovsdb-server (Open vSwitch) X.Y.Z` and where it comes from.
+    describe: String,
 }
 
 impl Ovsdb {
-    /// A fresh database `DIR/NAME.db` and ovsdb-server serving it on `punix:DIR/NAME.sock`, once
-    /// it answers an echo.
-    fn start(&self, dir: &TempDir, name: &str) -> Target {
-        let db = dir.join(&format!("{name}.db"));
-        let sock = dir.join(&format!("{name}.sock"));
-        let ctl = dir.join(&format!("{name}.ctl"));
-        for stale in [&db, &sock, &ctl] {
-            let _ = std::fs::remove_file(stale);
+    /// The command line that runs `program` (a path as the peer sees it) with `args`.
+    fn command_line(&self, program: &Path, args: &[String]) -> (String, Vec<String>) {
+        let program = program.to_str().expect("a UTF-8 program path").to_string();
+        match &self.chroot {
+            Some((chroot, root)) => {
+                let mut all = vec![root.to_str().expect("a UTF-8 root").to_string(), program];
+                all.extend_from_slice(args);
+                (chroot.to_str().expect("a UTF-8 path").to_string(), all)
+            }
+            None => (program, args.to_vec()),
         }
-        let out = Command::new(&self.tool)
-            .arg("create")
-            .arg(&db)
-            .arg(&self.schema)
+    }
+
+    /// A fresh database `NAME.db` and ovsdb-server serving it on `punix:NAME.sock` in the work
+    /// directory, once it answers an echo.
+    fn start(&self, dir: &TempDir, name: &str) -> Target {
+        let inner = |f: &str| self.inner.join(f).to_str().expect("UTF-8").to_string();
+        let (db, sock, ctl) = (
+            format!("{name}.db"),
+            format!("{name}.sock"),
+            format!("{name}.ctl"),
+        );
+        for stale in [&db, &sock, &ctl] {
+            let _ = std::fs::remove_file(self.outer.join(stale));
+        }
+        let (program, args) = self.command_line(
+            &self.tool,
+            &["create".into(), inner(&db), inner("bench.ovsschema")],
+        );
+        let out = Command::new(program)
+            .args(args)
             .output()
             .expect("run ovsdb-tool");
         assert!(out.status.success(), "ovsdb-tool create: {out:?}");
-        let remote = format!("--remote=punix:{}", sock.display());
-        let unixctl = format!("--unixctl={}", ctl.display());
-        let dir_str = dir.path().to_str().expect("a UTF-8 temporary directory");
+        let work = inner("");
+        let (program, args) = self.command_line(
+            &self.server,
+            &[
+                "--no-chdir".into(),
+                format!("--unixctl={}", inner(&ctl)),
+                format!("--remote=punix:{}", inner(&sock)),
+                "-vconsole:warn".into(),
+                "-vsyslog:off".into(),
+                "-vfile:off".into(),
+                "--syslog-method=null".into(),
+                inner(&db),
+            ],
+        );
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut p = Proc::spawn_env(
             dir,
             name,
-            self.server.to_str().expect("a UTF-8 path to ovsdb-server"),
+            &program,
+            &args,
             &[
-                "--no-chdir",
-                &unixctl,
-                &remote,
-                "-vconsole:warn",
-                "-vsyslog:off",
-                "-vfile:off",
-                "--syslog-method=null",
-                db.to_str().expect("a UTF-8 database path"),
-            ],
-            &[
-                ("OVS_RUNDIR", dir_str),
-                ("OVS_LOGDIR", dir_str),
-                ("OVS_DBDIR", dir_str),
+                ("OVS_RUNDIR", &work),
+                ("OVS_LOGDIR", &work),
+                ("OVS_DBDIR", &work),
             ],
         );
-        wait_listening(&sock, &mut p);
+        // /proc/net/unix names the socket as it was bound: inside the root for the chroot's.
+        wait_listening(&self.inner.join(&sock), &mut p);
+        let sock = self.outer.join(&sock);
         ready(&sock);
         Target {
             procs: vec![p],
             sock,
+            idle: None,
         }
+    }
+}
+
+/// The work directory inside the peer's root, removed when dropped.
+struct RootWork(PathBuf);
+
+impl Drop for RootWork {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -103,31 +172,108 @@ fn ready(sock: &Path) {
     common::connect_unix(sock).echo(0, serde_json::json!(["ready"]));
 }
 
-/// Both programs, or the name of the first one missing.
-fn find_ovsdb(dir: &TempDir) -> Result<Ovsdb, &'static str> {
+/// The first line of `program --version`, run as the peer runs.
+fn version(o: &Ovsdb) -> String {
+    let (program, args) = o.command_line(&o.server, &["--version".into()]);
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .and_then(|out| {
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .next()
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "ovsdb-server (version unknown)".into())
+}
+
+/// The peer: sid's in `HARDEN_OVSDB_ROOT`, else the host's (with the loud note), or the name of
+/// the first program missing. The work directory is `dir` for the host's, one inside the root
+/// (returned, to be removed) for the chroot's.
+fn find_ovsdb(dir: &TempDir) -> Result<(Ovsdb, Option<RootWork>), String> {
+    if let Some(root) = std::env::var_os("HARDEN_OVSDB_ROOT").filter(|r| !r.is_empty()) {
+        let root = PathBuf::from(root);
+        let chroot = test_support::find_program("chroot").ok_or("chroot not found")?;
+        let inner = PathBuf::from(format!("/tmp/echod-peer-bench-{}", std::process::id()));
+        let real = root.join(inner.strip_prefix("/").expect("absolute"));
+        std::fs::create_dir_all(&real).map_err(|e| format!("creating {}: {e}", real.display()))?;
+        let work = RootWork(real.clone());
+        // The clients reach it through a short link: a socket path longer than 107 bytes
+        // cannot be connected to.
+        let outer = dir.join("peer-root-work");
+        std::os::unix::fs::symlink(&real, &outer)
+            .map_err(|e| format!("linking {}: {e}", outer.display()))?;
+        std::fs::write(outer.join("bench.ovsschema"), SCHEMA).expect("write the schema");
+        let mut o = Ovsdb {
+            server: "/usr/sbin/ovsdb-server".into(),
+            tool: "/usr/bin/ovsdb-tool".into(),
+            chroot: Some((chroot, root.clone())),
+            inner,
+            outer,
+            describe: String::new(),
+        };
+        o.describe = format!(
+            "{}, Debian sid, in the root {}",
+            version(&o),
+            root.display()
+        );
+        return Ok((o, Some(work)));
+    }
     // Debian puts ovsdb-server in /usr/sbin, which find_program searches after PATH.
-    let server = test_support::find_program("ovsdb-server").ok_or("ovsdb-server")?;
-    let tool = test_support::find_program("ovsdb-tool").ok_or("ovsdb-tool")?;
-    let schema = dir.join("bench.ovsschema");
-    std::fs::write(&schema, SCHEMA).expect("write the schema");
-    Ok(Ovsdb {
+    let server = test_support::find_program("ovsdb-server").ok_or("ovsdb-server not found")?;
+    let tool = test_support::find_program("ovsdb-tool").ok_or("ovsdb-tool not found")?;
+    std::fs::write(dir.join("bench.ovsschema"), SCHEMA).expect("write the schema");
+    let mut o = Ovsdb {
         server,
         tool,
-        schema,
-    })
+        chroot: None,
+        inner: dir.path().to_owned(),
+        outer: dir.path().to_owned(),
+        describe: String::new(),
+    };
+    let why = std::env::var("HARDEN_OVSDB_FALLBACK")
+        .unwrap_or_else(|_| "HARDEN_OVSDB_ROOT is not set (cargo xtask bench sets it)".into());
+    o.describe = format!(
+        "{} -- THE HOST'S, NOT THE NEWEST (Debian sid's): {why}",
+        version(&o)
+    );
+    Ok((o, None))
+}
+
+/// RSS growth per connection of the server `t` (its first process) when [`idle_count`]
+/// connections are opened, each after one small echo.
+fn idle_memory(t: &Target) -> f64 {
+    let pid = t.procs[0].pid();
+    let before = rss(pid);
+    let idle = IdleClients::open(&t.sock, idle_count());
+    // Whatever the server does lazily after a reply (none expected) has happened.
+    std::thread::sleep(Duration::from_millis(200));
+    let after = rss(pid);
+    after.saturating_sub(before) as f64 / idle.len() as f64
 }
 
 fn main() {
     let dir = TempDir::new("peer");
-    let ovsdb = match find_ovsdb(&dir) {
+    let (ovsdb, _work) = match find_ovsdb(&dir) {
         Ok(o) => o,
         Err(missing) => {
-            let reason = format!("{missing} not found; install openvswitch-common");
+            let reason = format!("{missing}; install openvswitch-common");
             // Panics under HARDEN_TEST_STRICT=1.
             test_support::skip("echod/peer-ovsdb", &reason);
             println!("echod/peer-ovsdb: skipped ({reason})");
             return;
         }
+    };
+    println!("echod/peer-ovsdb: the peer is {}", ovsdb.describe);
+    let nofile = raise_nofile();
+    let max_conn = format!("--max-connections={}", idle_count() + 1000);
+    // The idle clients never answer an inactivity probe, and ovsdb-server does not probe Unix
+    // socket clients: echod does not either here.
+    let echod = |d: &TempDir, name: &str| {
+        let t = start_echod(d, name, &[&max_conn, "--inactivity-probe=0"]);
+        ready(&t.sock);
+        t
     };
     for clients in CLIENT_COUNTS {
         let plural = if clients == 1 { "" } else { "s" };
@@ -135,19 +281,73 @@ fn main() {
         compare(
             Comparison {
                 what: &what,
-                goal: "goal >= 1.00",
+                goal: "goal >= 1.25",
                 names: ("echod", "ovsdb-server"),
                 clients,
                 // ovsdb-server's bytes need not be echod's: the same JSON check for both.
                 check: Check::Json,
             },
             &dir,
-            |d, r| {
-                let t = start_echod(d, &format!("echod-c{clients}-r{r}"), &[]);
-                ready(&t.sock);
-                t
-            },
+            |d, r| echod(d, &format!("echod-c{clients}-r{r}")),
             |d, r| ovsdb.start(d, &format!("ovsdb-c{clients}-r{r}")),
         );
     }
+    let (clients, depth) = PIPELINED;
+    let what = format!("echod/peer-ovsdb pipelined ({clients} clients x {depth} in flight)");
+    compare_by(
+        Comparison {
+            what: &what,
+            goal: "goal >= 1.25",
+            names: ("echod", "ovsdb-server"),
+            clients,
+            check: Check::Json,
+        },
+        &dir,
+        |d, r| echod(d, &format!("echod-p-r{r}")),
+        |d, r| ovsdb.start(d, &format!("ovsdb-p-r{r}")),
+        |t, w| measure_pipelined(&t.sock, clients, depth, w),
+    );
+    let n = idle_count();
+    // Both servers and this client hold every idle connection's fd.
+    if nofile < (n as u64) + 1000 {
+        println!(
+            "echod/idle-memory: skipped (RLIMIT_NOFILE is {nofile}, {} needed)",
+            n + 1000
+        );
+        return;
+    }
+    let (e, o) = {
+        let e = idle_memory(&echod(&dir, "echod-idle"));
+        let o = idle_memory(&ovsdb.start(&dir, "ovsdb-idle"));
+        (e, o)
+    };
+    let note = if harness::bench_mode() {
+        ""
+    } else {
+        " [smoke run: not a measurement, use cargo bench]"
+    };
+    println!(
+        "echod/idle-memory ({n} connections): echod {:.2} KiB per connection, ovsdb-server \
+         {:.2} KiB per connection, ratio {:.3} (goals: echod <= 8 KiB, ratio <= 1.00){note}",
+        e / 1024.0,
+        o / 1024.0,
+        e / o.max(1.0)
+    );
+    compare_by(
+        Comparison {
+            what: &format!("echod/scale ({SCALE_CLIENTS} clients, {n} idle connections)"),
+            goal: "goal >= 0.90",
+            names: ("with idle", "without"),
+            clients: SCALE_CLIENTS,
+            check: Check::Exact,
+        },
+        &dir,
+        |d, r| {
+            let mut t = echod(d, &format!("echod-idle-r{r}"));
+            t.idle = Some(IdleClients::open(&t.sock, n));
+            t
+        },
+        |d, r| echod(d, &format!("echod-bare-r{r}")),
+        |t, w| measure(&t.sock, SCALE_CLIENTS, Check::Exact, w),
+    );
 }

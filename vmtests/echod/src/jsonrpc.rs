@@ -14,12 +14,17 @@
 //! params unchanged, and a parsed number would not be (`1.0e2` would come back as `100.0`,
 //! `123456789012345678901234567890` as a float, `1e400` would be refused as out of range). Only the
 //! method name is decoded; a consumer that needs typed params parses them with [`Json::parse`].
+//!
+//! The data plane uses the borrowed forms: [`Decoder::decode`] parses messages where they lie in
+//! the bytes just read (only an incomplete message is copied, into the decoder), as
+//! [`MessageRef`]s whose members point into those bytes, and [`encode_reply_raw`] writes a reply
+//! from member texts. No member is copied or allocated for an `echo`.
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 use std::fmt;
 
 #[path = "jsonrpc/scan.rs"]
@@ -37,10 +42,6 @@ impl Json {
     /// The JSON text.
     pub fn text(&self) -> &str {
         self.0.get()
-    }
-
-    fn is_null(&self) -> bool {
-        self.text() == "null"
     }
 
     /// Decodes the value as `T`.
@@ -106,6 +107,93 @@ pub enum Message {
         /// The id of the request this answers.
         id: Json,
     },
+}
+
+impl Message {
+    /// The same message, its members borrowed.
+    pub fn as_ref(&self) -> MessageRef<'_> {
+        match self {
+            Message::Request { method, params, id } => MessageRef::Request {
+                method: Cow::Borrowed(method),
+                params: &params.0,
+                id: &id.0,
+            },
+            Message::Notify { method, params } => MessageRef::Notify {
+                method: Cow::Borrowed(method),
+                params: &params.0,
+            },
+            Message::Reply { result, id } => MessageRef::Reply {
+                result: &result.0,
+                id: &id.0,
+            },
+            Message::Error { error, id } => MessageRef::Error {
+                error: &error.0,
+                id: &id.0,
+            },
+        }
+    }
+}
+
+/// One JSON-RPC 1.0 message whose members are borrowed from the bytes it was parsed from (each
+/// member as its JSON text, exactly as received): what [`Decoder::decode`] hands out.
+#[derive(Debug, Clone)]
+pub enum MessageRef<'a> {
+    /// A request: must be answered.
+    Request {
+        /// The method name (decoded: borrowed unless it has escapes).
+        method: Cow<'a, str>,
+        /// The parameters (a JSON array), as sent.
+        params: &'a RawValue,
+        /// The request id, as sent.
+        id: &'a RawValue,
+    },
+    /// A notification: never answered.
+    Notify {
+        /// The method name.
+        method: Cow<'a, str>,
+        /// The parameters (a JSON array), as sent.
+        params: &'a RawValue,
+    },
+    /// A reply.
+    Reply {
+        /// The result.
+        result: &'a RawValue,
+        /// The id of the request this answers.
+        id: &'a RawValue,
+    },
+    /// An error reply.
+    Error {
+        /// The error.
+        error: &'a RawValue,
+        /// The id of the request this answers.
+        id: &'a RawValue,
+    },
+}
+
+impl MessageRef<'_> {
+    /// The message with its members copied.
+    pub fn to_owned_message(&self) -> Message {
+        let own = |v: &RawValue| Json(v.to_owned());
+        match self {
+            MessageRef::Request { method, params, id } => Message::Request {
+                method: method.to_string(),
+                params: own(params),
+                id: own(id),
+            },
+            MessageRef::Notify { method, params } => Message::Notify {
+                method: method.to_string(),
+                params: own(params),
+            },
+            MessageRef::Reply { result, id } => Message::Reply {
+                result: own(result),
+                id: own(id),
+            },
+            MessageRef::Error { error, id } => Message::Error {
+                error: own(error),
+                id: own(id),
+            },
+        }
+    }
 }
 
 /// Why a byte stream is not a valid sequence of JSON-RPC messages. Each variant is answered with
@@ -250,17 +338,24 @@ impl Decoder {
 
     /// Gives memory back once a large message is done: when every byte fed was decoded and no
     /// message is half-way, a buffer that grew past [`Decoder::KEEP`] is freed (the next
-    /// message starts a new one).
+    /// message starts a new one), and so is the nesting stack of a deeply nested message.
     pub fn shrink_idle(&mut self) {
-        if !self.has_partial() && self.scanned == self.buf.len() && self.buf.capacity() > Self::KEEP
-        {
-            self.buf = Vec::new();
-            self.scanned = 0;
+        if !self.has_partial() && self.scanned == self.buf.len() {
+            if self.buf.capacity() > Self::KEEP {
+                self.buf = Vec::new();
+                self.scanned = 0;
+            }
+            self.scanner.shrink_idle(Self::KEEP);
         }
     }
 
     /// The most buffer capacity an idle decoder keeps.
     pub const KEEP: usize = 8 * 1024;
+
+    /// The buffer capacity the decoder holds now (what an idle connection keeps).
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
 
     /// The next complete message, `Ok(None)` if more bytes are needed, or the error that ends
     /// this connection. Every byte is scanned once; a syntax error is reported as soon as its
@@ -303,20 +398,193 @@ impl Decoder {
             }
         }
     }
+
+    /// Decodes `data`, the next bytes of the stream, handing each message that completes to
+    /// `each` in order, then returns; the first error ends it (the messages before it were
+    /// handed out). The same messages and error as [`Decoder::feed`] and
+    /// [`Decoder::next_message`] until `Ok(None)`, however the stream is split, but without a
+    /// copy: a message that lies wholly in `data` is parsed there, and only the bytes of a
+    /// message still incomplete at the end of `data` are kept (in the decoder's buffer, which
+    /// the next call completes).
+    pub fn decode(
+        &mut self,
+        data: &[u8],
+        mut each: impl FnMut(MessageRef<'_>),
+    ) -> Result<(), FrameError> {
+        if self.scanned < self.buf.len() {
+            // Bytes fed and not decoded yet (mixed use with `feed`): decode them first, in
+            // the buffer.
+            self.feed(data);
+            while let Some(m) = self.next_message()? {
+                each(m.as_ref());
+            }
+            return Ok(());
+        }
+        let mut rest = data;
+        if self.has_partial() {
+            // The buffer holds the start of a message: scan on where it stopped.
+            match self.scan(rest)? {
+                Scanned::More => {
+                    self.buf.extend_from_slice(rest);
+                    self.scanned = self.buf.len();
+                    return Ok(());
+                }
+                Scanned::End { consumed, len } => {
+                    self.buf.extend_from_slice(&rest[..consumed]);
+                    let start = self.buf.len() - len;
+                    each(MessageRef::from_slice(&self.buf[start..])?);
+                    self.buf.clear();
+                    self.scanned = 0;
+                    rest = &rest[consumed..];
+                }
+            }
+        }
+        // The messages that lie wholly in `data`, parsed where they are.
+        loop {
+            match self.scan(rest)? {
+                Scanned::End { consumed, len } => {
+                    each(MessageRef::from_slice(&rest[consumed - len..consumed])?);
+                    rest = &rest[consumed..];
+                }
+                Scanned::More => {
+                    let len = self.scanner.message_len();
+                    self.buf.extend_from_slice(&rest[rest.len() - len..]);
+                    self.scanned = self.buf.len();
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Scans `bytes` on from the scanner's state, with the size limit checked (see
+    /// [`Decoder::decode`]).
+    fn scan(&mut self, bytes: &[u8]) -> Result<Scanned, FrameError> {
+        let scanned = self.scanner.scan(bytes).map_err(|e| FrameError::Syntax {
+            details: e.to_string(),
+        })?;
+        #[cfg(test)]
+        {
+            self.looked += match scanned {
+                Scanned::End { consumed, .. } => consumed,
+                Scanned::More => bytes.len(),
+            };
+        }
+        let len = match scanned {
+            Scanned::End { len, .. } => len,
+            Scanned::More => self.scanner.message_len(),
+        };
+        if len > self.max {
+            return Err(FrameError::TooLong { limit: self.max });
+        }
+        Ok(scanned)
+    }
 }
 
-fn take_nonnull(map: &mut BTreeMap<String, Json>, key: &str) -> Option<Json> {
-    map.remove(key).filter(|v| !v.is_null())
+/// The members of a JSON-RPC message object, borrowed from its text: the five that OVS knows
+/// (the last of each name wins, as a map's insert would) and the smallest other name, if any.
+#[derive(Debug, Default)]
+struct Members<'a> {
+    method: Option<&'a RawValue>,
+    params: Option<&'a RawValue>,
+    result: Option<&'a RawValue>,
+    error: Option<&'a RawValue>,
+    id: Option<&'a RawValue>,
+    /// The member name OVS does not know that sorts first.
+    unexpected: Option<String>,
+}
+
+/// A member name: borrowed from the text unless it has escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct MembersVisitor;
+        impl<'de> Visitor<'de> for MembersVisitor {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
+                let mut m = Members::default();
+                while let Some(Key(key)) = map.next_key()? {
+                    // Every value is read as its raw text (checked as such, UTF-8 included),
+                    // known member or not.
+                    let value: &'de RawValue = map.next_value()?;
+                    let slot = match &*key {
+                        "method" => &mut m.method,
+                        "params" => &mut m.params,
+                        "result" => &mut m.result,
+                        "error" => &mut m.error,
+                        "id" => &mut m.id,
+                        _ => {
+                            if m.unexpected.as_deref().is_none_or(|u| *key < *u) {
+                                m.unexpected = Some(key.into_owned());
+                            }
+                            continue;
+                        }
+                    };
+                    *slot = Some(value);
+                }
+                Ok(m)
+            }
+        }
+        d.deserialize_map(MembersVisitor)
+    }
+}
+
+/// A member's value unless it is `null` (OVS treats a null member as an absent one).
+fn nonnull(v: Option<&RawValue>) -> Option<&RawValue> {
+    v.filter(|v| v.get() != "null")
+}
+
+/// The string a JSON string text holds; `None` if the text is not a string.
+fn string_text(raw: &RawValue) -> Option<Cow<'_, str>> {
+    let t = raw.get();
+    match t.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        // Valid JSON: without a backslash, what is between the quotes is the string.
+        Some(inner) if !inner.contains('\\') => Some(Cow::Borrowed(inner)),
+        _ => serde_json::from_str::<String>(t).ok().map(Cow::Owned),
+    }
 }
 
 impl Message {
     /// Parses one complete JSON text and checks it against the JSON-RPC 1.0 message shapes.
     pub fn from_slice(bytes: &[u8]) -> Result<Message, FrameError> {
+        MessageRef::from_slice(bytes).map(|m| m.to_owned_message())
+    }
+}
+
+impl<'a> MessageRef<'a> {
+    /// Parses one complete JSON text and checks it against the JSON-RPC 1.0 message shapes,
+    /// borrowing the members from `bytes`.
+    pub fn from_slice(bytes: &'a [u8]) -> Result<MessageRef<'a>, FrameError> {
         let syntax = |e: serde_json::Error| FrameError::Syntax {
             details: format!("{e} (line/column within the message)"),
         };
         // One parse: a value that is not an object fails it with a type (data) error.
-        let mut map: BTreeMap<String, Json> = serde_json::from_slice(bytes).map_err(|e| {
+        let m: Members<'a> = serde_json::from_slice(bytes).map_err(|e| {
             let object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
             if e.is_data() && !object {
                 FrameError::Invalid {
@@ -327,27 +595,27 @@ impl Message {
                 syntax(e)
             }
         })?;
-        // The id is taken first so that an error reply can name it; it is cloned only then.
-        let id = take_nonnull(&mut map, "id");
+        // The id is taken first so that an error reply can name it; it is copied only then.
+        let id = nonnull(m.id);
         let invalid = |details: String| FrameError::Invalid {
             details,
-            id: id.clone().unwrap_or_else(Json::null),
+            id: id.map_or_else(Json::null, |id| Json(id.to_owned())),
         };
-        let method = match map.remove("method") {
+        let method = match m.method {
             None => None,
-            Some(m) => match m.parse::<String>() {
-                Ok(s) => Some(s),
-                Err(_) => return Err(invalid("method is not a JSON string".into())),
+            Some(raw) => match string_text(raw) {
+                Some(s) => Some(s),
+                None => return Err(invalid("method is not a JSON string".into())),
             },
         };
-        let params = take_nonnull(&mut map, "params");
-        let result = take_nonnull(&mut map, "result");
-        let error = take_nonnull(&mut map, "error");
-        if let Some(name) = map.keys().next() {
+        let params = nonnull(m.params);
+        let result = nonnull(m.result);
+        let error = nonnull(m.error);
+        if let Some(name) = &m.unexpected {
             let name = super::text::escape_controls(name, false);
             return Err(invalid(format!("message has unexpected member \"{name}\"")));
         }
-        if params.as_ref().is_some_and(|p| !p.text().starts_with('[')) {
+        if params.is_some_and(|p| !p.get().starts_with('[')) {
             return Err(invalid("\"params\" must be JSON array".into()));
         }
         // Type by precedence, then the members each type must and must not have.
@@ -377,24 +645,25 @@ impl Message {
                 )));
             }
         }
-        let id = id.unwrap_or_else(Json::null);
+        // The pattern checks guarantee each member used below (`None` is unreachable).
+        let null = RawValue::NULL;
         Ok(match type_name {
-            "reply" => Message::Reply {
-                result: result.unwrap_or_else(Json::null),
-                id,
+            "reply" => MessageRef::Reply {
+                result: result.unwrap_or(null),
+                id: id.unwrap_or(null),
             },
-            "error" => Message::Error {
-                error: error.unwrap_or_else(Json::null),
-                id,
+            "error" => MessageRef::Error {
+                error: error.unwrap_or(null),
+                id: id.unwrap_or(null),
             },
-            "request" => Message::Request {
+            "request" => MessageRef::Request {
                 method: method.unwrap_or_default(),
-                params: params.unwrap_or_else(Json::null),
-                id,
+                params: params.unwrap_or(null),
+                id: id.unwrap_or(null),
             },
-            _ => Message::Notify {
+            _ => MessageRef::Notify {
                 method: method.unwrap_or_default(),
-                params: params.unwrap_or_else(Json::null),
+                params: params.unwrap_or(null),
             },
         })
     }
@@ -426,6 +695,26 @@ pub fn encode_error<E: Serialize + ?Sized>(out: &mut Vec<u8>, error: &E, id: &Js
         error,
     };
     serde_json::to_writer(&mut *out, &msg).unwrap_or(());
+}
+
+/// Appends `{"id":ID,"result":RESULT,"error":null}` to `out`, `result` being JSON text (valid,
+/// as received): the bytes [`encode_reply`] writes for the same values, without serde.
+pub fn encode_reply_raw(out: &mut Vec<u8>, result: &str, id: &RawValue) {
+    out.extend_from_slice(b"{\"id\":");
+    out.extend_from_slice(id.get().as_bytes());
+    out.extend_from_slice(b",\"result\":");
+    out.extend_from_slice(result.as_bytes());
+    out.extend_from_slice(b",\"error\":null}");
+}
+
+/// Appends `{"id":ID,"result":null,"error":ERROR}` to `out`, `error` being JSON text: the bytes
+/// [`encode_error`] writes for the same values, without serde.
+pub fn encode_error_raw(out: &mut Vec<u8>, error: &str, id: &RawValue) {
+    out.extend_from_slice(b"{\"id\":");
+    out.extend_from_slice(id.get().as_bytes());
+    out.extend_from_slice(b",\"result\":null,\"error\":");
+    out.extend_from_slice(error.as_bytes());
+    out.push(b'}');
 }
 
 // An explicit path, so that the decoder bench (which compiles this file by path) finds it too.

@@ -317,7 +317,11 @@ impl DataPlane {
     /// large message (more than [`SMALL_MESSAGE`]): small ones always fit, so a full budget
     /// never stalls ordinary requests. On `Err` nothing is counted for the new bytes.
     fn account_buffered(&self, held: &mut usize, now: usize) -> Result<(), usize> {
-        if now <= *held {
+        // The common case, nothing half-received before or after a read: no shared write.
+        if now == *held {
+            return Ok(());
+        }
+        if now < *held {
             self.buffered.fetch_sub(*held - now, Ordering::AcqRel);
             *held = now;
             return Ok(());

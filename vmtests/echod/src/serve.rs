@@ -3,26 +3,25 @@
 //! that the supervisor spawns; none of them knows about the remote set.
 
 use super::jsonrpc::{Decoder, FrameError};
-use super::plane::{ConnGuard, DataPlane};
+use super::plane::{BufferShare, ConnGuard, DataPlane};
 use super::protocol;
 use remote_policy::Remote;
+use std::cell::RefCell;
+use std::future::Future;
 use std::os::fd::AsFd;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 use stream_pfd::{TokioListener, TokioStream};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::time::{Instant, Sleep};
 
 /// Reconnection backoff for `unix:`/`tcp:` remotes: first and largest delay.
 const BACKOFF: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(8));
-/// The read buffer's size while a peer sends small messages, and its largest size, reached
-/// by doubling while reads fill it (a large message); it shrinks back once the connection has
-/// nothing half-way.
-const READ_MIN: usize = 4 * 1024;
-const READ_MAX: usize = 64 * 1024;
-
-/// The most reply-buffer capacity an idle connection keeps.
-const OUT_KEEP: usize = 16 * 1024;
+/// The most reply-buffer capacity a runtime thread keeps after a large reply.
+const OUT_KEEP: usize = 64 * 1024;
 
 /// Accepts connections on `listener` until shutdown or until the remote is removed (the task is
 /// aborted).
@@ -218,6 +217,173 @@ const STOP_GRACE: Duration = Duration::from_secs(1);
 /// The `echo` request sent to a silent client (`ovsdb-server`'s inactivity probe).
 const PROBE: &[u8] = br#"{"id":"echo","method":"echo","params":[]}"#;
 
+/// Each runtime thread's buffers for the data plane: a connection reads into `read`, answers
+/// every complete message it read into `out` and writes `out`, all in one poll, so that only
+/// what must outlive the poll stays with the connection: the start of an incomplete message
+/// (in its decoder) and replies the socket did not take at once (its `unsent`). An idle
+/// connection holds no buffer.
+struct Scratch {
+    read: Box<[u8]>,
+    out: Vec<u8>,
+}
+
+/// The most bytes one read takes.
+const READ_SIZE: usize = 64 * 1024;
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch {
+        read: vec![0u8; READ_SIZE].into_boxed_slice(),
+        out: Vec::new(),
+    });
+}
+
+/// What ended a wait of [`serve_client`].
+enum Event {
+    /// Bytes were read and decoded, and their replies written or queued in `unsent`; `Err`
+    /// when they held a bad message (its error reply is queued after the others).
+    Read(Result<(), FrameError>),
+    /// The peer closed the connection.
+    Closed,
+    /// Reading or writing failed.
+    Failed(std::io::Error),
+    /// The deadline passed with nothing read.
+    Deadline,
+    /// Shutdown began.
+    Stop,
+}
+
+/// One connection's state between reads (besides its stream).
+struct Conn<'p> {
+    dec: Decoder,
+    /// This connection's half-received message in the memory budget.
+    share: BufferShare<'p>,
+    /// Replies the socket did not take yet (empty, and without capacity, while idle).
+    unsent: Vec<u8>,
+    answered_any: bool,
+    last_byte: Instant,
+    partial_since: Option<Instant>,
+    probed: bool,
+}
+
+impl Conn<'_> {
+    /// Reads what `stream` has into the thread's buffer, answers every complete message and
+    /// writes the replies, as far as the socket takes them without waiting (the rest goes to
+    /// `unsent`). `Pending` when there is nothing to read.
+    fn poll_read_answer<S>(&mut self, cx: &mut Context<'_>, stream: &mut S) -> Poll<Event>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let polled = SCRATCH.try_with(|scratch| {
+            let Scratch { read, out } = &mut *scratch.borrow_mut();
+            let mut rb = ReadBuf::new(read);
+            match Pin::new(&mut *stream).poll_read(cx, &mut rb) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(e)) => return Poll::Ready(Event::Failed(e)),
+                Poll::Ready(Ok(())) => {}
+            }
+            let data = rb.filled();
+            if data.is_empty() {
+                return Poll::Ready(Event::Closed);
+            }
+            self.last_byte = Instant::now();
+            self.probed = false;
+            let decoded = self
+                .dec
+                .decode(data, |m| protocol::answer(&m, out))
+                .and_then(|()| {
+                    self.share
+                        .set(self.dec.pending_len())
+                        .map_err(|budget| FrameError::NoMemory { budget })
+                });
+            if let Err(e) = &decoded {
+                out.extend_from_slice(&e.to_reply());
+            }
+            if out.is_empty() {
+                return Poll::Ready(Event::Read(decoded));
+            }
+            let written = write_now(cx, stream, out);
+            let event = match written {
+                Ok(n) if n == out.len() => {
+                    self.answered_any = true;
+                    out.clear();
+                    Event::Read(decoded)
+                }
+                Ok(n) => {
+                    // The rest waits for the socket, in the connection's own buffer.
+                    self.unsent = std::mem::take(out);
+                    self.unsent.drain(..n);
+                    Event::Read(decoded)
+                }
+                Err(e) if decoded.is_ok() => {
+                    out.clear();
+                    Event::Failed(e)
+                }
+                Err(_) => {
+                    out.clear();
+                    Event::Read(decoded)
+                }
+            };
+            if out.capacity() > OUT_KEEP {
+                *out = Vec::new();
+            }
+            Poll::Ready(event)
+        });
+        polled.unwrap_or_else(|_| {
+            Poll::Ready(Event::Failed(std::io::Error::other(
+                "the runtime thread is exiting",
+            )))
+        })
+    }
+}
+
+/// Writes `out` to `stream` as far as it takes it without waiting; the number of bytes written.
+fn write_now<S: AsyncWrite + Unpin>(
+    cx: &mut Context<'_>,
+    stream: &mut S,
+    out: &[u8],
+) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < out.len() {
+        match Pin::new(&mut *stream).poll_write(cx, &out[n..]) {
+            Poll::Ready(Ok(0)) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Poll::Ready(Ok(k)) => n += k,
+            Poll::Ready(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Poll::Ready(Err(e)) => return Err(e),
+            Poll::Pending => break,
+        }
+    }
+    Ok(n)
+}
+
+/// A deadline kept in one timer for the connection's life, moved lazily: it is set again when
+/// the deadline comes earlier than the timer, or when the timer fires before the deadline (a
+/// read meanwhile pushed the deadline later). So a round trip, which pushes the deadline later,
+/// touches no timer.
+fn poll_deadline(
+    cx: &mut Context<'_>,
+    mut sleep: Pin<&mut Sleep>,
+    armed: &mut bool,
+    deadline: Option<Instant>,
+) -> Poll<()> {
+    let Some(d) = deadline else {
+        // A timer set before may still fire: one spurious wake-up.
+        return Poll::Pending;
+    };
+    if !*armed || sleep.deadline() > d {
+        sleep.as_mut().reset(d);
+        *armed = true;
+    }
+    loop {
+        if sleep.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        if sleep.deadline() >= d {
+            return Poll::Ready(());
+        }
+        sleep.as_mut().reset(d);
+    }
+}
+
 /// Serves JSON-RPC on one connection until the peer closes, a bad message arrives, the peer
 /// stalls, or shutdown begins while the connection is idle (requests already read are always
 /// answered; a connection that has not been answered yet, or holds half a message, gets
@@ -229,32 +395,38 @@ const PROBE: &[u8] = br#"{"id":"echo","method":"echo","params":[]}"#;
 ///
 /// At shutdown under `--keep-sessions`, an accepted or resumed connection is handed to the
 /// service manager's fd store instead (see [`super::sessions`]), with every reply written.
+///
+/// Cost and memory: each wait polls the read, then the deadline, then shutdown, in one
+/// `poll_fn`; a read is decoded and answered from the thread's buffers ([`Scratch`]) and the
+/// replies written in the same poll, one `recv` and one `send` per round trip. The deadline's
+/// timer and the shutdown future are made once per connection, not per read. Between
+/// messages a connection keeps no buffer: its decoder's (freed after a large message), and
+/// `unsent` only while the peer does not read its replies.
 async fn serve_client<S>(mut stream: S, plane: &DataPlane, label: &str, source: ConnectionSource)
 where
     S: AsyncRead + AsyncWrite + AsFd + Unpin,
 {
-    use tokio::time::Instant;
     let timeouts = plane.timeouts;
-    let mut dec = Decoder::new(plane.max_message_size.load(Ordering::Relaxed));
-    let mut buf = vec![0u8; READ_MIN];
-    let mut out = Vec::new();
-    // This connection's half-received message in the memory budget.
-    let mut share = plane.buffer_share();
-    let mut answered_any = false;
+    let mut c = Conn {
+        dec: Decoder::new(plane.max_message_size.load(Ordering::Relaxed)),
+        share: plane.buffer_share(),
+        unsent: Vec::new(),
+        answered_any: false,
+        last_byte: Instant::now(),
+        partial_since: None,
+        probed: false,
+    };
     let mut drain_until: Option<Instant> = None;
-    let mut last_byte = Instant::now();
-    let mut partial_since: Option<Instant> = None;
-    let mut probed = false;
     let can_hand_over = !matches!(source, ConnectionSource::Outgoing);
     if let ConnectionSource::Resumed(pending) = source {
-        answered_any = true;
+        c.answered_any = true;
         if !pending.is_empty() {
             // Only ever a message's first part (every complete one was answered before the
             // handover): scanned now, so that the decoder holds it as pending again, should
             // echod stop before the client sends the rest.
-            dec.feed(&pending);
-            match dec.next_message() {
-                Ok(None) if dec.has_partial() => partial_since = Some(Instant::now()),
+            c.dec.feed(&pending);
+            match c.dec.next_message() {
+                Ok(None) if c.dec.has_partial() => c.partial_since = Some(Instant::now()),
                 other => {
                     plane.warn_limited(format!(
                         "{label}: closing the resumed session: its pending bytes are not the \
@@ -268,140 +440,131 @@ where
                     return;
                 }
             }
+            // Counted like any half message.
+            let _ = c.share.set(c.dec.pending_len());
         }
     }
+    let stopped = plane.stopped();
+    tokio::pin!(stopped);
+    let mut stop_seen = false;
+    let sleep = tokio::time::sleep_until(Instant::now());
+    tokio::pin!(sleep);
+    let mut armed = false;
     loop {
         // The next moment something must have happened.
-        let stall = match (partial_since, timeouts.inactivity_probe) {
+        let stall = match (c.partial_since, timeouts.inactivity_probe) {
             (Some(since), _) => Some(since + timeouts.message),
-            (None, Some(probe)) => Some(last_byte + if probed { probe * 2 } else { probe }),
+            (None, Some(probe)) => Some(c.last_byte + if c.probed { probe * 2 } else { probe }),
             (None, None) => None,
         };
         let deadline = match (drain_until, stall) {
             (Some(d), Some(s)) => Some(d.min(s)),
             (d, s) => d.or(s),
         };
-        let timed_read = async {
-            match deadline {
-                Some(d) => tokio::time::timeout_at(d, stream.read(&mut buf)).await.ok(),
-                None => Some(stream.read(&mut buf).await),
+        let event = std::future::poll_fn(|cx| {
+            if let Poll::Ready(e) = c.poll_read_answer(cx, &mut stream) {
+                return Poll::Ready(e);
             }
-        };
-        let n = if drain_until.is_some() {
-            timed_read.await
-        } else {
-            tokio::select! {
-                biased;
-                r = timed_read => r,
-                _ = plane.stopped() => {
-                    if can_hand_over {
-                        if let Some(store) = plane.sessions.get() {
-                            match store.hand_over(stream.as_fd(), dec.pending()).await {
-                                Ok(name) => {
-                                    log::debug!("{label}: session handed to the fd store as {name}");
-                                    return;
-                                }
-                                Err(e) => plane.warn_limited(format!(
-                                    "{label}: cannot hand the session to the fd store ({e}); \
-                                     closing it"
-                                )),
-                            }
-                        }
-                    }
-                    if answered_any && !dec.has_partial() {
-                        break;
-                    }
-                    drain_until = Some(Instant::now() + STOP_GRACE);
-                    continue;
-                }
+            if poll_deadline(cx, sleep.as_mut(), &mut armed, deadline).is_ready() {
+                return Poll::Ready(Event::Deadline);
             }
-        };
-        let Some(n) = n else {
-            // A deadline passed with nothing read.
-            if drain_until.is_some_and(|d| Instant::now() >= d) {
-                break;
+            if !stop_seen && stopped.as_mut().poll(cx).is_ready() {
+                stop_seen = true;
+                return Poll::Ready(Event::Stop);
             }
-            if partial_since.is_some() {
-                plane.warn_limited(format!(
-                    "{label}: closing connection: a message was not complete {} ms after its \
-                     first byte (--message-timeout)",
-                    timeouts.message.as_millis()
-                ));
-                break;
-            }
-            if probed {
-                plane.warn_limited(format!(
-                    "{label}: closing connection: no answer to the inactivity probe \
-                     (--inactivity-probe)"
-                ));
-                break;
-            }
-            probed = true;
-            if stream.write_all(PROBE).await.is_err() {
-                break;
-            }
-            continue;
-        };
-        match n {
-            Ok(0) => {
-                if dec.has_partial() {
+            Poll::Pending
+        })
+        .await;
+        let decoded = match event {
+            Event::Read(decoded) => decoded,
+            Event::Closed => {
+                if c.dec.has_partial() {
                     log::debug!("{label}: peer closed the connection in the middle of a message");
                 }
                 break;
             }
-            Ok(n) => {
-                last_byte = Instant::now();
-                probed = false;
-                dec.feed(&buf[..n]);
-                if n == buf.len() && buf.len() < READ_MAX {
-                    buf.resize(buf.len() * 2, 0);
-                }
-            }
-            Err(e) => {
-                log::debug!("{label}: read failed: {e}");
+            Event::Failed(e) => {
+                log::debug!("{label}: read or write failed: {e}");
                 break;
             }
-        }
-        let decoded = loop {
-            match dec.next_message() {
-                Ok(Some(m)) => protocol::answer(m, &mut out),
-                Ok(None) => match share.set(dec.pending_len()) {
-                    Ok(()) => break Ok(()),
-                    Err(budget) => break Err(FrameError::NoMemory { budget }),
-                },
-                Err(e) => break Err(e),
+            Event::Stop => {
+                if can_hand_over {
+                    if let Some(store) = plane.sessions.get() {
+                        // Every reply written first: the next instance answers only what
+                        // comes after.
+                        if !c.unsent.is_empty() && stream.write_all(&c.unsent).await.is_err() {
+                            break;
+                        }
+                        c.unsent = Vec::new();
+                        // Boxed: a rare path, kept out of every connection's future.
+                        match Box::pin(store.hand_over(stream.as_fd(), c.dec.pending())).await {
+                            Ok(name) => {
+                                log::debug!("{label}: session handed to the fd store as {name}");
+                                return;
+                            }
+                            Err(e) => plane.warn_limited(format!(
+                                "{label}: cannot hand the session to the fd store ({e}); \
+                                 closing it"
+                            )),
+                        }
+                    }
+                }
+                if c.answered_any && !c.dec.has_partial() {
+                    break;
+                }
+                drain_until = Some(Instant::now() + STOP_GRACE);
+                continue;
+            }
+            Event::Deadline => {
+                if drain_until.is_some_and(|d| Instant::now() >= d) {
+                    break;
+                }
+                if c.partial_since.is_some() {
+                    plane.warn_limited(format!(
+                        "{label}: closing connection: a message was not complete {} ms after \
+                         its first byte (--message-timeout)",
+                        timeouts.message.as_millis()
+                    ));
+                    break;
+                }
+                if c.probed {
+                    plane.warn_limited(format!(
+                        "{label}: closing connection: no answer to the inactivity probe \
+                         (--inactivity-probe)"
+                    ));
+                    break;
+                }
+                c.probed = true;
+                if stream.write_all(PROBE).await.is_err() {
+                    break;
+                }
+                continue;
             }
         };
         if let Err(e) = decoded {
             plane.warn_limited(format!("{label}: closing connection: {e}"));
-            out.extend_from_slice(&e.to_reply());
-            let _ = stream.write_all(&out).await;
+            let _ = stream.write_all(&c.unsent).await;
             let _ = stream.shutdown().await;
             break;
         }
-        partial_since = match (dec.has_partial(), partial_since) {
+        c.partial_since = match (c.dec.has_partial(), c.partial_since) {
             (false, _) => None,
-            (true, None) => Some(last_byte),
+            (true, None) => Some(c.last_byte),
             (true, since) => since,
         };
-        if !out.is_empty() {
-            if let Err(e) = stream.write_all(&out).await {
+        if !c.unsent.is_empty() {
+            // The peer is slow to read: no more is read from it until it has taken these.
+            if let Err(e) = stream.write_all(&c.unsent).await {
                 log::debug!("{label}: write failed: {e}");
                 break;
             }
-            out.clear();
-            if out.capacity() > OUT_KEEP {
-                out = Vec::new();
-            }
-            answered_any = true;
+            c.unsent = Vec::new();
+            c.answered_any = true;
         }
-        if !dec.has_partial() {
-            dec.shrink_idle();
-            if buf.len() > READ_MIN {
-                buf = vec![0u8; READ_MIN];
-            }
+        if !c.dec.has_partial() {
+            c.dec.shrink_idle();
         }
-        if drain_until.is_some() && answered_any && !dec.has_partial() {
+        if drain_until.is_some() && c.answered_any && !c.dec.has_partial() {
             break;
         }
     }

@@ -168,7 +168,167 @@ pub(crate) fn measure(path: &Path, clients: usize, check: Check, window: Duratio
     total as f64 / elapsed.as_secs_f64()
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// Round trips per second with `clients` connections each keeping `depth` requests in flight:
+/// a client writes `depth` requests at once, then reads until it holds their `depth` replies
+/// (each checked as JSON, in order), and so on. Counted as in [`measure`].
+pub(crate) fn measure_pipelined(
+    path: &Path,
+    clients: usize,
+    depth: usize,
+    window: Duration,
+) -> f64 {
+    let stop = Arc::new(AtomicBool::new(false));
+    let ready = Arc::new(Barrier::new(clients + 1));
+    let mut threads = Vec::new();
+    for t in 0..clients {
+        let path = path.to_owned();
+        let stop = stop.clone();
+        let ready = ready.clone();
+        threads.push(std::thread::spawn(move || {
+            let mut stream = UnixStream::connect(&path)
+                .unwrap_or_else(|e| panic!("connect to {}: {e}", path.display()));
+            stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .expect("set_read_timeout");
+            let mut batch = Vec::new();
+            let mut wants = Vec::new();
+            for k in 0..depth {
+                let id = t * depth + k;
+                batch.extend_from_slice(
+                    format!(r#"{{"method":"echo","params":["bench",{id}],"id":{id}}}"#).as_bytes(),
+                );
+                wants.push(serde_json::json!({"id": id, "result": ["bench", id], "error": null}));
+            }
+            let mut buf = Vec::with_capacity(4096);
+            let mut chunk = [0u8; 4096];
+            let mut n = 0u64;
+            ready.wait();
+            while !stop.load(Ordering::Relaxed) {
+                stream.write_all(&batch).expect("write");
+                buf.clear();
+                let mut got = 0;
+                while got < depth {
+                    let r = stream.read(&mut chunk).expect("read replies");
+                    assert!(
+                        r > 0,
+                        "the server closed the connection instead of replying"
+                    );
+                    buf.extend_from_slice(&chunk[..r]);
+                    let mut values =
+                        serde_json::Deserializer::from_slice(&buf).into_iter::<Value>();
+                    got = 0;
+                    for v in values.by_ref() {
+                        match v {
+                            Ok(v) => {
+                                assert_eq!(v, wants[got], "reply {got} of a pipelined batch");
+                                got += 1;
+                            }
+                            Err(e) if e.is_eof() => break,
+                            Err(e) => panic!("a reply is not JSON: {e}"),
+                        }
+                    }
+                }
+                n += depth as u64;
+            }
+            n
+        }));
+    }
+    ready.wait();
+    let start = Instant::now();
+    std::thread::sleep(window);
+    stop.store(true, Ordering::Relaxed);
+    let elapsed = start.elapsed();
+    let total: u64 = threads
+        .into_iter()
+        .map(|t| t.join().expect("client thread"))
+        .sum();
+    total as f64 / elapsed.as_secs_f64()
+}
+
+/// Raises this process's soft `RLIMIT_NOFILE` to the hard limit (children inherit it): the
+/// idle-connection figures hold thousands of connections. The soft limit after.
+pub(crate) fn raise_nofile() -> u64 {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
+    getrlimit(Resource::RLIMIT_NOFILE).map_or(0, |(soft, _)| soft)
+}
+
+/// `VmRSS` of process `pid`, in bytes.
+pub(crate) fn rss(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("read /proc/{pid}/status: {e}"));
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS in /proc/PID/status");
+    kib * 1024
+}
+
+/// `count` connections to `path`, each after one small echo (its reply checked as JSON), kept
+/// open while the value lives. Connected `batch` at a time, each batch's requests written
+/// before its replies are read, so that the server's accept queue never overflows.
+pub(crate) struct IdleClients(Vec<UnixStream>);
+
+impl IdleClients {
+    pub(crate) fn open(path: &Path, count: usize) -> IdleClients {
+        const BATCH: usize = 64;
+        let mut all = Vec::with_capacity(count);
+        let mut chunk = [0u8; 256];
+        while all.len() < count {
+            let first = all.len();
+            let n = BATCH.min(count - first);
+            for k in 0..n {
+                let id = first + k;
+                let mut s = UnixStream::connect(path)
+                    .unwrap_or_else(|e| panic!("idle connection {id} to {}: {e}", path.display()));
+                s.set_read_timeout(Some(Duration::from_secs(30)))
+                    .expect("set_read_timeout");
+                s.write_all(format!(r#"{{"method":"echo","params":[{id}],"id":{id}}}"#).as_bytes())
+                    .expect("write the idle connection's echo");
+                all.push(s);
+            }
+            for (k, s) in all[first..].iter_mut().enumerate() {
+                let id = first + k;
+                let want = serde_json::json!({"id": id, "result": [id], "error": null});
+                let mut buf = Vec::new();
+                loop {
+                    let r = s
+                        .read(&mut chunk)
+                        .expect("read the idle connection's reply");
+                    assert!(r > 0, "the server closed idle connection {id}");
+                    buf.extend_from_slice(&chunk[..r]);
+                    match serde_json::from_slice::<Value>(&buf) {
+                        Ok(v) => {
+                            assert_eq!(v, want, "idle connection {id}'s reply");
+                            break;
+                        }
+                        Err(e) if e.is_eof() => {}
+                        Err(e) => panic!("idle connection {id}'s reply is not JSON: {e}"),
+                    }
+                }
+            }
+        }
+        IdleClients(all)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// The number of idle connections the idle figures hold (fewer in a smoke run).
+pub(crate) fn idle_count() -> usize {
+    if bench_mode() { 10_000 } else { 200 }
+}
+
+/// The median of `v`.
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     v[v.len() / 2]
 }
@@ -177,6 +337,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 pub(crate) struct Target {
     pub(crate) procs: Vec<crate::common::Proc>,
     pub(crate) sock: PathBuf,
+    /// Idle connections held open while it is measured (the scale figure).
+    pub(crate) idle: Option<IdleClients>,
 }
 
 /// How a comparison is run and printed.
@@ -203,8 +365,21 @@ pub(crate) fn compare(
     dir: &TempDir,
     make_a: impl Fn(&TempDir, usize) -> Target,
     make_b: impl Fn(&TempDir, usize) -> Target,
-) {
-    let run = |t: &Target, w: Duration| measure(&t.sock, c.clients, c.check, w);
+) -> f64 {
+    compare_by(c, dir, make_a, make_b, |t, w| {
+        measure(&t.sock, c.clients, c.check, w)
+    })
+}
+
+/// [`compare`] with another measurement (round trips per second of a target in a window),
+/// e.g. [`measure_pipelined`]. Returns the median ratio.
+pub(crate) fn compare_by(
+    c: Comparison<'_>,
+    dir: &TempDir,
+    make_a: impl Fn(&TempDir, usize) -> Target,
+    make_b: impl Fn(&TempDir, usize) -> Target,
+    run: impl Fn(&Target, Duration) -> f64,
+) -> f64 {
     let (mut ra, mut rb, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..reps() {
         let a = make_a(dir, round);
@@ -234,6 +409,7 @@ pub(crate) fn compare(
         "{}: {} {:.0} round trips/s, {} {:.0} round trips/s, median per-round ratio {:.3} ({}){note}",
         c.what, c.names.0, ma, c.names.1, mb, ratio, c.goal
     );
+    ratio
 }
 
 /// echod serving `punix:DIR/NAME.sock` with `extra` arguments, once it listens.
@@ -248,5 +424,6 @@ pub(crate) fn start_echod(dir: &TempDir, name: &str, extra: &[&str]) -> Target {
     Target {
         procs: vec![p],
         sock,
+        idle: None,
     }
 }

@@ -140,6 +140,14 @@ impl Scanner {
         self.state != State::Idle
     }
 
+    /// Between messages, frees a nesting stack that grew past `keep` bytes (a deeply nested
+    /// message).
+    pub(crate) fn shrink_idle(&mut self, keep: usize) {
+        if self.state == State::Idle && self.stack.capacity() > keep {
+            self.stack = Vec::new();
+        }
+    }
+
     /// Bytes of the current message scanned so far (0 between messages).
     pub(crate) fn message_len(&self) -> usize {
         self.len

@@ -173,6 +173,25 @@ fn decode_in_pieces(stream: &[u8], cuts: &[usize]) -> (Vec<Message>, Option<Stri
     (got, None)
 }
 
+/// [`decode_in_pieces`] through [`Decoder::decode`], the data plane's borrowed path: each
+/// piece handed over as one read.
+fn decode_in_pieces_borrowed(stream: &[u8], cuts: &[usize]) -> (Vec<Message>, Option<String>) {
+    let mut dec = Decoder::new(1 << 20);
+    let mut got = Vec::new();
+    let mut from = 0;
+    let mut ends: Vec<usize> = cuts.iter().map(|c| *c.min(&stream.len())).collect();
+    ends.sort_unstable();
+    ends.push(stream.len());
+    for end in ends {
+        let piece = &stream[from..end];
+        from = end;
+        if let Err(e) = dec.decode(piece, |m| got.push(m.to_owned_message())) {
+            return (got, Some(e.to_string()));
+        }
+    }
+    (got, None)
+}
+
 #[test]
 fn a_read_that_ends_inside_a_number_waits_for_the_rest() {
     // The reported repro: `-` at the end of one read, `1` at the start of the next.
@@ -319,7 +338,8 @@ proptest::proptest! {
         proptest::prop_assert_eq!(&whole.1, &None);
         proptest::prop_assert_eq!(whole.0.len(), params.len());
         let cuts: Vec<usize> = cuts.iter().map(|c| c % (stream.len() + 1)).collect();
-        proptest::prop_assert_eq!(decode_in_pieces(&stream, &cuts), whole);
+        proptest::prop_assert_eq!(decode_in_pieces(&stream, &cuts), whole.clone());
+        proptest::prop_assert_eq!(decode_in_pieces_borrowed(&stream, &cuts), whole);
     }
 
     #[test]
@@ -328,7 +348,9 @@ proptest::proptest! {
         cuts in proptest::collection::vec(0usize..256, 0..8),
     ) {
         let cuts: Vec<usize> = cuts.iter().map(|c| c % (data.len() + 1)).collect();
-        proptest::prop_assert_eq!(decode_in_pieces(&data, &cuts), decode_in_pieces(&data, &[]));
+        let whole = decode_in_pieces(&data, &[]);
+        proptest::prop_assert_eq!(decode_in_pieces(&data, &cuts), whole.clone());
+        proptest::prop_assert_eq!(decode_in_pieces_borrowed(&data, &cuts), whole);
     }
 
     #[test]
@@ -411,4 +433,31 @@ fn last_byte_position(text: &[u8]) -> (usize, usize) {
         None => last + 1,
     };
     (line, column)
+}
+
+#[test]
+fn raw_encoders_write_the_bytes_the_serde_encoders_write() {
+    let texts = [
+        "1",
+        "-0.5e3",
+        r#""a\"b\u00e9""#,
+        "[1,[2,{}]]",
+        r#"{"x":[null,true]}"#,
+        "null",
+    ];
+    for id_text in texts {
+        let id: Json = serde_json::from_str(id_text).unwrap();
+        let raw_id = RawValue::from_string(id_text.to_string()).unwrap();
+        for result in texts {
+            let value: Json = serde_json::from_str(result).unwrap();
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            encode_reply(&mut a, &value, &id);
+            encode_reply_raw(&mut b, result, &raw_id);
+            assert_eq!(String::from_utf8(b).unwrap(), String::from_utf8(a).unwrap());
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            encode_error(&mut a, &value, &id);
+            encode_error_raw(&mut b, result, &raw_id);
+            assert_eq!(String::from_utf8(b).unwrap(), String::from_utf8(a).unwrap());
+        }
+    }
 }
