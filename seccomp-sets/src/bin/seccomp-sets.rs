@@ -63,8 +63,15 @@ enum Cmd {
         #[arg(long, value_parser = parse_set)]
         set: Option<Set>,
     },
-    /// Explain what a sandbox blocks on this machine, how, and which names
-    /// do not exist here.
+    /// Print, per set, what it takes away that an ABI lacks a name for, and which rows take
+    /// the same capability away there.
+    Coverage {
+        /// ABI: x86_64, aarch64, i386, x32, arm, riscv64, s390x, ppc64le or native.
+        #[arg(long, default_value = "native", value_parser = parse_arch)]
+        arch: Arch,
+    },
+    /// Explain what a sandbox blocks on this machine (or another ABI), how, and which names
+    /// do not exist there and what covers them.
     Explain {
         #[arg(long, value_parser = sandbox_opts::clap::parsed_value_parser(),
               help = sandbox_opts::help::SHORT_HELP, long_help = sandbox_opts::help::HELP)]
@@ -72,6 +79,9 @@ enum Cmd {
         /// enforce, audit or report.
         #[arg(long, default_value = "enforce")]
         mode: Mode,
+        /// ABI: x86_64, aarch64, i386, x32, arm, riscv64, s390x, ppc64le or native.
+        #[arg(long, default_value = "native", value_parser = parse_arch)]
+        arch: Arch,
         #[command(flatten)]
         loader: Loader,
     },
@@ -299,7 +309,11 @@ fn explain(filter: &Filter) -> String {
             let how = match r.if_missing {
                 IfMissing::Everywhere => "NOT COVERED".to_owned(),
                 IfMissing::Nothing(why) => format!("nothing to block: {why}"),
-                IfMissing::CoveredBy(s) => format!("covered by {}", s.join(", ")),
+                IfMissing::CoveredBy(s) => format!(
+                    "covered by {} ({})",
+                    s.join(", "),
+                    seccomp_sets::capability::covered_in(filter, r, set)
+                ),
             };
             let _ = writeln!(
                 out,
@@ -452,12 +466,17 @@ fn main() -> ExitCode {
             print!("{}", list(arch, set));
             ExitCode::SUCCESS
         }
+        Cmd::Coverage { arch } => {
+            print!("{}", arch.coverage());
+            ExitCode::SUCCESS
+        }
         Cmd::Explain {
             sandbox,
             mode,
+            arch,
             loader,
         } => match loader
-            .apply(Filter::builder(&sandbox_of(sandbox)).mode(mode))
+            .apply(Filter::builder(&sandbox_of(sandbox)).mode(mode).arch(arch))
             .build()
         {
             Ok(f) => {
