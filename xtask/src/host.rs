@@ -166,13 +166,57 @@ fn host_steps(outcomes: &mut Vec<Outcome>) {
         portable_grammar_crates,
     );
     step(outcomes, "host: cargo package (library crates)", || {
+        let crates = library_crates()?;
+        forget_packaged_sources(&crates)?;
         let mut cmd = cargo();
         cmd.args(["package", "--allow-dirty"]);
-        for krate in library_crates()? {
-            cmd.args(["--package", &krate]);
+        for krate in &crates {
+            cmd.args(["--package", krate]);
         }
         run(&mut cmd)
     });
+}
+
+/// Removes the sources cargo extracted from an earlier `cargo package` of `crates`.
+///
+/// Verifying a crate that depends on another one packaged in the same run, cargo reads the
+/// other from a registry of its own under `target/package/`, extracted to
+/// `$CARGO_HOME/registry/src/-HASH/NAME-VERSION/`, and it never extracts a version again: a
+/// module added since the last run (with the version unchanged, as it is until publishing) is
+/// then missing, and the verification fails with an unresolved import. Only those directories
+/// (a registry without a host name, our crates' names) are removed; crates.io's are not
+/// touched.
+fn forget_packaged_sources(crates: &[String]) -> Result<(), String> {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cargo")));
+    let Some(src) = cargo_home.map(|h| h.join("registry").join("src")) else {
+        return Ok(());
+    };
+    let Ok(registries) = std::fs::read_dir(&src) else {
+        return Ok(()); // nothing extracted yet
+    };
+    for registry in registries.flatten() {
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(registry.path()) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let ours = crates.iter().any(|k| {
+                name.strip_prefix(k.as_str())
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+            });
+            if ours {
+                std::fs::remove_dir_all(entry.path())
+                    .map_err(|e| format!("removing {}: {e}", entry.path().display()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The targets the grammar crates must build for besides Linux (only stream-pfd's `pfd:`

@@ -31,9 +31,9 @@ ORIGINS AND POLICY:
 
 FILES:
   --remotes-file: one remote per line; blank lines and lines starting with # are ignored. echod
-  checks the file every 200 ms and reconciles its remotes when the contents change and stay
-  changed for one more check (a file rewritten in place is not applied half-way). A remote
-  that failed to open is tried again at every check.
+  checks the file every 200 ms and reconciles its remotes when the contents change and then
+  stay the same for 1 s (a file rewritten in place is not applied half-way). A remote that
+  failed to open is tried again at every check.
   --config-file: a JSON object, all members optional, unknown members rejected:
     {\"remotes\": [\"ptcp:0:127.0.0.1\"], \"sandbox\": \"on,spawn=deny\", \"policy\": {...},
      \"max_message_size\": 1048576, \"max_connections\": 1024}

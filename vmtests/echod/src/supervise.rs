@@ -15,11 +15,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 /// How often the remotes file is checked for changes.
 const REMOTES_FILE_POLL: Duration = Duration::from_millis(200);
+
+/// How long changed remotes-file contents must stay the same before they are applied: a file
+/// rewritten in place (truncated, then written) is not applied half-way, even when the writer
+/// is slowed down (a loaded machine, an editor that writes in pieces) for several checks.
+const REMOTES_FILE_SETTLE: Duration = Duration::from_secs(1);
 
 /// The supervisor: the data plane and the remote state, for the tasks that change the
 /// remotes (the remotes-file watcher, the control socket).
@@ -129,9 +134,9 @@ pub(crate) struct Remotes {
     pub(crate) entries: BTreeMap<Remote, RemoteEntry>,
     /// The remotes-file contents last reconciled.
     remotes_file_text: Option<String>,
-    /// Different contents seen at the last check, applied only if the next check sees them
-    /// again: a file being rewritten in place (truncated, then written) is not applied half-way.
-    remotes_file_pending: Option<String>,
+    /// Different contents seen at a check, and when they were first seen: applied once they
+    /// have stayed the same for [`REMOTES_FILE_SETTLE`].
+    remotes_file_pending: Option<(String, Instant)>,
     /// Settings given on the command line.
     overrides: Overrides,
     /// The sandbox loaded at start-up.
@@ -410,17 +415,23 @@ impl Remotes {
         lines
     }
 
-    /// Takes the remotes file's `text` as just read: reconciles the database origin if the text
-    /// changed and then stayed the same for one more check.
-    pub(crate) fn remotes_file_read(&mut self, text: String, plane: &Arc<DataPlane>) {
+    /// Takes the remotes file's `text` as read at `now`: reconciles the database origin if the
+    /// text changed and then stayed the same for [`REMOTES_FILE_SETTLE`].
+    pub(crate) fn remotes_file_read(&mut self, text: String, now: Instant, plane: &Arc<DataPlane>) {
         if self.remotes_file_text.as_deref() == Some(text.as_str()) {
             self.remotes_file_pending = None;
             return;
         }
-        if self.remotes_file_pending.as_deref() != Some(text.as_str()) {
-            // Changed since the last check: wait until it stays the same for one check.
-            self.remotes_file_pending = Some(text);
-            return;
+        match &self.remotes_file_pending {
+            Some((pending, since))
+                if *pending == text
+                    && now.saturating_duration_since(*since) >= REMOTES_FILE_SETTLE => {}
+            Some((pending, _)) if *pending == text => return, // not settled yet
+            _ => {
+                // Changed since the last check: wait until it stays the same long enough.
+                self.remotes_file_pending = Some((text, now));
+                return;
+            }
         }
         self.remotes_file_pending = None;
         self.apply_remotes_text(text, plane);
@@ -481,8 +492,8 @@ impl Remotes {
     }
 }
 
-/// Every [`REMOTES_FILE_POLL`]: reconciles the remotes file when it changed (and stayed
-/// changed for one check), and opens again the remotes that failed to open.
+/// Every [`REMOTES_FILE_POLL`]: reconciles the remotes file when it changed (and stayed the
+/// same for [`REMOTES_FILE_SETTLE`]), and opens again the remotes that failed to open.
 pub(crate) async fn supervise(sup: Arc<Supervisor>) {
     let mut last_error: Option<String> = None;
     loop {
@@ -497,7 +508,7 @@ pub(crate) async fn supervise(sup: Arc<Supervisor>) {
             None => {}
             Some(Ok(text)) => {
                 last_error = None;
-                st.remotes_file_read(text, &sup.plane);
+                st.remotes_file_read(text, Instant::now(), &sup.plane);
             }
             Some(Err(e)) => {
                 // Logged once per distinct error, not at every check.

@@ -133,8 +133,8 @@ fn a_remotes_file_rewritten_in_place_with_the_same_text_changes_nothing() {
     let (p, ctl) = echod_with_control(&dir, &[&format!("--remotes-file={}", file.display())]);
     let before = state_of(&ctl, "ptcp:0:127.0.0.1").unwrap();
     for _ in 0..5 {
-        // Not atomic: truncate, then (less than one 200 ms check later) the same text again;
-        // then leave it alone for a few checks.
+        // Not atomic: truncate, then (well within the 1 s a change must stay the same before
+        // echod applies it) the same text again; then leave it alone for a few checks.
         std::fs::write(&file, "").unwrap();
         std::thread::sleep(std::time::Duration::from_millis(120));
         std::fs::write(&file, text).unwrap();
