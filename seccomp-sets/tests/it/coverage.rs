@@ -3,7 +3,7 @@
 
 use seccomp_sets::capability::{CAPABILITIES, Call, Capability, coverage_of};
 use seccomp_sets::resolve::{Resolution, ResolvedTable};
-use seccomp_sets::table::{Action, IfMissing, Provenance, Rule, TABLE};
+use seccomp_sets::table::{Action, Arg, ArgCmp, CmpOp, IfMissing, Provenance, Rule, TABLE};
 use seccomp_sets::{Arch, Set, SetSelection};
 
 /// The test the issue asks for: a set left without a rule for one of its capabilities on some
@@ -182,6 +182,14 @@ mod decisions {
     static OLD: Rule = rule("old", IfMissing::CoveredBy(&["new"]));
     static NEW: Rule = rule("new", IfMissing::Everywhere);
     static NEVER: Rule = rule("never", IfMissing::Nothing("never there"));
+    /// A second row of `old` (with a comparison): no ABI lacks a name with several rows today.
+    static OLD_TOO: Rule = Rule {
+        args: &[ArgCmp {
+            arg: Arg::Index(0),
+            op: CmpOp::Ne(1),
+        }],
+        ..rule("old", IfMissing::CoveredBy(&["new"]))
+    };
     static CAPS: &[Capability] = &[
         Capability {
             set: Set::Default,
@@ -240,6 +248,21 @@ mod decisions {
         assert!(ghost.absent() && ghost.is_closed());
         // A capability none of whose rows is in the table at all is open too.
         assert_eq!(open(&[(&NEVER, None)]), ["door"]);
+        // A missing name with several rows is listed once.
+        let c = coverage_of(
+            &table(&[(&OLD, None), (&OLD_TOO, None), (&NEW, Some(1))]),
+            CAPS,
+        );
+        assert_eq!(c.of(Set::Default, "door").unwrap().missing_names(), ["old"]);
+        // The text says so, for a reviewer.
+        let text =
+            coverage_of(&table(&[(&OLD, None), (&NEW, None), (&NEVER, None)]), CAPS).to_string();
+        assert!(
+            text.contains(
+                "  door\n    not on aarch64: old, new\n    OPEN: no row takes it away here"
+            ),
+            "{text}"
+        );
     }
 }
 
