@@ -21,6 +21,7 @@ mod results;
 mod runner;
 
 use crate::util::{Outcome, seconds};
+pub(crate) use cross::TARGET as ARM64_TARGET;
 use image::Suite;
 pub(crate) use image::take_suites;
 use results::Event;
