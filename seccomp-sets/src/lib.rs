@@ -70,6 +70,7 @@ mod confine;
 mod error;
 mod export;
 mod filter;
+mod load;
 mod memfd;
 mod mode;
 mod report;
@@ -86,7 +87,8 @@ pub use builder::Builder;
 pub use confine::{Step, StepOutcome, StepReport, landlock_status};
 pub use error::Error;
 pub use export::DEFAULT_SYSTEMD_VERSION;
-pub use filter::{Applied, Filter, Loaded, Planned, Prepared, apply, prepare};
+pub use filter::{Filter, Planned};
+pub use load::{Applied, Loaded, Prepared, apply, prepare};
 pub use mode::{Effect, KillAction, Mode, ParseModeError};
 pub use sandbox_opts::{Sandbox, Set, SetSelection};
 

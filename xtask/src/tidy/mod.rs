@@ -5,13 +5,15 @@
 //! - [`msrv`]: no syntax newer than the package's `rust-version`;
 //! - [`unsafe_code`]: `unsafe` code only in the modules listed as allowed to hold it, and every
 //!   crate root denies (or forbids) it elsewhere;
-//! - [`architecture`]: ARCHITECTURE.md names only paths that exist, and every member.
+//! - [`architecture`]: ARCHITECTURE.md names only paths that exist, and every member;
+//! - [`file_size`]: no library source file over 450 lines of code before its unit tests.
 //!
 //! Each rule is a function from a workspace root and its members to the violations it finds;
 //! the tests below run it on this workspace, and each rule's own tests run it on a fabricated
 //! tree that breaks it, so that a rule that can no longer fail is noticed.
 
 mod architecture;
+mod file_size;
 mod modgraph;
 mod msrv;
 mod unsafe_code;
@@ -30,6 +32,15 @@ fn holds(rule: Result<(), String>) {
 #[test]
 fn architecture_md_names_only_what_exists() {
     holds(architecture::check(&project_root(), &packages().unwrap()));
+}
+
+#[test]
+fn no_library_file_over_the_size_limit() {
+    holds(file_size::check(
+        &project_root(),
+        &packages().unwrap(),
+        file_size::EXEMPT,
+    ));
 }
 
 #[test]
