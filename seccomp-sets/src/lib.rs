@@ -41,7 +41,9 @@
 //!   [`Filter::prepare`]; [`Filter::planned`] ([`Planned`]).
 //! * The table: [`table::TABLE`], every row (syscall, [`Set`], [`table::Action`], argument
 //!   comparisons, provenance, and a note on each deviation from QEMU); [`SetSelection`].
-//! * Names per ABI: [`Arch::resolve`] (the result types in [`resolve`]).
+//! * Names per ABI: [`Arch::resolve`] (the result types in [`resolve`]); what each set takes
+//!   away on an ABI, and which rows do it there when a name does not exist:
+//!   [`Arch::coverage`] (the [`capability`] module).
 //! * Exports: [`Filter::export_bpf`] (libseccomp's `seccomp_export_bpf`),
 //!   [`Filter::export_pfc`], [`Filter::to_systemd`] ([`DEFAULT_SYSTEMD_VERSION`]), and with
 //!   the `serde` feature `Filter::to_json` and `Filter::to_oci` (the schema in the `json`
@@ -63,6 +65,7 @@
 
 mod arch;
 mod builder;
+pub mod capability;
 mod confine;
 mod error;
 mod export;

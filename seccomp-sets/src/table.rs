@@ -436,7 +436,7 @@ macro_rules! clone_forbid {
 }
 
 /// clone without `CLONE_THREAD`: a new process, not a thread.
-const NOT_A_THREAD: &[ArgCmp] = &[ArgCmp {
+pub(crate) const NOT_A_THREAD: &[ArgCmp] = &[ArgCmp {
     arg: Arg::CloneFlags,
     op: CmpOp::MaskedEq {
         mask: CLONE_THREAD,
@@ -451,7 +451,7 @@ const POLICY_NOT_IDLE: &[ArgCmp] = &[ArgCmp {
 }];
 
 /// clone with `CLONE_NEWUSER`.
-const NEWUSER_CLONE_FLAG: &[ArgCmp] = &[ArgCmp {
+pub(crate) const NEWUSER_CLONE_FLAG: &[ArgCmp] = &[ArgCmp {
     arg: Arg::CloneFlags,
     op: CmpOp::MaskedEq {
         mask: CLONE_NEWUSER,
@@ -460,7 +460,7 @@ const NEWUSER_CLONE_FLAG: &[ArgCmp] = &[ArgCmp {
 }];
 
 /// unshare with `CLONE_NEWUSER` (flags, argument 0).
-const NEWUSER_UNSHARE_FLAG: &[ArgCmp] = &[ArgCmp {
+pub(crate) const NEWUSER_UNSHARE_FLAG: &[ArgCmp] = &[ArgCmp {
     arg: Arg::Index(0),
     op: CmpOp::MaskedEq {
         mask: CLONE_NEWUSER,
@@ -469,7 +469,7 @@ const NEWUSER_UNSHARE_FLAG: &[ArgCmp] = &[ArgCmp {
 }];
 
 /// setns with `CLONE_NEWUSER` in nstype (argument 1).
-const NEWUSER_NSTYPE: &[ArgCmp] = &[ArgCmp {
+pub(crate) const NEWUSER_NSTYPE: &[ArgCmp] = &[ArgCmp {
     arg: Arg::Index(1),
     op: CmpOp::MaskedEq {
         mask: CLONE_NEWUSER,
@@ -478,7 +478,7 @@ const NEWUSER_NSTYPE: &[ArgCmp] = &[ArgCmp {
 }];
 
 /// setns with nstype 0 ("any namespace"); the kernel reads nstype as a 32-bit `int`.
-const ANY_NSTYPE: &[ArgCmp] = &[ArgCmp {
+pub(crate) const ANY_NSTYPE: &[ArgCmp] = &[ArgCmp {
     arg: Arg::Index(1),
     op: CmpOp::MaskedEq {
         mask: 0xffff_ffff,

@@ -71,6 +71,42 @@ pub(crate) fn losses(simulation: &str) -> Result<Vec<Loss>, String> {
     Ok(out)
 }
 
+/// The downgrades a failed simulation asks for: apt refuses to downgrade on its own, so when a
+/// requested package needs an older version of an installed one (`qemu-system-arm` 7.2 next
+/// to `qemu-system-common` 10.0 from backports), `apt-get -s install` fails with
+/// `PKG : Depends: DEP (= OLD) but NEW is to be installed` (or `... but NEW is installed`).
+/// Each such line whose `OLD` sorts below `NEW` is a downgrade the install would need; an
+/// unmet dependency of any other kind is not (the caller reports apt's own error then).
+pub(crate) fn unmet_downgrades(failure: &str) -> Result<Vec<Loss>, String> {
+    let mut out: Vec<Loss> = Vec::new();
+    for line in failure.lines() {
+        let Some((_, rest)) = line.split_once("Depends: ") else {
+            continue;
+        };
+        let Some((package, rest)) = rest.split_once(" (= ") else {
+            continue;
+        };
+        let Some((wanted, rest)) = rest.split_once(") but ") else {
+            continue;
+        };
+        let Some(installed) = rest
+            .strip_suffix(" is to be installed")
+            .or_else(|| rest.strip_suffix(" is installed"))
+        else {
+            continue;
+        };
+        let (package, wanted, installed) = (package.trim(), wanted.trim(), installed.trim());
+        if older(wanted, installed)? && !out.iter().any(|l| l.package == package) {
+            out.push(Loss {
+                package: package.to_string(),
+                installed: installed.to_string(),
+                downgrade_to: Some(wanted.to_string()),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// The installed version: `[OLD]` right after the package name.
 fn bracketed(rest: &str) -> Option<&str> {
     let inner = rest.strip_prefix('[')?;
@@ -207,6 +243,41 @@ Conf qemu-utils (1:7.2+dfsg-7+deb12u18+b3 Debian:12.15/oldstable [amd64])
         test_support::require!(have_dpkg(), "dpkg not found (Debian package dpkg)");
         assert_eq!(losses(UPGRADES_ONLY), Ok(vec![]));
         assert_eq!(losses(""), Ok(vec![]));
+    }
+
+    /// `apt-get -s install --no-install-recommends qemu-system-arm` on a bookworm machine with
+    /// QEMU 10.0 from bookworm-backports (apt refuses, exit status 100).
+    const NEEDS_AN_OLDER_COMMON: &str = "\
+Some packages could not be installed. This may mean that you have
+requested an impossible situation or if you are using the unstable
+distribution that some required packages have not yet been created
+or been moved out of Incoming.
+The following information may help to resolve the situation:
+
+The following packages have unmet dependencies:
+ qemu-system-arm : Depends: qemu-system-common (= 1:7.2+dfsg-7+deb12u18+b3) but 1:10.0.2+ds-2+deb13u1~bpo12+1 is to be installed
+                   Depends: qemu-system-data (>= 1:7.2+dfsg-7+deb12u18+b3~) but it is not going to be installed
+ other : Depends: libfoo (= 2.0) but 1.0 is installed
+E: Unable to correct problems, you have held broken packages.
+";
+
+    #[test]
+    fn a_refused_downgrade_is_read_from_the_failed_simulation() {
+        test_support::require!(have_dpkg(), "dpkg not found (Debian package dpkg)");
+        let found = unmet_downgrades(NEEDS_AN_OLDER_COMMON).unwrap();
+        assert_eq!(
+            found,
+            vec![Loss {
+                package: "qemu-system-common".into(),
+                installed: "1:10.0.2+ds-2+deb13u1~bpo12+1".into(),
+                downgrade_to: Some("1:7.2+dfsg-7+deb12u18+b3".into()),
+            }],
+            "an upgrade (libfoo 1.0 -> 2.0) and a >= dependency are not downgrades"
+        );
+        assert_eq!(
+            unmet_downgrades("E: Unable to locate package nope\n"),
+            Ok(vec![])
+        );
     }
 
     #[test]

@@ -414,8 +414,26 @@ impl Apt {
     /// What installing `packages` would remove or downgrade (apt-get's simulation).
     fn losses(&self, packages: &[&str]) -> Result<Vec<apt::Loss>, String> {
         let mut cmd = self.install_command(packages);
-        cmd.arg("-s");
-        apt::losses(&output(&mut cmd)?)
+        cmd.arg("-s").stdin(std::process::Stdio::null());
+        let shown = crate::util::show(&cmd);
+        let out = cmd
+            .output()
+            .map_err(|e| format!("could not start `{shown}`: {e}"))?;
+        let text = crate::util::both_outputs(&out);
+        if out.status.success() {
+            return apt::losses(&text);
+        }
+        // apt refuses a downgrade it was not asked for: the simulation fails, naming it.
+        let downgrades = apt::unmet_downgrades(&text)?;
+        if downgrades.is_empty() {
+            Err(format!(
+                "`{shown}` failed ({}): {}",
+                out.status,
+                text.trim()
+            ))
+        } else {
+            Ok(downgrades)
+        }
     }
 
     /// Installs, after a simulation that shows no loss (see [`Apt::apply`]).

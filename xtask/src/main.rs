@@ -11,6 +11,7 @@
 //! cargo xtask image [--suite NAME]... [--rebuild]  build (or rebuild) cached guest images
 //! cargo xtask vm [--suite NAME] [--copy SRC[:DEST]]... [-- CMD...]
 //!                                              a shell in the guest, or one command and its status
+//! cargo xtask payload [--arch x86_64|arm64]     build the guest binaries (arm64: cross-built)
 //! cargo xtask deps                             only install the prerequisites
 //! ```
 //!
@@ -74,6 +75,11 @@ commands:
                                   an executable to /usr/local/bin/, anything else to /root/.
                                   The guest has D-Bus: systemctl start --wait and
                                   systemd-run --wait --pipe work
+  payload [--arch x86_64|arm64]   build the guest binaries and check each is an ELF executable
+                                  for that machine; for arm64 they are cross-built: the rustup
+                                  target, Debian's cross linker and arm64 libseccomp (Debian's
+                                  arm64 packages unpacked into a private sysroot under target/,
+                                  never an architecture added to dpkg) are installed first
   deps                            install the prerequisites only (apt-get, when root)
 
 options for every command:
@@ -105,6 +111,7 @@ fn main() -> ExitCode {
         "mutants" => mutants::mutants_command(rest),
         "image" => vm::image_command(rest),
         "vm" => vm::vm_command(rest),
+        "payload" => vm::payload_command(rest),
         "deps" => deps::deps_command(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");

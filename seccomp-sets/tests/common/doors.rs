@@ -651,13 +651,14 @@ fn reap(pid: libc::c_long) -> Outcome {
 /// The calls of the held list that `enforce.rs`'s `act` does not have; each is harmless when
 /// allowed (a child that exits at once, an id set to itself, an obsolete call's error).
 pub(crate) fn held_call(action: &str) -> Option<Outcome> {
-    let nowhere = CString::new("/nonexistent/seccomp-sets-probe").unwrap();
     let sigchld = libc::SIGCHLD as u64;
     let out = match action {
         // SAFETY: the probe is single-threaded; a child leaves at once through `reap`.
+        #[cfg(target_arch = "x86_64")]
         "fork-raw" => reap(unsafe { libc::syscall(libc::SYS_fork) }),
         // SAFETY: as above; a vfork child only calls _exit (async-signal-safe, touches no
         // memory of the parent).
+        #[cfg(target_arch = "x86_64")]
         "vfork-raw" => reap(unsafe { libc::syscall(libc::SYS_vfork) }),
         "clone-sigchld" => {
             // SAFETY: fork-like clone without a new stack: the child has its own copy and leaves.
@@ -736,11 +737,17 @@ pub(crate) fn held_call(action: &str) -> Option<Outcome> {
             rc_int(unsafe { libc::sched_setparam(0, &param) })
         }
         // SAFETY: device 0 does not exist; the kernel fails before touching the (null) buffer.
+        #[cfg(target_arch = "x86_64")]
         "ustat" => rc(unsafe { libc::syscall(libc::SYS_ustat, 0, 0usize) }),
         // SAFETY: option 3 counts filesystem types; reads nothing.
+        #[cfg(target_arch = "x86_64")]
         "sysfs" => rc(unsafe { libc::syscall(libc::SYS_sysfs, 3) }),
-        // SAFETY: a path that does not exist.
-        "uselib-nowhere" => rc(unsafe { libc::syscall(libc::SYS_uselib, nowhere.as_ptr()) }),
+        #[cfg(target_arch = "x86_64")]
+        "uselib-nowhere" => {
+            let nowhere = CString::new("/nonexistent/seccomp-sets-probe").unwrap();
+            // SAFETY: a path that does not exist.
+            rc(unsafe { libc::syscall(libc::SYS_uselib, nowhere.as_ptr()) })
+        }
         // x86_64's numbers (174, 177, 178): never implemented there (ENOSYS when allowed).
         // SAFETY: NULL arguments to a call the kernel does not implement.
         #[cfg(target_arch = "x86_64")]

@@ -46,6 +46,39 @@ fn explain_names_effects_and_missing_names() {
     assert!(stderr(&bad).contains("invalid argument for spawn"));
 }
 
+/// `explain --arch` explains another ABI's filter: its numbers, and for each name missing
+/// there, the rows that take the same capability away (the issue's example: spawn on arm64).
+#[test]
+fn explain_for_another_abi_names_what_covers_each_missing_name() {
+    let o = cli(&["explain", "--sandbox", "on,spawn=deny", "--arch", "aarch64"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("-sandbox on,spawn=deny in enforce mode on aarch64"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "fork               missing on aarch64: covered by clone (create a process here: \
+             clone when arg0 & 0x10000 == 0x0, clone3)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("vfork              missing on aarch64"),
+        "{out}"
+    );
+    // aarch64's numbers: execve is 221 there (59 on x86_64).
+    assert!(out.contains("execve             221"), "{out}");
+    // The coverage table is the library's.
+    let o = cli(&["coverage", "--arch", "arm64"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        seccomp_sets::Arch::Aarch64.coverage().to_string()
+    );
+}
+
 #[test]
 fn export_formats_match_the_library() {
     let sandbox: seccomp_sets::Sandbox = "on,resourcecontrol=deny".parse().unwrap();

@@ -15,6 +15,7 @@ mod qemu;
 
 #[cfg(feature = "cli")]
 mod cli;
+mod coverage;
 #[cfg(feature = "serde")]
 mod exports;
 mod table;

@@ -16,7 +16,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use calls::{
-    getppid, glibc_fork, raw_fork, setpriority_same, setresuid_unchanged, swapoff_nowhere, ustat,
+    getppid, glibc_fork, obsolete_call, raw_spawn, setpriority_same, setresuid_unchanged,
+    swapoff_nowhere,
 };
 
 const TEMPLATE: &str = "sx-probe@.service";
@@ -42,6 +43,8 @@ enum Refusal {
     Sigsys,
     /// systemd cannot express the rule: the call stays allowed under the export.
     NotUnderSystemd,
+    /// Fails with ENOSYS (clone3: libc falls back to clone).
+    Enosys,
 }
 
 /// One probe: a call that is harmless when allowed (the service runs as root).
@@ -61,12 +64,7 @@ const PROBES: &[Probe] = &[
         refusal: Refusal::Eperm,
         call: getppid,
     },
-    Probe {
-        name: "spawn-fork",
-        set: Some(Set::Spawn),
-        refusal: Refusal::Eperm,
-        call: raw_fork,
-    },
+    SPAWN_RAW,
     Probe {
         name: "spawn-clone",
         set: Some(Set::Spawn),
@@ -83,7 +81,7 @@ const PROBES: &[Probe] = &[
         name: "obsolete",
         set: Some(Set::Obsolete),
         refusal: Refusal::Sigsys,
-        call: ustat,
+        call: obsolete_call,
     },
     Probe {
         name: "privileged",
@@ -98,6 +96,25 @@ const PROBES: &[Probe] = &[
         call: swapoff_nowhere,
     },
 ];
+
+/// The raw process-creating call the exports refuse by name: `fork` where the ABI has it. aarch64
+/// has no `fork` (nor `vfork`; `seccomp_sets::Arch::coverage` lists what each ABI lacks), so
+/// there it is `clone3`, the other name of spawn's "create a process" that a name alone refuses
+/// (ENOSYS, so that libc falls back to `clone`).
+#[cfg(target_arch = "x86_64")]
+const SPAWN_RAW: Probe = Probe {
+    name: "spawn-fork",
+    set: Some(Set::Spawn),
+    refusal: Refusal::Eperm,
+    call: raw_spawn,
+};
+#[cfg(not(target_arch = "x86_64"))]
+const SPAWN_RAW: Probe = Probe {
+    name: "spawn-clone3",
+    set: Some(Set::Spawn),
+    refusal: Refusal::Enosys,
+    call: raw_spawn,
+};
 
 /// The probe's calls: raw syscalls, each harmless when allowed.
 #[allow(unsafe_code)]
@@ -128,9 +145,42 @@ mod calls {
         Ok(pid)
     }
 
-    pub(super) fn raw_fork() -> Result<i64, i32> {
+    /// fork(2) itself, not glibc's (which is clone).
+    #[cfg(target_arch = "x86_64")]
+    pub(super) fn raw_spawn() -> Result<i64, i32> {
         // SAFETY: the probe is single-threaded; the child only calls _exit.
         reap(unsafe { libc::syscall(libc::SYS_fork) })
+    }
+
+    /// clone3 as fork: no flags, SIGCHLD at exit, no new stack (the child runs on its copy).
+    #[cfg(not(target_arch = "x86_64"))]
+    pub(super) fn raw_spawn() -> Result<i64, i32> {
+        /// `struct clone_args` as of Linux 5.3 (`CLONE_ARGS_SIZE_VER0`, 64 bytes).
+        #[repr(C)]
+        #[derive(Default)]
+        struct CloneArgs {
+            flags: u64,
+            pidfd: u64,
+            child_tid: u64,
+            parent_tid: u64,
+            exit_signal: u64,
+            stack: u64,
+            stack_size: u64,
+            tls: u64,
+        }
+        let args = CloneArgs {
+            exit_signal: libc::SIGCHLD as u64,
+            ..CloneArgs::default()
+        };
+        // SAFETY: `args` is a live clone_args of the size passed; the probe is single-threaded
+        // and the child only calls _exit.
+        reap(unsafe {
+            libc::syscall(
+                libc::SYS_clone3,
+                &args as *const CloneArgs,
+                std::mem::size_of::<CloneArgs>(),
+            )
+        })
     }
 
     pub(super) fn glibc_fork() -> Result<i64, i32> {
@@ -147,9 +197,26 @@ mod calls {
         }))
     }
 
-    pub(super) fn ustat() -> Result<i64, i32> {
+    /// ustat(2) where the ABI has it (device 0 does not exist: EINVAL when allowed).
+    #[cfg(target_arch = "x86_64")]
+    pub(super) fn obsolete_call() -> Result<i64, i32> {
         // SAFETY: device 0 does not exist; the kernel fails before touching the (null) buffer.
         rc(unsafe { libc::syscall(libc::SYS_ustat, 0, std::ptr::null_mut::<u8>()) })
+    }
+
+    /// aarch64 has none of QEMU's obsolete names: lookup_dcookie is the set's one call there
+    /// (ENOSYS when allowed, since Linux 5.12).
+    #[cfg(not(target_arch = "x86_64"))]
+    pub(super) fn obsolete_call() -> Result<i64, i32> {
+        // SAFETY: a zero cookie and a NULL buffer of length 0: nothing is written.
+        rc(unsafe {
+            libc::syscall(
+                libc::SYS_lookup_dcookie,
+                0u64,
+                std::ptr::null_mut::<u8>(),
+                0usize,
+            )
+        })
     }
 
     pub(super) fn setresuid_unchanged() -> Result<i64, i32> {
@@ -172,6 +239,7 @@ pub fn probe_main() -> ExitCode {
         let _ = out.flush();
         let line = match (p.call)() {
             Err(libc::EPERM) => "EPERM".to_string(),
+            Err(libc::ENOSYS) if p.refusal == Refusal::Enosys => "ENOSYS".to_string(),
             Ok(_) => "allowed".to_string(),
             Err(e) => format!("allowed (errno {e})"),
         };
@@ -199,6 +267,7 @@ pub(crate) fn expected_lines(sandbox: &Sandbox, args_filtered: bool) -> (Vec<Str
         match (refused, p.refusal) {
             (true, Refusal::Sigsys) => return (lines, true),
             (true, Refusal::Eperm) => lines.push(format!("probe {}: EPERM", p.name)),
+            (true, Refusal::Enosys) => lines.push(format!("probe {}: ENOSYS", p.name)),
             (true, Refusal::NotUnderSystemd) if args_filtered => {
                 lines.push(format!("probe {}: EPERM", p.name))
             }

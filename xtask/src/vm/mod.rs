@@ -2,6 +2,8 @@
 //!
 //! - [`image`]: the Debian guest images (debootstrap + overlay, cached by suite and recipe hash).
 //! - [`accel`]: KVM when it truly boots a kernel, TCG otherwise.
+//! - [`cross`]: the arm64 cross build of the guest binaries (Rust target, cross linker,
+//!   private sysroot with Debian's arm64 libseccomp).
 //! - [`runner`]: one boot (payload disk, QEMU, results port, time limits, logs).
 //! - [`results`]: the guest runner's line protocol.
 //! - [`matrix`]: the scenario x suite table of a multi-suite run.
@@ -11,6 +13,7 @@
 //! (`vmtests/src/bin/vm-guest.rs`); xtask only boots, feeds and collects.
 
 mod accel;
+mod cross;
 mod image;
 mod matrix;
 mod paths;
@@ -18,6 +21,7 @@ mod results;
 mod runner;
 
 use crate::util::{Outcome, seconds};
+pub(crate) use cross::TARGET as ARM64_TARGET;
 use image::Suite;
 pub(crate) use image::take_suites;
 // The benchmark's peer root (`bench/peer_root.rs`) is cached and keyed the way the images are.
@@ -72,6 +76,51 @@ pub(crate) fn image_command(args: &[String]) -> Result<(), String> {
             println!("built:  {b} UTC{note}");
         }
     }
+    Ok(())
+}
+
+/// `cargo xtask payload [--arch x86_64|arm64]`: builds the guest binaries (cross-built for
+/// arm64, installing the toolchain first) and checks that each is an ELF executable for that
+/// machine.
+pub(crate) fn payload_command(args: &[String]) -> Result<(), String> {
+    let arm64 = match args {
+        [] => false,
+        [flag, arch] if flag == "--arch" => match arch.as_str() {
+            "arm64" | "aarch64" => true,
+            "x86_64" | "amd64" => false,
+            other => return Err(format!("`--arch {other}`: expected x86_64 or arm64")),
+        },
+        _ => {
+            return Err(format!(
+                "unexpected `{}`; usage: cargo xtask payload [--arch x86_64|arm64]",
+                args.join(" ")
+            ));
+        }
+    };
+    let start = Instant::now();
+    let (bins, machine, name) = if arm64 {
+        let tc = cross::Toolchain::ensure()?;
+        let bins = runner::build_guest_binaries_for(Some(&tc))?;
+        (bins, cross::EM_AARCH64, "aarch64")
+    } else {
+        crate::deps::ensure(crate::deps::BUILD)?;
+        let bins = runner::build_guest_binaries_for(None)?;
+        (bins, cross::EM_X86_64, "x86-64")
+    };
+    cross::check_machine(&bins, machine)?;
+    for bin in &bins {
+        let size = std::fs::metadata(bin).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "{}: ELF 64-bit LSB, {name} (e_machine {machine}), {:.1} MB",
+            bin.display(),
+            size as f64 / 1e6
+        );
+    }
+    eprintln!(
+        "xtask: {} guest binaries for {name} in {:.1} s",
+        bins.len(),
+        seconds(start)
+    );
     Ok(())
 }
 

@@ -224,9 +224,27 @@ pub(crate) fn boot(
 /// host tests' build, and the guest work is dominated by systemd and process start-up, not by
 /// echod's code).
 fn build_guest_binaries() -> Result<Vec<PathBuf>, String> {
-    eprintln!("xtask: building the guest binaries (vm-guest, echod, stream-pfd's axum example)");
-    run(cargo().args([
-        "build",
+    build_guest_binaries_for(None)
+}
+
+/// The guest binaries for the host's architecture (`None`) or, with the cross toolchain, for
+/// arm64: the same packages, features and examples either way.
+pub(crate) fn build_guest_binaries_for(
+    cross: Option<&super::cross::Toolchain>,
+) -> Result<Vec<PathBuf>, String> {
+    let for_what = if cross.is_some() { " for arm64" } else { "" };
+    eprintln!(
+        "xtask: building the guest binaries{for_what} (vm-guest, echod, stream-pfd's axum example)"
+    );
+    let cargo_for = |subcommand: &str| match cross {
+        Some(tc) => tc.cargo(subcommand),
+        None => {
+            let mut cmd = cargo();
+            cmd.arg(subcommand);
+            cmd
+        }
+    };
+    run(cargo_for("build").args([
         "--quiet",
         "--package",
         "vmtests",
@@ -234,8 +252,7 @@ fn build_guest_binaries() -> Result<Vec<PathBuf>, String> {
         "echod",
         "--bins",
     ]))?;
-    run(cargo().args([
-        "build",
+    run(cargo_for("build").args([
         "--quiet",
         "--package",
         "stream-pfd",
@@ -244,7 +261,10 @@ fn build_guest_binaries() -> Result<Vec<PathBuf>, String> {
         "--example",
         "axum",
     ]))?;
-    let debug = target_dir().join("debug");
+    let debug = match cross {
+        Some(_) => super::cross::Toolchain::debug_dir(),
+        None => target_dir().join("debug"),
+    };
     let runner = debug.join("vm-guest");
     if !runner.is_file() {
         return Err(format!("{} was not built", runner.display()));
@@ -264,7 +284,7 @@ fn build_guest_binaries() -> Result<Vec<PathBuf>, String> {
     if axum.is_file() {
         bins.push(axum);
     }
-    bins.push(conformance_binary()?);
+    bins.push(conformance_binary(cross)?);
     Ok(bins)
 }
 
@@ -280,17 +300,27 @@ pub(crate) fn conformance_build() -> Command {
 }
 
 /// Builds seccomp-sets' conformance test binary (the VM scenario qemu-conformance runs its
-/// QEMU tests in each guest) and copies it to `target/vmtests/seccomp-conformance`, the name
-/// the guest runner installs it under.
-fn conformance_binary() -> Result<PathBuf, String> {
-    let mut cmd = conformance_build();
+/// QEMU tests in each guest) and copies it to `target/vmtests/seccomp-conformance`
+/// (`target/vmtests/arm64/` for arm64), the name the guest runner installs it under.
+fn conformance_binary(cross: Option<&super::cross::Toolchain>) -> Result<PathBuf, String> {
+    let mut cmd = match cross {
+        Some(tc) => {
+            let mut cmd = tc.cargo("test");
+            cmd.args(conformance_build().get_args().skip(1));
+            cmd
+        }
+        None => conformance_build(),
+    };
     cmd.args(["--no-run", "--message-format=json-render-diagnostics"]);
     let shown = show(&cmd);
     eprintln!("$ {shown}");
     let out = crate::util::output(&mut cmd)?;
     let exe = conformance_executable(&out)
         .ok_or_else(|| format!("`{shown}` named no executable for the conformance test"))?;
-    let dir = target_dir().join("vmtests");
+    let mut dir = target_dir().join("vmtests");
+    if cross.is_some() {
+        dir.push("arm64");
+    }
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let to = dir.join("seccomp-conformance");
     std::fs::copy(&exe, &to)

@@ -58,8 +58,15 @@ pub(crate) enum Cmd {
         #[arg(long, value_parser = parse_set)]
         set: Option<Set>,
     },
-    /// Explain what a sandbox blocks on this machine, how, and which names
-    /// do not exist here.
+    /// Print, per set, what it takes away that an ABI lacks a name for, and which rows take
+    /// the same capability away there.
+    Coverage {
+        /// ABI: x86_64, aarch64, i386, x32, arm, riscv64, s390x, ppc64le or native.
+        #[arg(long, default_value = "native", value_parser = parse_arch)]
+        arch: Arch,
+    },
+    /// Explain what a sandbox blocks on this machine (or another ABI), how, and which names
+    /// do not exist there and what covers them.
     Explain {
         #[arg(long, value_parser = sandbox_opts::clap::parsed_value_parser(),
               help = sandbox_opts::help::SHORT_HELP, long_help = sandbox_opts::help::HELP)]
@@ -67,6 +74,9 @@ pub(crate) enum Cmd {
         /// enforce, audit or report.
         #[arg(long, default_value = "enforce")]
         mode: Mode,
+        /// ABI: x86_64, aarch64, i386, x32, arm, riscv64, s390x, ppc64le or native.
+        #[arg(long, default_value = "native", value_parser = parse_arch)]
+        arch: Arch,
         #[command(flatten)]
         loader: Loader,
     },

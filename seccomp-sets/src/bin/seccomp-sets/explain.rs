@@ -106,7 +106,11 @@ pub(crate) fn explain(filter: &Filter) -> String {
             let how = match r.if_missing {
                 IfMissing::Everywhere => "NOT COVERED".to_owned(),
                 IfMissing::Nothing(why) => format!("nothing to block: {why}"),
-                IfMissing::CoveredBy(s) => format!("covered by {}", s.join(", ")),
+                IfMissing::CoveredBy(s) => format!(
+                    "covered by {} ({})",
+                    s.join(", "),
+                    seccomp_sets::capability::covered_in(filter, r, set)
+                ),
             };
             let _ = writeln!(
                 out,

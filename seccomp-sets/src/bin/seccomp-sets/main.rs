@@ -39,12 +39,17 @@ fn main() -> ExitCode {
             print!("{}", list(arch, set));
             ExitCode::SUCCESS
         }
+        Cmd::Coverage { arch } => {
+            print!("{}", arch.coverage());
+            ExitCode::SUCCESS
+        }
         Cmd::Explain {
             sandbox,
             mode,
+            arch,
             loader,
         } => match loader
-            .apply(Filter::builder(&sandbox_of(sandbox)).mode(mode))
+            .apply(Filter::builder(&sandbox_of(sandbox)).mode(mode).arch(arch))
             .build()
         {
             Ok(f) => {
