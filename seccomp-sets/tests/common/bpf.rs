@@ -13,6 +13,14 @@ use std::fmt;
 
 /// `AUDIT_ARCH_X86_64`.
 pub(crate) const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+/// `AUDIT_ARCH_AARCH64`.
+pub(crate) const AUDIT_ARCH_AARCH64: u32 = 0xc000_00b7;
+/// The `AUDIT_ARCH_` of the ABI these tests run on (the filters under test are its own).
+#[cfg(target_arch = "aarch64")]
+pub(crate) const AUDIT_ARCH_NATIVE: u32 = AUDIT_ARCH_AARCH64;
+/// The `AUDIT_ARCH_` of the ABI these tests run on (the filters under test are its own).
+#[cfg(not(target_arch = "aarch64"))]
+pub(crate) const AUDIT_ARCH_NATIVE: u32 = AUDIT_ARCH_X86_64;
 
 /// The input of one seccomp evaluation (`struct seccomp_data`).
 #[derive(Clone, Copy, Debug)]
@@ -29,6 +37,16 @@ impl Data {
         Data {
             nr,
             arch: AUDIT_ARCH_X86_64,
+            ip: 0,
+            args,
+        }
+    }
+
+    /// A call of the ABI these tests run on (x86-64 or aarch64) with these arguments.
+    pub(crate) fn native(nr: i32, args: [u64; 6]) -> Data {
+        Data {
+            nr,
+            arch: AUDIT_ARCH_NATIVE,
             ip: 0,
             args,
         }
