@@ -353,13 +353,14 @@ fn workspace_runs(packages: &[Package]) -> Result<Vec<Vec<String>>, String> {
     Ok(runs)
 }
 
-/// The guest's own files (`xtask/guest/`): the script passes shellcheck and the unit passes
+/// The guest's own files (`xtask/guest/`): the scripts pass shellcheck and the unit passes
 /// `systemd-analyze verify` with nothing to say. The unit's `ExecStart=` names the script's
 /// place in the guest, so it is verified with that path pointing at the file here.
 fn check_guest_files() -> Result<(), String> {
     let guest = crate::util::project_root().join("xtask/guest");
     let script = guest.join("harden-guest");
     quiet(Command::new("shellcheck").arg(&script))?;
+    quiet(Command::new("shellcheck").arg(guest.join("second-stage")))?;
     let unit = std::fs::read_to_string(guest.join("harden-guest.service"))
         .map_err(|e| format!("reading harden-guest.service: {e}"))?;
     let in_guest = "ExecStart=/usr/local/sbin/harden-guest";

@@ -4,6 +4,7 @@
 //! cargo xtask test [--host-only | --vm-only] [--suite NAME]...
 //!                                              every test (installs what a fresh machine lacks);
 //!                                              the VM suite on bookworm, trixie and sid
+//!                                              (--suite trixie-arm64: the arm64 guest)
 //! cargo xtask test --repeat N [--load] [FILTER] the host tests N times, listing every failure
 //! cargo xtask demo [--suite NAME]              boot a systemd VM and narrate echod's walkthrough
 //! cargo xtask bench [-p CRATE]...              benchmarks, reported as ratios against a baseline
@@ -45,14 +46,16 @@ commands:
                                   then the VM suite under real systemd on Debian bookworm, trixie
                                   and sid (one boot each; --suite narrows it, repeatable) and one
                                   scenario x suite table (HARDEN_VM_JOBS guests at once, one per
-                                  CPU by default); installs missing packages
+                                  CPU by default); --suite trixie-arm64 adds the arm64 guest
+                                  (cross-built payload, qemu-system-aarch64 under TCG), which is
+                                  not in the default run yet; installs missing packages
   test --repeat N [--load] [FILTER]
                                   run the host tests (or those matching FILTER) N times and list
                                   every test that failed at least once; --load keeps the machine
                                   busy with parallel builds during the first half of the runs
   demo [--suite NAME]             boot a systemd VM (the host's suite unless --suite names one of
-                                  bookworm, trixie, sid) and walk through socket activation and
-                                  sandboxing
+                                  bookworm, trixie, sid, trixie-arm64) and walk through socket
+                                  activation and sandboxing
   bench [-p CRATE]...             run the benchmarks (ratios against a baseline in the same run):
                                   every crate's and the VM figures, or only the crates named;
                                   echod's peer is the newest ovsdb-server (Debian sid's, from a
@@ -66,7 +69,8 @@ commands:
   image [--suite NAME]... [--rebuild]
                                   build guest images (the host's suite by default), cached under
                                   the user's cache directory; sid's records its build date and
-                                  --rebuild refreshes it
+                                  --rebuild refreshes it; trixie-arm64's is finished by its first
+                                  boot (debootstrap's second stage, under TCG, ~8 minutes)
   vm [--suite NAME] [--copy SRC[:DEST]]... [-- CMD...]
                                   interactive shell in the guest, or run CMD and return its status
                                   (one argument is a shell line, several are a program and its

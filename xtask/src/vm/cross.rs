@@ -149,10 +149,10 @@ fn sysroot_complete(sysroot: &Path) -> bool {
     sysroot.join(".complete").is_file()
 }
 
-/// The apt-get options of the private configuration under `dir`: its own sources list (arm64
+/// The apt-get options of the private configuration under `dir`: its own sources list (`arch`
 /// only), lists, cache and an empty dpkg status, nothing of the machine's state read or
-/// written; `APT::Architecture` makes arm64 the native architecture of these runs only.
-fn private_apt_options(dir: &Path) -> Vec<String> {
+/// written; `APT::Architecture` makes `arch` the native architecture of these runs only.
+fn private_apt_options(dir: &Path, arch: &str) -> Vec<String> {
     let p = |sub: &str| dir.join(sub).display().to_string();
     vec![
         format!("Dir::Etc::SourceList={}", p("sources.list")),
@@ -162,8 +162,8 @@ fn private_apt_options(dir: &Path) -> Vec<String> {
         format!("Dir::State::Lists={}", p("lists")),
         format!("Dir::State::status={}", p("status")),
         format!("Dir::Cache={}", p("cache")),
-        format!("APT::Architecture={DEB_ARCH}"),
-        format!("APT::Architectures::={DEB_ARCH}"),
+        format!("APT::Architecture={arch}"),
+        format!("APT::Architectures::={arch}"),
         // Only the package lists: no translations or AppStream metadata.
         "Acquire::Languages=none".into(),
         "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false".into(),
@@ -175,28 +175,45 @@ fn private_apt_options(dir: &Path) -> Vec<String> {
 }
 
 /// The sources list of the private configuration: the host release's own Debian sources
-/// (the release, its updates and security suites where the machine has them), arm64 only.
-pub(crate) fn sources_list(codename: &str, sources: &[(String, String)]) -> String {
+/// (the release, its updates and security suites where the machine has them), `arch` only.
+pub(crate) fn sources_list(codename: &str, arch: &str, sources: &[(String, String)]) -> String {
     let keyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
     let signed = if Path::new(keyring).exists() {
         format!(" signed-by={keyring}")
     } else {
         String::new()
     };
-    let mut list = format!("# arm64 libseccomp for the {codename} cross build (xtask)\n");
+    let mut list = format!("# {arch} packages for the {codename} host, unpacked by xtask\n");
     for (uri, suite) in sources {
-        list.push_str(&format!(
-            "deb [arch={DEB_ARCH}{signed}] {uri} {suite} main\n"
-        ));
+        list.push_str(&format!("deb [arch={arch}{signed}] {uri} {suite} main\n"));
     }
     list
 }
 
 /// Downloads `SYSROOT_PACKAGES` at `version` for arm64 and unpacks them into `sysroot`.
 fn fetch_sysroot(sysroot: &Path, version: &str) -> Result<(), String> {
+    let wanted: Vec<(&str, &str)> = SYSROOT_PACKAGES.iter().map(|p| (*p, version)).collect();
+    unpack_debs(sysroot, DEB_ARCH, &host_sources(false)?, &wanted).map_err(|e| {
+        format!(
+            "{e}\n(the arm64 libseccomp must be the host's version, {version}, so that both \
+             builds use the same libseccomp)"
+        )
+    })?;
+    let lib = sysroot.join("usr/lib").join(TRIPLET).join("libseccomp.so");
+    if !lib.exists() {
+        return Err(format!("{} is missing after unpacking", lib.display()));
+    }
+    std::fs::write(sysroot.join(".complete"), format!("{version}\n"))
+        .map_err(|e| format!("writing {}: {e}", sysroot.display()))
+}
+
+/// The host release's Debian sources as (URI, suite): the release, its updates and security
+/// suites where the machine has them (and its backports with `backports`, from the release's
+/// mirror when the machine does not list them); the release's mirror alone when it has none.
+pub(crate) fn host_sources(backports: bool) -> Result<(String, Vec<(String, String)>), String> {
     let codename = crate::mirror::host_codename()
         .ok_or("the host's Debian release is unknown (/etc/os-release)")?;
-    let sources: Vec<(String, String)> = [
+    let mut sources: Vec<(String, String)> = [
         codename.clone(),
         format!("{codename}-updates"),
         format!("{codename}-security"),
@@ -204,28 +221,36 @@ fn fetch_sysroot(sysroot: &Path, version: &str) -> Result<(), String> {
     .into_iter()
     .filter_map(|suite| Some((crate::mirror::configured(&suite)?, suite)))
     .collect();
+    let release_mirror = match sources.first() {
+        Some((uri, suite)) if *suite == codename => uri.clone(),
+        _ => crate::mirror::for_suite(&codename)?.uri,
+    };
     if sources.is_empty() {
-        let mirror = crate::mirror::for_suite(&codename)?;
-        return fetch_sysroot_from(
-            sysroot,
-            version,
-            &codename,
-            &[(mirror.uri, codename.clone())],
-        );
+        sources.push((release_mirror.clone(), codename.clone()));
     }
-    fetch_sysroot_from(sysroot, version, &codename, &sources)
+    if backports {
+        let suite = format!("{codename}-backports");
+        let uri = crate::mirror::configured(&suite).unwrap_or(release_mirror);
+        if !sources.iter().any(|(_, s)| *s == suite) {
+            sources.push((uri, suite));
+        }
+    }
+    Ok((codename, sources))
 }
 
-fn fetch_sysroot_from(
-    sysroot: &Path,
-    version: &str,
-    codename: &str,
-    sources: &[(String, String)],
+/// Downloads each (package, version) of `wanted` for `arch` from `sources` (the host's
+/// codename and its (URI, suite) list) with a private apt configuration, and unpacks them
+/// into `dest` with `dpkg-deb -x`: nothing is installed, the machine's dpkg never sees them.
+pub(crate) fn unpack_debs(
+    dest: &Path,
+    arch: &str,
+    (codename, sources): &(String, Vec<(String, String)>),
+    wanted: &[(&str, &str)],
 ) -> Result<(), String> {
-    let _ = std::fs::remove_dir_all(sysroot);
-    let mut apt_name = sysroot.file_name().unwrap_or_default().to_os_string();
+    let _ = std::fs::remove_dir_all(dest);
+    let mut apt_name = dest.file_name().unwrap_or_default().to_os_string();
     apt_name.push(".apt");
-    let apt_dir = sysroot.with_file_name(apt_name);
+    let apt_dir = dest.with_file_name(apt_name);
     let _ = std::fs::remove_dir_all(&apt_dir);
     for sub in [
         "sources.list.d",
@@ -241,11 +266,11 @@ fn fetch_sysroot_from(
         std::fs::write(apt_dir.join(name), text)
             .map_err(|e| format!("writing {}: {e}", apt_dir.join(name).display()))
     };
-    write("sources.list", &sources_list(codename, sources))?;
+    write("sources.list", &sources_list(codename, arch, sources))?;
     write("status", "")?;
     let apt = |args: &[&str]| {
         let mut cmd = Command::new("apt-get");
-        for o in private_apt_options(&apt_dir) {
+        for o in private_apt_options(&apt_dir, arch) {
             cmd.arg("-o").arg(o);
         }
         if crate::util::is_root() {
@@ -258,38 +283,37 @@ fn fetch_sysroot_from(
         cmd
     };
     run(&mut apt(&["update"]))?;
-    let wanted: Vec<String> = SYSROOT_PACKAGES
-        .iter()
-        .map(|p| format!("{p}={version}"))
-        .collect();
     let mut download = apt(&["download"]);
-    download.args(&wanted);
+    download.args(wanted.iter().map(|(p, v)| format!("{p}={v}")));
     run(&mut download).map_err(|e| {
+        let names: Vec<String> = wanted.iter().map(|(p, v)| format!("{p} {v}")).collect();
         format!(
-            "{e}\n(the arm64 libseccomp must be the host's version, {version}, so that both \
-             builds use the same libseccomp; the {codename} sources above do not carry it)"
+            "{e}\n(wanted {} for {arch} from {})",
+            names.join(", "),
+            sources
+                .iter()
+                .map(|(_, s)| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     })?;
-    std::fs::create_dir_all(sysroot).map_err(|e| format!("creating {}: {e}", sysroot.display()))?;
-    for p in SYSROOT_PACKAGES {
-        let deb = std::fs::read_dir(apt_dir.join("debs"))
-            .map_err(|e| format!("reading {}: {e}", apt_dir.display()))?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
+    std::fs::create_dir_all(dest).map_err(|e| format!("creating {}: {e}", dest.display()))?;
+    let debs: Vec<PathBuf> = std::fs::read_dir(apt_dir.join("debs"))
+        .map_err(|e| format!("reading {}: {e}", apt_dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    for (p, _) in wanted {
+        let deb = debs
+            .iter()
             .find(|f| {
-                f.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(&format!("{p}_")) && n.ends_with("_arm64.deb"))
+                f.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                    n.starts_with(&format!("{p}_")) && n.ends_with(&format!("_{arch}.deb"))
+                })
             })
-            .ok_or_else(|| format!("apt-get download left no {p} arm64 package"))?;
-        run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(sysroot))?;
+            .ok_or_else(|| format!("apt-get download left no {p} {arch} package"))?;
+        run(Command::new("dpkg-deb").arg("-x").arg(deb).arg(dest))?;
     }
-    let lib = sysroot.join("usr/lib").join(TRIPLET).join("libseccomp.so");
-    if !lib.exists() {
-        return Err(format!("{} is missing after unpacking", lib.display()));
-    }
-    std::fs::write(sysroot.join(".complete"), format!("{version}\n"))
-        .map_err(|e| format!("writing {}: {e}", sysroot.display()))?;
     let _ = std::fs::remove_dir_all(&apt_dir);
     Ok(())
 }
@@ -349,6 +373,7 @@ mod tests {
     fn the_private_sources_name_arm64_only() {
         let list = sources_list(
             "bookworm",
+            DEB_ARCH,
             &[
                 ("http://deb.debian.org/debian".into(), "bookworm".into()),
                 (
@@ -369,11 +394,13 @@ mod tests {
     #[test]
     fn the_private_apt_state_stays_in_its_directory() {
         let dir = Path::new("/x/apt");
-        for o in private_apt_options(dir) {
+        for o in private_apt_options(dir, DEB_ARCH) {
             if o.starts_with("Dir::") {
                 assert!(o.contains("=/x/apt/"), "{o}");
             }
         }
-        assert!(private_apt_options(dir).contains(&"APT::Architectures::=arm64".to_string()));
+        assert!(
+            private_apt_options(dir, DEB_ARCH).contains(&"APT::Architectures::=arm64".to_string())
+        );
     }
 }

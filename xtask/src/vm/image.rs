@@ -18,31 +18,96 @@ pub(crate) enum Suite {
     Trixie,
     /// Debian unstable: the newest systemd and kernel, and Open vSwitch 4.0 (the `pfd:` peer).
     Sid,
+    /// Debian 13 on arm64 (cross-built payload, `qemu-system-aarch64 -M virt`, always TCG).
+    TrixieArm64,
+}
+
+/// A guest's architecture: which kernel, which QEMU, which payload build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GuestArch {
+    /// x86-64: the host's own (binaries built for the host run in it).
+    Amd64,
+    /// arm64: binaries cross-built (`cross::Toolchain`), the image finished in its first boot.
+    Arm64,
+}
+
+impl GuestArch {
+    /// Debian's name of the architecture.
+    pub(crate) fn deb(self) -> &'static str {
+        match self {
+            GuestArch::Amd64 => "amd64",
+            GuestArch::Arm64 => "arm64",
+        }
+    }
+
+    /// The name on this architecture of a package [`BASE`] names for x86-64: the kernel
+    /// flavour (both cloud kernels build in all the guest boots from: NVMe, ext4, the PCI
+    /// host, virtio-console) and the release's QEMU (scenario qemu-conformance runs it).
+    fn package(self, amd64_name: &'static str) -> &'static str {
+        match (self, amd64_name) {
+            (GuestArch::Arm64, "linux-image-cloud-amd64") => "linux-image-cloud-arm64",
+            (GuestArch::Arm64, "qemu-system-x86") => "qemu-system-arm",
+            (_, name) => name,
+        }
+    }
 }
 
 impl Suite {
-    /// Every suite, oldest first (the order of the results table).
+    /// The suites `cargo xtask test` runs by default, oldest first (the order of the results
+    /// table).
     pub(crate) const ALL: [Suite; 3] = [Suite::Bookworm, Suite::Trixie, Suite::Sid];
 
-    /// The Debian code name.
+    /// Every suite there is: [`Suite::ALL`] and those run only when asked for by name.
+    pub(crate) const KNOWN: [Suite; 4] = [
+        Suite::Bookworm,
+        Suite::Trixie,
+        Suite::Sid,
+        Suite::TrixieArm64,
+    ];
+
+    /// The suite's name (`--suite NAME`): the Debian code name, with the architecture when it
+    /// is not the host's.
     pub(crate) fn name(self) -> &'static str {
         match self {
             Suite::Bookworm => "bookworm",
             Suite::Trixie => "trixie",
             Suite::Sid => "sid",
+            Suite::TrixieArm64 => "trixie-arm64",
         }
     }
 
-    /// A suite by code name (`unstable` is `sid`).
-    pub(crate) fn parse(name: &str) -> Result<Suite, String> {
-        match name {
-            "bookworm" => Ok(Suite::Bookworm),
-            "trixie" => Ok(Suite::Trixie),
-            "sid" | "unstable" => Ok(Suite::Sid),
-            other => Err(format!(
-                "unknown suite `{other}`; expected bookworm, trixie or sid"
-            )),
+    /// The Debian code name (what debootstrap and the mirror are asked for).
+    pub(crate) fn codename(self) -> &'static str {
+        match self {
+            Suite::Bookworm => "bookworm",
+            Suite::Trixie | Suite::TrixieArm64 => "trixie",
+            Suite::Sid => "sid",
         }
+    }
+
+    /// The guest's architecture.
+    pub(crate) fn arch(self) -> GuestArch {
+        match self {
+            Suite::TrixieArm64 => GuestArch::Arm64,
+            Suite::Bookworm | Suite::Trixie | Suite::Sid => GuestArch::Amd64,
+        }
+    }
+
+    /// A suite by name (`unstable` is `sid`).
+    pub(crate) fn parse(name: &str) -> Result<Suite, String> {
+        if name == "unstable" {
+            return Ok(Suite::Sid);
+        }
+        Suite::KNOWN
+            .into_iter()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Suite::KNOWN.iter().map(|s| s.name()).collect();
+                format!(
+                    "unknown suite `{name}`; expected one of {}",
+                    names.join(", ")
+                )
+            })
     }
 
     /// The suite `demo`, `vm` and `image` use by default: the oldest whose glibc can run this
@@ -58,7 +123,7 @@ impl Suite {
     fn glibc(self) -> (u32, u32) {
         match self {
             Suite::Bookworm => (2, 36),
-            Suite::Trixie => (2, 41),
+            Suite::Trixie | Suite::TrixieArm64 => (2, 41),
             Suite::Sid => (u32::MAX, u32::MAX),
         }
     }
@@ -108,6 +173,13 @@ impl Suite {
                 "engine-podman",
                 "engine-docker",
             ],
+            Suite::TrixieArm64 => &[
+                "notify-reload",
+                "export-equals-native",
+                "qemu-conformance",
+                "engine-podman",
+                "engine-docker",
+            ],
         }
     }
 
@@ -120,7 +192,15 @@ impl Suite {
     /// This suite's recipe.
     pub(crate) fn recipe(self) -> Recipe {
         Recipe {
-            suite: self.name(),
+            name: self.name(),
+            suite: self.codename(),
+            arch: self.arch(),
+            disk_size: match self.arch() {
+                GuestArch::Amd64 => BASE.disk_size,
+                // The first stage's packages stay in the root until the second stage has
+                // installed them in the guest's first boot.
+                GuestArch::Arm64 => "3G",
+            },
             extra_packages: match self {
                 // The `pfd:` peer: ovsdb-server, ovs-appctl, ovsdb-tool, ovsdb-client (4.0);
                 // Docker's client, its own package since Debian 13 (bookworm's docker.io
@@ -134,7 +214,7 @@ impl Suite {
                 // Podman (scenario engine-podman) from Debian 13 on: bookworm's podman does
                 // not install into a fresh root (debootstrap fails to configure its
                 // golang-github-containers-common), so the bookworm guest has Docker only.
-                Suite::Trixie => &["docker-cli", "podman"],
+                Suite::Trixie | Suite::TrixieArm64 => &["docker-cli", "podman"],
                 Suite::Bookworm => &[],
             },
             ..BASE
@@ -163,7 +243,7 @@ pub(crate) fn take_suites(args: &[String]) -> Result<(Vec<Suite>, Vec<String>), 
         let value = if a == "--suite" {
             Some(
                 it.next()
-                    .ok_or("--suite needs a suite name: bookworm, trixie or sid")?
+                    .ok_or("--suite needs a suite name: bookworm, trixie, sid or trixie-arm64")?
                     .as_str(),
             )
         } else {
@@ -186,8 +266,13 @@ pub(crate) fn take_suites(args: &[String]) -> Result<(Vec<Suite>, Vec<String>), 
 /// changes, so the next run builds a new image.
 #[derive(Debug)]
 pub(crate) struct Recipe {
+    /// The suite's name ([`Suite::name`]): the cache key's prefix.
+    pub(crate) name: &'static str,
     /// Debian suite (the host's binaries must run in it: same or newer glibc).
     pub(crate) suite: &'static str,
+    /// The guest's architecture: its packages ([`GuestArch::package`]) and, when it is not
+    /// the host's, a debootstrap `--foreign` finished by the guest's first boot.
+    pub(crate) arch: GuestArch,
     /// debootstrap variant.
     pub(crate) variant: &'static str,
     /// Packages on top of the variant, in every suite.
@@ -209,7 +294,9 @@ pub(crate) struct Recipe {
 
 /// What every suite's recipe shares ([`Suite::recipe`] sets the suite and its extra packages).
 const BASE: Recipe = Recipe {
+    name: "",
     suite: "",
+    arch: GuestArch::Amd64,
     variant: "minbase",
     packages: &[
         "systemd",
@@ -397,7 +484,14 @@ impl Recipe {
             "format 3\nsuite {}\nvariant {}\ndisk {}\n",
             self.suite, self.variant, self.disk_size
         );
-        for p in self.packages.iter().chain(self.extra_packages) {
+        if self.arch != GuestArch::Amd64 {
+            s.push_str(&format!(
+                "arch {}\nsecond-stage {:016x}\n",
+                self.arch.deb(),
+                fnv1a64(SECOND_STAGE.as_bytes())
+            ));
+        }
+        for p in self.all_packages() {
             s.push_str(&format!("package {p}\n"));
         }
         for (path, mode, text) in self.overlay {
@@ -419,15 +513,25 @@ impl Recipe {
         s
     }
 
+    /// Every package debootstrap is asked for, named for the recipe's architecture.
+    pub(crate) fn all_packages(&self) -> Vec<&'static str> {
+        self.packages
+            .iter()
+            .chain(self.extra_packages)
+            .map(|p| self.arch.package(p))
+            .collect()
+    }
+
     /// The cache key: FNV-1a 64 of [`Recipe::describe`].
     pub(crate) fn key(&self) -> String {
-        format!(
-            "{}-{:016x}",
-            self.suite,
-            fnv1a64(self.describe().as_bytes())
-        )
+        format!("{}-{:016x}", self.name, fnv1a64(self.describe().as_bytes()))
     }
 }
+
+/// The init of a foreign-architecture image's first boot: debootstrap's second stage.
+const SECOND_STAGE: &str = include_str!("../../guest/second-stage");
+/// Where [`SECOND_STAGE`] is in the guest.
+const SECOND_STAGE_PATH: &str = "/usr/local/sbin/harden-second-stage";
 
 /// FNV-1a, 64 bits: small, dependency-free, stable across Rust versions (unlike `DefaultHasher`).
 pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
@@ -596,7 +700,26 @@ fn build(image: &Image, recipe: &Recipe) -> Result<(), String> {
         mirror.uri,
         tmp.display()
     );
-    let result = build_into(recipe, &tmp, &rootfs, &mirror.uri, start);
+    let result = build_into(recipe, &tmp, &rootfs, &mirror.uri, start).and_then(|()| {
+        if recipe.arch == GuestArch::Amd64 {
+            return Ok(());
+        }
+        eprintln!(
+            "xtask: [5/5] first boot: debootstrap's second stage in the {} guest, under TCG \
+             ({:.0} s so far; about 10 minutes)",
+            recipe.arch.deb(),
+            seconds(start)
+        );
+        super::foreign::first_boot(
+            recipe.arch,
+            &tmp.join("vmlinuz"),
+            &tmp.join("root.img"),
+            &format!("PARTUUID={ROOT_PARTUUID}"),
+            SECOND_STAGE_PATH,
+            &tmp.join("first-boot-console.log"),
+        )?;
+        write_stamps(&tmp, start)
+    });
     if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&tmp);
         let hint = match &mirror.borrowed_from {
@@ -618,10 +741,10 @@ fn build(image: &Image, recipe: &Recipe) -> Result<(), String> {
     }
     std::fs::rename(&tmp, &image.dir)
         .map_err(|e| format!("renaming {} to {}: {e}", tmp.display(), image.dir.display()))?;
-    remove_outdated(&parent, &image.dir, recipe.suite);
+    remove_outdated(&parent, &image.dir, recipe.name);
     eprintln!(
         "xtask: {} guest image ready in {} ({:.1} s)",
-        recipe.suite,
+        recipe.name,
         image.dir.display(),
         start.elapsed().as_secs_f64()
     );
@@ -654,7 +777,9 @@ fn remove_outdated(parent: &Path, current: &Path, suite: &str) {
             e.file_name()
                 .to_string_lossy()
                 .strip_prefix(suite)
-                .is_some_and(|rest| rest.starts_with('-'))
+                .and_then(|rest| rest.strip_prefix('-'))
+                // The key's hash alone: `trixie-` must not take `trixie-arm64-...` for its own.
+                .is_some_and(|hash| hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()))
         })
         .map(|e| e.path())
         .filter(|p| p != current && p.join("recipe.txt").is_file())
@@ -696,26 +821,39 @@ fn build_into(
     mirror: &str,
     start: Instant,
 ) -> Result<(), String> {
-    eprintln!("xtask: [1/4] debootstrap (downloads and installs the packages)");
-    let packages: Vec<&str> = recipe
-        .packages
-        .iter()
-        .chain(recipe.extra_packages)
-        .copied()
-        .collect();
-    run(
-        Command::new(find_command("debootstrap").unwrap_or_default())
-            .arg(format!("--variant={}", recipe.variant))
-            .arg(format!("--include={}", packages.join(",")))
-            .arg(recipe.suite)
-            .arg(rootfs)
-            .arg(mirror),
-    )?;
+    let foreign = recipe.arch != GuestArch::Amd64;
+    let steps = if foreign { 5 } else { 4 };
+    if foreign {
+        eprintln!(
+            "xtask: [1/{steps}] debootstrap --foreign --arch={} (downloads the packages, \
+             unpacks the essential ones; the guest's first boot configures them)",
+            recipe.arch.deb()
+        );
+    } else {
+        eprintln!("xtask: [1/{steps}] debootstrap (downloads and installs the packages)");
+    }
+    let mut debootstrap = Command::new(find_command("debootstrap").unwrap_or_default());
+    debootstrap
+        .arg(format!("--variant={}", recipe.variant))
+        .arg(format!("--include={}", recipe.all_packages().join(",")));
+    if foreign {
+        debootstrap.args(["--foreign", &format!("--arch={}", recipe.arch.deb())]);
+    }
+    run(debootstrap.arg(recipe.suite).arg(rootfs).arg(mirror))?;
     eprintln!(
-        "xtask: [2/4] overlay, masked units ({:.0} s so far)",
+        "xtask: [2/{steps}] overlay, masked units ({:.0} s so far)",
         seconds(start)
     );
-    for (path, mode, text) in recipe.overlay {
+    let second_stage = [(
+        SECOND_STAGE_PATH.trim_start_matches('/'),
+        0o755,
+        SECOND_STAGE,
+    )];
+    let overlay = recipe
+        .overlay
+        .iter()
+        .chain(if foreign { &second_stage[..] } else { &[] });
+    for (path, mode, text) in overlay {
         let p = rootfs.join(path);
         if let Some(d) = p.parent() {
             std::fs::create_dir_all(d).map_err(|e| format!("creating {}: {e}", d.display()))?;
@@ -744,12 +882,15 @@ fn build_into(
             .map_err(|e| format!("enabling {unit}: {e}"))?;
     }
     // No machine-id: systemd creates a fresh one in /run at each boot (the root is a snapshot).
-    let _ = std::fs::write(rootfs.join("etc/machine-id"), "");
-    // apt caches are not needed in the guest.
-    let _ = std::fs::remove_dir_all(rootfs.join("var/cache/apt/archives"));
-    let _ = std::fs::remove_dir_all(rootfs.join("var/lib/apt/lists"));
+    // apt caches are not needed in the guest. A foreign root's second stage does both itself,
+    // after it has installed the packages from that cache.
+    if !foreign {
+        let _ = std::fs::write(rootfs.join("etc/machine-id"), "");
+        let _ = std::fs::remove_dir_all(rootfs.join("var/cache/apt/archives"));
+        let _ = std::fs::remove_dir_all(rootfs.join("var/lib/apt/lists"));
+    }
 
-    eprintln!("xtask: [3/4] kernel ({:.0} s so far)", seconds(start));
+    eprintln!("xtask: [3/{steps}] kernel ({:.0} s so far)", seconds(start));
     let boot = rootfs.join("boot");
     let pick = |prefix: &str| -> Result<PathBuf, String> {
         let mut found: Vec<PathBuf> = std::fs::read_dir(&boot)
@@ -769,12 +910,16 @@ fn build_into(
             )
         })
     };
-    let from = pick("vmlinuz-")?;
-    std::fs::copy(&from, tmp.join("vmlinuz"))
-        .map_err(|e| format!("copying {}: {e}", from.display()))?;
+    if foreign {
+        super::foreign::kernel_from_debs(rootfs, tmp, &tmp.join("vmlinuz"))?;
+    } else {
+        let from = pick("vmlinuz-")?;
+        std::fs::copy(&from, tmp.join("vmlinuz"))
+            .map_err(|e| format!("copying {}: {e}", from.display()))?;
+    }
 
     eprintln!(
-        "xtask: [4/4] root disk image ({:.0} s so far)",
+        "xtask: [4/{steps}] root disk image ({:.0} s so far)",
         seconds(start)
     );
     let img = tmp.join("root.img");
@@ -796,6 +941,15 @@ fn build_into(
     std::fs::remove_dir_all(rootfs).map_err(|e| format!("removing {}: {e}", rootfs.display()))?;
     std::fs::write(tmp.join("recipe.txt"), recipe.describe())
         .map_err(|e| format!("writing recipe.txt: {e}"))?;
+    if foreign {
+        // Not complete (no stamps) until the first boot has finished it.
+        return Ok(());
+    }
+    write_stamps(tmp, start)
+}
+
+/// The build's figures, written last: `build-seconds` and `built` (UTC).
+fn write_stamps(tmp: &Path, start: Instant) -> Result<(), String> {
     std::fs::write(
         tmp.join("build-seconds"),
         format!("{:.1}\n", seconds(start)),
@@ -834,14 +988,59 @@ mod tests {
             ..Suite::Bookworm.recipe()
         };
         assert_ne!(k, other.key());
-        let keys: Vec<String> = Suite::ALL.iter().map(|s| s.recipe().key()).collect();
-        for (s, k) in Suite::ALL.iter().zip(&keys) {
+        let keys: Vec<String> = Suite::KNOWN.iter().map(|s| s.recipe().key()).collect();
+        for (s, k) in Suite::KNOWN.iter().zip(&keys) {
             assert!(k.starts_with(&format!("{}-", s.name())), "{k}");
         }
         assert_ne!(
             keys[0][9..],
             keys[1][7..],
             "trixie's hash differs from bookworm's"
+        );
+        assert_ne!(
+            keys[1][7..],
+            keys[3][13..],
+            "trixie-arm64's differs from trixie's"
+        );
+    }
+
+    /// The arm64 recipe is trixie's, with the architecture's kernel and QEMU, a foreign
+    /// debootstrap finished by the second stage (whose text is in the key); the amd64
+    /// recipes say nothing of an architecture (their keys did not move when arm64 came).
+    #[test]
+    fn the_arm64_recipe_names_its_own_packages() {
+        let arm = Suite::TrixieArm64.recipe();
+        assert_eq!(
+            (arm.suite, arm.name, arm.arch),
+            ("trixie", "trixie-arm64", GuestArch::Arm64)
+        );
+        let packages = arm.all_packages();
+        for p in [
+            "linux-image-cloud-arm64",
+            "qemu-system-arm",
+            "podman",
+            "docker.io",
+        ] {
+            assert!(packages.contains(&p), "{p}");
+        }
+        for p in ["linux-image-cloud-amd64", "qemu-system-x86"] {
+            assert!(!packages.contains(&p), "{p}");
+        }
+        let text = arm.describe();
+        assert!(text.contains("\narch arm64\nsecond-stage "), "{text}");
+        for s in Suite::ALL {
+            assert_eq!(s.arch(), GuestArch::Amd64);
+            let text = s.recipe().describe();
+            assert!(
+                !text.contains("\narch ") && !text.contains("second-stage"),
+                "{text}"
+            );
+            assert!(text.contains("package linux-image-cloud-amd64\n"), "{text}");
+        }
+        assert_eq!(Suite::parse("trixie-arm64"), Ok(Suite::TrixieArm64));
+        assert!(
+            !Suite::ALL.contains(&Suite::TrixieArm64),
+            "opt-in: --suite trixie-arm64"
         );
     }
 
@@ -864,10 +1063,11 @@ mod tests {
     /// image); each engine a suite must run is in its recipe.
     #[test]
     fn the_must_run_scenarios_have_their_packages() {
-        for s in Suite::ALL {
+        for s in Suite::KNOWN {
             let r = s.recipe();
-            let all: Vec<&str> = r.packages.iter().chain(r.extra_packages).copied().collect();
+            let all = r.all_packages();
             for p in ["qemu-system-x86", "docker.io", "busybox-static"] {
+                let p = s.arch().package(p);
                 assert!(all.contains(&p), "{}: {p}", s.name());
             }
             assert!(s.must_run().contains(&"qemu-conformance"), "{}", s.name());
@@ -949,7 +1149,7 @@ mod tests {
         );
         assert!(Suite::Sid.runs_binaries_built_with(Some((2, 43))).is_ok());
         // Built on bookworm: every suite; unknown libc: let the guest say.
-        for s in Suite::ALL {
+        for s in Suite::KNOWN {
             assert!(s.runs_binaries_built_with(Some((2, 36))).is_ok());
             assert!(s.runs_binaries_built_with(None).is_ok());
         }
@@ -986,11 +1186,18 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xtask-images-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         // sid-b was built after sid-a, and sid-c (the current recipe's) after both.
+        let [a, b, c] = [
+            "sid-000000000000000a",
+            "sid-000000000000000b",
+            "sid-000000000000000c",
+        ];
+        let [trixie, trixie_arm] = ["trixie-0000000000000001", "trixie-arm64-0000000000000001"];
         for (name, built) in [
-            ("sid-a", "20261201-000000"),
-            ("sid-b", "20261202-000000"),
-            ("sid-c", "20261203-000000"),
-            ("trixie-1", "20261201-000000"),
+            (a, "20261201-000000"),
+            (b, "20261202-000000"),
+            (c, "20261203-000000"),
+            (trixie, "20261201-000000"),
+            (trixie_arm, "20261130-000000"),
             ("sidecar-1", "20261201-000000"),
         ] {
             std::fs::create_dir_all(dir.join(name)).unwrap();
@@ -1006,12 +1213,17 @@ mod tests {
             left.sort();
             left
         };
-        remove_outdated(&dir, &dir.join("sid-c"), "sid");
+        remove_outdated(&dir, &dir.join(c), "sid");
         // The newest other recipe's image (another branch's) stays; older ones go.
-        assert_eq!(left(), ["sid-b", "sid-c", "sidecar-1", "trixie-1"]);
+        assert_eq!(left(), [b, c, "sidecar-1", trixie, trixie_arm]);
         // The other branch builds again: its image becomes current, the newest other stays.
-        remove_outdated(&dir, &dir.join("sid-b"), "sid");
-        assert_eq!(left(), ["sid-b", "sid-c", "sidecar-1", "trixie-1"]);
+        remove_outdated(&dir, &dir.join(b), "sid");
+        assert_eq!(left(), [b, c, "sidecar-1", trixie, trixie_arm]);
+        // A new trixie image: trixie-arm64's is another suite's, not an older trixie.
+        let newer = "trixie-0000000000000002";
+        std::fs::create_dir_all(dir.join(newer)).unwrap();
+        remove_outdated(&dir, &dir.join(newer), "trixie");
+        assert_eq!(left(), [b, c, "sidecar-1", trixie, newer, trixie_arm]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -144,7 +144,10 @@ impl Run {
             if scenario != CONFORMANCE {
                 continue;
             }
-            if let Some(v) = line.strip_prefix("qemu-system-x86_64 ") {
+            if let Some(v) = ["qemu-system-x86_64 ", "qemu-system-aarch64 "]
+                .iter()
+                .find_map(|p| line.strip_prefix(p))
+            {
                 c.qemu = v.split_whitespace().next().map(str::to_string);
             } else if let Some(counts) = counts_of(line, "grammar") {
                 c.grammar = Some(counts);
@@ -296,7 +299,7 @@ impl Matrix {
         {
             out.push_str(
                 "grammar, filters: agree/declared/undeclared/stale against the guest's own \
-                 qemu-system-x86_64 (scenario qemu-conformance)\n",
+                 QEMU for its ABI (scenario qemu-conformance)\n",
             );
         }
         for r in &self.runs {

@@ -4,6 +4,7 @@
 //! - [`accel`]: KVM when it truly boots a kernel, TCG otherwise.
 //! - [`cross`]: the arm64 cross build of the guest binaries (Rust target, cross linker,
 //!   private sysroot with Debian's arm64 libseccomp).
+//! - [`foreign`]: guests of another architecture (QEMU for aarch64, the image's first boot).
 //! - [`runner`]: one boot (payload disk, QEMU, results port, time limits, logs).
 //! - [`results`]: the guest runner's line protocol.
 //! - [`matrix`]: the scenario x suite table of a multi-suite run.
@@ -14,6 +15,7 @@
 
 mod accel;
 mod cross;
+mod foreign;
 mod image;
 mod matrix;
 mod paths;
@@ -161,7 +163,7 @@ pub(crate) fn vm_command(args: &[String]) -> Result<(), String> {
             c.dest
         );
     }
-    let payload = runner::prepare(copies)?;
+    let payload = runner::prepare(copies, &[suite])?;
     if cmd.is_empty() {
         if !runner::stdin_is_terminal() {
             return Err("an interactive shell needs a terminal on stdin; \
@@ -275,7 +277,7 @@ pub(crate) fn suite(outcomes: &mut Vec<Outcome>, suites: &[Suite]) {
         .map(str::to_string)
         .collect();
     let start = Instant::now();
-    let payload = match runner::prepare(Vec::new()) {
+    let payload = match runner::prepare(Vec::new(), &suites) {
         Ok(p) => p,
         Err(e) => {
             outcomes.push(Outcome {
@@ -412,13 +414,13 @@ pub(crate) fn demo_command(args: &[String]) -> Result<(), String> {
     let (suites, rest) = image::take_suites(args)?;
     if let Some(a) = rest.first() {
         return Err(format!(
-            "`demo` takes only --suite NAME (bookworm, trixie or sid), got `{a}`"
+            "`demo` takes only --suite NAME (bookworm, trixie, sid or trixie-arm64), got `{a}`"
         ));
     }
     let suite = one_suite(&suites)?;
     suite.runs_host_binaries()?;
     crate::deps::ensure_vm()?;
-    let payload = runner::prepare(Vec::new())?;
+    let payload = runner::prepare(Vec::new(), &[suite])?;
     println!("daemon-hardening demo: echod under real systemd, in a throw-away Debian VM.");
     println!("Each step shows the command run in the guest; re-run any of them with");
     println!("    cargo xtask vm -- 'COMMAND'      (or `cargo xtask vm` for a shell)");
@@ -479,7 +481,7 @@ pub(crate) fn bench() -> Result<(), String> {
         };
         colds.push((suite, cold));
     }
-    let payload = runner::prepare(Vec::new())?;
+    let payload = runner::prepare(Vec::new(), &suites)?;
     let mut boots = Vec::new();
     for &suite in &suites {
         let report = runner::boot(&payload, suite, &Mode::Command("true".into()), &mut |_| {})?;
@@ -510,6 +512,7 @@ pub(crate) fn bench() -> Result<(), String> {
         let goal = match accel {
             accel::Accel::Kvm => 3.0,
             accel::Accel::Tcg => 8.0,
+            accel::Accel::TcgArm64 => 30.0,
         };
         match ready {
             Some(b) => println!(

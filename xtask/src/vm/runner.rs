@@ -3,8 +3,7 @@
 //! doing) and keeps everything under `target/vmtests/<run>/`.
 
 use super::accel::{self, Accel};
-use super::image::{self, Image, Suite};
-use super::paths::qemu_binary;
+use super::image::{self, GuestArch, Image, Suite};
 use super::results::{self, Event};
 use crate::util::{cargo, find_command, run, show, target_dir};
 use std::fs::File;
@@ -41,7 +40,12 @@ impl Mode {
 /// once per xtask run) and the user's `--copy` files.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Payload {
+    /// The guest binaries for the host's architecture (amd64 guests).
     bins: Vec<PathBuf>,
+    /// The same, cross-built for arm64, when an arm64 guest is to boot.
+    arm64_bins: Option<Vec<PathBuf>>,
+    /// The host CLI's exports for each guest ABI (scenario export-equals-native).
+    exports: Vec<(GuestArch, PathBuf)>,
     copies: Vec<CopyIn>,
 }
 
@@ -130,12 +134,84 @@ impl CopyIn {
     }
 }
 
-/// Builds the guest binaries once for this xtask run and records the `--copy` files.
-pub(crate) fn prepare(copies: Vec<CopyIn>) -> Result<Payload, String> {
+/// Builds the guest binaries once for this xtask run, for each architecture among `suites`,
+/// and records the `--copy` files.
+pub(crate) fn prepare(copies: Vec<CopyIn>, suites: &[Suite]) -> Result<Payload, String> {
+    let has = |arch| suites.iter().any(|s| s.arch() == arch);
+    let bins = if has(GuestArch::Amd64) {
+        build_guest_binaries()?
+    } else {
+        Vec::new()
+    };
+    let arm64_bins = if has(GuestArch::Arm64) {
+        let tc = super::cross::Toolchain::ensure()?;
+        let bins = build_guest_binaries_for(Some(&tc))?;
+        super::cross::check_machine(&bins, super::cross::EM_AARCH64)?;
+        Some(bins)
+    } else {
+        None
+    };
+    let mut exports = Vec::new();
+    for arch in [GuestArch::Amd64, GuestArch::Arm64] {
+        if has(arch) {
+            exports.push((arch, host_exports(arch)?));
+        }
+    }
     Ok(Payload {
-        bins: build_guest_binaries()?,
+        bins,
+        arm64_bins,
+        exports,
         copies,
     })
+}
+
+/// The host CLI's `seccomp-sets export --format bpf --arch ABI` of every `on` configuration
+/// for `arch`'s guests, with its index: the host's conformance test binary writes them
+/// (`native_export::export_on_this_host`, which runs the CLI built beside it), into
+/// `target/vmtests/exports/ABI/`.
+fn host_exports(arch: GuestArch) -> Result<PathBuf, String> {
+    let abi = match arch {
+        GuestArch::Amd64 => "x86_64",
+        GuestArch::Arm64 => "aarch64",
+    };
+    let dir = target_dir().join("vmtests").join("exports").join(abi);
+    let _ = std::fs::remove_dir_all(&dir);
+    let bin = conformance_binary(None)?;
+    let mut cmd = Command::new(&bin);
+    cmd.args([
+        "--exact",
+        "native_export::export_on_this_host",
+        "--ignored",
+        "--quiet",
+    ])
+    .env("HARDEN_EXPORT_TO", &dir)
+    .env("HARDEN_EXPORT_ARCH", abi)
+    .stdout(Stdio::null());
+    run(&mut cmd)?;
+    if !dir.join("index").is_file() {
+        return Err(format!(
+            "`{}` wrote no {}",
+            show(&cmd),
+            dir.join("index").display()
+        ));
+    }
+    Ok(dir)
+}
+
+impl Payload {
+    /// The guest binaries for `arch`.
+    fn bins(&self, arch: GuestArch) -> Result<&[PathBuf], String> {
+        match arch {
+            GuestArch::Amd64 if !self.bins.is_empty() => Ok(&self.bins),
+            GuestArch::Arm64 if self.arm64_bins.is_some() => {
+                Ok(self.arm64_bins.as_deref().unwrap_or_default())
+            }
+            _ => Err(format!(
+                "no guest binaries were built for {} (runner::prepare was not given such a suite)",
+                arch.deb()
+            )),
+        }
+    }
 }
 
 /// What one boot produced.
@@ -181,21 +257,41 @@ pub(crate) fn boot(
     on_event: &mut dyn FnMut(&Event),
 ) -> Result<Report, String> {
     let image = image::ensure(suite, false)?;
-    let (accel, why) = accel::detect(&image.kernel);
+    let (accel, why) = match suite.arch() {
+        GuestArch::Amd64 => accel::detect(&image.kernel),
+        GuestArch::Arm64 => (
+            Accel::TcgArm64,
+            "another architecture than the host's".to_string(),
+        ),
+    };
+    let qemu = super::foreign::qemu_for(suite.arch())?;
     let dir = run_dir(&format!("{}-{}", mode.word(), suite.name()))?;
     // The payload is rebuilt for every run (tens of MB); the logs are what is worth keeping.
     let remove_payload = || {
         let _ = std::fs::remove_file(dir.join("payload.img"));
         let _ = std::fs::remove_dir_all(dir.join("payload"));
     };
-    let disk = make_payload(&dir, mode, accel, payload).inspect_err(|_| remove_payload())?;
+    let exports = payload
+        .exports
+        .iter()
+        .find(|(a, _)| *a == suite.arch())
+        .map(|(_, d)| d.as_path());
+    let disk = make_payload(
+        &dir,
+        mode,
+        accel,
+        payload.bins(suite.arch())?,
+        exports,
+        &payload.copies,
+    )
+    .inspect_err(|_| remove_payload())?;
     eprintln!(
         "xtask: booting the {} guest under {} ({why}); logs in {}",
         suite.name(),
         accel.name(),
         dir.display()
     );
-    let mut cmd = qemu_command(&image, &disk, &dir, mode, accel);
+    let mut cmd = qemu_command(&qemu, &image, &disk, &dir, mode, accel);
     let start = Instant::now();
     let child = std::fs::write(dir.join("qemu-command.txt"), format!("{}\n", show(&cmd)))
         .map_err(|e| format!("writing qemu-command.txt: {e}"))
@@ -375,19 +471,24 @@ fn make_payload(
     dir: &Path,
     mode: &Mode,
     accel: Accel,
-    payload: &Payload,
+    bins: &[PathBuf],
+    exports: Option<&Path>,
+    copies: &[CopyIn],
 ) -> Result<PathBuf, String> {
     let root = dir.join("payload");
     std::fs::create_dir_all(&root).map_err(|e| format!("creating {}: {e}", root.display()))?;
     let mut bytes: u64 = 0;
-    for b in &payload.bins {
+    for b in bins {
         let name = b.file_name().ok_or("binary without a name")?;
         let to = root.join(name);
         bytes += std::fs::copy(b, &to).map_err(|e| format!("copying {}: {e}", b.display()))?;
     }
+    if let Some(exports) = exports {
+        bytes += copy_tree(exports, &root.join("exports"), true)?;
+    }
     // `--copy`: payload/copy/<n>/<name>, and one `<n>/<name>\t<guest path>` line per copy.
     let mut list = String::new();
-    for (n, c) in payload.copies.iter().enumerate() {
+    for (n, c) in copies.iter().enumerate() {
         let to = root.join("copy").join(n.to_string()).join(&c.name);
         bytes += copy_tree(&c.src, &to, true)?;
         list.push_str(&format!("{n}/{}\t{}\n", c.name, c.dest));
@@ -497,8 +598,15 @@ fn terminal_size() -> Option<(u32, u32)> {
     Some((it.next()??, it.next()??))
 }
 
-fn qemu_command(image: &Image, payload: &Path, dir: &Path, mode: &Mode, accel: Accel) -> Command {
-    let mut c = Command::new(qemu_binary());
+fn qemu_command(
+    qemu: &Path,
+    image: &Image,
+    payload: &Path,
+    dir: &Path,
+    mode: &Mode,
+    accel: Accel,
+) -> Command {
+    let mut c = Command::new(qemu);
     c.args(accel.qemu_args());
     c.args(["-m", "1024", "-smp", "2"]);
     c.args([
@@ -517,9 +625,10 @@ fn qemu_command(image: &Image, payload: &Path, dir: &Path, mode: &Mode, accel: A
     // systemd >= 257 does not query the serial console and wait for an answer that never
     // comes (about 1 s of sid's boot under TCG).
     c.arg("-append").arg(format!(
-        "root=PARTUUID={} rootwait rw rootfstype=ext4 console=ttyS0 quiet loglevel=3 panic=-1 \
+        "root=PARTUUID={} rootwait rw rootfstype=ext4 console={} quiet loglevel=3 panic=-1 \
          mitigations=off systemd.show_status=false harden.payload systemd.tty.term.console=vt220 systemd.tty.columns.console=80 systemd.tty.rows.console=24",
-        image::ROOT_PARTUUID
+        image::ROOT_PARTUUID,
+        accel.console()
     ));
     c.arg("-drive").arg(format!(
         "file={},format=raw,if=none,id=root,snapshot=on,cache=unsafe",
