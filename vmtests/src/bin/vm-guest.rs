@@ -159,8 +159,15 @@ fn uptime() -> String {
 
 fn install(payload: &Path) -> Result<(), String> {
     std::fs::create_dir_all("/usr/local/bin").map_err(|e| e.to_string())?;
-    // The payload names seccomp-sets' conformance test binary `seccomp-conformance`.
-    for bin in ["echod", "vm-guest", "axum", "seccomp-conformance"] {
+    // The payload names seccomp-sets' conformance and enforcement test binaries
+    // `seccomp-conformance` and `seccomp-enforce`.
+    for bin in [
+        "echod",
+        "vm-guest",
+        "axum",
+        "seccomp-conformance",
+        "seccomp-enforce",
+    ] {
         let from = payload.join(bin);
         if from.exists() {
             let to = Path::new("/usr/local/bin").join(bin);

@@ -1,4 +1,6 @@
-//! seccomp-sets' QEMU conformance in the guest, against the release's own QEMU: the host
+//! seccomp-sets' own tests in the guest: its enforcement test (scenario enforce-native), the
+//! export for the guest's ABI against what the guest's build loads (export-equals-native),
+//! and its QEMU conformance, against the release's own QEMU: the host
 //! builds the conformance test binary (`seccomp-sets/tests/conformance`, the one `cargo xtask
 //! test` runs on the host) into the payload, and this scenario runs its QEMU tests here with
 //! `HARDEN_TEST_STRICT=1`: the `-sandbox` grammar on the whole corpus (with `parse_like_qemu`
@@ -60,7 +62,60 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         )],
         check: check_native_export,
     },
+    Scenario {
+        name: "enforce-native",
+        about: "seccomp-sets' enforcement test (every case a probe in a process of its own \
+                under a real filter: the sets, the escape paths, the kill actions, the ABI \
+                doors) passes on this guest's kernel and ABI, nothing skipped that strict mode \
+                forbids",
+        units: &[],
+        timeout: Duration::from_secs(240),
+        needs: &[Need::Program(
+            ENFORCE_BIN,
+            "seccomp-sets' enforcement test binary (cargo xtask builds it into the payload)",
+        )],
+        check: check_enforce,
+    },
 ];
+
+/// Where the guest runner installs seccomp-sets' enforcement test binary from the payload.
+pub const ENFORCE_BIN: &str = "/usr/local/bin/seccomp-enforce";
+
+fn check_enforce(cx: &mut Ctx) -> Result<(), String> {
+    let out = Command::new(ENFORCE_BIN)
+        .env("HARDEN_TEST_STRICT", "1")
+        .env("HARDEN_QEMU", QEMU)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("could not start {ENFORCE_BIN}: {e}"))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result = text.lines().find(|l| l.starts_with("test result: "));
+    if let Some(line) = result {
+        cx.note(format!(
+            "enforce ({}): {}",
+            std::env::consts::ARCH,
+            line.trim_start_matches("test result: ")
+        ));
+    }
+    ensure(
+        out.status.success() && result.is_some_and(|l| l.starts_with("test result: ok.")),
+        || {
+            let failed: Vec<&str> = text
+                .lines()
+                .filter(|l| l.ends_with("... FAILED") || l.starts_with("    "))
+                .collect();
+            format!(
+                "seccomp-sets' enforcement test failed on this kernel and ABI:\n{}\n{}",
+                failed.join("\n"),
+                tail(&text, 10)
+            )
+        },
+    )
+}
 
 /// Where the payload carries the host's exports for the guest's ABI (`index` and the files),
 /// written by the host's `seccomp-sets export --arch ABI --format bpf`.

@@ -158,9 +158,16 @@ impl Suite {
     /// (say, sid's ovsdb-server lost `pfd:`, or its systemd stopped reporting its version).
     pub(crate) fn must_run(self) -> &'static [&'static str] {
         match self {
-            Suite::Bookworm => &["qemu-conformance", "engine-docker"],
-            Suite::Trixie => &[
+            Suite::Bookworm => &[
+                "enforce-native",
+                "export-equals-native",
+                "qemu-conformance",
+                "engine-docker",
+            ],
+            Suite::Trixie | Suite::TrixieArm64 => &[
                 "notify-reload",
+                "enforce-native",
+                "export-equals-native",
                 "qemu-conformance",
                 "engine-podman",
                 "engine-docker",
@@ -169,12 +176,7 @@ impl Suite {
                 "notify-reload",
                 "listen-pidfdid",
                 "peer-ovsdb-side-by-side",
-                "qemu-conformance",
-                "engine-podman",
-                "engine-docker",
-            ],
-            Suite::TrixieArm64 => &[
-                "notify-reload",
+                "enforce-native",
                 "export-equals-native",
                 "qemu-conformance",
                 "engine-podman",

@@ -381,6 +381,12 @@ pub(crate) fn build_guest_binaries_for(
         bins.push(axum);
     }
     bins.push(conformance_binary(cross)?);
+    bins.push(test_binary(
+        cross,
+        enforce_build(),
+        "enforce",
+        "seccomp-enforce",
+    )?);
     Ok(bins)
 }
 
@@ -395,45 +401,67 @@ pub(crate) fn conformance_build() -> Command {
     cmd
 }
 
+/// seccomp-sets' enforcement test (scenario enforce-native runs it in each guest), built as
+/// the host's workspace step builds it.
+fn enforce_build() -> Command {
+    let mut cmd = cargo();
+    cmd.args(["test", "--all-features", "--package", "seccomp-sets"])
+        .args(["--test", "enforce"]);
+    cmd
+}
+
 /// Builds seccomp-sets' conformance test binary (the VM scenario qemu-conformance runs its
 /// QEMU tests in each guest) and copies it to `target/vmtests/seccomp-conformance`
 /// (`target/vmtests/arm64/` for arm64), the name the guest runner installs it under.
 fn conformance_binary(cross: Option<&super::cross::Toolchain>) -> Result<PathBuf, String> {
+    test_binary(
+        cross,
+        conformance_build(),
+        "conformance",
+        "seccomp-conformance",
+    )
+}
+
+/// Builds the integration test `test` with `build` (`cargo test ...`, for arm64 with the cross
+/// toolchain) and copies its executable to `target/vmtests/[arm64/]NAME`.
+fn test_binary(
+    cross: Option<&super::cross::Toolchain>,
+    build: Command,
+    test: &str,
+    name: &str,
+) -> Result<PathBuf, String> {
     let mut cmd = match cross {
         Some(tc) => {
             let mut cmd = tc.cargo("test");
-            cmd.args(conformance_build().get_args().skip(1));
+            cmd.args(build.get_args().skip(1));
             cmd
         }
-        None => conformance_build(),
+        None => build,
     };
     cmd.args(["--no-run", "--message-format=json-render-diagnostics"]);
     let shown = show(&cmd);
     eprintln!("$ {shown}");
     let out = crate::util::output(&mut cmd)?;
-    let exe = conformance_executable(&out)
-        .ok_or_else(|| format!("`{shown}` named no executable for the conformance test"))?;
+    let exe = test_executable(&out, test)
+        .ok_or_else(|| format!("`{shown}` named no executable for the {test} test"))?;
     let mut dir = target_dir().join("vmtests");
     if cross.is_some() {
         dir.push("arm64");
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let to = dir.join("seccomp-conformance");
+    let to = dir.join(name);
     std::fs::copy(&exe, &to)
         .map_err(|e| format!("copying {} to {}: {e}", exe.display(), to.display()))?;
     Ok(to)
 }
 
-/// The `executable` of the `conformance` test target in cargo's JSON messages.
-fn conformance_executable(messages: &str) -> Option<PathBuf> {
+/// The `executable` of the integration test target `test` in cargo's JSON messages.
+fn test_executable(messages: &str, test: &str) -> Option<PathBuf> {
     messages.lines().find_map(|line| {
         let v: serde_json::Value = serde_json::from_str(line).ok()?;
         let target = v.get("target")?;
         let is_test = target.get("kind")?.as_array()?.iter().any(|k| k == "test");
-        if v.get("reason")? != "compiler-artifact"
-            || target.get("name")? != "conformance"
-            || !is_test
-        {
+        if v.get("reason")? != "compiler-artifact" || target.get("name")? != test || !is_test {
             return None;
         }
         Some(PathBuf::from(v.get("executable")?.as_str()?))
@@ -871,10 +899,15 @@ mod tests {
             r#"{"reason":"build-finished","success":true}"#,
         );
         assert_eq!(
-            conformance_executable(messages),
+            test_executable(messages, "conformance"),
             Some(PathBuf::from("/t/conformance-2"))
         );
-        assert_eq!(conformance_executable("not json\n"), None);
+        assert_eq!(
+            test_executable(messages, "it"),
+            Some(PathBuf::from("/t/it-1"))
+        );
+        assert_eq!(test_executable(messages, "enforce"), None);
+        assert_eq!(test_executable("not json\n", "conformance"), None);
     }
 
     use super::*;
