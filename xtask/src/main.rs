@@ -3,8 +3,8 @@
 //! ```text
 //! cargo xtask test [--host-only | --vm-only] [--suite NAME]...
 //!                                              every test (installs what a fresh machine lacks);
-//!                                              the VM suite on bookworm, trixie and sid
-//!                                              (--suite trixie-arm64: the arm64 guest)
+//!                                              the VM suite on bookworm, trixie, sid
+//!                                              and trixie-arm64
 //! cargo xtask test --repeat N [--load] [FILTER] the host tests N times, listing every failure
 //! cargo xtask demo [--suite NAME]              boot a systemd VM and narrate echod's walkthrough
 //! cargo xtask bench [-p CRATE]...              benchmarks, reported as ratios against a baseline
@@ -44,11 +44,11 @@ commands:
   test [--host-only | --vm-only] [--suite NAME]...
                                   run every test: host checks (fmt, clippy, tests, docs, packaging)
                                   then the VM suite under real systemd on Debian bookworm, trixie
-                                  and sid (one boot each; --suite narrows it, repeatable) and one
-                                  scenario x suite table (HARDEN_VM_JOBS guests at once, one per
-                                  CPU by default); --suite trixie-arm64 adds the arm64 guest
-                                  (cross-built payload, qemu-system-aarch64 under TCG), which is
-                                  not in the default run yet; installs missing packages
+                                  and sid, and trixie on arm64 (cross-built payload,
+                                  qemu-system-aarch64 under TCG): one boot each, --suite narrows
+                                  it (repeatable), and one scenario x suite table (HARDEN_VM_JOBS
+                                  guests at once, one per CPU by default); installs missing
+                                  packages
   test --repeat N [--load] [FILTER]
                                   run the host tests (or those matching FILTER) N times and list
                                   every test that failed at least once; --load keeps the machine

@@ -458,7 +458,7 @@ pub(crate) fn demo_command(args: &[String]) -> Result<(), String> {
 
 /// VM figures for `cargo xtask bench`: per suite, the cold image build and the warm
 /// boot-to-ready (each guest booted alone, so that the figure is not the other guests' load);
-/// then the whole three-suite step, as `cargo xtask test` runs it, against its goal.
+/// then the whole step over every suite, as `cargo xtask test` runs it.
 pub(crate) fn bench() -> Result<(), String> {
     crate::deps::ensure_vm()?;
     let suites: Vec<Suite> = Suite::ALL
@@ -495,19 +495,28 @@ pub(crate) fn bench() -> Result<(), String> {
     suite(&mut outcomes, &suites);
     let wall = seconds(start);
     let failed = outcomes.iter().filter(|o| !o.passed).count();
-    let total: f64 = colds.iter().filter_map(|(_, c)| *c).sum();
+    let total: f64 = colds
+        .iter()
+        .filter(|(s, _)| s.arch() == image::GuestArch::Amd64)
+        .filter_map(|(_, c)| *c)
+        .sum();
     for (suite, cold) in &colds {
+        // The arm64 image is finished by its first boot under TCG (goal: 15 minutes).
+        let goal = match suite.arch() {
+            image::GuestArch::Amd64 => String::new(),
+            image::GuestArch::Arm64 => " (goal <= 900 s)".to_string(),
+        };
         match cold {
             Some(c) => println!(
-                "vm/image/{}: cold build {c:.1} s (measured when the cached image was built; \
-                 `cargo xtask image --suite {} --rebuild` re-measures)",
+                "vm/image/{}: cold build {c:.1} s{goal} (measured when the cached image was \
+                 built; `cargo xtask image --suite {} --rebuild` re-measures)",
                 suite.name(),
                 suite.name()
             ),
             None => println!("vm/image/{}: cold build not recorded", suite.name()),
         }
     }
-    println!("vm/image: the three cold builds {total:.1} s in all (goal <= 480 s)");
+    println!("vm/image: the three x86-64 cold builds {total:.1} s in all (goal <= 480 s)");
     for (suite, accel, ready) in &boots {
         let goal = match accel {
             accel::Accel::Kvm => 3.0,
@@ -524,8 +533,8 @@ pub(crate) fn bench() -> Result<(), String> {
         }
     }
     println!(
-        "vm/suite: whole {}-suite VM step {wall:.1} s, payload build included (goal <= 180 s \
-         warm under TCG for three), {} scenario rows, {failed} failed",
+        "vm/suite: whole {}-suite VM step {wall:.1} s, payload builds included (the arm64 \
+         guest's run is in the table above: goal <= 360 s), {} scenario rows, {failed} failed",
         suites.len(),
         outcomes.len()
     );
