@@ -1,6 +1,7 @@
 //! seccomp-sets' own tests in the guest: its enforcement test (scenario enforce-native), the
 //! export for the guest's ABI against what the guest's build loads (export-equals-native),
-//! and its QEMU conformance, against the release's own QEMU: the host
+//! the OCI export under the guest's runc (oci-runc), and its QEMU conformance, against the
+//! release's own QEMU: the host
 //! builds the conformance test binary (`seccomp-sets/tests/conformance`, the one `cargo xtask
 //! test` runs on the host) into the payload, and this scenario runs its QEMU tests here with
 //! `HARDEN_TEST_STRICT=1`: the `-sandbox` grammar on the whole corpus (with `parse_like_qemu`
@@ -76,6 +77,22 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         )],
         check: check_enforce,
     },
+    Scenario {
+        name: "oci-runc",
+        about: "the OCI export (linux.seccomp) of every on configuration under this guest's \
+                runc: a static busybox in a container per probe, each call into a set gets \
+                the profile's verdict (allowed, EPERM, or SIGSYS), as on the host",
+        units: &[],
+        timeout: Duration::from_secs(480),
+        needs: &[
+            Need::Program(RUNC, "runc (Debian package runc, which docker.io brings)"),
+            Need::Program(
+                CONFORMANCE_BIN,
+                "seccomp-sets' conformance test binary (cargo xtask builds it into the payload)",
+            ),
+        ],
+        check: check_runc,
+    },
 ];
 
 /// Where the guest runner installs seccomp-sets' enforcement test binary from the payload.
@@ -115,6 +132,38 @@ fn check_enforce(cx: &mut Ctx) -> Result<(), String> {
             )
         },
     )
+}
+
+/// Debian's runc in the guest (package runc, which Docker brings).
+const RUNC: &str = "/usr/sbin/runc";
+
+fn check_runc(cx: &mut Ctx) -> Result<(), String> {
+    let out = Command::new(CONFORMANCE_BIN)
+        // The exec-tolerance case also runs the host's CLI (a path of the host's build, not in
+        // the guest); the host step runs it, and its runc half is every configuration's here.
+        .args(["runc::", "--nocapture", "--test-threads=1"])
+        .args(["--skip", "runc::spawn_deny_needs_the_exec_tolerant_profile"])
+        .env("HARDEN_TEST_STRICT", "1")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("could not start {CONFORMANCE_BIN}: {e}"))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = text
+        .lines()
+        .find_map(|l| l.find("runc consumer: ").map(|at| &l[at..]));
+    if let Some(line) = summary {
+        cx.note(format!("{} ({})", line, std::env::consts::ARCH));
+    }
+    ensure(out.status.success() && summary.is_some(), || {
+        format!(
+            "the OCI export under this guest's runc did not behave as the export says:\n{}",
+            tail(&text, 40)
+        )
+    })
 }
 
 /// Where the payload carries the host's exports for the guest's ABI (`index` and the files),

@@ -158,6 +158,7 @@ impl Suite {
             Suite::Bookworm => &[
                 "enforce-native",
                 "export-equals-native",
+                "oci-runc",
                 "qemu-conformance",
                 "engine-docker",
             ],
@@ -165,6 +166,7 @@ impl Suite {
                 "notify-reload",
                 "enforce-native",
                 "export-equals-native",
+                "oci-runc",
                 "qemu-conformance",
                 "engine-podman",
                 "engine-docker",
@@ -175,6 +177,7 @@ impl Suite {
                 "peer-ovsdb-side-by-side",
                 "enforce-native",
                 "export-equals-native",
+                "oci-runc",
                 "qemu-conformance",
                 "engine-podman",
                 "engine-docker",
@@ -691,13 +694,19 @@ fn build(image: &Image, recipe: &Recipe) -> Result<(), String> {
     std::fs::create_dir_all(&rootfs).map_err(|e| format!("creating {}: {e}", rootfs.display()))?;
     let start = Instant::now();
     eprintln!(
-        "xtask: building the guest image (Debian {}, {} + {} packages) from {}\n\
-         xtask: into {} (about a minute; progress follows)",
+        "xtask: building the {} guest image (Debian {} {}, {} + {} packages) from {}\n\
+         xtask: into {} (about {}; progress follows)",
+        recipe.name,
         recipe.suite,
+        recipe.arch.deb(),
         recipe.variant,
         recipe.packages.len() + recipe.extra_packages.len(),
         mirror.uri,
-        tmp.display()
+        tmp.display(),
+        match recipe.arch {
+            GuestArch::Amd64 => "two minutes",
+            GuestArch::Arm64 => "ten minutes: the guest's first boot finishes it under TCG",
+        }
     );
     let result = build_into(recipe, &tmp, &rootfs, &mirror.uri, start).and_then(|()| {
         if recipe.arch == GuestArch::Amd64 {

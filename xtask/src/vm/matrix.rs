@@ -394,9 +394,13 @@ impl Matrix {
     }
 }
 
-/// `6.1.0-41-cloud-amd64` -> `6.1.0-41`: the flavour is the same in every suite.
+/// `6.1.0-41-cloud-amd64` -> `6.1.0-41`: the flavour is the same in every suite (the cloud
+/// kernel; the architecture is in the accelerator's line, `TCG (arm64)`).
 fn short_kernel(release: &str) -> &str {
-    release.strip_suffix("-cloud-amd64").unwrap_or(release)
+    ["-cloud-amd64", "-cloud-arm64"]
+        .iter()
+        .find_map(|f| release.strip_suffix(f))
+        .unwrap_or(release)
 }
 
 #[cfg(test)]
@@ -453,6 +457,8 @@ mod tests {
             "{table}"
         );
         assert!(table.contains("kernel 6.1.0-41"), "{table}");
+        assert_eq!(short_kernel("6.12.117+deb13-cloud-arm64"), "6.12.117+deb13");
+        assert_eq!(short_kernel("6.12.117+deb13-arm64"), "6.12.117+deb13-arm64");
         assert!(table.contains("pidfd on sid:\n  a | b\n"), "{table}");
         assert!(table.contains("sid (20261130)"), "{table}");
         let row = table.lines().find(|l| l.starts_with("pidfd")).unwrap();
