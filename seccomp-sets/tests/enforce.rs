@@ -1965,17 +1965,7 @@ fn capture_qemu_filter() -> Result<test_support::TempDir, String> {
             installed.filters.len()
         ));
     };
-    let bytes: Vec<u8> = program
-        .iter()
-        .flat_map(|i| {
-            let mut b = Vec::with_capacity(8);
-            b.extend_from_slice(&i.code.to_ne_bytes());
-            b.push(i.jt);
-            b.push(i.jf);
-            b.extend_from_slice(&i.k.to_ne_bytes());
-            b
-        })
-        .collect();
+    let bytes = bpf::encode(program);
     let dir = test_support::TempDir::new("sx-qemu-bpf");
     std::fs::write(dir.join("qemu.bpf"), bytes).map_err(|e| e.to_string())?;
     eprintln!(

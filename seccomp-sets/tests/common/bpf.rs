@@ -157,6 +157,22 @@ pub(crate) fn decode(bpf: &[u8]) -> Vec<libc::sock_filter> {
         .collect()
 }
 
+/// The inverse of [`decode`]: a program as raw BPF (`struct sock_filter[]`, native byte
+/// order), the form `seccomp_export_bpf` writes.
+pub(crate) fn encode(program: &[libc::sock_filter]) -> Vec<u8> {
+    program
+        .iter()
+        .flat_map(|i| {
+            let mut b = Vec::with_capacity(8);
+            b.extend_from_slice(&i.code.to_ne_bytes());
+            b.push(i.jt);
+            b.push(i.jf);
+            b.extend_from_slice(&i.k.to_ne_bytes());
+            b
+        })
+        .collect()
+}
+
 /// Loads raw BPF (`struct sock_filter[]`, native byte order) with plain
 /// `prctl(PR_SET_NO_NEW_PRIVS)` and `prctl(PR_SET_SECCOMP)`, bypassing libseccomp and our
 /// loader: what any consumer of a BPF export does. Panics on failure (test and bench children

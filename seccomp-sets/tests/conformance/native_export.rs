@@ -116,17 +116,7 @@ fn loaded_here(sandbox: &str) -> Result<Vec<u8>, String> {
     let [program] = filters.as_slice() else {
         return Err(format!("the child holds {} filters, not 1", filters.len()));
     };
-    Ok(program
-        .iter()
-        .flat_map(|i| {
-            let mut b = Vec::with_capacity(8);
-            b.extend_from_slice(&i.code.to_ne_bytes());
-            b.push(i.jt);
-            b.push(i.jf);
-            b.extend_from_slice(&i.k.to_ne_bytes());
-            b
-        })
-        .collect())
+    Ok(crate::bpf::encode(program))
 }
 
 /// Where two programs first differ, in instructions.

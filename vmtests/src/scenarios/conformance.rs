@@ -95,21 +95,37 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     },
 ];
 
+/// Runs one of seccomp-sets' test binaries from the payload under `HARDEN_TEST_STRICT=1`
+/// (a missing resource fails, never skips): whether it passed, and its stdout and stderr.
+fn run_strict(bin: &str, args: &[&str], env: &[(&str, &str)]) -> Result<(bool, String), String> {
+    let out = Command::new(bin)
+        .args(args)
+        .env("HARDEN_TEST_STRICT", "1")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("could not start {bin}: {e}"))?;
+    Ok((
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    ))
+}
+
+/// The first line of `text` that holds `marker`, from the marker on (libtest may print its
+/// `test NAME ... ` on the same line, before the test's own output).
+fn line_from<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
+    text.lines().find_map(|l| l.find(marker).map(|at| &l[at..]))
+}
+
 /// Where the guest runner installs seccomp-sets' enforcement test binary from the payload.
 pub const ENFORCE_BIN: &str = "/usr/local/bin/seccomp-enforce";
 
 fn check_enforce(cx: &mut Ctx) -> Result<(), String> {
-    let out = Command::new(ENFORCE_BIN)
-        .env("HARDEN_TEST_STRICT", "1")
-        .env("HARDEN_QEMU", QEMU)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("could not start {ENFORCE_BIN}: {e}"))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (passed, text) = run_strict(ENFORCE_BIN, &[], &[("HARDEN_QEMU", QEMU)])?;
     let result = text.lines().find(|l| l.starts_with("test result: "));
     if let Some(line) = result {
         cx.note(format!(
@@ -119,7 +135,7 @@ fn check_enforce(cx: &mut Ctx) -> Result<(), String> {
         ));
     }
     ensure(
-        out.status.success() && result.is_some_and(|l| l.starts_with("test result: ok.")),
+        passed && result.is_some_and(|l| l.starts_with("test result: ok.")),
         || {
             let failed: Vec<&str> = text
                 .lines()
@@ -138,27 +154,21 @@ fn check_enforce(cx: &mut Ctx) -> Result<(), String> {
 const RUNC: &str = "/usr/sbin/runc";
 
 fn check_runc(cx: &mut Ctx) -> Result<(), String> {
-    let out = Command::new(CONFORMANCE_BIN)
-        // The exec-tolerance case also runs the host's CLI (a path of the host's build, not in
-        // the guest); the host step runs it, and its runc half is every configuration's here.
-        .args(["runc::", "--nocapture", "--test-threads=1"])
-        .args(["--skip", "runc::spawn_deny_needs_the_exec_tolerant_profile"])
-        .env("HARDEN_TEST_STRICT", "1")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("could not start {CONFORMANCE_BIN}: {e}"))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary = text
-        .lines()
-        .find_map(|l| l.find("runc consumer: ").map(|at| &l[at..]));
+    // The exec-tolerance case also runs the host's CLI (a path of the host's build, not in the
+    // guest); the host step runs it, and its runc half is every configuration's here.
+    let args = [
+        "runc::",
+        "--nocapture",
+        "--test-threads=1",
+        "--skip",
+        "runc::spawn_deny_needs_the_exec_tolerant_profile",
+    ];
+    let (passed, text) = run_strict(CONFORMANCE_BIN, &args, &[])?;
+    let summary = line_from(&text, "runc consumer: ");
     if let Some(line) = summary {
         cx.note(format!("{} ({})", line, std::env::consts::ARCH));
     }
-    ensure(out.status.success() && summary.is_some(), || {
+    ensure(passed && summary.is_some(), || {
         format!(
             "the OCI export under this guest's runc did not behave as the export says:\n{}",
             tail(&text, 40)
@@ -175,31 +185,19 @@ fn check_native_export(cx: &mut Ctx) -> Result<(), String> {
         std::path::Path::new(HOST_EXPORTS).join("index").is_file(),
         || format!("the payload carries no host exports ({HOST_EXPORTS}/index)"),
     )?;
-    let out = Command::new(CONFORMANCE_BIN)
-        .args([
-            "--exact",
-            "native_export::the_exported_program_is_what_this_build_loads",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("HARDEN_TEST_STRICT", "1")
-        .env("HARDEN_HOST_EXPORTS", HOST_EXPORTS)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("could not start {CONFORMANCE_BIN}: {e}"))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // libtest may print its `test NAME ... ` on the same line, before the test's own output.
-    let summary = text
-        .lines()
-        .find_map(|l| l.find("native export (").map(|at| &l[at..]));
+    let args = [
+        "--exact",
+        "native_export::the_exported_program_is_what_this_build_loads",
+        "--nocapture",
+        "--test-threads=1",
+    ];
+    let env = [("HARDEN_HOST_EXPORTS", HOST_EXPORTS)];
+    let (passed, text) = run_strict(CONFORMANCE_BIN, &args, &env)?;
+    let summary = line_from(&text, "native export (");
     if let Some(line) = summary {
         cx.note(line.to_string());
     }
-    ensure(out.status.success() && summary.is_some(), || {
+    ensure(passed && summary.is_some(), || {
         format!(
             "the host's export and this build's loaded program were not shown equal:\n{}",
             tail(&text, 40)
@@ -294,18 +292,11 @@ fn check(cx: &mut Ctx) -> Result<(), String> {
             .strip_prefix("QEMU emulator version ")
             .unwrap_or(first)
     ));
-    let out = Command::new(CONFORMANCE_BIN)
-        .args(["qemu_conformance::", "--nocapture", "--test-threads=1"])
-        .env("HARDEN_TEST_STRICT", "1")
-        .env("HARDEN_QEMU", QEMU)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("could not start {CONFORMANCE_BIN}: {e}"))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (passed, text) = run_strict(
+        CONFORMANCE_BIN,
+        &["qemu_conformance::", "--nocapture", "--test-threads=1"],
+        &[("HARDEN_QEMU", QEMU)],
+    )?;
     let summaries: Vec<Summary> = text.lines().filter_map(parse_summary).collect();
     for s in &summaries {
         cx.note(summary_note(s));
@@ -314,7 +305,7 @@ fn check(cx: &mut Ctx) -> Result<(), String> {
     for line in text.lines().filter(|l| l.starts_with("QEMU ABI quirk (")) {
         cx.note(line.to_string());
     }
-    ensure(out.status.success(), || {
+    ensure(passed, || {
         format!(
             "the conformance test failed against QEMU {}:\n{}",
             first,

@@ -129,7 +129,15 @@ fn host_libseccomp_version() -> Result<String, String> {
 /// `<target>/cross/arm64-sysroot-<version>`: one per libseccomp version, so a host upgrade
 /// makes a new one instead of mixing two.
 fn sysroot_dir(version: &str) -> PathBuf {
-    let safe: String = version
+    target_dir()
+        .join("cross")
+        .join(format!("{DEB_ARCH}-sysroot-{}", path_safe(version)))
+}
+
+/// A Debian version as part of a directory name: `:` and `~` (and anything else but
+/// letters, digits, `.`, `+` and `-`) become `_`.
+pub(crate) fn path_safe(version: &str) -> String {
+    version
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || ".+-".contains(c) {
@@ -138,10 +146,7 @@ fn sysroot_dir(version: &str) -> PathBuf {
                 '_'
             }
         })
-        .collect();
-    target_dir()
-        .join("cross")
-        .join(format!("{DEB_ARCH}-sysroot-{safe}"))
+        .collect()
 }
 
 /// The file the unpacking writes last: a sysroot with it is complete.
@@ -367,6 +372,15 @@ mod tests {
             assert_eq!(check_machine(std::slice::from_ref(&me), EM_X86_64), Ok(()));
         }
         assert!(check_machine(&[me], EM_AARCH64).is_err() == cfg!(target_arch = "x86_64"));
+    }
+
+    #[test]
+    fn versions_become_directory_names() {
+        assert_eq!(
+            path_safe("1:10.0.2+ds-2+deb13u1~bpo12+1"),
+            "1_10.0.2+ds-2+deb13u1_bpo12+1"
+        );
+        assert_eq!(path_safe("2.5.4-1+b3"), "2.5.4-1+b3");
     }
 
     #[test]

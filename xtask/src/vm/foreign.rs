@@ -35,19 +35,10 @@ pub(crate) fn qemu_aarch64() -> Result<PathBuf, String> {
         )
     })?;
     let version = version.trim().to_string();
-    let safe: String = version
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || ".+-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let dir = cache_root()?
-        .join("tools")
-        .join(format!("qemu-system-arm-{safe}"));
+    let dir = cache_root()?.join("tools").join(format!(
+        "qemu-system-arm-{}",
+        super::cross::path_safe(&version)
+    ));
     let bin = dir.join("usr/bin/qemu-system-aarch64");
     if dir.join(".complete").is_file() && bin.is_file() {
         return Ok(bin);
