@@ -108,7 +108,9 @@ const SPAWN: Probe = Probe {
     refused: Some(Want {
         status: 2,
         stdout: "",
-        stderr: Some("sh: can't fork: Operation not permitted"),
+        // busybox 1.35 (bookworm) says `sh: can't fork: ...`, 1.37 (sid) `sh: line 0: can't
+        // fork: ...`: the refusal itself is the part both say.
+        stderr: Some("can't fork: Operation not permitted"),
     }),
 };
 
