@@ -12,13 +12,16 @@
 //!   clients with 10,000 idle connections open / without them (goal >= 0.90).
 //!
 //! Where the time goes at 16 clients and more (profiled on 2 CPUs with `strace -c` and `perf
-//! record -e cpu-clock -g`, issue 27): echod makes one `recvfrom` and one `sendto` per round
-//! trip, `epoll_wait` and `futex` are amortized (0.07 and 0.05 per round trip); 84 % of its CPU
-//! time is the kernel's, most of it context switches on the way out of `recvfrom`/`sendto`
-//! (the clients each reply wakes preempt it) and the wake-ups themselves; decoding, answering
-//! and tokio together are about 15 %. ovsdb-server makes the same two calls per round trip
-//! plus a `poll` over every connection per loop, so at these counts both are bound by the same
-//! kernel work, and echod leads by what its own work and its context switches save.
+//! record -e cpu-clock -g`, issue 27): both servers make one `recvfrom` and one `sendto` per
+//! round trip and are bound by the kernel's work, not their own (decoding, answering and tokio
+//! are about 5 % of echod's CPU time). The largest single cost was a wake-up for nothing: taking
+//! a request off a Unix socket wakes the client blocked reading its reply, before the reply
+//! exists (31 % of ovsdb-server's CPU time, 29 % of echod's). echod now peeks, replies, and then
+//! takes the request (`src/transport.rs`), one `recvfrom` more per round trip; what remains is
+//! the real wake-up of each client and the context switches it causes (a woken client preempts
+//! the server thread that woke it: about 0.6 per round trip), about 60 % of echod's CPU time.
+//! Counted over the whole machine: about 19 us of CPU per round trip for either server;
+//! ovsdb-server leaves 11 % of the CPUs idle, where echod's two threads keep them busy.
 //!
 //! The peer is the newest ovsdb-server there is: `cargo xtask bench` builds (once, cached) a
 //! Debian sid root with Open vSwitch in it and passes it as `HARDEN_OVSDB_ROOT`; ovsdb-server

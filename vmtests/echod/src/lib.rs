@@ -45,6 +45,7 @@ mod serve;
 mod sessions;
 mod supervise;
 mod text;
+mod transport;
 mod unixctl;
 
 pub use daemon::main;

@@ -5,17 +5,17 @@
 use super::jsonrpc::{Decoder, FrameError};
 use super::plane::{BufferShare, ConnGuard, DataPlane};
 use super::protocol;
+use super::transport::Transport;
 use remote_policy::Remote;
 use std::cell::RefCell;
 use std::future::Future;
-use std::os::fd::AsFd;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use stream_pfd::{TokioListener, TokioStream};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
 /// Reconnection backoff for `unix:`/`tcp:` remotes: first and largest delay.
@@ -116,7 +116,7 @@ async fn drain_std<S, T>(
     label: &str,
 ) where
     S: std::os::fd::AsFd,
-    T: AsyncRead + AsyncWrite + AsFd + Unpin + Send + 'static,
+    T: Transport + Send + 'static,
 {
     let deadline = tokio::time::Instant::now() + DRAIN_WAIT;
     loop {
@@ -198,7 +198,7 @@ fn spawn_client<S>(
     source: ConnectionSource,
     slot: ConnGuard,
 ) where
-    S: AsyncRead + AsyncWrite + AsFd + Unpin + Send + 'static,
+    S: Transport + Send + 'static,
 {
     let plane = plane.clone();
     let label = label.to_owned();
@@ -269,63 +269,60 @@ impl Conn<'_> {
     /// Reads what `stream` has into the thread's buffer, answers every complete message and
     /// writes the replies, as far as the socket takes them without waiting (the rest goes to
     /// `unsent`). `Pending` when there is nothing to read.
-    fn poll_read_answer<S>(&mut self, cx: &mut Context<'_>, stream: &mut S) -> Poll<Event>
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
+    ///
+    /// Between messages a stream that can be peeked at ([`Transport::poll_peek`]) is answered
+    /// first and read after: the bytes are taken off the socket once their replies are written,
+    /// with whatever came meanwhile (answered in the same poll).
+    fn poll_read_answer<S: Transport>(
+        &mut self,
+        cx: &mut Context<'_>,
+        stream: &mut S,
+    ) -> Poll<Event> {
         let polled = SCRATCH.try_with(|scratch| {
             let Scratch { read, out } = &mut *scratch.borrow_mut();
+            let mut answered = 0;
+            let mut decoded = Ok(());
+            if !self.dec.has_partial() {
+                match stream.poll_peek(cx, read) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Event::Failed(e)),
+                    Poll::Ready(Ok(Some(0))) => return Poll::Ready(Event::Closed),
+                    Poll::Ready(Ok(Some(n))) => {
+                        decoded = self.answer(&read[..n], out);
+                        if let Some(failed) = self.write_out(cx, stream, out, decoded.is_ok()) {
+                            return Poll::Ready(failed);
+                        }
+                        answered = n;
+                    }
+                    Poll::Ready(Ok(None)) => {}
+                }
+            }
             let mut rb = ReadBuf::new(read);
-            match Pin::new(&mut *stream).poll_read(cx, &mut rb) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Err(e)) => return Poll::Ready(Event::Failed(e)),
-                Poll::Ready(Ok(())) => {}
-            }
+            let taken = match Pin::new(&mut *stream).poll_read(cx, &mut rb) {
+                Poll::Pending if answered == 0 => return Poll::Pending,
+                Poll::Pending => Err(std::io::Error::other(
+                    "the bytes peeked at were not there to read",
+                )),
+                Poll::Ready(r) => r,
+            };
             let data = rb.filled();
-            if data.is_empty() {
-                return Poll::Ready(Event::Closed);
-            }
-            self.last_byte = Instant::now();
-            self.probed = false;
-            let decoded = self
-                .dec
-                .decode(data, |m| protocol::answer(&m, out))
-                .and_then(|()| {
-                    self.share
-                        .set(self.dec.pending_len())
-                        .map_err(|budget| FrameError::NoMemory { budget })
-                });
-            if let Err(e) = &decoded {
-                out.extend_from_slice(&e.to_reply());
-            }
-            if out.is_empty() {
-                return Poll::Ready(Event::Read(decoded));
-            }
-            let written = write_now(cx, stream, out);
-            let event = match written {
-                Ok(n) if n == out.len() => {
-                    self.answered_any = true;
-                    out.clear();
-                    Event::Read(decoded)
-                }
-                Ok(n) => {
-                    // The rest waits for the socket, in the connection's own buffer.
-                    self.unsent = std::mem::take(out);
-                    self.unsent.drain(..n);
-                    Event::Read(decoded)
-                }
-                Err(e) if decoded.is_ok() => {
-                    out.clear();
-                    Event::Failed(e)
-                }
-                Err(_) => {
-                    out.clear();
-                    Event::Read(decoded)
+            let event = match taken {
+                // The connection is closed after a bad message: its error counts.
+                _ if decoded.is_err() => Event::Read(decoded),
+                Err(e) => Event::Failed(e),
+                Ok(()) if data.is_empty() && answered == 0 => Event::Closed,
+                Ok(()) if data.len() < answered => Event::Failed(std::io::Error::other(
+                    "fewer bytes to read than were peeked at",
+                )),
+                Ok(()) if data.len() == answered => Event::Read(decoded),
+                Ok(()) => {
+                    let decoded = self.answer(&data[answered..], out);
+                    match self.write_out(cx, stream, out, decoded.is_ok()) {
+                        Some(failed) => failed,
+                        None => Event::Read(decoded),
+                    }
                 }
             };
-            if out.capacity() > OUT_KEEP {
-                *out = Vec::new();
-            }
             Poll::Ready(event)
         });
         polled.unwrap_or_else(|_| {
@@ -333,6 +330,54 @@ impl Conn<'_> {
                 "the runtime thread is exiting",
             )))
         })
+    }
+
+    /// Decodes `data` and appends the replies to every complete message to `out` (an error
+    /// reply last for a bad message).
+    fn answer(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<(), FrameError> {
+        self.last_byte = Instant::now();
+        self.probed = false;
+        let decoded = self
+            .dec
+            .decode(data, |m| protocol::answer(&m, out))
+            .and_then(|()| {
+                self.share
+                    .set(self.dec.pending_len())
+                    .map_err(|budget| FrameError::NoMemory { budget })
+            });
+        if let Err(e) = &decoded {
+            out.extend_from_slice(&e.to_reply());
+        }
+        decoded
+    }
+
+    /// Writes `out` (after `unsent`, if any) as far as the socket takes it without waiting and
+    /// keeps the rest in `unsent`; `out` is empty after. `Some` when the write failed and
+    /// `fail` says that ends the wait (not after a bad message, whose error is the event).
+    fn write_out<S: Transport>(
+        &mut self,
+        cx: &mut Context<'_>,
+        stream: &mut S,
+        out: &mut Vec<u8>,
+        fail: bool,
+    ) -> Option<Event> {
+        let mut failed = None;
+        if !self.unsent.is_empty() {
+            self.unsent.extend_from_slice(out);
+        } else if !out.is_empty() {
+            match write_now(cx, stream, out) {
+                Ok(n) if n == out.len() => self.answered_any = true,
+                // The rest waits for the socket, in the connection's own buffer.
+                Ok(n) => self.unsent.extend_from_slice(&out[n..]),
+                Err(e) if fail => failed = Some(Event::Failed(e)),
+                Err(_) => {}
+            }
+        }
+        out.clear();
+        if out.capacity() > OUT_KEEP {
+            *out = Vec::new();
+        }
+        failed
     }
 }
 
@@ -398,13 +443,14 @@ fn poll_deadline(
 ///
 /// Cost and memory: each wait polls the read, then the deadline, then shutdown, in one
 /// `poll_fn`; a read is decoded and answered from the thread's buffers ([`Scratch`]) and the
-/// replies written in the same poll, one `recv` and one `send` per round trip. The deadline's
+/// replies written in the same poll: one `send` per round trip, and one `recv` (TCP) or a peek
+/// and a `recv` (Unix, taken after the reply: see [`super::transport`]). The deadline's
 /// timer and the shutdown future are made once per connection, not per read. Between
 /// messages a connection keeps no buffer: its decoder's (freed after a large message), and
 /// `unsent` only while the peer does not read its replies.
 async fn serve_client<S>(mut stream: S, plane: &DataPlane, label: &str, source: ConnectionSource)
 where
-    S: AsyncRead + AsyncWrite + AsFd + Unpin,
+    S: Transport,
 {
     let timeouts = plane.timeouts;
     let mut c = Conn {

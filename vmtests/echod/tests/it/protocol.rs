@@ -396,3 +396,51 @@ fn echo_returns_params_unchanged() {
     s.read_exact(&mut got).expect("the whole reply");
     assert_eq!(String::from_utf8_lossy(&got), want);
 }
+
+/// A client blocked waiting for its reply is woken once, by the reply: echod takes a request
+/// off a Unix socket only after writing its reply, so the kernel's write-space wake-up (taking
+/// bytes off the socket wakes whatever sleeps on the sender's) never comes first, with nothing
+/// to read. Watched with an edge-triggered epoll on the client's socket, which reports each
+/// wake-up with what the socket then holds: the first after a request must find the reply
+/// there. Each round waits until echod took the request, so that no request is ever read
+/// together with the one before it.
+#[test]
+fn a_unix_client_is_first_woken_by_its_reply() {
+    use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+    let (_dir, p, sock) = start_unix("proto-wakeups", &[]);
+    let mut s = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).unwrap();
+    let watched = EpollFlags::EPOLLIN | EpollFlags::EPOLLOUT | EpollFlags::EPOLLET;
+    epoll.add(&s, EpollEvent::new(watched, 0)).unwrap();
+    let request = br#"{"method":"echo","params":["w"],"id":1}"#;
+    let reply = br#"{"id":1,"result":["w"],"error":null}"#;
+    let mut events = [EpollEvent::empty(); 1];
+    let mut buf = [0u8; 256];
+    let mut woken_empty = 0;
+    const ROUNDS: usize = 300;
+    for _ in 0..ROUNDS {
+        // What came before this round (the last wake-up of echod's read of the request before
+        // may trail SIOCOUTQ by a moment) is reported now, not as this round's first.
+        while epoll.wait(&mut events, EpollTimeout::from(1u8)).unwrap() > 0 {}
+        s.write_all(request).unwrap();
+        let n = epoll
+            .wait(&mut events, EpollTimeout::from(10_000u16))
+            .unwrap();
+        assert_eq!(n, 1, "no reply within 10 s: {}", p.stderr_text());
+        if !events[0].events().contains(EpollFlags::EPOLLIN) {
+            woken_empty += 1;
+        }
+        let mut got = 0;
+        while got < reply.len() {
+            let n = s.read(&mut buf[got..]).unwrap();
+            assert!(n > 0, "echod closed the connection: {}", p.stderr_text());
+            got += n;
+        }
+        assert_eq!(&buf[..got], reply);
+        super::sessions::wait_read_by_echod(&s);
+    }
+    assert_eq!(
+        woken_empty, 0,
+        "{woken_empty} of {ROUNDS} requests woke the client before their reply was there"
+    );
+}

@@ -47,7 +47,7 @@ fn field<'a>(msg: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// Bytes `stream` sent that its peer has not read yet (`SIOCOUTQ`).
-fn unread_by_peer(stream: &UnixStream) -> i32 {
+pub(crate) fn unread_by_peer(stream: &UnixStream) -> i32 {
     let mut n: libc::c_int = 0;
     // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one int to `n`, a valid out pointer.
     let r = unsafe { libc::ioctl(stream.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
@@ -56,7 +56,7 @@ fn unread_by_peer(stream: &UnixStream) -> i32 {
 }
 
 /// Waits until echod has read everything `stream` sent.
-fn wait_read_by_echod(stream: &UnixStream) {
+pub(crate) fn wait_read_by_echod(stream: &UnixStream) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while unread_by_peer(stream) > 0 {
         assert!(
