@@ -47,7 +47,7 @@ fn field<'a>(msg: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// Bytes `stream` sent that its peer has not read yet (`SIOCOUTQ`).
-pub(crate) fn unread_by_peer(stream: &UnixStream) -> i32 {
+fn unread_by_peer(stream: &UnixStream) -> i32 {
     let mut n: libc::c_int = 0;
     // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one int to `n`, a valid out pointer.
     let r = unsafe { libc::ioctl(stream.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
