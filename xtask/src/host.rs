@@ -63,6 +63,8 @@ pub(crate) fn test_command(args: &[String]) -> Result<(), String> {
     if load || filter.is_some() {
         return Err("--load and a test filter go with --repeat N".into());
     }
+    // Before apt-get, which needs room too.
+    crate::disk::ensure(&crate::disk::test_rooms(vm)?)?;
     let mut needs: Vec<deps::Need> = [deps::BUILD, deps::HOST].concat();
     if vm {
         needs.extend_from_slice(deps::VM);

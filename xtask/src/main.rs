@@ -24,6 +24,7 @@
 mod apt;
 mod bench;
 mod deps;
+mod disk;
 mod host;
 mod mirror;
 mod mutants;
