@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// A directory a command fills, and how large it grows on a fresh machine.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Room {
     /// What it holds, for messages.
     pub(crate) what: &'static str,
@@ -66,11 +66,10 @@ fn check(rooms: &[Room]) -> Result<(), String> {
     }
     let mut short = Vec::new();
     for (mount, (avail, rooms)) in &by_fs {
-        let still: u64 = rooms
+        let needed = rooms
             .iter()
             .map(|(r, held)| r.grows_to.saturating_sub(*held))
-            .sum();
-        let needed = still + MARGIN;
+            .fold(MARGIN, u64::saturating_add);
         if *avail < needed {
             let mut lines = format!(
                 "{mount} has {} free; this command needs about {} more there ({} margin \
