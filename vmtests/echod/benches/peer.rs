@@ -20,8 +20,10 @@
 //! takes the request (`src/transport.rs`), one `recvfrom` more per round trip; what remains is
 //! the real wake-up of each client and the context switches it causes (a woken client preempts
 //! the server thread that woke it: about 0.6 per round trip), about 60 % of echod's CPU time.
-//! Counted over the whole machine: about 19 us of CPU per round trip for either server;
-//! ovsdb-server leaves 11 % of the CPUs idle, where echod's two threads keep them busy.
+//! Every line also gives, for each server, the whole machine's CPU time per round trip and the
+//! share of CPU time left idle (medians of the rounds, from `/proc/stat`): from 16 clients on,
+//! both servers cost about the same per round trip (15 to 18 us here), and echod's lead is the
+//! CPU time that ovsdb-server's one thread leaves idle (14 to 16 %, echod's two 1 to 4 %).
 //!
 //! The peer is the newest ovsdb-server there is: `cargo xtask bench` builds (once, cached) a
 //! Debian sid root with Open vSwitch in it and passes it as `HARDEN_OVSDB_ROOT`; ovsdb-server

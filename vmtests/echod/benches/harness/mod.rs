@@ -1,6 +1,6 @@
 //! What the echod benchmarks that count echo round trips share: the blocking client, the
 //! measurement window, and the comparison of two daemons in interleaved rounds (median of the
-//! per-round ratios). `cargo bench` passes `--bench`; without it (`cargo test --all-targets`)
+//! per-round ratios, with what the machine's CPUs did in each window). `cargo bench` passes `--bench`; without it (`cargo test --all-targets`)
 //! each comparison is a quick smoke run of the same code, replies still checked.
 
 #![allow(dead_code)]
@@ -137,7 +137,7 @@ impl EchoClient {
 /// Round trips per second with `clients` connections to the Unix socket `path`, counted from
 /// the moment every client is connected until the window closes (connect and join times
 /// excluded).
-pub(crate) fn measure(path: &Path, clients: usize, check: Check, window: Duration) -> f64 {
+pub(crate) fn measure(path: &Path, clients: usize, check: Check, window: Duration) -> Rate {
     let stop = Arc::new(AtomicBool::new(false));
     let ready = Arc::new(Barrier::new(clients + 1));
     let mut threads = Vec::new();
@@ -157,15 +157,87 @@ pub(crate) fn measure(path: &Path, clients: usize, check: Check, window: Duratio
         }));
     }
     ready.wait();
+    timed_window(window, &stop, threads)
+}
+
+/// Round trips per second in one window, and what the machine's CPUs did meanwhile: a ratio of
+/// round trips alone does not say whether a server is faster because each round trip costs less
+/// or because it keeps more of the CPUs busy.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rate {
+    pub(crate) per_sec: f64,
+    /// CPU time used on the whole machine per round trip, in microseconds: every process
+    /// (server, clients, anything else running) and the kernel's own work, from `/proc/stat`.
+    pub(crate) cpu_us: f64,
+    /// The share of the machine's CPU time that was idle, 0 to 1.
+    pub(crate) idle: f64,
+}
+
+/// The clients of a measurement are connected and waiting on the barrier: times `window`,
+/// stops them, and counts their round trips.
+fn timed_window(
+    window: Duration,
+    stop: &AtomicBool,
+    threads: Vec<std::thread::JoinHandle<u64>>,
+) -> Rate {
+    let cpu = MachineCpu::now();
     let start = Instant::now();
     std::thread::sleep(window);
     stop.store(true, Ordering::Relaxed);
     let elapsed = start.elapsed();
+    let cpu = MachineCpu::now().since(cpu);
     let total: u64 = threads
         .into_iter()
         .map(|t| t.join().expect("client thread"))
         .sum();
-    total as f64 / elapsed.as_secs_f64()
+    Rate {
+        per_sec: total as f64 / elapsed.as_secs_f64(),
+        cpu_us: cpu.busy_secs() * 1e6 / total.max(1) as f64,
+        idle: cpu.idle_share(),
+    }
+}
+
+/// The machine's CPU time so far, in clock ticks (`/proc/stat`'s first line).
+#[derive(Debug, Clone, Copy)]
+struct MachineCpu {
+    busy: u64,
+    idle: u64,
+}
+
+impl MachineCpu {
+    /// `USER_HZ`, the unit of `/proc/stat`: 100 on every Linux architecture.
+    const TICKS_PER_SEC: f64 = 100.0;
+
+    fn now() -> MachineCpu {
+        let stat = std::fs::read_to_string("/proc/stat").expect("read /proc/stat");
+        let line = stat.lines().next().expect("/proc/stat is empty");
+        let ticks: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .map(|f| f.parse().expect("a tick count in /proc/stat"))
+            .collect();
+        // user nice system idle iowait irq softirq steal (guest time is inside user).
+        let field = |i: usize| ticks.get(i).copied().unwrap_or(0);
+        MachineCpu {
+            busy: field(0) + field(1) + field(2) + field(5) + field(6) + field(7),
+            idle: field(3) + field(4),
+        }
+    }
+
+    fn since(self, before: MachineCpu) -> MachineCpu {
+        MachineCpu {
+            busy: self.busy - before.busy,
+            idle: self.idle - before.idle,
+        }
+    }
+
+    fn busy_secs(self) -> f64 {
+        self.busy as f64 / Self::TICKS_PER_SEC
+    }
+
+    fn idle_share(self) -> f64 {
+        self.idle as f64 / (self.busy + self.idle).max(1) as f64
+    }
 }
 
 /// Round trips per second with `clients` connections each keeping `depth` requests in flight:
@@ -176,7 +248,7 @@ pub(crate) fn measure_pipelined(
     clients: usize,
     depth: usize,
     window: Duration,
-) -> f64 {
+) -> Rate {
     let stop = Arc::new(AtomicBool::new(false));
     let ready = Arc::new(Barrier::new(clients + 1));
     let mut threads = Vec::new();
@@ -234,15 +306,7 @@ pub(crate) fn measure_pipelined(
         }));
     }
     ready.wait();
-    let start = Instant::now();
-    std::thread::sleep(window);
-    stop.store(true, Ordering::Relaxed);
-    let elapsed = start.elapsed();
-    let total: u64 = threads
-        .into_iter()
-        .map(|t| t.join().expect("client thread"))
-        .sum();
-    total as f64 / elapsed.as_secs_f64()
+    timed_window(window, &stop, threads)
 }
 
 /// Raises this process's soft `RLIMIT_NOFILE` to the hard limit (children inherit it): the
@@ -378,7 +442,7 @@ pub(crate) fn compare_by(
     dir: &TempDir,
     make_a: impl Fn(&TempDir, usize) -> Target,
     make_b: impl Fn(&TempDir, usize) -> Target,
-    run: impl Fn(&Target, Duration) -> f64,
+    run: impl Fn(&Target, Duration) -> Rate,
 ) -> f64 {
     let (mut ra, mut rb, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..reps() {
@@ -395,19 +459,31 @@ pub(crate) fn compare_by(
             let y = run(&b, window());
             (run(&a, window()), y)
         };
+        ratios.push(x.per_sec / y.per_sec);
         ra.push(x);
         rb.push(y);
-        ratios.push(x / y);
     }
-    let (ma, mb, ratio) = (median(ra), median(rb), median(ratios));
+    let of = |v: &[Rate], f: fn(&Rate) -> f64| median(v.iter().map(f).collect());
+    let ratio = median(ratios);
     let note = if bench_mode() {
         ""
     } else {
         " [smoke run: not a measurement, use cargo bench]"
     };
     println!(
-        "{}: {} {:.0} round trips/s, {} {:.0} round trips/s, median per-round ratio {:.3} ({}){note}",
-        c.what, c.names.0, ma, c.names.1, mb, ratio, c.goal
+        "{}: {} {:.0} round trips/s, {} {:.0} round trips/s, median per-round ratio {:.3} ({}); \
+         machine CPU per round trip {:.1} us and {:.1} us, idle {:.0} % and {:.0} %{note}",
+        c.what,
+        c.names.0,
+        of(&ra, |r| r.per_sec),
+        c.names.1,
+        of(&rb, |r| r.per_sec),
+        ratio,
+        c.goal,
+        of(&ra, |r| r.cpu_us),
+        of(&rb, |r| r.cpu_us),
+        of(&ra, |r| r.idle) * 100.0,
+        of(&rb, |r| r.idle) * 100.0,
     );
     ratio
 }
