@@ -64,7 +64,7 @@ pub(crate) fn test_command(args: &[String]) -> Result<(), String> {
         return Err("--load and a test filter go with --repeat N".into());
     }
     // Before apt-get, which needs room too.
-    crate::disk::ensure(&crate::disk::test_rooms(vm)?)?;
+    crate::disk::ensure(&crate::disk::test_rooms(vm, &suites)?)?;
     let mut needs: Vec<deps::Need> = [deps::BUILD, deps::HOST].concat();
     if vm {
         needs.extend_from_slice(deps::VM);

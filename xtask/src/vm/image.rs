@@ -615,7 +615,7 @@ impl Image {
         }
     }
 
-    fn complete(&self) -> bool {
+    pub(crate) fn complete(&self) -> bool {
         self.root.is_file() && self.kernel.is_file() && self.dir.join("recipe.txt").is_file()
     }
 

@@ -24,8 +24,9 @@ mod runner;
 
 use crate::util::{Outcome, seconds};
 pub(crate) use cross::TARGET as ARM64_TARGET;
-use image::Suite;
+pub(crate) use image::Suite;
 pub(crate) use image::take_suites;
+pub(crate) use image::{GuestArch, location as image_location};
 // The benchmark's peer root (`bench/peer_root.rs`) is cached and keyed the way the images are.
 pub(crate) use image::fnv1a64;
 pub(crate) use paths::cache_root;
