@@ -205,7 +205,7 @@ struct MachineCpu {
 }
 
 impl MachineCpu {
-    /// `USER_HZ`, the unit of `/proc/stat`: 100 on every Linux architecture.
+    /// `USER_HZ`, the unit of `/proc/stat`: 100 on x86_64 and arm64, the machines this runs on.
     const TICKS_PER_SEC: f64 = 100.0;
 
     fn now() -> MachineCpu {
@@ -216,18 +216,21 @@ impl MachineCpu {
             .skip(1)
             .map(|f| f.parse().expect("a tick count in /proc/stat"))
             .collect();
-        // user nice system idle iowait irq softirq steal (guest time is inside user).
+        // user nice system idle iowait irq softirq steal (guest time is inside user). Steal is
+        // time the hypervisor gave to someone else: neither ours nor idle.
         let field = |i: usize| ticks.get(i).copied().unwrap_or(0);
         MachineCpu {
-            busy: field(0) + field(1) + field(2) + field(5) + field(6) + field(7),
+            busy: field(0) + field(1) + field(2) + field(5) + field(6),
             idle: field(3) + field(4),
         }
     }
 
     fn since(self, before: MachineCpu) -> MachineCpu {
+        // Idle and iowait are summed over the CPUs without a common lock and can step back a
+        // tick between two reads.
         MachineCpu {
-            busy: self.busy - before.busy,
-            idle: self.idle - before.idle,
+            busy: self.busy.saturating_sub(before.busy),
+            idle: self.idle.saturating_sub(before.idle),
         }
     }
 
