@@ -1,7 +1,8 @@
 //! What the echod benchmarks that count echo round trips share: the blocking client, the
 //! measurement window, and the comparison of two daemons in interleaved rounds (median of the
-//! per-round ratios, with what the machine's CPUs did in each window). `cargo bench` passes `--bench`; without it (`cargo test --all-targets`)
-//! each comparison is a quick smoke run of the same code, replies still checked.
+//! per-round ratios, with what the machine's CPUs did in each window). `cargo bench` passes
+//! `--bench`; without it (`cargo test --all-targets`) each comparison is a quick smoke run of
+//! the same code, replies still checked.
 
 #![allow(dead_code)]
 
