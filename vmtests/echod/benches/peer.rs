@@ -23,7 +23,11 @@
 //! Every line also gives, for each server, the whole machine's CPU time per round trip and the
 //! share of CPU time left idle (medians of the rounds, from `/proc/stat`): from 16 clients on,
 //! both servers cost about the same per round trip (15 to 18 us here), and echod's lead is the
-//! CPU time that ovsdb-server's one thread leaves idle (14 to 16 %, echod's two 1 to 4 %).
+//! CPU time that ovsdb-server's one thread leaves idle (12 to 16 %). With tokio's multi-thread
+//! runtime echod left 2 to 5 % idle and its threads were preempted by the clients their replies
+//! woke about 0.7 times per round trip (`perf record -e sched:sched_switch`: ovsdb-server's
+//! thread 0.3); its connections are now served by single-threaded runtimes, two per CPU
+//! (`src/shards.rs`, where the A/B figures are).
 //!
 //! The peer is the newest ovsdb-server there is: `cargo xtask bench` builds (once, cached) a
 //! Debian sid root with Open vSwitch in it and passes it as `HARDEN_OVSDB_ROOT`; ovsdb-server

@@ -28,6 +28,7 @@ use super::logging;
 use super::plane::{DataPlane, Limits, Overrides, Timeouts};
 use super::serve::{ConnectionSource, spawn_stream};
 use super::sessions::{self, Resumed, SessionStore, TakenBack};
+use super::shards::{self, Shards};
 use super::supervise::{self, Files, Remotes, Supervisor};
 use clap::Parser;
 use remote_policy::set::Refusal;
@@ -118,13 +119,20 @@ pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
     let settings = Settings::read(&cli)?;
     let inherited = take_inherited(&settings.remotes.set, settings.limits.max_message_size)?;
     let sandbox = prepare_sandbox(&settings.remotes.sandbox)?;
+    // The connections' threads; the runtime below runs the rest (accepting, the control socket,
+    // the supervisor, outgoing connections).
+    let shards = Shards::start(settings.threads)
+        .map_err(|e| StartError::Io("cannot start the data-plane threads", e))?;
+    log::info!("serving connections on {} thread(s)", shards.len());
+    let shards = Arc::new(shards);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("echod-worker")
         .build()
         .map_err(|e| StartError::Io("cannot start the tokio runtime", e))?;
-    let result = runtime.block_on(serve(cli, settings, inherited, sandbox));
+    let result = runtime.block_on(serve(cli, settings, inherited, sandbox, shards.clone()));
     runtime.shutdown_timeout(Duration::from_millis(500));
+    shards.stop();
     result
 }
 
@@ -134,17 +142,24 @@ async fn serve(
     settings: Settings,
     inherited: Inherited,
     sandbox: seccomp_sets::Prepared,
+    shards: Arc<Shards>,
 ) -> Result<(), StartError> {
     let Settings {
         mut remotes,
         limits,
+        threads: _,
     } = settings;
     let failed = open_remotes(&mut remotes, inherited.remotes)?;
     let control = open_control(&cli)?;
     let signals = Signals::install()?;
     load_sandbox(&remotes.sandbox, sandbox)?;
 
-    let plane = DataPlane::new(limits, remotes.set.limiter().clone(), timeouts(&cli));
+    let plane = DataPlane::new(
+        limits,
+        remotes.set.limiter().clone(),
+        timeouts(&cli),
+        shards,
+    );
     let manager = ServiceManager::from_env();
     let files = Files {
         config: cli.config_file.clone(),
@@ -198,6 +213,8 @@ struct Settings {
     /// Every remote of every origin, the sandbox, what the command line fixed.
     remotes: Remotes,
     limits: Limits,
+    /// How many data-plane threads to start ([`shards::count`]).
+    threads: usize,
 }
 
 impl Settings {
@@ -250,7 +267,9 @@ impl Settings {
             max_buffered_bytes: usize::try_from(cli.max_buffered_bytes).unwrap_or(usize::MAX),
             fd_connection_cap: usize::MAX,
         };
-        limits.fit_to_fd_limit(nofile_limit(), open_fds());
+        let threads = shards::count();
+        // The data-plane threads' fds (opened later) count as open.
+        limits.fit_to_fd_limit(nofile_limit(), open_fds() + shards::fds(threads));
         let overrides = Overrides {
             max_message_size: cli.max_message_size.is_some(),
             max_connections: cli.max_connections.is_some(),
@@ -259,6 +278,7 @@ impl Settings {
         Ok(Settings {
             remotes: Remotes::new(set, &cfg, remotes_file_text, overrides, sandbox),
             limits,
+            threads,
         })
     }
 }

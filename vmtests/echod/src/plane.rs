@@ -1,8 +1,10 @@
 //! What every data-plane task shares ([`DataPlane`]): the [`Limits`], the connection counters,
-//! the shutdown signal and the warning rate limiter; and [`Overrides`], the settings the command
+//! the shutdown signal, the warning rate limiter and the threads that serve the connections
+//! ([`Shards`]); and [`Overrides`], the settings the command
 //! line fixed. Nothing here knows about remotes or spawns a task; the data plane never waits for
 //! the supervisor's lock, only for this.
 
+use super::shards::Shards;
 use remote_policy::ratelimit::{RateLimitedWarning, SharedRateLimiter};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -57,7 +59,7 @@ impl Limits {
         if self.max_connections > room {
             log::warn!(
                 "--max-connections lowered from {} to {room}: the fd limit (RLIMIT_NOFILE) is \
-                 {nofile}, {open} fds are open and echod keeps {reserve} for its control socket, \
+                 {nofile}, {open} fds are open (the data-plane threads' among them) and echod keeps {reserve} for its control socket, \
                  notifications and reloads (raise LimitNOFILE= to serve more)",
                 self.max_connections,
             );
@@ -98,6 +100,8 @@ pub(crate) struct DataPlane {
     pub(crate) sessions: OnceLock<super::sessions::SessionStore>,
     /// The watchdog pings are stopped (`echod/stall-watchdog`, a test hook).
     pub(crate) watchdog_stalled: AtomicBool,
+    /// The threads that serve the connections.
+    pub(crate) shards: Arc<Shards>,
     /// Woken when a client connection ends (an accept loop at the limit waits for it).
     slot_freed: tokio::sync::Notify,
 }
@@ -181,6 +185,7 @@ impl DataPlane {
         limits: Limits,
         warn_limit: SharedRateLimiter,
         timeouts: Timeouts,
+        shards: Arc<Shards>,
     ) -> Arc<DataPlane> {
         Arc::new(DataPlane {
             max_message_size: AtomicUsize::new(limits.max_message_size),
@@ -196,6 +201,7 @@ impl DataPlane {
             timeouts,
             sessions: OnceLock::new(),
             watchdog_stalled: AtomicBool::new(false),
+            shards,
             slot_freed: tokio::sync::Notify::new(),
         })
     }

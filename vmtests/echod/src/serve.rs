@@ -202,10 +202,24 @@ fn spawn_client<S>(
 {
     let plane = plane.clone();
     let label = label.to_owned();
-    tokio::spawn(async move {
+    // The stream leaves this runtime's epoll here and joins its shard's there.
+    let fd = match stream.into_fd() {
+        Ok(fd) => fd,
+        Err(e) => {
+            plane.warn_limited(format!(
+                "{label}: cannot hand the connection to a data-plane thread: {e}"
+            ));
+            return;
+        }
+    };
+    let shards = plane.shards.clone();
+    shards.spawn(move || async move {
         // Released when the connection ends.
         let _slot = slot;
-        serve_client(stream, &plane, &label, source).await;
+        match S::from_fd(fd) {
+            Ok(stream) => serve_client(stream, &plane, &label, source).await,
+            Err(e) => plane.warn_limited(format!("{label}: cannot serve the connection: {e}")),
+        }
     });
 }
 

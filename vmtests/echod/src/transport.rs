@@ -14,7 +14,7 @@
 //! TCP does not need it: a TCP sender is woken for buffer space only once it ran out of it.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncWrite, Interest};
 
@@ -28,9 +28,26 @@ pub(crate) trait Transport: AsyncRead + AsyncWrite + AsFd + Unpin {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<Option<usize>>>;
+
+    /// The socket, taken out of the runtime that registered it (to be served on another:
+    /// [`super::shards`]).
+    fn into_fd(self) -> io::Result<OwnedFd>;
+
+    /// A stream of this kind on `fd` (non-blocking), registered with the current runtime.
+    fn from_fd(fd: OwnedFd) -> io::Result<Self>
+    where
+        Self: Sized;
 }
 
 impl Transport for tokio::net::UnixStream {
+    fn into_fd(self) -> io::Result<OwnedFd> {
+        Ok(self.into_std()?.into())
+    }
+
+    fn from_fd(fd: OwnedFd) -> io::Result<Self> {
+        Self::from_std(fd.into())
+    }
+
     fn poll_peek(
         &mut self,
         cx: &mut Context<'_>,
@@ -57,6 +74,14 @@ impl Transport for tokio::net::UnixStream {
 }
 
 impl Transport for tokio::net::TcpStream {
+    fn into_fd(self) -> io::Result<OwnedFd> {
+        Ok(self.into_std()?.into())
+    }
+
+    fn from_fd(fd: OwnedFd) -> io::Result<Self> {
+        Self::from_std(fd.into())
+    }
+
     fn poll_peek(&mut self, _: &mut Context<'_>, _: &mut [u8]) -> Poll<io::Result<Option<usize>>> {
         Poll::Ready(Ok(None))
     }

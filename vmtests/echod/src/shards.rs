@@ -1,0 +1,252 @@
+//! The data plane's threads: single-threaded tokio runtimes, two per CPU echod may use
+//! ([`count`]), each with its own epoll and timers, serving the connections given to it for
+//! their whole life.
+//!
+//! Why not tokio's multi-thread runtime, which echod used before (issue 27, 2 CPUs, clients
+//! doing blocking round trips as in `benches/peer.rs`): its workers share one epoll and steal
+//! each other's tasks, so a connection's reads move between threads and a worker that runs out
+//! of work parks while others still have some; at 64 clients it left 5 % of the CPU time idle.
+//! Measured side by side (interleaved rounds as in `benches/peer.rs`, with a temporary A/B
+//! line; two shards / the multi-thread runtime): 1.05 at 4 and 16 clients, 1.02 at 64, with no
+//! CPU time left idle.
+//!
+//! What a shard does not do is move a busy connection to an idle thread: a connection stays on
+//! the shard that had the fewest connections when it came (ties go round the shards), like
+//! ovsdb-server's one thread keeps all of them. Every connection of echod is a short request
+//! answered at once, so a shard's share of the work follows its share of the connections.
+//!
+//! Each shard thread is started after the sandbox was prepared (it inherits the Landlock domain
+//! and the capabilities) and before the filter is loaded, which reaches every thread (TSYNC).
+
+use std::future::Future;
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tokio::runtime::Handle;
+use tokio::sync::watch;
+
+/// The shard threads (see the module docs).
+#[derive(Debug)]
+pub(crate) struct Shards {
+    shards: Box<[Shard]>,
+    /// Where the next tie-break starts.
+    next: AtomicUsize,
+    stop: watch::Sender<bool>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+#[derive(Debug)]
+struct Shard {
+    handle: Handle,
+    /// Connections being served on this shard.
+    live: Arc<AtomicUsize>,
+}
+
+/// How many shards: two per CPU this process may run on (its affinity mask and its cgroup's CPU
+/// quota, as `std::thread::available_parallelism` reads them).
+///
+/// Why more threads than CPUs (measured on 2 CPUs, 4 shards / 2 shards, the same A/B rounds):
+/// 1.16 to 1.29 at 4 clients, 1.03 to 1.09 at 16, 1.01 to 1.05 at 64. A shard thread that
+/// serves fewer connections sleeps in `epoll_wait` now and then instead of being always
+/// runnable, and a thread that has not used more than its share of the CPU is not preempted by
+/// the client its reply wakes (the scheduler lets a woken task preempt only a task that has run
+/// ahead of its share); with one connection per thread a client and its shard hand the CPU to
+/// each other like the single-client case, echod's best.
+pub(crate) fn count() -> usize {
+    2 * std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The fds `n` shards hold: four for each runtime (two epoll fds, its waker's eventfd and its
+/// copy of tokio's signal socket, as /proc/PID/fd shows them; counted by
+/// `shard_fds_are_counted_right`).
+pub(crate) fn fds(n: usize) -> usize {
+    4 * n
+}
+
+impl Shards {
+    /// Starts `n` shard threads (at least one), named `echod-shard<i>`.
+    pub(crate) fn start(n: usize) -> io::Result<Shards> {
+        let stop = watch::channel(false).0;
+        let mut shards = Vec::new();
+        let mut threads = Vec::new();
+        for i in 0..n.max(1) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let handle = runtime.handle().clone();
+            let mut stopped = stop.subscribe();
+            let thread = std::thread::Builder::new()
+                .name(format!("echod-shard{i}"))
+                .spawn(move || {
+                    runtime.block_on(async {
+                        // Err: the sender is gone, which is a stop as well.
+                        let _ = stopped.wait_for(|s| *s).await;
+                    });
+                    // What is still served after the stop grace is closed.
+                    runtime.shutdown_timeout(Duration::from_millis(500));
+                })?;
+            shards.push(Shard {
+                handle,
+                live: Arc::new(AtomicUsize::new(0)),
+            });
+            threads.push(thread);
+        }
+        Ok(Shards {
+            shards: shards.into_boxed_slice(),
+            next: AtomicUsize::new(0),
+            stop,
+            threads: Mutex::new(threads),
+        })
+    }
+
+    /// How many shards there are.
+    pub(crate) fn len(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Runs `task` to its end on the shard with the fewest connections. `task` is called on
+    /// that shard's thread, so the streams it registers (`from_std`) join that shard's epoll.
+    pub(crate) fn spawn<F, T>(&self, task: F)
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Future<Output = ()> + Send + 'static,
+    {
+        let n = self.shards.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        let shard = (0..n)
+            .map(|k| &self.shards[(start + k) % n])
+            .min_by_key(|s| s.live.load(Ordering::Relaxed))
+            .expect("at least one shard");
+        let live = Live::count(&shard.live);
+        shard.handle.spawn(async move {
+            let _live = live;
+            task().await;
+        });
+    }
+
+    /// Connections being served on each shard.
+    #[cfg(test)]
+    fn live(&self) -> Vec<usize> {
+        self.shards
+            .iter()
+            .map(|s| s.live.load(Ordering::Relaxed))
+            .collect()
+    }
+
+    /// Stops every shard (what is still served is dropped after a 500 ms grace) and waits for
+    /// their threads. Called once, after the data plane drained.
+    pub(crate) fn stop(&self) {
+        let _ = self.stop.send(true);
+        let threads = match self.threads.lock() {
+            Ok(mut t) => std::mem::take(&mut *t),
+            Err(p) => std::mem::take(&mut *p.into_inner()),
+        };
+        for t in threads {
+            if t.join().is_err() {
+                log::warn!("a data-plane thread panicked");
+            }
+        }
+    }
+}
+
+/// One connection in a shard's count, taken back when the task ends (or is dropped unrun).
+struct Live(Arc<AtomicUsize>);
+
+impl Live {
+    fn count(live: &Arc<AtomicUsize>) -> Live {
+        live.fetch_add(1, Ordering::Relaxed);
+        Live(live.clone())
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    fn open_fds() -> usize {
+        std::fs::read_dir("/proc/self/fd").unwrap().count()
+    }
+
+    /// The fd budget ([`fds`]) counts what starting shards opens. Other tests of this binary
+    /// may open or close fds meanwhile: one of a few tries must see exactly the figure.
+    #[test]
+    fn shard_fds_are_counted_right() {
+        let seen: Vec<usize> = (0..5)
+            .map(|_| {
+                let before = open_fds();
+                let shards = Shards::start(3).unwrap();
+                let grown = open_fds().wrapping_sub(before);
+                shards.stop();
+                grown
+            })
+            .collect();
+        assert!(
+            seen.contains(&fds(3)),
+            "3 shards opened {seen:?} fds, not {}",
+            fds(3)
+        );
+    }
+
+    /// Each connection goes to the shard with the fewest, and leaves its count when it ends.
+    #[test]
+    fn connections_go_to_the_least_loaded_shard_and_leave_it() {
+        let shards = Shards::start(3).expect("start three shards");
+        assert_eq!(shards.len(), 3);
+        let mut ends = Vec::new();
+        let (started, on) = mpsc::channel();
+        for _ in 0..6 {
+            let (end, wait) = tokio::sync::oneshot::channel::<()>();
+            ends.push(end);
+            let started = started.clone();
+            shards.spawn(move || async move {
+                started
+                    .send(std::thread::current().name().map(str::to_owned))
+                    .unwrap();
+                let _ = wait.await;
+            });
+        }
+        let mut names: Vec<_> = (0..6).map(|_| on.recv().unwrap().unwrap()).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "echod-shard0",
+                "echod-shard0",
+                "echod-shard1",
+                "echod-shard1",
+                "echod-shard2",
+                "echod-shard2"
+            ]
+        );
+        assert_eq!(shards.live(), [2, 2, 2]);
+        // Two connections of one shard end: the next two go there.
+        drop((ends.remove(0), ends.remove(2)));
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while shards.live().iter().sum::<usize>() != 4 {
+            assert!(std::time::Instant::now() < deadline, "{:?}", shards.live());
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // Both were shard 0's (the 1st and the 4th: ties go round the shards).
+        assert_eq!(shards.live(), [0, 2, 2]);
+        for _ in 0..2 {
+            let (end, wait) = tokio::sync::oneshot::channel::<()>();
+            ends.push(end);
+            shards.spawn(move || async move {
+                let _ = wait.await;
+            });
+        }
+        assert_eq!(shards.live(), [2, 2, 2]);
+        shards.stop();
+        // Stopped: every task was dropped, and its count with it.
+        assert_eq!(shards.live(), [0, 0, 0]);
+    }
+}
