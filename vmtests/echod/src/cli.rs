@@ -147,6 +147,12 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=(1u64 << 24)))]
     pub(crate) max_connections: Option<u64>,
 
+    /// Threads that serve the client connections, each with its own event loop; a connection
+    /// stays on the one that had the fewest when it came (default: 4 per CPU echod may run on,
+    /// as its CPU affinity and cgroup CPU quota allow).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub(crate) threads: Option<u64>,
+
     /// Most bytes of half-received messages held by all connections together (256 MiB by
     /// default); past it, a connection whose half message grows beyond 64 KiB gets a "server
     /// busy" error and is closed, while small messages always fit.

@@ -213,7 +213,7 @@ struct Settings {
     /// Every remote of every origin, the sandbox, what the command line fixed.
     remotes: Remotes,
     limits: Limits,
-    /// How many data-plane threads to start ([`shards::count`]).
+    /// How many data-plane threads to start (`--threads`, else [`shards::count`]).
     threads: usize,
 }
 
@@ -267,7 +267,7 @@ impl Settings {
             max_buffered_bytes: usize::try_from(cli.max_buffered_bytes).unwrap_or(usize::MAX),
             fd_connection_cap: usize::MAX,
         };
-        let threads = shards::count();
+        let threads = cli.threads.map_or_else(shards::count, |n| n as usize);
         // The data-plane threads' fds (opened later) count as open.
         limits.fit_to_fd_limit(nofile_limit(), open_fds() + shards::fds(threads));
         let overrides = Overrides {

@@ -1,5 +1,5 @@
-//! The data plane's threads: single-threaded tokio runtimes, two per CPU echod may use
-//! ([`count`]), each with its own epoll and timers, serving the connections given to it for
+//! The data plane's threads: single-threaded tokio runtimes, four per CPU echod may use by
+//! default ([`count`]), each with its own epoll and timers, serving the connections given to it for
 //! their whole life.
 //!
 //! Why not tokio's multi-thread runtime, which echod used before (issue 27, 2 CPUs, clients
@@ -44,18 +44,20 @@ struct Shard {
     live: Arc<AtomicUsize>,
 }
 
-/// How many shards: two per CPU this process may run on (its affinity mask and its cgroup's CPU
-/// quota, as `std::thread::available_parallelism` reads them).
+/// How many shards by default (`--threads` sets another count): four per CPU this process may
+/// run on (its affinity mask and its cgroup's CPU quota, as `std::thread::available_parallelism`
+/// reads them).
 ///
-/// Why more threads than CPUs (measured on 2 CPUs, 4 shards / 2 shards, the same A/B rounds):
-/// 1.16 to 1.29 at 4 clients, 1.03 to 1.09 at 16, 1.01 to 1.05 at 64. A shard thread that
-/// serves fewer connections sleeps in `epoll_wait` now and then instead of being always
-/// runnable, and a thread that has not used more than its share of the CPU is not preempted by
-/// the client its reply wakes (the scheduler lets a woken task preempt only a task that has run
-/// ahead of its share); with one connection per thread a client and its shard hand the CPU to
-/// each other like the single-client case, echod's best.
+/// Why more threads than CPUs (measured on 2 CPUs, interleaved A/B rounds as in
+/// `benches/peer.rs`): four shards / two, 1.16 to 1.29 at 4 clients, 1.03 to 1.09 at 16, 1.01
+/// to 1.05 at 64; eight / four, 0.99 and 1.04 at 16 clients, 1.06 and 1.08 at 64; sixteen /
+/// four, 0.93 and 0.95 at 16 clients, 1.08 and 1.12 at 64. A shard that serves a few
+/// connections sleeps in `epoll_wait` now and then instead of being always runnable, and a
+/// thread that has not run ahead of its share of the CPU is not preempted by the client its
+/// reply wakes (the scheduler lets a woken task preempt only one that has); too many shards
+/// and each wakes for too little. Eight per 2 CPUs was best from 16 to 64 clients.
 pub(crate) fn count() -> usize {
-    2 * std::thread::available_parallelism().map_or(1, |n| n.get())
+    4 * std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// The fds `n` shards hold: four for each runtime (two epoll fds, its waker's eventfd and its

@@ -326,3 +326,47 @@ fn sigterm_serves_the_connections_already_queued() {
         lost.len()
     );
 }
+
+/// The threads named `echod-shard<i>` of process `pid`.
+fn shard_threads(pid: i32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.starts_with("echod-shard"))
+        .count()
+}
+
+#[test]
+fn threads_option_sets_how_many_threads_serve_the_connections() {
+    let dir = TempDir::new("life-threads");
+    let sock = dir.join("t.sock");
+    let remote = format!("--remote=punix:{}", sock.display());
+    let mut p = Proc::echod(&dir, &["--unixctl=none", &remote, "--threads=3"]);
+    p.wait_log("serving 1 remote(s)");
+    assert!(
+        p.stderr_text()
+            .contains("serving connections on 3 thread(s)")
+    );
+    assert_eq!(shard_threads(p.pid()), 3);
+    // More connections than threads, all open at once and each answered in turn.
+    let mut clients: Vec<_> = (0..7).map(|_| connect_unix(&sock)).collect();
+    for round in 0..3 {
+        for (i, c) in clients.iter_mut().enumerate() {
+            c.echo(round * 10 + i as u64, json!(["threads", i]));
+        }
+    }
+    p.signal(Signal::SIGTERM);
+    assert!(p.wait_exit().success());
+
+    // By default: four per CPU this process may use (echod inherits its affinity).
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    let mut p = Proc::echod(&dir, &["--unixctl=none", "--remote=ptcp:0:127.0.0.1"]);
+    p.wait_log("serving 1 remote(s)");
+    assert_eq!(shard_threads(p.pid()), 4 * cpus);
+    p.signal(Signal::SIGTERM);
+    assert!(p.wait_exit().success());
+
+    let mut p = Proc::echod(&dir, &["--unixctl=none", "--threads=0"]);
+    assert_eq!(p.wait_exit().code(), Some(2), "usage errors exit 2");
+    assert!(p.stderr_text().contains("--threads"), "{}", p.stderr_text());
+}
