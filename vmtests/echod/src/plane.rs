@@ -1,8 +1,8 @@
 //! What every data-plane task shares ([`DataPlane`]): the [`Limits`], the connection counters,
 //! the shutdown signal, the warning rate limiter and the threads that serve the connections
-//! ([`Shards`]); and [`Overrides`], the settings the command
-//! line fixed. Nothing here knows about remotes or spawns a task; the data plane never waits for
-//! the supervisor's lock, only for this.
+//! ([`Shards`]); and [`Overrides`], the settings the command line fixed. Nothing here knows
+//! about remotes or spawns a task; the data plane never waits for the supervisor's lock, only
+//! for this.
 
 use super::shards::Shards;
 use remote_policy::ratelimit::{RateLimitedWarning, SharedRateLimiter};
@@ -59,8 +59,9 @@ impl Limits {
         if self.max_connections > room {
             log::warn!(
                 "--max-connections lowered from {} to {room}: the fd limit (RLIMIT_NOFILE) is \
-                 {nofile}, {open} fds are open (the data-plane threads' among them) and echod keeps {reserve} for its control socket, \
-                 notifications and reloads (raise LimitNOFILE= to serve more)",
+                 {nofile}, {open} fds are open (the data-plane threads' among them) and echod \
+                 keeps {reserve} for its control socket, notifications and reloads (raise \
+                 LimitNOFILE= to serve more)",
                 self.max_connections,
             );
             self.max_connections = room;

@@ -1,6 +1,6 @@
 //! The data plane's threads: single-threaded tokio runtimes, four per CPU echod may use by
-//! default ([`count`]), each with its own epoll and timers, serving the connections given to it for
-//! their whole life.
+//! default ([`count`]), each with its own epoll and timers, serving the connections given to
+//! it for their whole life.
 //!
 //! Why not tokio's multi-thread runtime, which echod used before (issue 27, 2 CPUs, clients
 //! doing blocking round trips as in `benches/peer.rs`): its workers share one epoll and steal
