@@ -149,7 +149,9 @@ pub(crate) struct Cli {
 
     /// Threads that serve the client connections, each with its own event loop; a connection
     /// stays on the one that had the fewest when it came (default: 4 per CPU echod may run on,
-    /// as its CPU affinity and cgroup CPU quota allow).
+    /// as its CPU affinity and cgroup CPU quota allow, at most 64, and fewer when they would
+    /// hold over a quarter of the fds RLIMIT_NOFILE leaves; each holds 4). Start-up fails when
+    /// N threads would hold over half of them.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub(crate) threads: Option<u64>,
 

@@ -213,7 +213,7 @@ struct Settings {
     /// Every remote of every origin, the sandbox, what the command line fixed.
     remotes: Remotes,
     limits: Limits,
-    /// How many data-plane threads to start (`--threads`, else [`shards::count`]).
+    /// How many data-plane threads to start ([`shards::choose`]).
     threads: usize,
 }
 
@@ -267,9 +267,15 @@ impl Settings {
             max_buffered_bytes: usize::try_from(cli.max_buffered_bytes).unwrap_or(usize::MAX),
             fd_connection_cap: usize::MAX,
         };
-        let threads = cli.threads.map_or_else(shards::count, |n| n as usize);
+        let (nofile, open) = (nofile_limit(), open_fds());
+        let free = usize::try_from(nofile)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(open);
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = shards::choose(cli.threads.map(|n| n as usize), cpus, free)
+            .map_err(|e| StartError::Io("--threads", std::io::Error::other(e)))?;
         // The data-plane threads' fds (opened later) count as open.
-        limits.fit_to_fd_limit(nofile_limit(), open_fds() + shards::fds(threads));
+        limits.fit_to_fd_limit(nofile, open + shards::fds(threads));
         let overrides = Overrides {
             max_message_size: cli.max_message_size.is_some(),
             max_connections: cli.max_connections.is_some(),

@@ -44,9 +44,9 @@ struct Shard {
     live: Arc<AtomicUsize>,
 }
 
-/// How many shards by default (`--threads` sets another count): four per CPU this process may
-/// run on (its affinity mask and its cgroup's CPU quota, as `std::thread::available_parallelism`
-/// reads them).
+/// How many shards by default for `cpus` CPUs (the ones this process may run on: its affinity
+/// mask and its cgroup's CPU quota, as `std::thread::available_parallelism` reads them): four
+/// per CPU, at most [`MAX_DEFAULT`] (and fewer under a low fd limit: [`choose`]).
 ///
 /// Why more threads than CPUs (measured on 2 CPUs, interleaved A/B rounds as in
 /// `benches/peer.rs`): four shards / two, 1.16 to 1.29 at 4 clients, 1.03 to 1.09 at 16, 1.01
@@ -56,37 +56,62 @@ struct Shard {
 /// thread that has not run ahead of its share of the CPU is not preempted by the client its
 /// reply wakes (the scheduler lets a woken task preempt only one that has); too many shards
 /// and each wakes for too little. Eight per 2 CPUs was best from 16 to 64 clients.
-pub(crate) fn count() -> usize {
-    4 * std::thread::available_parallelism().map_or(1, |n| n.get())
+pub(crate) fn count(cpus: usize) -> usize {
+    (4 * cpus).clamp(1, MAX_DEFAULT)
+}
+
+/// The most shards started by default, whatever the number of CPUs: past it, a thread's event
+/// loop and buffers (up to 128 KiB once used) cost more than what more threads bring.
+const MAX_DEFAULT: usize = 64;
+
+/// How many shards to start: `wanted` (`--threads`), else the default ([`count`] for `cpus`)
+/// lowered so that the shards hold at most a quarter of the `free` fds (the fd limit less the
+/// fds open), so that the connections keep the rest. `Err` says why `wanted` does not fit: its
+/// shards would hold more than half of the `free` fds.
+pub(crate) fn choose(wanted: Option<usize>, cpus: usize, free: usize) -> Result<usize, String> {
+    match wanted {
+        None => Ok(count(cpus).min(free / 4 / fds(1)).max(1)),
+        Some(n) if fds(n) <= free / 2 => Ok(n),
+        Some(n) => Err(format!(
+            "{n} threads need {} fds, more than half of the {free} that the fd limit \
+             (RLIMIT_NOFILE) leaves free (lower --threads or raise LimitNOFILE=)",
+            fds(n)
+        )),
+    }
 }
 
 /// The fds `n` shards hold: four for each runtime (two epoll fds, its waker's eventfd and its
-/// copy of tokio's signal socket, as /proc/PID/fd shows them; counted by
-/// `shard_fds_are_counted_right`).
+/// copy of tokio's signal socket, which every runtime with I/O has; as /proc/PID/fd shows them,
+/// counted by `shard_fds_are_counted_right`).
 pub(crate) fn fds(n: usize) -> usize {
     4 * n
 }
 
 impl Shards {
-    /// Starts `n` shard threads (at least one), named `echod-shard<i>`.
+    /// Starts `n` shard threads (at least one), named `echod-shard<i>`, and returns once each
+    /// runs. On an error the threads started so far end (their stop sender is gone).
     pub(crate) fn start(n: usize) -> io::Result<Shards> {
         let stop = watch::channel(false).0;
         let mut shards = Vec::new();
         let mut threads = Vec::new();
+        let (running, started) = std::sync::mpsc::channel();
         for i in 0..n.max(1) {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
             let handle = runtime.handle().clone();
             let mut stopped = stop.subscribe();
+            let running = running.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("echod-shard{i}"))
                 .spawn(move || {
+                    let _ = running.send(());
                     runtime.block_on(async {
                         // Err: the sender is gone, which is a stop as well.
                         let _ = stopped.wait_for(|s| *s).await;
                     });
-                    // What is still served after the stop grace is closed.
+                    // Drops the tasks still there (the data plane drained before the stop);
+                    // waits up to 500 ms for a blocking call of theirs (a vsock notification).
                     runtime.shutdown_timeout(Duration::from_millis(500));
                 })?;
             shards.push(Shard {
@@ -94,6 +119,12 @@ impl Shards {
                 live: Arc::new(AtomicUsize::new(0)),
             });
             threads.push(thread);
+        }
+        // Each thread has its name and runs before start-up goes on.
+        for _ in 0..threads.len() {
+            started
+                .recv()
+                .map_err(|_| io::Error::other("a data-plane thread ended at its start"))?;
         }
         Ok(Shards {
             shards: shards.into_boxed_slice(),
@@ -137,8 +168,8 @@ impl Shards {
             .collect()
     }
 
-    /// Stops every shard (what is still served is dropped after a 500 ms grace) and waits for
-    /// their threads. Called once, after the data plane drained.
+    /// Stops every shard (the connections still served are closed) and waits for their
+    /// threads. Called once, after the data plane drained.
     pub(crate) fn stop(&self) {
         let _ = self.stop.send(true);
         let threads = match self.threads.lock() {
@@ -196,6 +227,23 @@ mod tests {
             "3 shards opened {seen:?} fds, not {}",
             fds(3)
         );
+    }
+
+    #[test]
+    fn the_default_count_leaves_the_fds_to_the_connections() {
+        // Four per CPU, at most 64.
+        assert_eq!(choose(None, 2, 1 << 20), Ok(8));
+        assert_eq!(choose(None, 96, 1 << 20), Ok(64));
+        // A low fd limit (64, 12 open): a quarter of the 52 free fds, 3 threads.
+        assert_eq!(choose(None, 2, 52), Ok(3));
+        assert_eq!(choose(None, 16, 52), Ok(3));
+        // Always one.
+        assert_eq!(choose(None, 2, 0), Ok(1));
+        // --threads is taken as it is while it holds at most half of the free fds.
+        assert_eq!(choose(Some(8), 2, 64), Ok(8));
+        let e = choose(Some(9), 2, 64).unwrap_err();
+        assert!(e.starts_with("9 threads need 36 fds"), "{e}");
+        assert!(e.contains("the 64 that the fd limit"), "{e}");
     }
 
     /// Each connection goes to the shard with the fewest, and leaves its count when it ends.

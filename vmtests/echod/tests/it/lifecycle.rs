@@ -358,15 +358,58 @@ fn threads_option_sets_how_many_threads_serve_the_connections() {
     p.signal(Signal::SIGTERM);
     assert!(p.wait_exit().success());
 
-    // By default: four per CPU this process may use (echod inherits its affinity).
+    // By default: four per CPU this process may use (echod inherits its affinity), at most 64.
     let cpus = std::thread::available_parallelism().unwrap().get();
     let mut p = Proc::echod(&dir, &["--unixctl=none", "--remote=ptcp:0:127.0.0.1"]);
     p.wait_log("serving 1 remote(s)");
-    assert_eq!(shard_threads(p.pid()), 4 * cpus);
+    assert_eq!(shard_threads(p.pid()), (4 * cpus).min(64));
     p.signal(Signal::SIGTERM);
     assert!(p.wait_exit().success());
 
     let mut p = Proc::echod(&dir, &["--unixctl=none", "--threads=0"]);
     assert_eq!(p.wait_exit().code(), Some(2), "usage errors exit 2");
     assert!(p.stderr_text().contains("--threads"), "{}", p.stderr_text());
+
+    // Under a low fd limit the default shrinks: the threads (4 fds each) hold at most a
+    // quarter of the 32 fds, so 2 at most where 4 per CPU would be 4 or more.
+    let prlimit = program("prlimit");
+    let mut p = Proc::spawn(
+        &dir,
+        "echod-low",
+        prlimit.to_str().unwrap(),
+        &[
+            "--nofile=32:32",
+            echod_bin(),
+            "--unixctl=none",
+            "--remote=ptcp:0:127.0.0.1",
+        ],
+    );
+    let log = p.wait_log("serving 1 remote(s)");
+    let threads: usize = log
+        .lines()
+        .find_map(|l| l.strip_prefix("echod: info: serving connections on "))
+        .and_then(|l| l.strip_suffix(" thread(s)"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no thread count logged:\n{log}"));
+    assert!((1..=2).contains(&threads), "{threads} threads under 32 fds");
+    assert_eq!(shard_threads(p.pid()), threads);
+    p.signal(Signal::SIGTERM);
+    assert!(p.wait_exit().success());
+    let mut p = Proc::spawn(
+        &dir,
+        "echod-refused",
+        prlimit.to_str().unwrap(),
+        &[
+            "--nofile=32:32",
+            echod_bin(),
+            "--unixctl=none",
+            "--threads=20",
+        ],
+    );
+    assert_eq!(p.wait_exit().code(), Some(1));
+    let log = p.stderr_text();
+    assert!(
+        log.contains("echod: error: --threads: 20 threads need 80 fds"),
+        "{log}"
+    );
 }
