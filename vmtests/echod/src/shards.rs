@@ -56,7 +56,7 @@ struct Shard {
 /// thread that has not run ahead of its share of the CPU is not preempted by the client its
 /// reply wakes (the scheduler lets a woken task preempt only one that has); too many shards
 /// and each wakes for too little. Eight per 2 CPUs was best from 16 to 64 clients.
-pub(crate) fn count(cpus: usize) -> usize {
+fn count(cpus: usize) -> usize {
     (4 * cpus).clamp(1, MAX_DEFAULT)
 }
 

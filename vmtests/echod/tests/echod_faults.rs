@@ -608,18 +608,11 @@ fn at_the_fd_limit_nothing_queued_is_lost_and_the_watchdog_keeps_pinging() {
     let (manager, notify) = manager_socket(&dir, "notify");
     let sock = dir.join("s.sock");
     let remote = format!("--remote=punix:{}", sock.display());
-    let prlimit = program("prlimit");
-    let mut p = Proc::spawn_env(
+    let mut p = Proc::echod_with_nofile(
         &dir,
         "echod",
-        prlimit.to_str().unwrap(),
-        &[
-            "--nofile=64:64",
-            "--",
-            echod_bin(),
-            &remote,
-            "--unixctl=none",
-        ],
+        64,
+        &[&remote, "--unixctl=none"],
         &[
             ("NOTIFY_SOCKET", notify.to_str().unwrap()),
             ("WATCHDOG_USEC", "200000"),

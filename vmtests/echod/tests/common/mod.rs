@@ -76,6 +76,28 @@ impl Proc {
         Proc::spawn(dir, "echod", echod_bin(), args)
     }
 
+    /// Spawns echod under `prlimit --nofile=NOFILE:NOFILE` (the same process: prlimit execs
+    /// it), with `env`. The test requires `prlimit` first (`test_support::require_program!`).
+    pub fn echod_with_nofile(
+        dir: &TempDir,
+        name: &str,
+        nofile: u64,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Proc {
+        let prlimit = program("prlimit");
+        let limit = format!("--nofile={nofile}:{nofile}");
+        let mut all = vec![limit.as_str(), "--", echod_bin()];
+        all.extend_from_slice(args);
+        Proc::spawn_env(
+            dir,
+            name,
+            prlimit.to_str().expect("a UTF-8 path"),
+            &all,
+            env,
+        )
+    }
+
     /// Spawns echod with `$NOTIFY_SOCKET` set to `notify` (see [`notify_socket`]).
     pub fn echod_notifying(dir: &TempDir, args: &[&str], notify: &Path) -> Proc {
         let notify = notify.to_str().expect("a UTF-8 notify socket path");

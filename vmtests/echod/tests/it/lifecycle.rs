@@ -338,6 +338,7 @@ fn shard_threads(pid: i32) -> usize {
 
 #[test]
 fn threads_option_sets_how_many_threads_serve_the_connections() {
+    test_support::require_program!("prlimit", "util-linux");
     let dir = TempDir::new("life-threads");
     let sock = dir.join("t.sock");
     let remote = format!("--remote=punix:{}", sock.display());
@@ -372,17 +373,12 @@ fn threads_option_sets_how_many_threads_serve_the_connections() {
 
     // Under a low fd limit the default shrinks: the threads (4 fds each) hold at most a
     // quarter of the 32 fds, so 2 at most where 4 per CPU would be 4 or more.
-    let prlimit = program("prlimit");
-    let mut p = Proc::spawn(
+    let mut p = Proc::echod_with_nofile(
         &dir,
         "echod-low",
-        prlimit.to_str().unwrap(),
-        &[
-            "--nofile=32:32",
-            echod_bin(),
-            "--unixctl=none",
-            "--remote=ptcp:0:127.0.0.1",
-        ],
+        32,
+        &["--unixctl=none", "--remote=ptcp:0:127.0.0.1"],
+        &[],
     );
     let log = p.wait_log("serving 1 remote(s)");
     let threads: usize = log
@@ -395,16 +391,12 @@ fn threads_option_sets_how_many_threads_serve_the_connections() {
     assert_eq!(shard_threads(p.pid()), threads);
     p.signal(Signal::SIGTERM);
     assert!(p.wait_exit().success());
-    let mut p = Proc::spawn(
+    let mut p = Proc::echod_with_nofile(
         &dir,
         "echod-refused",
-        prlimit.to_str().unwrap(),
-        &[
-            "--nofile=32:32",
-            echod_bin(),
-            "--unixctl=none",
-            "--threads=20",
-        ],
+        32,
+        &["--unixctl=none", "--threads=20"],
+        &[],
     );
     assert_eq!(p.wait_exit().code(), Some(1));
     let log = p.stderr_text();
