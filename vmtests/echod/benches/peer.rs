@@ -26,8 +26,9 @@
 //! CPU time that ovsdb-server's one thread leaves idle (12 to 16 %). With tokio's multi-thread
 //! runtime echod left 2 to 5 % idle and its threads were preempted by the clients their replies
 //! woke about 0.7 times per round trip (`perf record -e sched:sched_switch`: ovsdb-server's
-//! thread 0.3); its connections are now served by single-threaded runtimes, four per CPU
-//! (`src/shards.rs`, where the A/B figures are).
+//! thread 0.3); its connections are now served by single-threaded runtimes, four per CPU, of
+//! which two per CPU and one more per four connections take them (`src/shards.rs`, where the
+//! A/B figures are).
 //!
 //! The peer is the newest ovsdb-server there is: `cargo xtask bench` builds (once, cached) a
 //! Debian sid root with Open vSwitch in it and passes it as `HARDEN_OVSDB_ROOT`; ovsdb-server

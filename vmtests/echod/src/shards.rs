@@ -15,6 +15,14 @@
 //! ovsdb-server's one thread keeps all of them. Every connection of echod is a short request
 //! answered at once, so a shard's share of the work follows its share of the connections.
 //!
+//! Not every shard takes connections from the start: the first two per CPU do, and one more
+//! shard joins for every [`PER_SHARD`] connections beyond ([`Shards::spawn`]). A shard that
+//! serves a handful of busy connections finds work waiting more often when it looks for some,
+//! and so sleeps and is woken less often than one serving one or two (issue 27, 2 CPUs,
+//! interleaved A/B rounds as in `benches/peer.rs`, this rule / every shard from the start,
+//! eight shards: 1.06 and 1.02 at 16 clients, 1.00 and 1.01 at 64, 1.00 and 0.98 at 4; with
+//! sixteen shards, 1.06, 1.02, 1.05 and 1.12 at 16 clients, 0.97, 1.04, 1.04 and 1.00 at 64).
+//!
 //! Each shard thread is started after the sandbox was prepared (it inherits the Landlock domain
 //! and the capabilities) and before the filter is loaded, which reaches every thread (TSYNC).
 
@@ -31,6 +39,8 @@ use tokio::sync::watch;
 #[derive(Debug)]
 pub(crate) struct Shards {
     shards: Box<[Shard]>,
+    /// How many shards take connections however few there are: two per CPU.
+    always: usize,
     /// Where the next tie-break starts.
     next: AtomicUsize,
     stop: watch::Sender<bool>,
@@ -43,6 +53,9 @@ struct Shard {
     /// Connections being served on this shard.
     live: Arc<AtomicUsize>,
 }
+
+/// Connections per shard in use before one more shard takes connections ([`Shards::spawn`]).
+const PER_SHARD: usize = 4;
 
 /// How many shards by default for `cpus` CPUs (the ones this process may run on: its affinity
 /// mask and its cgroup's CPU quota, as `std::thread::available_parallelism` reads them): four
@@ -89,8 +102,9 @@ pub(crate) fn fds(n: usize) -> usize {
 
 impl Shards {
     /// Starts `n` shard threads (at least one), named `echod-shard<i>`, and returns once each
-    /// runs. On an error the threads started so far end (their stop sender is gone).
-    pub(crate) fn start(n: usize) -> io::Result<Shards> {
+    /// runs; two per CPU of the `cpus` take connections from the start (see the module docs).
+    /// On an error the threads started so far end (their stop sender is gone).
+    pub(crate) fn start(n: usize, cpus: usize) -> io::Result<Shards> {
         let stop = watch::channel(false).0;
         let mut shards = Vec::new();
         let mut threads = Vec::new();
@@ -127,6 +141,7 @@ impl Shards {
                 .map_err(|_| io::Error::other("a data-plane thread ended at its start"))?;
         }
         Ok(Shards {
+            always: (2 * cpus).clamp(1, shards.len()),
             shards: shards.into_boxed_slice(),
             next: AtomicUsize::new(0),
             stop,
@@ -139,14 +154,25 @@ impl Shards {
         self.shards.len()
     }
 
-    /// Runs `task` to its end on the shard with the fewest connections. `task` is called on
-    /// that shard's thread, so the streams it registers (`from_std`) join that shard's epoll.
+    /// Runs `task` to its end on the shard in use with the fewest connections. `task` is
+    /// called on that shard's thread, so the streams it registers (`from_std`) join that
+    /// shard's epoll.
+    ///
+    /// The shards in use are the first ones: enough for [`PER_SHARD`] connections each,
+    /// counting this one, and never fewer than two per CPU.
     pub(crate) fn spawn<F, T>(&self, task: F)
     where
         F: FnOnce() -> T + Send + 'static,
         T: Future<Output = ()> + Send + 'static,
     {
-        let n = self.shards.len();
+        let live: usize = self
+            .shards
+            .iter()
+            .map(|s| s.live.load(Ordering::Relaxed))
+            .sum();
+        let n = (live + 1)
+            .div_ceil(PER_SHARD)
+            .clamp(self.always, self.shards.len());
         let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
         let shard = (0..n)
             .map(|k| &self.shards[(start + k) % n])
@@ -216,7 +242,7 @@ mod tests {
         let seen: Vec<usize> = (0..5)
             .map(|_| {
                 let before = open_fds();
-                let shards = Shards::start(3).unwrap();
+                let shards = Shards::start(3, 2).unwrap();
                 let grown = open_fds().wrapping_sub(before);
                 shards.stop();
                 grown
@@ -246,10 +272,57 @@ mod tests {
         assert!(e.contains("the 64 that the fd limit"), "{e}");
     }
 
+    /// Two shards per CPU take connections from the start; one more joins for every
+    /// [`PER_SHARD`] connections.
+    #[test]
+    fn shards_join_as_connections_grow() {
+        let shards = Shards::start(8, 2).expect("start eight shards");
+        let mut ends = Vec::new();
+        let mut open = |k: usize| {
+            for _ in 0..k {
+                let (end, wait) = tokio::sync::oneshot::channel::<()>();
+                ends.push(end);
+                shards.spawn(move || async move {
+                    let _ = wait.await;
+                });
+            }
+        };
+        open(3);
+        assert_eq!(shards.live(), [1, 1, 1, 0, 0, 0, 0, 0]);
+        open(13);
+        assert_eq!(shards.live(), [4, 4, 4, 4, 0, 0, 0, 0]);
+        open(5);
+        assert_eq!(shards.live(), [4, 4, 4, 4, 4, 1, 0, 0]);
+        open(100);
+        assert_eq!(shards.live().iter().sum::<usize>(), 121);
+        assert!(
+            shards.live().iter().all(|&n| n == 15 || n == 16),
+            "{:?}",
+            shards.live()
+        );
+        // One CPU: two shards at first, the third from the ninth connection on.
+        let one_cpu = Shards::start(3, 1).expect("start three shards");
+        let mut held = Vec::new();
+        for i in 0..9 {
+            if i == 8 {
+                assert_eq!(one_cpu.live(), [4, 4, 0]);
+            }
+            let (end, wait) = tokio::sync::oneshot::channel::<()>();
+            held.push(end);
+            one_cpu.spawn(move || async move {
+                let _ = wait.await;
+            });
+        }
+        assert_eq!(one_cpu.live(), [4, 4, 1]);
+        one_cpu.stop();
+        shards.stop();
+        assert_eq!(shards.live(), [0; 8]);
+    }
+
     /// Each connection goes to the shard with the fewest, and leaves its count when it ends.
     #[test]
     fn connections_go_to_the_least_loaded_shard_and_leave_it() {
-        let shards = Shards::start(3).expect("start three shards");
+        let shards = Shards::start(3, 2).expect("start three shards");
         assert_eq!(shards.len(), 3);
         let mut ends = Vec::new();
         let (started, on) = mpsc::channel();
