@@ -27,8 +27,8 @@
 //! runtime echod left 2 to 5 % idle and its threads were preempted by the clients their replies
 //! woke about 0.7 times per round trip (`perf record -e sched:sched_switch`: ovsdb-server's
 //! thread 0.3); its connections are now served by single-threaded runtimes, four per CPU, of
-//! which two per CPU and one more per four connections take them (`src/shards.rs`, where the
-//! A/B figures are).
+//! which the first two per CPU take connections, and one more for every four connections once
+//! those hold four each (`src/shards.rs`, where the A/B figures are).
 //!
 //! The peer is the newest ovsdb-server there is: `cargo xtask bench` builds (once, cached) a
 //! Debian sid root with Open vSwitch in it and passes it as `HARDEN_OVSDB_ROOT`; ovsdb-server

@@ -148,11 +148,11 @@ pub(crate) struct Cli {
     pub(crate) max_connections: Option<u64>,
 
     /// Threads that serve the client connections, each with its own event loop; a connection
-    /// stays on the one that had the fewest when it came, among 2 per CPU and one more for
-    /// every 4 connections beyond (default: 4 per CPU echod may run on,
-    /// as its CPU affinity and cgroup CPU quota allow, at most 64, and fewer when they would
-    /// hold over a quarter of the fds RLIMIT_NOFILE leaves; each holds 4). Start-up fails when
-    /// N threads would hold over half of them.
+    /// stays on the one that had the fewest when it came, among the first 2 per CPU and, once
+    /// those hold 4 connections each, one more for every 4 more (default: 4 per CPU echod may
+    /// run on, as its CPU affinity and cgroup CPU quota allow, at most 64, and fewer when they
+    /// would hold over a quarter of the fds RLIMIT_NOFILE leaves; each holds 4). Start-up fails
+    /// when N threads would hold over half of them.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub(crate) threads: Option<u64>,
 

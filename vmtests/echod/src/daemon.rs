@@ -121,7 +121,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
     let sandbox = prepare_sandbox(&settings.remotes.sandbox)?;
     // The connections' threads; the runtime below runs the rest (accepting, the control socket,
     // the supervisor, outgoing connections).
-    let shards = Shards::start(settings.threads, settings.cpus)
+    let shards = Shards::start(settings.threads, settings.min_in_use)
         .map_err(|e| StartError::Io("cannot start the data-plane threads", e))?;
     log::info!("serving connections on {} thread(s)", shards.len());
     let shards = Arc::new(shards);
@@ -148,7 +148,7 @@ async fn serve(
         mut remotes,
         limits,
         threads: _,
-        cpus: _,
+        min_in_use: _,
     } = settings;
     let failed = open_remotes(&mut remotes, inherited.remotes)?;
     let control = open_control(&cli)?;
@@ -216,8 +216,8 @@ struct Settings {
     limits: Limits,
     /// How many data-plane threads to start ([`shards::choose`]).
     threads: usize,
-    /// The CPUs this process may run on.
-    cpus: usize,
+    /// How many of them take connections however few there are ([`shards::min_in_use`]).
+    min_in_use: usize,
 }
 
 impl Settings {
@@ -288,7 +288,7 @@ impl Settings {
             remotes: Remotes::new(set, &cfg, remotes_file_text, overrides, sandbox),
             limits,
             threads,
-            cpus,
+            min_in_use: shards::min_in_use(cpus),
         })
     }
 }
