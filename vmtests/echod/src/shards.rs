@@ -285,44 +285,38 @@ mod tests {
         assert!(e.contains("the 64 that the fd limit"), "{e}");
     }
 
+    /// Places `k` connections that stay open until their sender (pushed to `ends`) goes.
+    fn hold(shards: &Shards, k: usize, ends: &mut Vec<tokio::sync::oneshot::Sender<()>>) {
+        for _ in 0..k {
+            let (end, wait) = tokio::sync::oneshot::channel::<()>();
+            ends.push(end);
+            shards.spawn(move || async move {
+                let _ = wait.await;
+            });
+        }
+    }
+
     /// Two shards per CPU take connections from the start; once they hold
     /// [`CONNECTIONS_PER_SHARD`] each, one more joins for every [`CONNECTIONS_PER_SHARD`] more.
     #[test]
     fn shards_join_as_connections_grow() {
         let shards = Shards::start(8, min_in_use(2)).expect("start eight shards");
         let mut ends = Vec::new();
-        let mut open = |k: usize| {
-            for _ in 0..k {
-                let (end, wait) = tokio::sync::oneshot::channel::<()>();
-                ends.push(end);
-                shards.spawn(move || async move {
-                    let _ = wait.await;
-                });
-            }
-        };
-        open(3);
+        hold(&shards, 3, &mut ends);
         assert_eq!(shards.live(), [1, 1, 1, 0, 0, 0, 0, 0]);
-        open(13);
+        hold(&shards, 13, &mut ends);
         assert_eq!(shards.live(), [4, 4, 4, 4, 0, 0, 0, 0]);
-        open(5);
+        hold(&shards, 5, &mut ends);
         assert_eq!(shards.live(), [4, 4, 4, 4, 4, 1, 0, 0]);
-        open(100);
+        hold(&shards, 100, &mut ends);
         let mut spread = shards.live();
         spread.sort();
         assert_eq!(spread, [15, 15, 15, 15, 15, 15, 15, 16]);
         // One CPU: two shards at first, the third from the ninth connection on.
         let one_cpu = Shards::start(3, min_in_use(1)).expect("start three shards");
-        let mut held = Vec::new();
-        for i in 0..9 {
-            if i == 8 {
-                assert_eq!(one_cpu.live(), [4, 4, 0]);
-            }
-            let (end, wait) = tokio::sync::oneshot::channel::<()>();
-            held.push(end);
-            one_cpu.spawn(move || async move {
-                let _ = wait.await;
-            });
-        }
+        hold(&one_cpu, 8, &mut ends);
+        assert_eq!(one_cpu.live(), [4, 4, 0]);
+        hold(&one_cpu, 1, &mut ends);
         assert_eq!(one_cpu.live(), [4, 4, 1]);
         one_cpu.stop();
         shards.stop();
@@ -371,13 +365,7 @@ mod tests {
         }
         // Both were shard 0's (the 1st and the 4th: ties go round the shards).
         assert_eq!(shards.live(), [0, 2, 2]);
-        for _ in 0..2 {
-            let (end, wait) = tokio::sync::oneshot::channel::<()>();
-            ends.push(end);
-            shards.spawn(move || async move {
-                let _ = wait.await;
-            });
-        }
+        hold(&shards, 2, &mut ends);
         assert_eq!(shards.live(), [2, 2, 2]);
         shards.stop();
         // Stopped: every task was dropped, and its count with it.
