@@ -12,8 +12,9 @@
 //!
 //! What a shard does not do is move a busy connection to an idle thread: a connection stays on
 //! the shard, among those in use, that had the fewest connections when it came (ties go round
-//! the shards), like ovsdb-server's one thread keeps all of them. Every connection of echod is a short request
-//! answered at once, so a shard's share of the work follows its share of the connections.
+//! the shards), like ovsdb-server's one thread keeps all of them. Every connection of echod is
+//! a short request answered at once, so a shard's share of the work follows its share of the
+//! connections.
 //!
 //! Not every shard takes connections from the start: the shards in use are the first
 //! `max(`[`min_in_use`]`, ceil(connections / `[`CONNECTIONS_PER_SHARD`]`))`, at most all of
@@ -76,9 +77,9 @@ pub(crate) fn min_in_use(cpus: usize) -> usize {
 /// Why more threads than CPUs (measured on 2 CPUs, interleaved A/B rounds as in
 /// `benches/peer.rs`, every shard taking connections from the start): four shards / two, 1.16
 /// to 1.29 at 4 clients, 1.03 to 1.09 at 16, 1.01 to 1.05 at 64; eight / four, 1.06 and 1.08
-/// at 64 clients (1.06 and 1.02 in a later session); sixteen / four, 1.08 and 1.12 at 64; sixteen
-/// / eight with the shards in use growing with the connections ([`Shards::spawn`]), 1.01, 1.01
-/// and 0.99 at 64. A thread that has not run ahead of its share of the CPU is not preempted by
+/// at 64 clients (1.06 and 1.02 in a later session); sixteen / four, 1.08 and 1.12 at 64;
+/// sixteen / eight with the shards in use growing with the connections ([`Shards::spawn`]),
+/// 1.01, 1.01 and 0.99 at 64. A thread that has not run ahead of its share of the CPU is not preempted by
 /// the client its reply wakes (the scheduler lets a woken task preempt only one that has), so
 /// many connections need more than one thread per CPU; how many of the threads a few
 /// connections use is [`Shards::spawn`]'s rule.
