@@ -172,6 +172,10 @@ pub(crate) struct Rate {
     pub(crate) cpu_us: f64,
     /// The share of the machine's CPU time that was idle, 0 to 1.
     pub(crate) idle: f64,
+    /// Context switches on the whole machine per round trip (`ctxt` in `/proc/stat`): at
+    /// least one (each client sleeps until its reply), more when a server thread sleeps or is
+    /// preempted, which is where a server of the same code per request loses its time.
+    pub(crate) switches: f64,
 }
 
 /// The clients of a measurement are connected and waiting on the barrier: times `window`,
@@ -195,14 +199,17 @@ fn timed_window(
         per_sec: total as f64 / elapsed.as_secs_f64(),
         cpu_us: cpu.busy_secs() * 1e6 / total.max(1) as f64,
         idle: cpu.idle_share(),
+        switches: cpu.switches as f64 / total.max(1) as f64,
     }
 }
 
-/// The machine's CPU time so far, in clock ticks (`/proc/stat`'s first line).
+/// The machine's CPU time so far, in clock ticks (`/proc/stat`'s first line), and its context
+/// switches (its `ctxt` line).
 #[derive(Debug, Clone, Copy)]
 struct MachineCpu {
     busy: u64,
     idle: u64,
+    switches: u64,
 }
 
 impl MachineCpu {
@@ -220,9 +227,15 @@ impl MachineCpu {
         // user nice system idle iowait irq softirq steal (guest time is inside user). Steal is
         // time the hypervisor gave to someone else: neither ours nor idle.
         let field = |i: usize| ticks.get(i).copied().unwrap_or(0);
+        let switches = stat
+            .lines()
+            .find_map(|l| l.strip_prefix("ctxt "))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("a ctxt line in /proc/stat");
         MachineCpu {
             busy: field(0) + field(1) + field(2) + field(5) + field(6),
             idle: field(3) + field(4),
+            switches,
         }
     }
 
@@ -232,6 +245,7 @@ impl MachineCpu {
         MachineCpu {
             busy: self.busy.saturating_sub(before.busy),
             idle: self.idle.saturating_sub(before.idle),
+            switches: self.switches.saturating_sub(before.switches),
         }
     }
 
@@ -396,9 +410,15 @@ pub(crate) fn idle_count() -> usize {
 }
 
 /// The median of `v`.
-pub(crate) fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(v: Vec<f64>) -> f64 {
+    quantile(v, 0.5)
+}
+
+/// The value a share `q` (0 to 1) of `v` is at or below: the sorted values' element at
+/// `q * (len - 1)`, rounded to the nearest (0.5 is the median of an odd count).
+pub(crate) fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-    v[v.len() / 2]
+    v[((v.len() - 1) as f64 * q).round() as usize]
 }
 
 /// One daemon under test: its processes (killed on drop) and the socket to measure.
@@ -468,6 +488,12 @@ pub(crate) fn compare_by(
         rb.push(y);
     }
     let of = |v: &[Rate], f: fn(&Rate) -> f64| median(v.iter().map(f).collect());
+    // The quartiles say how far one run's median can be trusted: rounds in which one daemon
+    // had the machine in a better state than the other spread them.
+    let quartiles = (
+        quantile(ratios.clone(), 0.25),
+        quantile(ratios.clone(), 0.75),
+    );
     let ratio = median(ratios);
     let note = if bench_mode() {
         ""
@@ -475,8 +501,9 @@ pub(crate) fn compare_by(
         " [smoke run: not a measurement, use cargo bench]"
     };
     println!(
-        "{}: {} {:.0} round trips/s, {} {:.0} round trips/s, median per-round ratio {:.3} ({}); \
-         machine CPU per round trip {:.1} us and {:.1} us, idle {:.0} % and {:.0} %{note}",
+        "{}: {} {:.0} round trips/s, {} {:.0} round trips/s, median per-round ratio {:.3} ({}), \
+         quartiles {:.3} to {:.3}; machine CPU per round trip {:.1} us and {:.1} us, context \
+         switches per round trip {:.2} and {:.2}, idle {:.0} % and {:.0} %{note}",
         c.what,
         c.names.0,
         of(&ra, |r| r.per_sec),
@@ -484,8 +511,12 @@ pub(crate) fn compare_by(
         of(&rb, |r| r.per_sec),
         ratio,
         c.goal,
+        quartiles.0,
+        quartiles.1,
         of(&ra, |r| r.cpu_us),
         of(&rb, |r| r.cpu_us),
+        of(&ra, |r| r.switches),
+        of(&rb, |r| r.switches),
         of(&ra, |r| r.idle) * 100.0,
         of(&rb, |r| r.idle) * 100.0,
     );
