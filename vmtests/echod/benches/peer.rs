@@ -11,35 +11,33 @@
 //! * `echod/scale (16 clients, 10000 idle connections)`: echod's round trips per second at 16
 //!   clients with 10,000 idle connections open / without them (goal >= 0.90).
 //!
-//! Where the time goes at 16 clients and more (profiled on 2 CPUs with `strace -c` and `perf
-//! record -e cpu-clock -g`, issue 27): both servers make one `recvfrom` and one `sendto` per
-//! round trip and are bound by the kernel's work, not their own (decoding, answering and tokio
-//! are about 5 % of echod's CPU time). The largest single cost was a wake-up for nothing: taking
-//! a request off a Unix socket wakes the client blocked reading its reply, before the reply
-//! exists (31 % of ovsdb-server's CPU time, 29 % of echod's). echod now peeks, replies, and then
-//! takes the request (`src/transport.rs`), one `recvfrom` more per round trip; what remains is
-//! the real wake-up of each client and the context switches it causes (a woken client preempts
-//! the server thread that woke it: about 0.6 per round trip), about 60 % of echod's CPU time.
+//! Where the time goes at 16 clients and more (profiled on 2 CPUs with `strace -c`, `perf record -e
+//! cpu-clock -g` and each thread's `/proc/PID/task/*/schedstat`, issue 27): both servers are bound
+//! by the kernel's work, not their own (decoding, answering and tokio are about 5 % of echod's CPU
+//! time). About 30 % of either server's CPU time is its one wake-up of the client per round trip,
+//! and with the context switches that wake-up causes (a woken client preempts the server thread
+//! that woke it) about 45 % (ovsdb-server) to 60 % (echod). ovsdb-server wakes the client when it
+//! takes the request off the socket (`unix_write_space`), before the reply exists; its clients
+//! mostly find the reply written by the time they run (they sleep 1.01 to 1.15 times per round
+//! trip, `getrusage` in 1 s windows). echod peeks, replies, and only then takes the request
+//! (`src/transport.rs`), so that the client is woken by its reply (`sock_def_readable`): its
+//! clients sleep 1.06 to 1.09 times per round trip, and 1.18 to 1.34 when echod takes first. The
+//! peek's `recvfrom` costs about 4 % at 1 client and gains up to 10 % at 16 (A/B in interleaved
+//! rounds as below, echod without the peek / with it: 0.90, 0.96 and 1.00 at 16 clients, 1.00 at 4,
+//! 0.97 and 1.00 at 64, 1.04 and 1.05 at 1).
+//!
 //! Every line also gives the quartiles of the per-round ratios (how far one run's median can be
 //! trusted) and, for each server, the whole machine's CPU time and context switches per round trip
-//! and the share of CPU time left idle (medians of the rounds, from `/proc/stat`): from 16 clients
+//! and the share of CPU time left idle (medians of the rounds, from `/proc/stat`). From 16 clients
 //! on, both servers cost about the same per round trip (14 to 18 us here), and echod's lead is the
-//! CPU time that ovsdb-server's one thread leaves idle (12 to 16 %).
-//!
-//! Per round trip the server's own threads take about as long as ovsdb-server's
-//! (`/proc/PID/task/*/schedstat`, 1 s windows at 16 clients: echod's four busy shards 5.7 to 10.7
-//! us in all, a single shard 6 to 9 us, ovsdb-server 6.9 to 8.7 us), because both pay one wake-up
-//! of the client per round trip (`perf record -g`), about 30 % of their time: ovsdb-server when it
-//! takes the request (`unix_write_space`), echod when it writes the reply (`sock_def_readable`). A
-//! client woken before its reply exists often finds it written by the time it runs: ovsdb-server's
-//! clients sleep 1.01 to 1.15 times per round trip (`getrusage`), echod's 1.06 to 1.09, and 1.18 to
-//! 1.34 without the peek (A/B without it / with it: 0.90, 0.96 and 1.00 at 16 clients, 1.00 at 4,
-//! 0.97 and 1.00 at 64, 1.04 and 1.05 at 1). With tokio's multi-thread runtime echod left 2 to 5 %
-//! idle and its threads were preempted by the clients their replies woke about 0.7 times per round
-//! trip (`perf record -e sched:sched_switch`: ovsdb-server's thread 0.3); its connections are now
-//! served by single-threaded runtimes, four per CPU, of which the first two per CPU take
-//! connections, and one more for every four connections once those hold four each (`src/shards.rs`,
-//! where the A/B figures are).
+//! CPU time that ovsdb-server's one thread leaves idle (12 to 16 %): per round trip echod's threads
+//! take about as long as ovsdb-server's (1 s windows at 16 clients: echod's four busy shards 5.7 to
+//! 10.7 us in all, a single shard 6 to 9 us, ovsdb-server 6.9 to 8.7 us). With tokio's multi-thread
+//! runtime echod left 2 to 5 % idle and its threads were preempted by the clients their replies
+//! woke about 0.7 times per round trip (`perf record -e sched:sched_switch`: ovsdb-server's thread
+//! 0.3); its connections are now served by single-threaded runtimes, four per CPU, of which the
+//! first two per CPU take connections, and one more for every four connections once those hold four
+//! each (`src/shards.rs`, where the shards' A/B figures are).
 //!
 //! The peer is the newest ovsdb-server there is: `cargo xtask bench` builds (once, cached) a
 //! Debian sid root with Open vSwitch in it and passes it as `HARDEN_OVSDB_ROOT`; ovsdb-server

@@ -1,8 +1,9 @@
 //! What the echod benchmarks that count echo round trips share: the blocking client, the
-//! measurement window, and the comparison of two daemons in interleaved rounds (median of the
-//! per-round ratios, with what the machine's CPUs did in each window). `cargo bench` passes
-//! `--bench`; without it (`cargo test --all-targets`) each comparison is a quick smoke run of
-//! the same code, replies still checked.
+//! measurement window, and the comparison of two daemons in interleaved rounds (median and
+//! quartiles of the per-round ratios, with what the machine's CPUs did in each window: CPU
+//! time, context switches and idle share per round trip). `cargo bench` passes `--bench`;
+//! without it (`cargo test --all-targets`) each comparison is a quick smoke run of the same
+//! code, replies still checked.
 
 #![allow(dead_code)]
 
@@ -172,9 +173,11 @@ pub(crate) struct Rate {
     pub(crate) cpu_us: f64,
     /// The share of the machine's CPU time that was idle, 0 to 1.
     pub(crate) idle: f64,
-    /// Context switches on the whole machine per round trip (`ctxt` in `/proc/stat`): at
-    /// least one (each client sleeps until its reply), more when a server thread sleeps or is
-    /// preempted, which is where a server of the same code per request loses its time.
+    /// Context switches on the whole machine per round trip (`ctxt` in `/proc/stat`, switches
+    /// to and from the idle task included). With blocking clients about one is the clients'
+    /// own (each sleeps until its reply; pipelined clients, fewer); the rest is a server thread
+    /// sleeping or being preempted, which is where a server of the same CPU time per request
+    /// loses its time.
     pub(crate) switches: f64,
 }
 
@@ -415,10 +418,13 @@ pub(crate) fn median(v: Vec<f64>) -> f64 {
 }
 
 /// The value a share `q` (0 to 1) of `v` is at or below: the sorted values' element at
-/// `q * (len - 1)`, rounded to the nearest (0.5 is the median of an odd count).
+/// `q * (len - 1)`, rounded down below the median and up from it, so that the two quartiles
+/// of an odd count lie as many values from the median (with an even count the median is the
+/// upper middle value). `v` must not be empty.
 pub(crate) fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-    v[((v.len() - 1) as f64 * q).round() as usize]
+    v.sort_by(f64::total_cmp);
+    let at = (v.len() - 1) as f64 * q;
+    v[if q < 0.5 { at.floor() } else { at.ceil() } as usize]
 }
 
 /// One daemon under test: its processes (killed on drop) and the socket to measure.
@@ -443,11 +449,12 @@ pub(crate) struct Comparison<'a> {
     pub(crate) check: Check,
 }
 
-/// Measures `a` against `b` and prints one line: both medians in round trips per second and
-/// the median of the per-round ratios a/b. Every round starts both daemons afresh (so that where
-/// the scheduler happened to put one process's threads does not decide the result; `round` is
-/// passed to the constructors for unique file names), warms them up, and measures them in
-/// alternating order (AB, BA, ...) so that drift cancels out.
+/// Measures `a` against `b` and prints one line: both medians in round trips per second, the
+/// median and quartiles of the per-round ratios a/b, and for each the machine's CPU time,
+/// context switches and idle share per round trip (medians). Every round starts both daemons
+/// afresh (so that where the scheduler happened to put one process's threads does not decide
+/// the result; `round` is passed to the constructors for unique file names), warms them up, and
+/// measures them in alternating order (AB, BA, ...) so that drift cancels out.
 pub(crate) fn compare(
     c: Comparison<'_>,
     dir: &TempDir,
