@@ -35,9 +35,8 @@
 //! 10.7 us in all, a single shard 6 to 9 us, ovsdb-server 6.9 to 8.7 us). With tokio's multi-thread
 //! runtime echod left 2 to 5 % idle and its threads were preempted by the clients their replies
 //! woke about 0.7 times per round trip (`perf record -e sched:sched_switch`: ovsdb-server's thread
-//! 0.3); its connections are now served by single-threaded runtimes, four per CPU, of which the
-//! first two per CPU take connections, and one more for every four connections once those hold four
-//! each (`src/shards.rs`, where the shards' A/B figures are).
+//! 0.3); its connections are now served by single-threaded runtimes, more of them taking
+//! connections as connections grow (`src/shards.rs` gives the rule and its A/B figures).
 //!
 //! The peer is the newest ovsdb-server there is: `cargo xtask bench` builds (once, cached) a
 //! Debian sid root with Open vSwitch in it and passes it as `HARDEN_OVSDB_ROOT`; ovsdb-server

@@ -21,8 +21,7 @@
 //! - [`sessions`]: handing sessions to systemd's fd store at exit and taking them back;
 //! - [`transport`]: the streams the data plane serves, and how a request is read off each;
 //! - [`shards`]: the data plane's threads (single-threaded runtimes, four per CPU by default,
-//!   the first two per CPU taking connections, one more per four connections once those hold
-//!   four each);
+//!   more of them taking connections as connections grow);
 //! - [`plane`]: what every data-plane task shares (limits, counters, shutdown, warnings);
 //! - [`serve`]: the data plane (accept, connect, serve a connection);
 //! - [`supervise`]: the remote set and its open endpoints (spawns the `serve` tasks);

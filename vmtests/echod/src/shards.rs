@@ -79,10 +79,10 @@ pub(crate) fn min_in_use(cpus: usize) -> usize {
 /// to 1.29 at 4 clients, 1.03 to 1.09 at 16, 1.01 to 1.05 at 64; eight / four, 1.06 and 1.08
 /// at 64 clients (1.06 and 1.02 in a later session); sixteen / four, 1.08 and 1.12 at 64;
 /// sixteen / eight with the shards in use growing with the connections ([`Shards::spawn`]),
-/// 1.01, 1.01 and 0.99 at 64. A thread that has not run ahead of its share of the CPU is not preempted by
-/// the client its reply wakes (the scheduler lets a woken task preempt only one that has), so
-/// many connections need more than one thread per CPU; how many of the threads a few
-/// connections use is [`Shards::spawn`]'s rule.
+/// 1.01, 1.01 and 0.99 at 64. A thread that has not run ahead of its share of the CPU is not
+/// preempted by the client its reply wakes (the scheduler lets a woken task preempt only one
+/// that has), so many connections need more than one thread per CPU; how many of the threads a
+/// few connections use is [`Shards::spawn`]'s rule.
 fn count(cpus: usize) -> usize {
     (4 * cpus).clamp(1, MAX_DEFAULT)
 }
