@@ -307,6 +307,7 @@ impl Decoder {
     }
 
     /// Appends bytes read from the stream.
+    #[inline]
     pub fn feed(&mut self, data: &[u8]) {
         // A peer that dribbles sends one byte per read: push it without a memcpy call.
         match data {
@@ -316,6 +317,7 @@ impl Decoder {
     }
 
     /// True when bytes of an incomplete message are buffered (at end of stream that is an error).
+    #[inline]
     pub fn has_partial(&self) -> bool {
         self.scanner.in_message()
     }
@@ -360,6 +362,7 @@ impl Decoder {
     /// The next complete message, `Ok(None)` if more bytes are needed, or the error that ends
     /// this connection. Every byte is scanned once; a syntax error is reported as soon as its
     /// byte has been fed.
+    #[inline]
     pub fn next_message(&mut self) -> Result<Option<Message>, FrameError> {
         let scanned =
             self.scanner
@@ -406,7 +409,53 @@ impl Decoder {
     /// copy: a message that lies wholly in `data` is parsed there, and only the bytes of a
     /// message still incomplete at the end of `data` are kept (in the decoder's buffer, which
     /// the next call completes).
+    ///
+    /// Always inlined, and only its common case: a read inside a message (each of a dribbling
+    /// peer's reads) costs a scan and a few branches, not a call (`benches/decode.rs`); the
+    /// rest is in functions of its own.
+    #[inline(always)]
     pub fn decode(
+        &mut self,
+        data: &[u8],
+        each: impl FnMut(MessageRef<'_>),
+    ) -> Result<(), FrameError> {
+        if self.scanned == self.buf.len() && self.has_partial() {
+            // The buffer holds the start of a message: scan on where it stopped.
+            match self.scan(data)? {
+                Scanned::More => {
+                    self.feed(data);
+                    self.scanned = self.buf.len();
+                    Ok(())
+                }
+                Scanned::End { consumed, len } => self.complete(data, consumed, len, each),
+            }
+        } else {
+            self.decode_slow(data, each)
+        }
+    }
+
+    /// [`Decoder::decode`] when the buffered message ends after `consumed` bytes of `data`:
+    /// hands it out, then decodes the rest of `data`.
+    #[inline(never)]
+    fn complete(
+        &mut self,
+        data: &[u8],
+        consumed: usize,
+        len: usize,
+        mut each: impl FnMut(MessageRef<'_>),
+    ) -> Result<(), FrameError> {
+        self.buf.extend_from_slice(&data[..consumed]);
+        let start = self.buf.len() - len;
+        each(MessageRef::from_slice(&self.buf[start..])?);
+        self.buf.clear();
+        self.scanned = 0;
+        self.decode_in_place(&data[consumed..], each)
+    }
+
+    /// [`Decoder::decode`] when no message is half-way, or bytes fed with [`Decoder::feed`]
+    /// are not decoded yet.
+    #[inline(never)]
+    fn decode_slow(
         &mut self,
         data: &[u8],
         mut each: impl FnMut(MessageRef<'_>),
@@ -420,26 +469,16 @@ impl Decoder {
             }
             return Ok(());
         }
-        let mut rest = data;
-        if self.has_partial() {
-            // The buffer holds the start of a message: scan on where it stopped.
-            match self.scan(rest)? {
-                Scanned::More => {
-                    self.buf.extend_from_slice(rest);
-                    self.scanned = self.buf.len();
-                    return Ok(());
-                }
-                Scanned::End { consumed, len } => {
-                    self.buf.extend_from_slice(&rest[..consumed]);
-                    let start = self.buf.len() - len;
-                    each(MessageRef::from_slice(&self.buf[start..])?);
-                    self.buf.clear();
-                    self.scanned = 0;
-                    rest = &rest[consumed..];
-                }
-            }
-        }
-        // The messages that lie wholly in `data`, parsed where they are.
+        self.decode_in_place(data, each)
+    }
+
+    /// Decodes `rest` with no message half-way: the messages that lie wholly in it are parsed
+    /// where they are, and the bytes of one left incomplete are kept.
+    fn decode_in_place(
+        &mut self,
+        mut rest: &[u8],
+        mut each: impl FnMut(MessageRef<'_>),
+    ) -> Result<(), FrameError> {
         loop {
             match self.scan(rest)? {
                 Scanned::End { consumed, len } => {
@@ -457,7 +496,9 @@ impl Decoder {
     }
 
     /// Scans `bytes` on from the scanner's state, with the size limit checked (see
-    /// [`Decoder::decode`]).
+    /// [`Decoder::decode`]). Inlined, so that its result stays in registers (see
+    /// [`Scanner::scan`]).
+    #[inline(always)]
     fn scan(&mut self, bytes: &[u8]) -> Result<Scanned, FrameError> {
         let scanned = self.scanner.scan(bytes).map_err(|e| FrameError::Syntax {
             details: e.to_string(),

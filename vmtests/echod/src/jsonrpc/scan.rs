@@ -35,8 +35,8 @@ enum State {
     Unicode { key: bool, left: u8 },
     /// Inside a number.
     Number(Num),
-    /// Inside `true`, `false` or `null`: the bytes still expected.
-    Literal(&'static [u8]),
+    /// Inside `true`, `false` or `null`: where the next byte expected is in [`LITERALS`].
+    Literal(u8),
 }
 
 /// The states of a number (`-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`).
@@ -136,6 +136,7 @@ impl Scanner {
     }
 
     /// True when inside a message.
+    #[inline]
     pub(crate) fn in_message(&self) -> bool {
         self.state != State::Idle
     }
@@ -149,6 +150,7 @@ impl Scanner {
     }
 
     /// Bytes of the current message scanned so far (0 between messages).
+    #[inline]
     pub(crate) fn message_len(&self) -> usize {
         self.len
     }
@@ -156,36 +158,49 @@ impl Scanner {
     /// Scans `bytes` (the continuation of everything scanned before) until a message ends or the
     /// bytes run out. Leading whitespace between messages is skipped without counting; a message
     /// starts at its `{`.
-    #[inline]
-    pub(crate) fn scan(&mut self, bytes: &[u8]) -> Result<Scanned, SyntaxError> {
+    ///
+    /// Always inlined into its callers, so that its result stays in registers, with the state
+    /// and the length held in locals and the rare error boxed: it runs once per read, and as a
+    /// call that returned its result through memory and kept the state there, it was most of
+    /// what a dribbling peer's 1-byte read cost (`perf annotate` on `benches/decode.rs`).
+    #[inline(always)]
+    pub(crate) fn scan(&mut self, bytes: &[u8]) -> Result<Scanned, Box<SyntaxError>> {
+        // Stored back on the way out.
+        let (mut state, mut len) = (self.state, self.len);
         let mut i = 0;
         while i < bytes.len() {
             let b = bytes[i];
             // Runs of plain string bytes are the bulk of most messages: skip them in one loop.
-            if let State::Str { .. } = self.state {
+            if let State::Str { .. } = state {
                 let run = bytes[i..]
                     .iter()
                     .position(|&c| ENDS_RUN[usize::from(c)])
                     .unwrap_or(bytes.len() - i);
                 if run > 0 {
                     i += run;
-                    self.len += run;
+                    len += run;
                     continue;
                 }
             }
-            if self.state == State::Idle && is_ws(b) {
+            if state == State::Idle && is_ws(b) {
                 i += 1;
                 continue;
             }
             let err = |expected| SyntaxError {
-                offset: self.len,
+                offset: len,
                 found: b,
                 expected,
             };
-            self.state = match self.state {
+            state = match state {
                 State::Idle => match b {
                     b'{' => self.open(b),
-                    _ => return Err(err("'{' to start a JSON-RPC message (a JSON object)")),
+                    _ => {
+                        return Err(self.stop(
+                            state,
+                            len,
+                            err("'{' to start a JSON-RPC message (a JSON object)"),
+                        ));
+                    }
                 },
                 State::KeyOrEnd
                 | State::Key
@@ -195,20 +210,26 @@ impl Scanner {
                 | State::AfterValue
                     if is_ws(b) =>
                 {
-                    self.state
+                    state
                 }
                 State::KeyOrEnd => match b {
                     b'"' => State::Str { key: true },
                     b'}' => self.close(),
-                    _ => return Err(err("'\"' to start a member name, or '}'")),
+                    _ => {
+                        return Err(self.stop(
+                            state,
+                            len,
+                            err("'\"' to start a member name, or '}'"),
+                        ));
+                    }
                 },
                 State::Key => match b {
                     b'"' => State::Str { key: true },
-                    _ => return Err(err("'\"' to start a member name")),
+                    _ => return Err(self.stop(state, len, err("'\"' to start a member name"))),
                 },
                 State::Colon => match b {
                     b':' => State::Value,
-                    _ => return Err(err("':' after a member name")),
+                    _ => return Err(self.stop(state, len, err("':' after a member name"))),
                 },
                 State::ValueOrEnd if b == b']' => self.close(),
                 State::ValueOrEnd | State::Value => match b {
@@ -217,32 +238,52 @@ impl Scanner {
                     b'-' => State::Number(Num::Minus),
                     b'0' => State::Number(Num::Zero),
                     b'1'..=b'9' => State::Number(Num::Int),
-                    b't' => State::Literal(b"rue"),
-                    b'f' => State::Literal(b"alse"),
-                    b'n' => State::Literal(b"ull"),
-                    _ => return Err(err("a JSON value")),
+                    b't' => State::Literal(TRUE),
+                    b'f' => State::Literal(FALSE),
+                    b'n' => State::Literal(NULL),
+                    _ => return Err(self.stop(state, len, err("a JSON value"))),
                 },
                 State::AfterValue => match (b, self.stack.last()) {
                     (b',', Some(b'{')) => State::Key,
                     (b',', _) => State::Value,
                     (b'}', Some(b'{')) | (b']', Some(b'[')) => self.close(),
-                    (_, Some(b'{')) => return Err(err("',' or '}' after an object member")),
-                    _ => return Err(err("',' or ']' after an array element")),
+                    (_, Some(b'{')) => {
+                        return Err(self.stop(
+                            state,
+                            len,
+                            err("',' or '}' after an object member"),
+                        ));
+                    }
+                    _ => {
+                        return Err(self.stop(
+                            state,
+                            len,
+                            err("',' or ']' after an array element"),
+                        ));
+                    }
                 },
                 State::Str { key } => match b {
                     b'"' if key => State::Colon,
                     b'"' => State::AfterValue,
                     b'\\' => State::Escape { key },
                     _ => {
-                        return Err(err(
-                            "a control character escaped (e.g. \\n, \\u0001) in a string",
+                        return Err(self.stop(
+                            state,
+                            len,
+                            err("a control character escaped (e.g. \\n, \\u0001) in a string"),
                         ));
                     }
                 },
                 State::Escape { key } => match b {
                     b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => State::Str { key },
                     b'u' => State::Unicode { key, left: 4 },
-                    _ => return Err(err("an escape: one of \" \\ / b f n r t u after '\\'")),
+                    _ => {
+                        return Err(self.stop(
+                            state,
+                            len,
+                            err("an escape: one of \" \\ / b f n r t u after '\\'"),
+                        ));
+                    }
                 },
                 State::Unicode { key, left } => match (b.is_ascii_hexdigit(), left) {
                     (true, 1) => State::Str { key },
@@ -250,31 +291,39 @@ impl Scanner {
                         key,
                         left: left - 1,
                     },
-                    (false, _) => return Err(err("4 hex digits after \\u")),
+                    (false, _) => return Err(self.stop(state, len, err("4 hex digits after \\u"))),
                 },
                 State::Number(n) => match n.next(b) {
                     Some(n) => State::Number(n),
                     None if n.complete() => {
                         // The byte ends the number: look at it again as what follows a value.
-                        self.state = State::AfterValue;
+                        state = State::AfterValue;
                         continue;
                     }
-                    None => return Err(err(expected_in_number(n))),
+                    None => return Err(self.stop(state, len, err(expected_in_number(n)))),
                 },
-                State::Literal(rest) => match rest.split_first() {
-                    Some((&want, [])) if b == want => State::AfterValue,
-                    Some((&want, more)) if b == want => State::Literal(more),
-                    _ => return Err(err("true, false or null")),
+                State::Literal(at) => match &LITERALS[usize::from(at)..] {
+                    [want, 0, ..] if b == *want => State::AfterValue,
+                    [want, ..] if b == *want => State::Literal(at + 1),
+                    _ => return Err(self.stop(state, len, err("true, false or null"))),
                 },
             };
             i += 1;
-            self.len += 1;
-            if self.state == State::Idle {
-                let len = std::mem::take(&mut self.len);
+            len += 1;
+            if state == State::Idle {
+                (self.state, self.len) = (state, 0);
                 return Ok(Scanned::End { consumed: i, len });
             }
         }
+        (self.state, self.len) = (state, len);
         Ok(Scanned::More)
+    }
+
+    /// Stores the state [`Scanner::scan`] stopped in, and returns `e`.
+    #[cold]
+    fn stop(&mut self, state: State, len: usize, e: SyntaxError) -> Box<SyntaxError> {
+        (self.state, self.len) = (state, len);
+        Box::new(e)
     }
 
     fn open(&mut self, b: u8) -> State {
@@ -295,6 +344,14 @@ impl Scanner {
         }
     }
 }
+
+/// The rest of each literal after its first byte, each ended by a 0. A [`State`] holds an
+/// index into it, and so fits in two bytes; with a slice in it, it took 24, and every byte
+/// scanned paid for storing them.
+static LITERALS: &[u8] = b"rue\0alse\0ull\0";
+const TRUE: u8 = 0;
+const FALSE: u8 = 4;
+const NULL: u8 = 9;
 
 /// The bytes that end a run of plain string bytes: `"`, `\` and the control characters.
 static ENDS_RUN: [bool; 256] = {
