@@ -41,23 +41,37 @@ impl Api {
 
 /// Decodes `stream` fed in pieces of `piece` bytes; returns the number of messages.
 fn decode(stream: &[u8], piece: usize, api: Api) -> usize {
+    match api {
+        Api::Decode => by_decode(stream, piece),
+        Api::FeedNext => by_feed_next(stream, piece),
+    }
+}
+
+// Each way in is compiled on its own (not inlined into a caller that holds both), so that
+// neither's code placement moves the other's figures.
+#[inline(never)]
+fn by_decode(stream: &[u8], piece: usize) -> usize {
     let mut dec = Decoder::new(2 << 20);
     let mut n = 0;
     for chunk in stream.chunks(piece) {
-        match api {
-            Api::Decode => dec
-                .decode(chunk, |m| {
-                    black_box(&m);
-                    n += 1;
-                })
-                .expect("valid stream"),
-            Api::FeedNext => {
-                dec.feed(chunk);
-                while let Some(m) = dec.next_message().expect("valid stream") {
-                    black_box(&m);
-                    n += 1;
-                }
-            }
+        dec.decode(chunk, |m| {
+            black_box(&m);
+            n += 1;
+        })
+        .expect("valid stream");
+    }
+    n
+}
+
+#[inline(never)]
+fn by_feed_next(stream: &[u8], piece: usize) -> usize {
+    let mut dec = Decoder::new(2 << 20);
+    let mut n = 0;
+    for chunk in stream.chunks(piece) {
+        dec.feed(chunk);
+        while let Some(m) = dec.next_message().expect("valid stream") {
+            black_box(&m);
+            n += 1;
         }
     }
     n
