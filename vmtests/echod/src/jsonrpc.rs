@@ -288,6 +288,8 @@ pub struct Decoder {
     scanned: usize,
     scanner: Scanner,
     max: usize,
+    /// The error that ended the stream, returned again by every later call ([`Decoder::fail`]).
+    failed: Option<Box<FrameError>>,
     /// Bytes the scanner looked at in all (for the linearity test).
     #[cfg(test)]
     looked: usize,
@@ -301,12 +303,14 @@ impl Decoder {
             scanned: 0,
             scanner: Scanner::new(),
             max: max_message_size.max(2),
+            failed: None,
             #[cfg(test)]
             looked: 0,
         }
     }
 
-    /// Appends bytes read from the stream.
+    /// Appends bytes read from the stream. (After an error, bytes fed are kept but never
+    /// decoded: the caller closes the stream.)
     #[inline]
     pub fn feed(&mut self, data: &[u8]) {
         // A peer that dribbles sends one byte per read: push it without a memcpy call.
@@ -360,10 +364,19 @@ impl Decoder {
     }
 
     /// The next complete message, `Ok(None)` if more bytes are needed, or the error that ends
-    /// this connection. Every byte is scanned once; a syntax error is reported as soon as its
-    /// byte has been fed.
+    /// this connection (and is returned again by every later call). Every byte is scanned once;
+    /// a syntax error is reported as soon as its byte has been fed.
     #[inline]
     pub fn next_message(&mut self) -> Result<Option<Message>, FrameError> {
+        if let Some(e) = &self.failed {
+            return Err((**e).clone());
+        }
+        self.next_unchecked().map_err(|e| self.fail(e))
+    }
+
+    /// [`Decoder::next_message`] of a decoder that has not failed.
+    #[inline]
+    fn next_unchecked(&mut self) -> Result<Option<Message>, FrameError> {
         let scanned =
             self.scanner
                 .scan(&self.buf[self.scanned..])
@@ -408,7 +421,7 @@ impl Decoder {
     /// [`Decoder::next_message`] until `Ok(None)`, however the stream is split, but without a
     /// copy: a message that lies wholly in `data` is parsed there, and only the bytes of a
     /// message still incomplete at the end of `data` are kept (in the decoder's buffer, which
-    /// the next call completes).
+    /// the next call completes). An error ends the stream: every later call returns it again.
     ///
     /// Always inlined, and only its common case: a read inside a message (each of a dribbling
     /// peer's reads) costs a scan and a few branches, not a call (`benches/decode.rs`); the
@@ -420,7 +433,8 @@ impl Decoder {
         each: impl FnMut(MessageRef<'_>),
     ) -> Result<(), FrameError> {
         if self.scanned == self.buf.len() && self.has_partial() {
-            // The buffer holds the start of a message: scan on where it stopped.
+            // The buffer holds the start of a message: scan on where it stopped. (A failed
+            // decoder holds none: see `Decoder::fail`.)
             match self.scan(data)? {
                 Scanned::More => {
                     self.feed(data);
@@ -446,20 +460,25 @@ impl Decoder {
     ) -> Result<(), FrameError> {
         self.buf.extend_from_slice(&data[..consumed]);
         let start = self.buf.len() - len;
-        each(MessageRef::from_slice(&self.buf[start..])?);
+        if let Err(e) = MessageRef::from_slice(&self.buf[start..]).map(&mut each) {
+            return Err(self.fail(e));
+        }
         self.buf.clear();
         self.scanned = 0;
         self.decode_in_place(&data[consumed..], each)
     }
 
     /// [`Decoder::decode`] when no message is half-way, or bytes fed with [`Decoder::feed`]
-    /// are not decoded yet.
+    /// are not decoded yet, or the decoder failed.
     #[inline(never)]
     fn decode_slow(
         &mut self,
         data: &[u8],
         mut each: impl FnMut(MessageRef<'_>),
     ) -> Result<(), FrameError> {
+        if let Some(e) = &self.failed {
+            return Err((**e).clone());
+        }
         if self.scanned < self.buf.len() {
             // Bytes fed and not decoded yet (mixed use with `feed`): decode them first, in
             // the buffer.
@@ -472,6 +491,19 @@ impl Decoder {
         self.decode_in_place(data, each)
     }
 
+    /// Ends the stream on `e`: keeps it, to be returned again by every later call, and drops
+    /// the buffered bytes, which no later call reads (the scanner is left between messages,
+    /// so that [`Decoder::decode`] takes the path that checks).
+    #[cold]
+    #[inline(never)]
+    fn fail(&mut self, e: FrameError) -> FrameError {
+        self.failed = Some(Box::new(e.clone()));
+        self.buf = Vec::new();
+        self.scanned = 0;
+        self.scanner = Scanner::new();
+        e
+    }
+
     /// Decodes `rest` with no message half-way: the messages that lie wholly in it are parsed
     /// where they are, and the bytes of one left incomplete are kept.
     fn decode_in_place(
@@ -482,7 +514,8 @@ impl Decoder {
         loop {
             match self.scan(rest)? {
                 Scanned::End { consumed, len } => {
-                    each(MessageRef::from_slice(&rest[consumed - len..consumed])?);
+                    let m = MessageRef::from_slice(&rest[consumed - len..consumed]);
+                    each(m.map_err(|e| self.fail(e))?);
                     rest = &rest[consumed..];
                 }
                 Scanned::More => {
@@ -500,9 +533,14 @@ impl Decoder {
     /// [`Scanner::scan`]).
     #[inline(always)]
     fn scan(&mut self, bytes: &[u8]) -> Result<Scanned, FrameError> {
-        let scanned = self.scanner.scan(bytes).map_err(|e| FrameError::Syntax {
-            details: e.to_string(),
-        })?;
+        let scanned = match self.scanner.scan(bytes) {
+            Ok(scanned) => scanned,
+            Err(e) => {
+                return Err(self.fail(FrameError::Syntax {
+                    details: e.to_string(),
+                }));
+            }
+        };
         #[cfg(test)]
         {
             self.looked += match scanned {
@@ -515,7 +553,7 @@ impl Decoder {
             Scanned::More => self.scanner.message_len(),
         };
         if len > self.max {
-            return Err(FrameError::TooLong { limit: self.max });
+            return Err(self.fail(FrameError::TooLong { limit: self.max }));
         }
         Ok(scanned)
     }

@@ -83,6 +83,75 @@ fn oversized_message_is_rejected_before_it_completes() {
 }
 
 #[test]
+fn an_error_ends_the_stream_and_every_later_call_returns_it() {
+    // Each error, reached every way in, then more bytes every way in (the rest of the
+    // oversized message, a valid message, the start of one). Before, a later call went on from
+    // wherever the error had left the scanner and the buffer.
+    let cases: [(&str, &[&[u8]], &str); 4] = [
+        (
+            "an oversized message",
+            &[b"{\"method\":\"echo\",\"params\":[\"", &[b'x'; 200]],
+            "message too long",
+        ),
+        ("a syntax error", &[b"{\"method\":", b"]"], "syntax error"),
+        (
+            "a message that is not JSON-RPC",
+            &[b"{\"method\":1,\"params\":[],\"id\":1}"],
+            "invalid message",
+        ),
+        (
+            "a message that is not JSON-RPC, in two reads",
+            &[b"{\"method\":1,", b"\"params\":[],\"id\":1}"],
+            "invalid message",
+        ),
+    ];
+    let later: &[&[u8]] = &[
+        b"\"]}",
+        b"{\"method\":\"echo\",\"params\":[],\"id\":2}",
+        b"{",
+    ];
+    for (name, pieces, kind) in cases {
+        for way in ["decode", "feed + next_message", "feed + decode"] {
+            let what = format!("{name}, via {way}");
+            let mut dec = Decoder::new(100);
+            let mut first = None;
+            for piece in pieces {
+                let r = match way {
+                    "decode" => dec.decode(piece, |_| {}).map(|()| None),
+                    "feed + next_message" => {
+                        dec.feed(piece);
+                        dec.next_message()
+                    }
+                    _ => {
+                        // Fed bytes not decoded yet: `decode` takes them first.
+                        dec.feed(piece);
+                        dec.decode(&[], |_| {}).map(|()| None)
+                    }
+                };
+                if let Err(e) = r {
+                    first = Some(e);
+                    break;
+                }
+            }
+            let first = first.unwrap_or_else(|| panic!("{what}: no error"));
+            assert_eq!(first.kind(), kind, "{what}: {first}");
+            for piece in later {
+                let mut handed = 0;
+                assert_eq!(
+                    dec.decode(piece, |_| handed += 1),
+                    Err(first.clone()),
+                    "{what}"
+                );
+                assert_eq!(handed, 0, "{what}");
+                dec.feed(piece);
+                assert_eq!(dec.next_message(), Err(first.clone()), "{what}");
+            }
+            assert!(!dec.has_partial(), "{what}");
+        }
+    }
+}
+
+#[test]
 fn buffer_stays_bounded_over_many_messages() {
     let mut dec = Decoder::new(64);
     for i in 0..10_000 {
